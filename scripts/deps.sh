@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, on Debian 12, with
+# apt-get. Installs only what is missing, so a prepared machine needs no
+# network. Must run as root.
+set -eu
+packages=(
+  # build
+  build-essential cmake pkg-config
+  libmnl-dev libabsl-dev libgtest-dev libgmock-dev libpcap-dev libbenchmark-dev
+  # lab tests and demo
+  iproute2 util-linux procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

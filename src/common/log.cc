@@ -1,0 +1,123 @@
+#include "common/log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace pasta::log {
+
+Level g_level = Level::kInfo;
+
+namespace {
+
+bool g_stderr = true;
+bool g_syslog = false;
+bool g_timestamps = false;
+int g_file_fd = -1;
+size_t g_file_max = 0;
+size_t g_file_size = 0;
+
+timespec StartTime() {
+  static const timespec start = [] {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t;
+  }();
+  return start;
+}
+
+int SyslogPriority(Level level) {
+  switch (level) {
+    case Level::kError:
+      return LOG_ERR;
+    case Level::kWarn:
+      return LOG_WARNING;
+    case Level::kInfo:
+      return LOG_INFO;
+    case Level::kDebug:
+    case Level::kTrace:
+      return LOG_DEBUG;
+  }
+  return LOG_DEBUG;
+}
+
+// Writes all of `iov` to `fd`, ignoring errors: a log sink that fails must
+// not stop the program.
+void WriteAll(int fd, const iovec* iov, int n) {
+  ssize_t total = 0;
+  for (int i = 0; i < n; ++i) total += iov[i].iov_len;
+  if (writev(fd, iov, n) != total) {
+    // Short or failed write; nothing sensible to do with a log line.
+  }
+}
+
+}  // namespace
+
+void SetLevel(Level level) { g_level = level; }
+void SetStderr(bool on) { g_stderr = on; }
+void SetTimestamps(bool on) {
+  g_timestamps = on;
+  StartTime();
+}
+
+int OpenFile(const std::string& path, size_t max_size) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND,
+           S_IRUSR | S_IWUSR);
+  if (fd < 0) return errno;
+  if (g_file_fd >= 0) close(g_file_fd);
+  g_file_fd = fd;
+  g_file_max = max_size;
+  g_file_size = 0;
+  return 0;
+}
+
+void SetSyslog(bool on) {
+  if (on && !g_syslog) openlog("pasta", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  g_syslog = on;
+}
+
+void Write(Level level, std::string_view line) {
+  char prefix[32];
+  size_t prefix_len = 0;
+  if (g_timestamps) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const timespec start = StartTime();
+    long sec = now.tv_sec - start.tv_sec;
+    long nsec = now.tv_nsec - start.tv_nsec;
+    if (nsec < 0) {
+      nsec += 1000000000L;
+      --sec;
+    }
+    const int n =
+        snprintf(prefix, sizeof(prefix), "%ld.%04ld: ", sec, nsec / 100000);
+    prefix_len = n > 0 ? static_cast<size_t>(n) : 0;
+  }
+  iovec iov[3] = {
+      {prefix, prefix_len},
+      {const_cast<char*>(line.data()), line.size()},
+      {const_cast<char*>("\n"), 1},
+  };
+  if (g_stderr) WriteAll(STDERR_FILENO, iov, 3);
+  if (g_file_fd >= 0) {
+    const size_t len = prefix_len + line.size() + 1;
+    if (g_file_max > 0 && g_file_size + len > g_file_max) {
+      // Cap reached: start the file again rather than grow without bound.
+      if (ftruncate(g_file_fd, 0) == 0) g_file_size = 0;
+    }
+    WriteAll(g_file_fd, iov, 3);
+    g_file_size += len;
+  }
+  if (g_syslog) {
+    syslog(SyslogPriority(level), "%.*s", static_cast<int>(line.size()),
+           line.data());
+  }
+}
+
+}  // namespace pasta::log

@@ -1,0 +1,1056 @@
+// Command-line parsing: getopt_long over upstream pasta's option set, into a
+// validated Config. One pass over the options records values and catches
+// per-option errors (bad value, option given twice); a second step handles
+// the non-option arguments (command or PID) and the checks that involve more
+// than one option (-4 with -6, -q with -d, --userns without a target, ...).
+#include "config/config.h"
+
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace pasta::config {
+namespace {
+
+// Codes for options without a short form (above any char value).
+enum LongOnly : int {
+  kOptTrace = 256,
+  kOptLogSize,
+  kOptRunas,
+  kOptVersion,
+  kOptUserns,
+  kOptNetns,
+  kOptNetnsOnly,
+  kOptNoNetnsQuit,
+  kOptConfigNet,
+  kOptNsMacAddr,
+  kOptDhcpDns,
+  kOptDhcpSearch,
+  kOptNoDhcpDns,
+  kOptNoDhcpSearch,
+  kOptDnsForward,
+  kOptDnsHost,
+  kOptNoTcp,
+  kOptNoUdp,
+  kOptNoIcmp,
+  kOptNoDhcp,
+  kOptNoNdp,
+  kOptNoDhcpv6,
+  kOptNoRa,
+  kOptNoMapGw,
+  kOptNoSplice,
+  kOptSpliceOnly,
+  kOptHostLoToNsLo,
+  kOptFreebind,
+  kOptMapGuestAddr,
+  kOptMapHostLoopback,
+  kOptOutboundIf4,
+  kOptOutboundIf6,
+  kOptNoCopyRoutes,
+  kOptNoCopyAddrs,
+  kOptFqdn,
+  kOptStats,
+  kOptChrootFallback,
+  kOptRepairPath,
+  kOptVhostUser,
+  kOptPrintCapabilities,
+  kOptMigrateExit,
+  kOptMigrateNoLinger,
+};
+
+struct OptionDef {
+  const char* name;
+  int has_arg;
+  int val;
+};
+
+// Every option of upstream pasta (and passt's, so that those get a precise
+// message). The first entry for a value is its canonical long name.
+constexpr OptionDef kOptionDefs[] = {
+    {"debug", no_argument, 'd'},
+    {"trace", no_argument, kOptTrace},
+    {"quiet", no_argument, 'q'},
+    {"foreground", no_argument, 'f'},
+    {"stderr", no_argument, 'e'},
+    {"log-file", required_argument, 'l'},
+    {"log-size", required_argument, kOptLogSize},
+    {"runas", required_argument, kOptRunas},
+    {"help", no_argument, 'h'},
+    {"version", no_argument, kOptVersion},
+    {"ns-ifname", required_argument, 'I'},
+    {"fd", required_argument, 'F'},
+    {"pcap", required_argument, 'p'},
+    {"pid", required_argument, 'P'},
+    {"mtu", required_argument, 'm'},
+    {"address", required_argument, 'a'},
+    {"netmask", required_argument, 'n'},
+    {"mac-addr", required_argument, 'M'},
+    {"gateway", required_argument, 'g'},
+    {"interface", required_argument, 'i'},
+    {"outbound", required_argument, 'o'},
+    {"outbound-if4", required_argument, kOptOutboundIf4},
+    {"outbound-if6", required_argument, kOptOutboundIf6},
+    {"dns", required_argument, 'D'},
+    {"search", required_argument, 'S'},
+    {"hostname", required_argument, 'H'},
+    {"fqdn", required_argument, kOptFqdn},
+    {"dhcp-dns", no_argument, kOptDhcpDns},
+    {"dhcp-search", no_argument, kOptDhcpSearch},
+    {"no-dhcp-dns", no_argument, kOptNoDhcpDns},
+    {"no-dhcp-search", no_argument, kOptNoDhcpSearch},
+    {"dns-forward", required_argument, kOptDnsForward},
+    {"dns-host", required_argument, kOptDnsHost},
+    {"no-tcp", no_argument, kOptNoTcp},
+    {"no-udp", no_argument, kOptNoUdp},
+    {"no-icmp", no_argument, kOptNoIcmp},
+    {"no-dhcp", no_argument, kOptNoDhcp},
+    {"no-ndp", no_argument, kOptNoNdp},
+    {"no-dhcpv6", no_argument, kOptNoDhcpv6},
+    {"no-ra", no_argument, kOptNoRa},
+    {"no-map-gw", no_argument, kOptNoMapGw},
+    {"map-host-loopback", required_argument, kOptMapHostLoopback},
+    {"map-guest-addr", required_argument, kOptMapGuestAddr},
+    {"no-splice", no_argument, kOptNoSplice},
+    {"splice-only", no_argument, kOptSpliceOnly},
+    {"host-lo-to-ns-lo", no_argument, kOptHostLoToNsLo},
+    {"freebind", no_argument, kOptFreebind},
+    {"ipv4-only", no_argument, '4'},
+    {"ipv6-only", no_argument, '6'},
+    {"tcp-ports", required_argument, 't'},
+    {"udp-ports", required_argument, 'u'},
+    {"tcp-ns", required_argument, 'T'},
+    {"udp-ns", required_argument, 'U'},
+    {"userns", required_argument, kOptUserns},
+    {"netns", required_argument, kOptNetns},
+    {"netns-only", no_argument, kOptNetnsOnly},
+    {"no-netns-quit", no_argument, kOptNoNetnsQuit},
+    {"config-net", no_argument, kOptConfigNet},
+    {"ns-mac-addr", required_argument, kOptNsMacAddr},
+    {"no-copy-routes", no_argument, kOptNoCopyRoutes},
+    {"no-copy-addrs", no_argument, kOptNoCopyAddrs},
+    {"stats", required_argument, kOptStats},
+    {"conf-path", required_argument, 'c'},
+    {"chroot-fallback", no_argument, kOptChrootFallback},
+    {"repair-path", required_argument, kOptRepairPath},
+    // passt (VM) mode only: recognised so we can say so.
+    {"socket", required_argument, 's'},
+    {"socket-path", required_argument, 's'},
+    {"one-off", no_argument, '1'},
+    {"vhost-user", no_argument, kOptVhostUser},
+    {"print-capabilities", no_argument, kOptPrintCapabilities},
+    {"migrate-exit", no_argument, kOptMigrateExit},
+    {"migrate-no-linger", no_argument, kOptMigrateNoLinger},
+};
+
+// '+': stop at the first non-option. ':': report a missing argument as ':'.
+constexpr char kShortOptions[] =
+    "+:dqfel:hF:I:p:P:m:a:n:M:g:i:o:D:S:H:46t:u:T:U:c:s:1";
+
+const char* CanonicalName(int val) {
+  for (const OptionDef& def : kOptionDefs) {
+    if (def.val == val) return def.name;
+  }
+  return "?";
+}
+
+int StatPath(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? 0 : errno;
+}
+
+// Parses a non-empty string of decimal digits no larger than `max`.
+bool ParseDecimal(const char* text, uint64_t max, uint64_t* out) {
+  if (text == nullptr || *text == '\0') return false;
+  uint64_t value = 0;
+  for (const char* p = text; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(*p - '0');
+    if (value > (max - digit) / 10) return false;  // value * 10 + digit > max
+    value = value * 10 + digit;
+  }
+  *out = value;
+  return true;
+}
+
+bool AllDigits(const std::string& text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Address classes refused by some options, as a bit set.
+enum AddrRule : unsigned {
+  kRejectUnspecified = 1u << 0,
+  kRejectLoopback = 1u << 1,
+  kRejectMulticast = 1u << 2,
+  kRejectBroadcast = 1u << 3,  // IPv4 255.255.255.255
+  kRejectV4Mapped = 1u << 4,   // IPv6 ::ffff:a.b.c.d
+};
+
+// Returns why `addr` breaks `rules`, or nullptr if it doesn't.
+const char* AddrRuleViolation(const IpAddr& addr, unsigned rules) {
+  const auto& b = addr.bytes;
+  if (addr.IsV4()) {
+    bool zero = b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0;
+    bool ones = b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255;
+    if ((rules & kRejectUnspecified) && zero) return "unspecified address";
+    if ((rules & kRejectLoopback) && b[0] == 127) return "loopback address";
+    if ((rules & kRejectMulticast) && (b[0] & 0xf0) == 0xe0) {
+      return "multicast address";
+    }
+    if ((rules & kRejectBroadcast) && ones) return "broadcast address";
+    return nullptr;
+  }
+  bool zero10 = true;
+  for (int i = 0; i < 10; ++i) zero10 = zero10 && b[i] == 0;
+  bool zero15 = zero10 && b[10] == 0 && b[11] == 0 && b[12] == 0 &&
+                b[13] == 0 && b[14] == 0;
+  if ((rules & kRejectUnspecified) && zero15 && b[15] == 0) {
+    return "unspecified address";
+  }
+  if ((rules & kRejectLoopback) && zero15 && b[15] == 1) {
+    return "loopback address";
+  }
+  if ((rules & kRejectMulticast) && b[0] == 0xff) return "multicast address";
+  if ((rules & kRejectV4Mapped) && zero10 && b[10] == 0xff && b[11] == 0xff) {
+    return "IPv4-mapped address";
+  }
+  return nullptr;
+}
+
+// Parses a dot-decimal contiguous netmask or a prefix length 0..32.
+int ParseNetmask(const char* text) {
+  uint64_t len = 0;
+  if (ParseDecimal(text, 32, &len)) return static_cast<int>(len);
+  std::optional<IpAddr> mask = ParseIp(text);
+  if (!mask || !mask->IsV4()) return -1;
+  uint32_t host = (uint32_t{mask->bytes[0]} << 24) |
+                  (uint32_t{mask->bytes[1]} << 16) |
+                  (uint32_t{mask->bytes[2]} << 8) | mask->bytes[3];
+  int bits = __builtin_popcount(host);
+  // Contiguous: the set bits are exactly the top `bits` bits.
+  uint64_t expected =
+      bits == 0 ? 0 : (~uint64_t{0} << (32 - bits)) & 0xffffffffu;
+  return host == expected ? bits : -1;
+}
+
+class Parser {
+ public:
+  explicit Parser(const ParseEnv& env)
+      : path_exists_(env.path_exists != nullptr ? env.path_exists : &StatPath) {
+  }
+
+  absl::StatusOr<Config> Run(int argc, char* const argv[]);
+
+ private:
+  // Error "LABEL VALUE: REASON".
+  static absl::Status Bad(const std::string& label, const char* value,
+                          const std::string& reason) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(label, " ", value, ": ", reason));
+  }
+  // Fails if the option keyed `key` was already given.
+  absl::Status Once(const std::string& key, const std::string& description);
+  absl::Status OnceOption(int val) {
+    return Once(CanonicalName(val),
+                absl::StrCat("--", CanonicalName(val), " options"));
+  }
+  void Unimplemented(const char* long_name);
+
+  absl::Status Handle(int code, const std::string& label, const char* arg);
+  absl::Status GetoptError(int code, int argc, char* const argv[]);
+
+  absl::Status SetAddrPerFamily(int val, const std::string& label,
+                                const char* arg, unsigned rules,
+                                const char* what, std::optional<IpAddr>* v4,
+                                std::optional<IpAddr>* v6);
+  absl::Status SetNat(int val, const std::string& label, const char* arg,
+                      std::optional<IpAddr>* v4, std::optional<IpAddr>* v6,
+                      bool* none);
+  absl::Status SetInterface(int val, const std::string& label, const char* arg,
+                            std::string* out);
+  absl::Status SetPath(int val, const std::string& label, const char* arg,
+                       std::string* out);
+  absl::Status SetAddress(const std::string& label, const char* arg);
+  absl::Status SetDns(const std::string& label, const char* arg);
+  absl::Status SetSearch(const std::string& label, const char* arg);
+  absl::Status SetRunas(const std::string& label, const char* arg);
+  absl::Status AddPorts(int val, const std::string& label, const char* arg);
+
+  absl::Status HandleArguments(int first, int argc, char* const argv[]);
+  absl::Status CrossCheck();
+
+  int (*path_exists_)(const std::string&);
+  Config cfg_;
+  std::set<std::string> seen_;
+  bool debug_ = false;
+  bool trace_ = false;
+  bool netns_given_ = false;
+  bool netns_only_given_ = false;
+  std::string netns_arg_;
+  std::string addr4_text_, addr6_text_, gw4_text_, gw6_text_;
+  std::string out4_text_, out6_text_, netmask_text_;
+  bool addr4_has_prefix_ = false;
+  // First -t/-u/-T/-U spec, per option, for messages.
+  std::string port_text_[4];
+  std::string port_label_[4];
+};
+
+absl::Status Parser::Once(const std::string& key,
+                          const std::string& description) {
+  if (!seen_.insert(key).second) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("multiple ", description, " given"));
+  }
+  return absl::OkStatus();
+}
+
+void Parser::Unimplemented(const char* long_name) {
+  for (const std::string& name : cfg_.unimplemented) {
+    if (name == long_name) return;
+  }
+  cfg_.unimplemented.emplace_back(long_name);
+}
+
+absl::Status Parser::SetAddrPerFamily(int val, const std::string& label,
+                                      const char* arg, unsigned rules,
+                                      const char* what,
+                                      std::optional<IpAddr>* v4,
+                                      std::optional<IpAddr>* v6) {
+  std::optional<IpAddr> addr = ParseIp(arg);
+  if (!addr) return Bad(label, arg, absl::StrCat("invalid ", what));
+  if (const char* why = AddrRuleViolation(*addr, rules)) {
+    return Bad(label, arg,
+               absl::StrCat("not usable as ", what, " (", why, ")"));
+  }
+  bool v6_family = addr->IsV6();
+  const char* name = CanonicalName(val);
+  RETURN_IF_ERROR(
+      Once(absl::StrCat(name, v6_family ? "/6" : "/4"),
+           absl::StrCat(v6_family ? "IPv6" : "IPv4", " --", name, " options")));
+  (v6_family ? *v6 : *v4) = *addr;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::SetNat(int val, const std::string& label, const char* arg,
+                            std::optional<IpAddr>* v4,
+                            std::optional<IpAddr>* v6, bool* none) {
+  if (std::strcmp(arg, "none") == 0) {
+    RETURN_IF_ERROR(Once(absl::StrCat(CanonicalName(val), "/none"),
+                         absl::StrCat("--", CanonicalName(val), " none")));
+    if (v4->has_value() || v6->has_value()) {
+      return Bad(label, arg, "conflicts with an address given earlier");
+    }
+    *none = true;
+    return absl::OkStatus();
+  }
+  if (*none) return Bad(label, arg, "conflicts with 'none' given earlier");
+  return SetAddrPerFamily(val, label, arg,
+                          kRejectUnspecified | kRejectLoopback |
+                              kRejectMulticast | kRejectBroadcast,
+                          "address to map", v4, v6);
+}
+
+absl::Status Parser::SetInterface(int val, const std::string& label,
+                                  const char* arg, std::string* out) {
+  if (!IsValidInterfaceName(arg)) {
+    return Bad(label, arg,
+               "invalid interface name (1 to 15 characters, no '/', ':' or "
+               "spaces)");
+  }
+  RETURN_IF_ERROR(OnceOption(val));
+  *out = arg;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::SetPath(int val, const std::string& label, const char* arg,
+                             std::string* out) {
+  if (*arg == '\0') return Bad(label, "''", "empty path");
+  if (std::strlen(arg) >= PATH_MAX) return Bad(label, "(...)", "path too long");
+  RETURN_IF_ERROR(OnceOption(val));
+  *out = arg;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::SetAddress(const std::string& label, const char* arg) {
+  std::string text = arg;
+  int prefix = -1;
+  size_t slash = text.find('/');
+  std::string addr_text = text.substr(0, slash);
+  std::optional<IpAddr> addr = ParseIp(addr_text);
+  if (!addr) return Bad(label, arg, "invalid address");
+  if (slash != std::string::npos) {
+    uint64_t len = 0;
+    uint64_t max = addr->IsV4() ? 32 : 128;
+    if (!ParseDecimal(text.c_str() + slash + 1, max, &len)) {
+      return Bad(label, arg,
+                 absl::StrCat("invalid prefix length (0 to ", max, ")"));
+    }
+    prefix = static_cast<int>(len);
+  }
+  if (const char* why = AddrRuleViolation(
+          *addr, kRejectUnspecified | kRejectLoopback | kRejectMulticast |
+                     kRejectBroadcast | kRejectV4Mapped)) {
+    return Bad(label, arg, absl::StrCat("not usable as address (", why, ")"));
+  }
+  if (addr->IsV4()) {
+    RETURN_IF_ERROR(Once("address/4", "IPv4 --address options"));
+    cfg_.addr4 = *addr;
+    addr4_text_ = arg;
+    if (prefix >= 0) {
+      cfg_.prefix_len4 = prefix;
+      addr4_has_prefix_ = true;
+    }
+  } else {
+    RETURN_IF_ERROR(Once("address/6", "IPv6 --address options"));
+    cfg_.addr6 = *addr;
+    addr6_text_ = arg;
+    if (prefix >= 0) cfg_.prefix_len6 = prefix;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Parser::SetDns(const std::string& label, const char* arg) {
+  if (*arg == '\0' || std::strcmp(arg, "none") == 0) {
+    if (!cfg_.dns.empty()) {
+      return Bad(label, *arg ? arg : "''",
+                 "disabling DNS conflicts with DNS addresses given earlier");
+    }
+    cfg_.dns_disabled = true;
+    return absl::OkStatus();
+  }
+  if (cfg_.dns_disabled) {
+    return Bad(label, arg, "conflicts with DNS disabled earlier");
+  }
+  std::optional<IpAddr> addr = ParseIp(arg);
+  if (!addr) return Bad(label, arg, "invalid DNS server address");
+  if (const char* why = AddrRuleViolation(*addr, kRejectUnspecified)) {
+    return Bad(label, arg,
+               absl::StrCat("not usable as DNS server (", why, ")"));
+  }
+  cfg_.dns.push_back(*addr);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::SetSearch(const std::string& label, const char* arg) {
+  std::vector<std::string> domains;
+  std::string current;
+  for (const char* p = arg;; ++p) {
+    if (*p == '\0' || *p == ' ' || *p == '\t') {
+      if (!current.empty()) domains.push_back(std::move(current));
+      current.clear();
+      if (*p == '\0') break;
+    } else {
+      current.push_back(*p);
+    }
+  }
+  if (domains.empty() || (domains.size() == 1 && domains[0] == "none")) {
+    if (!cfg_.search.empty()) {
+      return Bad(label, *arg ? arg : "''",
+                 "disabling the search list conflicts with domains given "
+                 "earlier");
+    }
+    cfg_.search_disabled = true;
+    return absl::OkStatus();
+  }
+  if (cfg_.search_disabled) {
+    return Bad(label, arg, "conflicts with the search list disabled earlier");
+  }
+  for (std::string& domain : domains) {
+    if (domain.size() > 253) {
+      return Bad(label, arg,
+                 absl::StrCat("domain name longer than 253 characters"));
+    }
+    cfg_.search.push_back(std::move(domain));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Parser::SetRunas(const std::string& label, const char* arg) {
+  std::string text = arg;
+  size_t colon = text.find(':');
+  std::string user = text.substr(0, colon);
+  if (user.empty()) return Bad(label, arg, "missing user");
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool have_gid = false;
+  uint64_t number = 0;
+  if (AllDigits(user)) {
+    if (!ParseDecimal(user.c_str(), UINT32_MAX - 1, &number)) {
+      return Bad(label, arg, "UID out of range");
+    }
+    uid = static_cast<uid_t>(number);
+    if (struct passwd* pw = getpwuid(uid)) {
+      gid = pw->pw_gid;
+      have_gid = true;
+    }
+  } else {
+    struct passwd* pw = getpwnam(user.c_str());
+    if (pw == nullptr) {
+      return Bad(label, arg, absl::StrCat("no such user '", user, "'"));
+    }
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+    have_gid = true;
+  }
+  if (colon != std::string::npos) {
+    std::string group = text.substr(colon + 1);
+    if (group.empty()) return Bad(label, arg, "missing group after ':'");
+    if (AllDigits(group)) {
+      if (!ParseDecimal(group.c_str(), UINT32_MAX - 1, &number)) {
+        return Bad(label, arg, "GID out of range");
+      }
+      gid = static_cast<gid_t>(number);
+    } else {
+      struct group* gr = getgrnam(group.c_str());
+      if (gr == nullptr) {
+        return Bad(label, arg, absl::StrCat("no such group '", group, "'"));
+      }
+      gid = gr->gr_gid;
+    }
+    have_gid = true;
+  }
+  if (!have_gid) gid = static_cast<gid_t>(uid);  // unknown numeric UID
+  RETURN_IF_ERROR(OnceOption(kOptRunas));
+  cfg_.runas_set = true;
+  cfg_.runas_uid = uid;
+  cfg_.runas_gid = gid;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::AddPorts(int val, const std::string& label,
+                              const char* arg) {
+  int index = val == 't' ? 0 : val == 'u' ? 1 : val == 'T' ? 2 : 3;
+  PortSpec* spec = index == 0   ? &cfg_.tcp_ports
+                   : index == 1 ? &cfg_.udp_ports
+                   : index == 2 ? &cfg_.tcp_ns
+                                : &cfg_.udp_ns;
+  absl::Status status = spec->Add(arg, /*allow_bind=*/index < 2);
+  if (!status.ok()) {
+    return Bad(label, *arg ? arg : "''", std::string(status.message()));
+  }
+  if (port_text_[index].empty() && std::strcmp(arg, "none") != 0) {
+    port_text_[index] = arg;
+    port_label_[index] = label;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Handle(int code, const std::string& label,
+                            const char* arg) {
+  uint64_t number = 0;
+  switch (code) {
+    case 'd':
+      debug_ = true;
+      return absl::OkStatus();
+    case kOptTrace:
+      trace_ = true;
+      return absl::OkStatus();
+    case 'q':
+      cfg_.quiet = true;
+      return absl::OkStatus();
+    case 'f':
+      cfg_.foreground = true;
+      return absl::OkStatus();
+    case 'e':
+      cfg_.log_stderr = true;
+      return absl::OkStatus();
+    case 'l':
+      return SetPath(code, label, arg, &cfg_.log_file);
+    case kOptLogSize:
+      if (!ParseDecimal(arg, SIZE_MAX, &number) || number == 0) {
+        return Bad(label, arg, "invalid size (a positive number of bytes)");
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      cfg_.log_size = static_cast<size_t>(number);
+      return absl::OkStatus();
+    case kOptRunas:
+      Unimplemented("runas");
+      return SetRunas(label, arg);
+    case 'h':
+      cfg_.help = true;
+      return absl::OkStatus();
+    case kOptVersion:
+      cfg_.version = true;
+      return absl::OkStatus();
+    case 'I':
+      return SetInterface(code, label, arg, &cfg_.ns_ifname);
+    case 'F':
+      if (!ParseDecimal(arg, INT_MAX, &number) || number <= STDERR_FILENO) {
+        return Bad(label, arg, "invalid file descriptor (a number above 2)");
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      Unimplemented("fd");
+      cfg_.fd = static_cast<int>(number);
+      return absl::OkStatus();
+    case 'p':
+      Unimplemented("pcap");
+      return SetPath(code, label, arg, &cfg_.pcap_file);
+    case 'P':
+      return SetPath(code, label, arg, &cfg_.pid_file);
+    case 'm':
+      if (!ParseDecimal(arg, kMaxMtu, &number) ||
+          (number != 0 && number < static_cast<uint64_t>(kMinMtu))) {
+        return Bad(
+            label, arg,
+            absl::StrCat("invalid MTU (0, or ", kMinMtu, " to ", kMaxMtu, ")"));
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      cfg_.mtu = static_cast<int>(number);
+      cfg_.mtu_set = true;
+      return absl::OkStatus();
+    case 'a':
+      return SetAddress(label, arg);
+    case 'n': {
+      int len = ParseNetmask(arg);
+      if (len < 0) {
+        return Bad(label, arg,
+                   "invalid netmask (contiguous dot-decimal mask, or prefix "
+                   "length 0 to 32)");
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      netmask_text_ = arg;
+      if (!addr4_has_prefix_) cfg_.prefix_len4 = len;
+      return absl::OkStatus();
+    }
+    case 'M':
+    case kOptNsMacAddr: {
+      std::optional<MacAddr> mac = ParseMac(arg);
+      if (!mac) {
+        return Bad(label, arg, "invalid MAC address (like 9a:55:9a:55:9a:55)");
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      (code == 'M' ? cfg_.our_mac : cfg_.ns_mac) = *mac;
+      return absl::OkStatus();
+    }
+    case 'g':
+      RETURN_IF_ERROR(SetAddrPerFamily(code, label, arg,
+                                       kRejectUnspecified | kRejectLoopback |
+                                           kRejectMulticast | kRejectBroadcast,
+                                       "gateway", &cfg_.gw4, &cfg_.gw6));
+      (ParseIp(arg)->IsV4() ? gw4_text_ : gw6_text_) = arg;
+      return absl::OkStatus();
+    case 'i':
+      return SetInterface(code, label, arg, &cfg_.template_if);
+    case 'o':
+      Unimplemented("outbound");
+      RETURN_IF_ERROR(SetAddrPerFamily(
+          code, label, arg,
+          kRejectUnspecified | kRejectLoopback | kRejectMulticast |
+              kRejectBroadcast | kRejectV4Mapped,
+          "outbound address", &cfg_.outbound4, &cfg_.outbound6));
+      (ParseIp(arg)->IsV4() ? out4_text_ : out6_text_) = arg;
+      return absl::OkStatus();
+    case kOptOutboundIf4:
+      Unimplemented("outbound-if4");
+      return SetInterface(code, label, arg, &cfg_.outbound_if4);
+    case kOptOutboundIf6:
+      Unimplemented("outbound-if6");
+      return SetInterface(code, label, arg, &cfg_.outbound_if6);
+    case 'D':
+      return SetDns(label, arg);
+    case 'S':
+      return SetSearch(label, arg);
+    case 'H':
+    case kOptFqdn:
+      if (*arg == '\0' || std::strlen(arg) > 253) {
+        return Bad(label, *arg ? arg : "''",
+                   "invalid name (1 to 253 characters)");
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      Unimplemented(CanonicalName(code));
+      (code == 'H' ? cfg_.hostname : cfg_.fqdn) = arg;
+      return absl::OkStatus();
+    case kOptDhcpDns:
+      cfg_.dhcp_dns = true;
+      return absl::OkStatus();
+    case kOptDhcpSearch:
+      cfg_.dhcp_search = true;
+      return absl::OkStatus();
+    case kOptNoDhcpDns:
+      cfg_.dhcp_dns = false;
+      return absl::OkStatus();
+    case kOptNoDhcpSearch:
+      cfg_.dhcp_search = false;
+      return absl::OkStatus();
+    case kOptDnsForward:
+      Unimplemented("dns-forward");
+      return SetAddrPerFamily(
+          code, label, arg,
+          kRejectUnspecified | kRejectLoopback | kRejectBroadcast,
+          "DNS forwarding address", &cfg_.dns_forward4, &cfg_.dns_forward6);
+    case kOptDnsHost:
+      Unimplemented("dns-host");
+      return SetAddrPerFamily(
+          code, label, arg, kRejectUnspecified | kRejectBroadcast,
+          "host DNS address", &cfg_.dns_host4, &cfg_.dns_host6);
+    case kOptNoTcp:
+      cfg_.no_tcp = true;
+      return absl::OkStatus();
+    case kOptNoUdp:
+      cfg_.no_udp = true;
+      return absl::OkStatus();
+    case kOptNoIcmp:
+      cfg_.no_icmp = true;
+      return absl::OkStatus();
+    case kOptNoDhcp:
+      cfg_.no_dhcp = true;
+      return absl::OkStatus();
+    case kOptNoNdp:
+      cfg_.no_ndp = true;
+      return absl::OkStatus();
+    case kOptNoDhcpv6:
+      cfg_.no_dhcpv6 = true;
+      return absl::OkStatus();
+    case kOptNoRa:
+      cfg_.no_ra = true;
+      return absl::OkStatus();
+    case kOptNoMapGw:
+      cfg_.no_map_gw = true;
+      return absl::OkStatus();
+    case kOptMapHostLoopback:
+      Unimplemented("map-host-loopback");
+      RETURN_IF_ERROR(SetNat(code, label, arg, &cfg_.map_host_loopback4,
+                             &cfg_.map_host_loopback6,
+                             &cfg_.map_host_loopback_none));
+      // Like upstream: no mapping of the host's loopback at all.
+      if (cfg_.map_host_loopback_none) cfg_.no_map_gw = true;
+      return absl::OkStatus();
+    case kOptMapGuestAddr:
+      Unimplemented("map-guest-addr");
+      return SetNat(code, label, arg, &cfg_.map_guest_addr4,
+                    &cfg_.map_guest_addr6, &cfg_.map_guest_addr_none);
+    case kOptNoSplice:
+      Unimplemented("no-splice");
+      cfg_.no_splice = true;
+      return absl::OkStatus();
+    case kOptSpliceOnly:
+      Unimplemented("splice-only");
+      cfg_.splice_only = true;
+      return absl::OkStatus();
+    case kOptHostLoToNsLo:
+      Unimplemented("host-lo-to-ns-lo");
+      cfg_.host_lo_to_ns_lo = true;
+      return absl::OkStatus();
+    case kOptFreebind:
+      Unimplemented("freebind");
+      cfg_.freebind = true;
+      return absl::OkStatus();
+    case '4':
+      cfg_.ipv4_only = true;
+      return absl::OkStatus();
+    case '6':
+      cfg_.ipv6_only = true;
+      return absl::OkStatus();
+    case 't':
+    case 'u':
+    case 'T':
+    case 'U':
+      return AddPorts(code, label, arg);
+    case kOptUserns:
+      if (*arg == '\0') return Bad(label, "''", "empty path");
+      RETURN_IF_ERROR(OnceOption(code));
+      cfg_.userns_path = arg;
+      return absl::OkStatus();
+    case kOptNetns: {
+      if (*arg == '\0') return Bad(label, "''", "empty path or name");
+      std::string path = std::strchr(arg, '/') != nullptr
+                             ? std::string(arg)
+                             : absl::StrCat("/run/netns/", arg);
+      if (path.size() >= PATH_MAX) return Bad(label, arg, "path too long");
+      RETURN_IF_ERROR(OnceOption(code));
+      netns_given_ = true;
+      netns_arg_ = arg;
+      cfg_.netns_path = std::move(path);
+      return absl::OkStatus();
+    }
+    case kOptNetnsOnly:
+      netns_only_given_ = true;
+      return absl::OkStatus();
+    case kOptNoNetnsQuit:
+      cfg_.no_netns_quit = true;
+      return absl::OkStatus();
+    case kOptConfigNet:
+      cfg_.config_net = true;
+      return absl::OkStatus();
+    case kOptNoCopyRoutes:
+      cfg_.no_copy_routes = true;
+      return absl::OkStatus();
+    case kOptNoCopyAddrs:
+      cfg_.no_copy_addrs = true;
+      return absl::OkStatus();
+    case kOptStats:
+      if (!ParseDecimal(arg, INT_MAX, &number)) {
+        return Bad(label, arg, "invalid delay (a number of seconds)");
+      }
+      RETURN_IF_ERROR(OnceOption(code));
+      Unimplemented("stats");
+      cfg_.stats_delay = static_cast<int>(number);
+      return absl::OkStatus();
+    case 'c':
+      Unimplemented("conf-path");
+      return SetPath(code, label, arg, &cfg_.conf_path);
+    case kOptChrootFallback:
+      Unimplemented("chroot-fallback");
+      cfg_.chroot_fallback = true;
+      return absl::OkStatus();
+    case kOptRepairPath:
+      // Upstream accepts only "none" outside vhost-user mode.
+      if (std::strcmp(arg, "none") != 0) {
+        return Bad(label, arg, "only 'none' is valid outside vhost-user mode");
+      }
+      return absl::OkStatus();
+    case 's':
+    case '1':
+    case kOptVhostUser:
+    case kOptPrintCapabilities:
+    case kOptMigrateExit:
+    case kOptMigrateNoLinger:
+      return absl::InvalidArgumentError(
+          absl::StrCat(label, " is for passt (VM) mode only"));
+    default:
+      break;
+  }
+  return absl::InternalError(absl::StrCat("unhandled option ", label));
+}
+
+absl::Status Parser::GetoptError(int code, int argc, char* const argv[]) {
+  // After a long option error, and after a missing argument, glibc has moved
+  // optind past the element in question.
+  const char* element =
+      (optind >= 1 && optind - 1 < argc) ? argv[optind - 1] : "";
+  bool is_long = std::strncmp(element, "--", 2) == 0;
+  std::string typed;  // the long name as typed, without "=value"
+  if (is_long) {
+    typed = element + 2;
+    typed = typed.substr(0, typed.find('='));
+  }
+  // The full long name for `val` whose spelling starts with what was typed.
+  auto full_name = [&](int val) -> std::string {
+    for (const OptionDef& def : kOptionDefs) {
+      if (def.val == val &&
+          std::strncmp(def.name, typed.c_str(), typed.size()) == 0) {
+        return def.name;
+      }
+    }
+    return typed;
+  };
+  if (code == ':') {
+    if (is_long) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "option '--", full_name(optopt), "' requires an argument"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("option requires an argument -- '",
+                     std::string(1, static_cast<char>(optopt)), "'"));
+  }
+  if (optopt == 0) {
+    int matches = 0;
+    for (const OptionDef& def : kOptionDefs) {
+      if (std::strncmp(def.name, typed.c_str(), typed.size()) == 0) ++matches;
+    }
+    if (is_long && matches > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("option '--", typed, "' is ambiguous"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("unrecognized option '", element, "'"));
+  }
+  bool known_short = optopt < 256 && optopt != ':' &&
+                     std::strchr(kShortOptions + 2, optopt) != nullptr;
+  if (is_long && (optopt >= 256 || known_short)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "option '--", full_name(optopt), "' doesn't allow an argument"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid option -- '", std::string(1, static_cast<char>(optopt)), "'"));
+}
+
+absl::Status Parser::HandleArguments(int first, int argc, char* const argv[]) {
+  std::vector<std::string> args(argv + first, argv + argc);
+  if (netns_given_) {
+    if (!args.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--netns ", netns_arg_,
+          ": can't be combined with a PID or command ('", args[0], "')"));
+    }
+    cfg_.target = Target::kNetns;
+    if (int err = path_exists_(cfg_.netns_path)) {
+      std::string what =
+          netns_arg_ == cfg_.netns_path
+              ? absl::StrCat("--netns ", netns_arg_)
+              : absl::StrCat("--netns ", netns_arg_, ": ", cfg_.netns_path);
+      return ErrnoToStatus(err, what);
+    }
+    return absl::OkStatus();
+  }
+  if (args.size() == 1 && AllDigits(args[0])) {
+    uint64_t pid = 0;
+    if (!ParseDecimal(args[0].c_str(), INT_MAX, &pid) || pid == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid PID ", args[0], " (1 to ", INT_MAX, ")"));
+    }
+    std::string proc = absl::StrCat("/proc/", pid);
+    if (int err = path_exists_(proc)) {
+      if (err == ENOENT) {
+        return absl::NotFoundError(absl::StrCat("no such process: ", args[0]));
+      }
+      return ErrnoToStatus(err, absl::StrCat("PID ", args[0], ": ", proc));
+    }
+    cfg_.target = Target::kPid;
+    cfg_.target_pid = static_cast<pid_t>(pid);
+    return absl::OkStatus();
+  }
+  cfg_.target = Target::kSpawn;
+  cfg_.command = std::move(args);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::CrossCheck() {
+  auto error = [](std::string message) {
+    return absl::InvalidArgumentError(std::move(message));
+  };
+  // Logging.
+  if (cfg_.quiet && (debug_ || trace_)) {
+    return error(absl::StrCat("--quiet conflicts with ",
+                              trace_ ? "--trace" : "--debug"));
+  }
+  cfg_.log_level = trace_       ? log::Level::kTrace
+                   : debug_     ? log::Level::kDebug
+                   : cfg_.quiet ? log::Level::kWarn
+                                : log::Level::kInfo;
+
+  // Address families.
+  if (cfg_.ipv4_only && cfg_.ipv6_only) {
+    return error("--ipv4-only and --ipv6-only are mutually exclusive");
+  }
+  if (cfg_.ipv4_only) {
+    const std::string* v6_texts[] = {&addr6_text_, &gw6_text_, &out6_text_};
+    const char* v6_names[] = {"--address", "--gateway", "--outbound"};
+    for (int i = 0; i < 3; ++i) {
+      if (!v6_texts[i]->empty()) {
+        return error(absl::StrCat(v6_names[i], " ", *v6_texts[i],
+                                  ": IPv6 address given with --ipv4-only"));
+      }
+    }
+  }
+  if (cfg_.ipv6_only) {
+    const std::string* v4_texts[] = {&addr4_text_, &gw4_text_, &out4_text_,
+                                     &netmask_text_};
+    const char* v4_names[] = {"--address", "--gateway", "--outbound",
+                              "--netmask"};
+    for (int i = 0; i < 4; ++i) {
+      if (!v4_texts[i]->empty()) {
+        return error(absl::StrCat(v4_names[i], " ", *v4_texts[i],
+                                  ": IPv4 setting given with --ipv6-only"));
+      }
+    }
+  }
+  if (addr4_has_prefix_ && !netmask_text_.empty()) {
+    return error(absl::StrCat("--netmask ", netmask_text_,
+                              ": prefix length already given by --address ",
+                              addr4_text_));
+  }
+
+  // Protocols vs. port forwarding.
+  for (int i = 0; i < 4; ++i) {
+    bool tcp = i == 0 || i == 2;
+    if (port_text_[i].empty()) continue;
+    if (tcp ? cfg_.no_tcp : cfg_.no_udp) {
+      return error(absl::StrCat(port_label_[i], " ", port_text_[i], ": ",
+                                tcp ? "TCP" : "UDP",
+                                " port forwarding requested but ",
+                                tcp ? "--no-tcp" : "--no-udp", " given"));
+    }
+  }
+
+  if (cfg_.splice_only && cfg_.no_splice) {
+    return error("--splice-only conflicts with --no-splice");
+  }
+  if (!cfg_.config_net) {
+    if (cfg_.no_copy_routes)
+      return error("--no-copy-routes needs --config-net");
+    if (cfg_.no_copy_addrs) return error("--no-copy-addrs needs --config-net");
+  }
+  if (cfg_.stats_delay >= 0 && !cfg_.foreground) {
+    return error("--stats needs --foreground");
+  }
+
+  // Namespaces.
+  if (netns_only_given_ && !cfg_.userns_path.empty()) {
+    return error(absl::StrCat("--netns-only conflicts with --userns ",
+                              cfg_.userns_path));
+  }
+  if (!cfg_.userns_path.empty()) {
+    if (cfg_.target == Target::kSpawn) {
+      return error(absl::StrCat("--userns ", cfg_.userns_path,
+                                ": needs --netns or a PID"));
+    }
+    if (int err = path_exists_(cfg_.userns_path)) {
+      return ErrnoToStatus(err, absl::StrCat("--userns ", cfg_.userns_path));
+    }
+  }
+  cfg_.netns_only = netns_only_given_ ||
+                    (cfg_.target == Target::kNetns && cfg_.userns_path.empty());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> Parser::Run(int argc, char* const argv[]) {
+  std::vector<struct option> options;
+  for (const OptionDef& def : kOptionDefs) {
+    options.push_back({def.name, def.has_arg, nullptr, def.val});
+  }
+  options.push_back({nullptr, 0, nullptr, 0});
+
+  optind = 0;  // full re-initialisation of getopt's state
+  opterr = 0;
+  while (true) {
+    int longindex = -1;
+    int code =
+        getopt_long(argc, argv, kShortOptions, options.data(), &longindex);
+    if (code == -1) break;
+    absl::Status status;
+    if (code == '?' || code == ':') {
+      status = GetoptError(code, argc, argv);
+    } else {
+      std::string label = longindex >= 0
+                              ? absl::StrCat("--", options[longindex].name)
+                              : std::string{'-', static_cast<char>(code)};
+      status = Handle(code, label, optarg);
+    }
+    if (!status.ok()) return status;
+    if (cfg_.help || cfg_.version) return std::move(cfg_);
+  }
+  RETURN_IF_ERROR(HandleArguments(optind, argc, argv));
+  RETURN_IF_ERROR(CrossCheck());
+  return std::move(cfg_);
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[]) {
+  return ParseCommandLine(argc, argv, ParseEnv{});
+}
+
+absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[],
+                                        const ParseEnv& env) {
+  Parser parser(env);
+  return parser.Run(argc, argv);
+}
+
+}  // namespace pasta::config

@@ -1,0 +1,178 @@
+// The run's configuration: built once from the command line, validated, and
+// read-only afterwards.
+//
+// Option names, spellings and defaults follow upstream pasta (the 2023 set in
+// Debian 12's passt, plus the newer options engines pass). Options that are
+// accepted but not implemented yet are listed in `unimplemented` so that main
+// can say so at --debug level.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/log.h"
+#include "common/net_types.h"
+#include "config/port_spec.h"
+
+namespace pasta::config {
+
+// How the target network namespace is found.
+enum class Target {
+  kSpawn,  // no PID or --netns: new user+net namespace running a command
+  kNetns,  // --netns PATH|NAME (NAME means /run/netns/NAME)
+  kPid,    // PID given as the only non-option argument
+};
+
+inline constexpr int kDefaultMtu = 65520;
+inline constexpr int kMinMtu = 68;
+inline constexpr int kMaxMtu = 65520;
+inline constexpr size_t kDefaultLogSize = 1 << 20;
+
+struct Config {
+  // --- What to do instead of running -----------------------------------
+  bool help = false;     // -h/--help: print usage to stdout, exit 0
+  bool version = false;  // --version: print version to stdout, exit 0
+
+  // --- Logging ----------------------------------------------------------
+  log::Level log_level = log::Level::kInfo;  // -q: kWarn (no info lines),
+                                             // -d: kDebug, --trace: kTrace
+  bool quiet = false;                        // -q/--quiet
+  bool log_stderr = false;                   // -e/--stderr
+  std::string log_file;                      // -l/--log-file PATH
+  size_t log_size = kDefaultLogSize;         // --log-size BYTES
+
+  // --- Process ----------------------------------------------------------
+  bool foreground = false;  // -f/--foreground
+  std::string pid_file;     // -P/--pid FILE
+  bool runas_set = false;   // --runas UID|UID:GID (numeric or names)
+  uid_t runas_uid = 0;
+  gid_t runas_gid = 0;
+  int fd = -1;            // -F/--fd FD (pre-opened tap/socket; accepted)
+  std::string pcap_file;  // -p/--pcap FILE
+  std::string conf_path;  // -c/--conf-path PATH (newer upstream; accepted)
+  int stats_delay = -1;   // --stats DELAY seconds (needs -f; accepted)
+  bool chroot_fallback = false;  // --chroot-fallback (accepted)
+
+  // --- Target namespace -------------------------------------------------
+  Target target = Target::kSpawn;
+  std::vector<std::string> command;  // kSpawn: COMMAND [ARG]... (may be empty:
+                                     // run the user's shell)
+  pid_t target_pid = 0;              // kPid
+  std::string netns_path;   // kNetns: a path; a bare NAME is already resolved
+                            // to /run/netns/NAME
+  std::string userns_path;  // --userns NSPATH
+  bool netns_only = false;  // --netns-only, or implied by --netns without
+                            // --userns (a PID target joins its user
+                            // namespace unless --netns-only)
+  bool no_netns_quit = false;  // --no-netns-quit
+
+  // --- Interface in the namespace ---------------------------------------
+  bool config_net = false;         // --config-net
+  std::string ns_ifname;           // -I/--ns-ifname NAME ("" = template's name)
+  std::optional<MacAddr> ns_mac;   // --ns-mac-addr ADDR: the tap's own MAC
+  std::optional<MacAddr> our_mac;  // -M/--mac-addr ADDR: our source MAC
+  int mtu = kDefaultMtu;           // -m/--mtu (0 = don't assign via DHCP/NDP)
+  bool mtu_set = false;
+
+  // --- Addresses and routes (template and overrides) --------------------
+  std::string template_if;          // -i/--interface NAME
+  std::string outbound_if4;         // --outbound-if4 NAME
+  std::string outbound_if6;         // --outbound-if6 NAME
+  std::optional<IpAddr> addr4;      // -a (IPv4)
+  std::optional<IpAddr> addr6;      // -a (IPv6)
+  int prefix_len4 = -1;             // -n/--netmask (dot-decimal or bits), or
+                                    // -a ADDR/LEN; -1 unset
+  int prefix_len6 = -1;             // -a ADDR6/LEN; -1 unset
+  std::optional<IpAddr> gw4;        // -g (IPv4)
+  std::optional<IpAddr> gw6;        // -g (IPv6)
+  std::optional<IpAddr> outbound4;  // -o/--outbound (IPv4)
+  std::optional<IpAddr> outbound6;  // -o/--outbound (IPv6)
+  bool ipv4_only = false;           // -4/--ipv4-only
+  bool ipv6_only = false;           // -6/--ipv6-only
+  bool no_copy_routes = false;      // --no-copy-routes
+  bool no_copy_addrs = false;       // --no-copy-addrs
+
+  // --- DNS ----------------------------------------------------------------
+  std::vector<IpAddr> dns;             // -D/--dns ADDR, repeatable
+  bool dns_disabled = false;           // a single empty -D ""
+  std::vector<std::string> search;     // -S/--search LIST (space-separated)
+  bool search_disabled = false;        // a single empty -S ""
+  bool dhcp_dns = false;               // --dhcp-dns
+  bool dhcp_search = false;            // --dhcp-search
+  std::optional<IpAddr> dns_forward4;  // --dns-forward ADDR (IPv4)
+  std::optional<IpAddr> dns_forward6;  // --dns-forward ADDR (IPv6)
+  std::optional<IpAddr> dns_host4;     // --dns-host ADDR (IPv4; accepted)
+  std::optional<IpAddr> dns_host6;     // --dns-host ADDR (IPv6; accepted)
+  std::string hostname;  // -H/--hostname NAME for DHCP (newer upstream)
+  std::string fqdn;      // --fqdn NAME for DHCP/DHCPv6 (newer upstream)
+
+  // --- Protocol handlers and services -----------------------------------
+  bool no_tcp = false;
+  bool no_udp = false;
+  bool no_icmp = false;
+  bool no_dhcp = false;
+  bool no_ndp = false;
+  bool no_dhcpv6 = false;
+  bool no_ra = false;
+  bool no_map_gw = false;
+  bool no_splice = false;                    // --no-splice
+  bool splice_only = false;                  // --splice-only (accepted)
+  bool host_lo_to_ns_lo = false;             // --host-lo-to-ns-lo (accepted)
+  bool freebind = false;                     // --freebind (accepted)
+  std::optional<IpAddr> map_host_loopback4;  // --map-host-loopback ADDR
+  std::optional<IpAddr> map_host_loopback6;
+  bool map_host_loopback_none = false;    // --map-host-loopback none
+                                          // (also sets no_map_gw)
+  std::optional<IpAddr> map_guest_addr4;  // --map-guest-addr ADDR
+  std::optional<IpAddr> map_guest_addr6;
+  bool map_guest_addr_none = false;  // --map-guest-addr none
+
+  // --- Port forwarding --------------------------------------------------
+  PortSpec tcp_ports;  // -t/--tcp-ports  (host -> namespace), default auto
+  PortSpec udp_ports;  // -u/--udp-ports  (host -> namespace), default auto
+  PortSpec tcp_ns;     // -T/--tcp-ns     (namespace -> host), default auto
+  PortSpec udp_ns;     // -U/--udp-ns     (namespace -> host), default auto
+
+  // Long option names given that are accepted but have no effect yet, each
+  // once, in order of first appearance (e.g. "pcap", "runas").
+  std::vector<std::string> unimplemented;
+};
+
+// Seams for tests. The defaults look at the real file system.
+struct ParseEnv {
+  // Returns 0 if `path` exists (--netns, --userns, /proc/PID), else an errno
+  // value. nullptr: stat(2).
+  int (*path_exists)(const std::string& path) = nullptr;
+};
+
+// Parses argv (as given to main) into a validated Config.
+//
+// Options stop at the first non-option argument or at "--"; what follows is
+// the command to spawn, or a lone PID (all digits). If -h/--help or --version
+// is seen before any error, returns OK at once with `help`/`version` set
+// (like upstream, which prints and exits there); later arguments are not
+// checked.
+//
+// On a bad option or value, returns InvalidArgument (or NotFound etc. for a
+// missing path or process) whose message is one line naming the option, the
+// value and the reason, e.g. "-m abc: invalid MTU (0, or 68 to 65520)",
+// "multiple --mtu options given", "unrecognized option '--bogus'",
+// "option '--mtu' requires an argument", "no such process: 999999999".
+// Touches nothing but getpwnam/getgrnam for --runas names and stat(2) for
+// --netns/--userns paths and /proc/PID. Uses getopt_long's globals (resets
+// optind), so it is not thread-safe. Allocates.
+absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[]);
+absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[],
+                                        const ParseEnv& env);
+
+// The usage text printed by --help: the three usage forms and every long
+// option with a one-line description and its default. Our own wording.
+// Static storage; does not allocate.
+const char* UsageText();
+
+}  // namespace pasta::config

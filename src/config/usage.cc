@@ -1,0 +1,128 @@
+// The --help text. Our own wording; option names and defaults follow
+// upstream pasta. Keep it in step with kOptionDefs in config.cc (a unit test
+// checks that every long option appears here).
+#include "config/config.h"
+
+namespace pasta::config {
+
+const char* UsageText() {
+  return R"(Usage: pasta [OPTION]... [COMMAND [ARG]...]
+       pasta [OPTION]... PID
+       pasta [OPTION]... --netns [PATH|NAME]
+
+Give a network namespace a tap interface whose traffic is carried by ordinary
+sockets on the host. With no PID and no --netns, start COMMAND (default: your
+login shell) in new user and network namespaces.
+
+Logging and process:
+  -d, --debug              log debugging messages too
+      --trace              log every packet-level event (implies --debug)
+  -q, --quiet              log warnings and errors only
+  -f, --foreground         stay in the foreground (default: fork to background
+                           once the namespace is connected)
+  -e, --stderr             log to standard error (kept for compatibility)
+  -l, --log-file PATH      log to PATH instead of the system log
+      --log-size BYTES     cap the log file at BYTES (default: 1 MiB)
+      --runas UID|UID:GID  user (and group) to run as, numbers or names
+                           (default: when started as root, user nobody)
+  -P, --pid FILE           write our process ID to FILE
+  -p, --pcap FILE          record every frame on the tap to FILE (pcap format)
+  -F, --fd FD              use FD as an already opened tap or socket
+  -c, --conf-path PATH     path of the run-time configuration socket
+      --stats DELAY        print event statistics every DELAY seconds
+                           (needs --foreground)
+      --chroot-fallback    accepted for compatibility
+  -h, --help               print this text and exit
+      --version            print the version and exit
+
+Namespace:
+      --netns PATH|NAME    connect an existing network namespace: a path, or
+                           a NAME under /run/netns
+      --userns NSPATH      user namespace to join with --netns or PID
+                           (default: none for --netns, the PID's for PID)
+      --netns-only         join the network namespace only, no user namespace
+      --no-netns-quit      keep running when the namespace goes away
+                           (default: quit when its file is deleted)
+  -I, --ns-ifname NAME     name of the tap interface in the namespace
+                           (default: the name of the host's template interface)
+      --ns-mac-addr ADDR   MAC address of the tap interface in the namespace
+                           (default: chosen by the kernel)
+      --config-net         set up the tap in the namespace: link up, MTU,
+                           addresses, routes (default: leave it down)
+      --no-copy-routes     with --config-net, don't copy the host's routes
+      --no-copy-addrs      with --config-net, don't copy the host's addresses
+
+Addresses and routes:
+  -m, --mtu MTU            MTU of the tap, 0 to not advertise one
+                           (default: 65520)
+  -a, --address ADDR       address to give the namespace, IPv4 and/or IPv6,
+                           optionally ADDR/PREFIX (default: the host's)
+  -n, --netmask MASK       IPv4 netmask, dot-decimal or prefix length
+                           (default: the host's)
+  -M, --mac-addr ADDR      MAC address we use on the tap side
+                           (default: 9a:55:9a:55:9a:55)
+  -g, --gateway ADDR       gateway address, IPv4 and/or IPv6
+                           (default: the host's default gateway)
+  -i, --interface NAME     host interface to copy addresses and routes from
+                           (default: the one with the default route)
+  -o, --outbound ADDR      source address for outbound connections, one per
+                           family (default: chosen by the host)
+      --outbound-if4 NAME  bind outbound IPv4 sockets to interface NAME
+      --outbound-if6 NAME  bind outbound IPv6 sockets to interface NAME
+  -4, --ipv4-only          use IPv4 only (default: both where available)
+  -6, --ipv6-only          use IPv6 only
+      --map-host-loopback ADDR|none
+                           address by which the namespace reaches the host's
+                           loopback (default: the gateway, unless --no-map-gw)
+      --map-guest-addr ADDR|none
+                           address by which the namespace reaches the host's
+                           own address (default: none)
+      --no-map-gw          don't map the gateway address to the host
+      --no-splice          don't shortcut loopback connections with splice
+      --splice-only        only forward loopback connections (no tap traffic)
+      --host-lo-to-ns-lo   deliver host loopback connections to the
+                           namespace's loopback
+      --freebind           allow binding forwarded ports to addresses the
+                           host doesn't have
+
+DNS and DHCP:
+  -D, --dns ADDR           DNS server to advertise, repeatable; 'none' or ''
+                           advertises none (default: from /etc/resolv.conf)
+  -S, --search LIST        space-separated search domains; 'none' or ''
+                           advertises none (default: from /etc/resolv.conf)
+  -H, --hostname NAME      host name to hand out by DHCP
+      --fqdn NAME          fully qualified name to hand out by DHCP/DHCPv6
+      --dhcp-dns           advertise DNS servers by DHCP/NDP/DHCPv6 too
+                           (default: off)
+      --dhcp-search        advertise the search list by DHCP/NDP/DHCPv6 too
+                           (default: off)
+      --no-dhcp-dns        don't advertise DNS servers (the default)
+      --no-dhcp-search     don't advertise the search list (the default)
+      --dns-forward ADDR   forward DNS queries to ADDR to the host's resolver,
+                           one per family (default: none)
+      --dns-host ADDR      host resolver to send forwarded queries to
+                           (default: the first in /etc/resolv.conf)
+
+Protocols:
+      --no-tcp             don't handle TCP
+      --no-udp             don't handle UDP
+      --no-icmp            don't handle ICMP/ICMPv6 echo
+      --no-dhcp            don't answer DHCP
+      --no-ndp             don't answer NDP
+      --no-dhcpv6          don't answer DHCPv6
+      --no-ra              don't send router advertisements
+
+Port forwarding (default: auto for all four):
+  -t, --tcp-ports SPEC     TCP ports on the host to forward to the namespace
+  -u, --udp-ports SPEC     UDP ports on the host to forward to the namespace
+  -T, --tcp-ns SPEC        TCP ports in the namespace to forward to the host
+  -U, --udp-ns SPEC        UDP ports in the namespace to forward to the host
+  SPEC is 'none', 'auto' (follow what is bound on the other side), 'all', or
+  a comma-separated list of PORT, FIRST-LAST, PORT:TO, FIRST-LAST:TO-TOLAST and
+  exclusions ~PORT, ~FIRST-LAST, optionally after ADDR/, %IFNAME/ or
+  ADDR%IFNAME/ (-t and -u only). Options repeat: -t 22 -t 80.
+  A list of exclusions only, like ~25, means every port except those.
+)";
+}
+
+}  // namespace pasta::config

@@ -1,0 +1,47 @@
+// What an epoll registration refers to, packed into epoll_data.u64.
+//
+// Layout: bits 0..7 the kind, bits 8..31 a flow or slot index (24 bits), bits
+// 32..63 the file descriptor. The loop unpacks it and dispatches with one
+// switch over Kind that has no default, so -Wswitch-enum names a forgotten
+// kind. Pure and constexpr; no allocation.
+#pragma once
+
+#include <cstdint>
+
+namespace pasta::loop {
+
+enum class Kind : uint8_t {
+  kTap = 1,     // the tap device
+  kSignal,      // signalfd: SIGCHLD, SIGTERM, SIGINT, SIGHUP
+  kNetnsWatch,  // inotify on the directory of a bound netns file
+  kPidWatch,    // pidfd of a target PID
+  kTimer,       // the timerfd
+  kTcpListen,   // TCP listener for a forwarded port
+  kTcpSock,     // TCP socket of a tap-side flow
+  kTcpSplice,   // TCP socket of a spliced flow
+  kUdp,         // UDP socket
+  kIcmp,        // ICMP echo socket
+};
+
+inline constexpr uint32_t kMaxIndex = (1u << 24) - 1;
+
+struct Ref {
+  Kind kind;
+  uint32_t index;  // flow or slot index, < 2^24
+  int fd;
+
+  // Packs into a u64 for epoll_data. `index` must be <= kMaxIndex and fd >= 0.
+  constexpr uint64_t Pack() const {
+    return static_cast<uint64_t>(static_cast<uint8_t>(kind)) |
+           static_cast<uint64_t>(index & kMaxIndex) << 8 |
+           static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 32;
+  }
+  static constexpr Ref Unpack(uint64_t v) {
+    return Ref{static_cast<Kind>(v & 0xff),
+               static_cast<uint32_t>(v >> 8) & kMaxIndex,
+               static_cast<int>(static_cast<uint32_t>(v >> 32))};
+  }
+  constexpr bool operator==(const Ref&) const = default;
+};
+
+}  // namespace pasta::loop

@@ -1,0 +1,3 @@
+#include "app/pasta.h"
+
+int main(int argc, char* argv[]) { return pasta::app::Main(argc, argv); }

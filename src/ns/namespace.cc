@@ -1,0 +1,232 @@
+#include "ns/namespace.h"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common/log.h"
+#include "common/status.h"
+
+namespace pasta::ns {
+
+namespace {
+
+// Writes `text` to a /proc file; returns errno or 0.
+int WriteProcFile(const char* path, const char* text) {
+  const int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const size_t len = strlen(text);
+  const ssize_t n = write(fd, text, len);
+  const int err = n == static_cast<ssize_t>(len) ? 0 : (n < 0 ? errno : EIO);
+  close(fd);
+  return err;
+}
+
+// Child side of Spawn(). Never returns. Between fork and exec: no
+// allocation, async-signal-safe calls only.
+[[noreturn]] void SpawnChild(int ready_fd, int go_fd, char* const argv[]) {
+  int err = 0;
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS) != 0) err = errno;
+  if (write(ready_fd, &err, sizeof(err)) != sizeof(err) || err != 0) _exit(1);
+  close(ready_fd);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = read(go_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(1);  // pasta gave up before releasing us
+  close(go_fd);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);  // an ignored disposition survives exec
+  execvp(argv[0], argv);
+  const int exec_err = errno;
+  dprintf(STDERR_FILENO, "pasta: cannot run '%s': %s\n", argv[0],
+          strerror(exec_err));
+  _exit(exec_err == ENOENT ? 127 : 126);
+}
+
+// Maps our uid and gid to root in the child's new user namespace. Written
+// from outside: a full-range map needs CAP_SETUID in the parent namespace,
+// which the child lost by unsharing.
+absl::Status WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/";
+  std::string uid_map, gid_map;
+  if (uid == 0) {
+    // Real root: map every id, so files keep their owners inside.
+    uid_map = gid_map = "0 0 4294967295";
+  } else {
+    // Unprivileged: one id each, ours, as root inside. gid_map needs
+    // setgroups denied first (user_namespaces(7)).
+    uid_map = "0 " + std::to_string(uid) + " 1";
+    gid_map = "0 " + std::to_string(gid) + " 1";
+    const int err = WriteProcFile((dir + "setgroups").c_str(), "deny");
+    if (err != 0) return ErrnoToStatus(err, "writing " + dir + "setgroups");
+  }
+  int err = WriteProcFile((dir + "uid_map").c_str(), uid_map.c_str());
+  if (err != 0) return ErrnoToStatus(err, "writing " + dir + "uid_map");
+  err = WriteProcFile((dir + "gid_map").c_str(), gid_map.c_str());
+  if (err != 0) return ErrnoToStatus(err, "writing " + dir + "gid_map");
+  return absl::OkStatus();
+}
+
+absl::Status CheckNsType(int fd, int type, const std::string& path) {
+  const int got = ioctl(fd, NS_GET_NSTYPE);
+  if (got < 0 && errno != ENOTTY && errno != EINVAL)
+    return ErrnoToStatus(errno, path);
+  if (got != type) {  // ENOTTY: not an nsfs file at all
+    return absl::InvalidArgumentError(path + (type == CLONE_NEWNET
+                                                  ? ": not a network namespace"
+                                                  : ": not a user namespace"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> OpenNs(const std::string& path, int type) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoToStatus(errno, path);
+  RETURN_IF_ERROR(CheckNsType(fd.get(), type, path));
+  return fd;
+}
+
+// True if the namespace behind `fd` is the one we are in (same inode as
+// /proc/self/ns/user). Joining it again would fail with EINVAL.
+bool IsOwnUserns(int fd) {
+  struct stat ours, theirs;
+  if (stat("/proc/self/ns/user", &ours) != 0 || fstat(fd, &theirs) != 0)
+    return false;
+  return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+}  // namespace
+
+absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
+  // argv for exec is built before fork: the child must not allocate.
+  std::vector<std::string> args = command;
+  if (args.empty()) {
+    const char* shell = getenv("SHELL");
+    args.push_back(shell != nullptr && *shell != '\0' ? shell : "/bin/sh");
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int ready[2], go[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe2");
+  UniqueFd ready_rd(ready[0]), ready_wr(ready[1]);
+  if (pipe2(go, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe2");
+  UniqueFd go_rd(go[0]), go_wr(go[1]);
+
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  const pid_t pid = fork();
+  if (pid < 0) return ErrnoToStatus(errno, "fork");
+  if (pid == 0) {
+    ready_rd.reset();
+    go_wr.reset();
+    SpawnChild(ready_wr.get(), go_rd.get(), argv.data());
+  }
+  ready_wr.reset();
+  go_rd.reset();
+
+  Target target;
+  target.child = pid;
+  target.go_pipe = std::move(go_wr);
+  int child_err = 0;
+  ssize_t n;
+  do {
+    n = read(ready_rd.get(), &child_err, sizeof(child_err));
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof(child_err) || child_err != 0) {
+    waitpid(pid, nullptr, 0);
+    return ErrnoToStatus(child_err != 0 ? child_err : EIO,
+                         "creating user and network namespaces");
+  }
+  absl::Status mapped = WriteIdMaps(pid, uid, gid);
+  if (!mapped.ok()) {
+    target.go_pipe.reset();
+    waitpid(pid, nullptr, 0);
+    return mapped;
+  }
+  const std::string proc = "/proc/" + std::to_string(pid) + "/ns/";
+  ASSIGN_OR_RETURN(target.userns, OpenNs(proc + "user", CLONE_NEWUSER));
+  ASSIGN_OR_RETURN(target.netns, OpenNs(proc + "net", CLONE_NEWNET));
+  return target;
+}
+
+absl::Status Release(Target& target) {
+  const char go = 1;
+  if (write(target.go_pipe.get(), &go, 1) != 1)
+    return ErrnoToStatus(errno, "releasing the command");
+  target.go_pipe.reset();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Target> OpenPath(const std::string& netns_path,
+                                const std::string& userns_path) {
+  Target target;
+  ASSIGN_OR_RETURN(target.netns, OpenNs(netns_path, CLONE_NEWNET));
+  if (!userns_path.empty()) {
+    ASSIGN_OR_RETURN(target.userns, OpenNs(userns_path, CLONE_NEWUSER));
+    if (IsOwnUserns(target.userns.get())) target.userns.reset();
+  }
+  return target;
+}
+
+absl::StatusOr<Target> OpenPid(pid_t pid, bool netns_only,
+                               const std::string& userns_path) {
+  const std::string proc = "/proc/" + std::to_string(pid) + "/ns/";
+  Target target;
+  ASSIGN_OR_RETURN(target.netns, OpenNs(proc + "net", CLONE_NEWNET));
+  if (!netns_only) {
+    ASSIGN_OR_RETURN(target.userns,
+                     OpenNs(userns_path.empty() ? proc + "user" : userns_path,
+                            CLONE_NEWUSER));
+    if (IsOwnUserns(target.userns.get())) target.userns.reset();
+  }
+  return target;
+}
+
+absl::StatusOr<UniqueFd> WatchNetnsFile(const std::string& path) {
+  UniqueFd fd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!fd.valid()) return ErrnoToStatus(errno, "inotify_init1");
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos
+                              ? "."
+                              : (slash == 0 ? "/" : path.substr(0, slash));
+  if (inotify_add_watch(fd.get(), dir.c_str(),
+                        IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF) < 0) {
+    return ErrnoToStatus(errno, "watching " + dir);
+  }
+  return fd;
+}
+
+bool NetnsFileGone(int inotify_fd, const std::string& path) {
+  alignas(inotify_event) char buf[4096];
+  while (read(inotify_fd, buf, sizeof(buf)) > 0) {
+  }
+  struct stat st;
+  return stat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
+absl::StatusOr<UniqueFd> WatchPid(pid_t pid) {
+  UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd.valid()) return ErrnoToStatus(errno, "pidfd_open");
+  return fd;
+}
+
+}  // namespace pasta::ns

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# pasta --config-net -- CMD: a new user+net namespace whose tap looks like
+# the host's template interface (name, addresses, default routes, MTU), and
+# the command's exit status is ours.
+. "$(dirname "$0")/lib.sh"
+lab_up
+
+out=$(in_host timeout 20 "$PASTA" --config-net -- ip -br addr show eth0)
+check "tap named like the template, up" contains "$out" "eth0"
+check "tap has the IPv4 address" contains "$out" "198.51.100.2/24"
+check "tap has the IPv6 address" contains "$out" "2001:db8:1::2/64"
+check "tap is up" grep -qE "eth0 +(UP|UNKNOWN)" <<<"$out"
+
+out=$(in_host timeout 20 "$PASTA" --config-net -- ip route)
+check "IPv4 default route copied" contains "$out" "default via 198.51.100.1 dev eth0"
+out=$(in_host timeout 20 "$PASTA" --config-net -- ip -6 route)
+check "IPv6 default route copied" contains "$out" "default via 2001:db8:1::1 dev eth0"
+out=$(in_host timeout 20 "$PASTA" --config-net -- ip link show eth0)
+check "MTU 65520 by default" contains "$out" "mtu 65520"
+out=$(in_host timeout 20 "$PASTA" --config-net -m 1500 -- ip link show eth0)
+check "-m 1500 sets the MTU" contains "$out" "mtu 1500"
+out=$(in_host timeout 20 "$PASTA" --config-net -- ip link show lo)
+check "loopback is up" contains "$out" "UP"
+out=$(in_host timeout 20 "$PASTA" --config-net -I tap7 -- ip -br link)
+check "-I names the tap" contains "$out" "tap7"
+out=$(in_host timeout 20 "$PASTA" --config-net --ns-mac-addr 02:11:22:33:44:55 -- ip link show eth0)
+check "--ns-mac-addr sets the tap MAC" contains "$out" "02:11:22:33:44:55"
+out=$(in_host timeout 20 "$PASTA" --config-net -- id -u)
+check "the command runs as root inside" test "$out" = 0
+
+in_host timeout 20 "$PASTA" --config-net -- sh -c 'exit 7'
+check "exit status of the command (7)" test $? = 7
+in_host timeout 20 "$PASTA" --config-net -- true
+check "exit status of the command (0)" test $? = 0
+in_host timeout 20 "$PASTA" -- sh -c 'kill -TERM $$'
+check "a command killed by SIGTERM gives 143" test $? = 143
+in_host timeout 20 "$PASTA" -- /nonexistent/cmd 2>/dev/null
+check "a command that cannot run gives 127" test $? = 127
+
+# Without --config-net the tap exists but is left down and unaddressed.
+out=$(in_host timeout 20 "$PASTA" -- ip -br addr show eth0)
+check "without --config-net: tap exists" contains "$out" "eth0"
+check "without --config-net: no address" lacks "$out" "198.51.100.2"
+
+# The command's stdin/stdout work (a pipeline through the namespace).
+out=$(echo hello | in_host timeout 20 "$PASTA" --config-net -- cat)
+check "stdin and stdout pass through" test "$out" = hello
+
+# Nothing is left behind in the host netns.
+out=$(in_host ip -br link)
+check "no tap left in the host netns" lacks "$out" "tap7"
+lab_finish
