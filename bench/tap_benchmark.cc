@@ -13,12 +13,13 @@ namespace {
 
 void BM_HandleFrame(benchmark::State& state) {
   pasta::log::SetLevel(pasta::log::Level::kInfo);
-  pasta::tap::Tap tap(pasta::UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)));
+  pasta::tap::Tap tap(pasta::UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)),
+                      nullptr, nullptr, nullptr);
   std::vector<uint8_t> frame(static_cast<size_t>(state.range(0)), 0);
   frame[12] = 0x08;  // IPv4
   frame[14] = 0x45;
   for (auto _ : state) {
-    tap.HandleFrame(frame);
+    tap.HandleFrame(frame, 0);
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * state.range(0));

@@ -7,8 +7,10 @@ packages=(
   # build
   build-essential cmake pkg-config
   libmnl-dev libabsl-dev libgtest-dev libgmock-dev libpcap-dev libbenchmark-dev
+  # fuzzing (libFuzzer)
+  clang libclang-rt-14-dev
   # lab tests and demo
-  iproute2 util-linux procps
+  iproute2 util-linux procps busybox iputils-ping tcpdump
 )
 missing=()
 for p in "${packages[@]}"; do

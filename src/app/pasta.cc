@@ -5,13 +5,16 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -20,9 +23,13 @@
 #include "common/net_types.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "dhcp/resolv_conf.h"
+#include "flow/siphash.h"
+#include "icmp/icmp.h"
 #include "loop/epoll_ref.h"
 #include "netlink/netlink.h"
 #include "ns/namespace.h"
+#include "pcap/pcap_writer.h"
 #include "tap/tap.h"
 #include "version.h"
 
@@ -58,15 +65,141 @@ void SetUpLogging(const config::Config& cfg) {
 
 // Everything the run holds; destroyed (descriptors closed) on return.
 struct Run {
+  Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
+
   const config::Config& cfg;
   ns::Target target;
+  tap::Services services;
+  std::unique_ptr<pcap::PcapWriter> pcap;
+  std::unique_ptr<icmp::PingSockets> ping_sockets;
+  std::unique_ptr<icmp::IcmpFlows> icmp;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;
+  UniqueFd timer;
   UniqueFd netns_watch;
   UniqueFd pid_watch;
   bool pid_file_written = false;
 };
+
+// Seconds on the monotonic clock: read once per wakeup and passed down.
+int64_t NowSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
+
+// The default route's gateway of `family` among `routes`, if any.
+IpAddr DefaultGateway(const std::vector<netlink::Route>& routes, int family) {
+  for (const netlink::Route& r : routes) {
+    if (r.family == family && r.dst_len == 0 && r.gateway.family == family)
+      return r.gateway;
+  }
+  return IpAddr{};
+}
+
+// The first address of `family` in `addrs`.
+const netlink::Address* FirstAddress(const std::vector<netlink::Address>& addrs,
+                                     int family) {
+  for (const netlink::Address& a : addrs)
+    if (a.addr.family == family) return &a;
+  return nullptr;
+}
+
+// What the namespace's services hand out: the addresses and routes the tap
+// gets (or would get, without --config-net), DNS from -D/-S or the host's
+// resolv.conf, as upstream.
+tap::Services BuildServices(const config::Config& cfg,
+                            const netlink::HostTemplate& tmpl,
+                            const netlink::TapConfig& net) {
+  tap::Services s;
+  if (cfg.our_mac) {
+    s.our_mac = *cfg.our_mac;
+  } else if (tmpl.v4 && !tmpl.v4->link.mac.IsZero()) {
+    s.our_mac = tmpl.v4->link.mac;
+  } else if (tmpl.v6 && !tmpl.v6->link.mac.IsZero()) {
+    s.our_mac = tmpl.v6->link.mac;
+  } else {
+    s.our_mac = MacAddr{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
+  }
+  dhcp::ResolvConf resolv;
+  if (cfg.dns.empty() && !cfg.dns_disabled) resolv = dhcp::ReadResolvConf();
+  std::vector<IpAddr> dns = cfg.dns_disabled   ? std::vector<IpAddr>{}
+                            : !cfg.dns.empty() ? cfg.dns
+                                               : resolv.nameservers;
+  // Loopback resolvers of the host (127.0.0.53, ::1) mean nothing in the
+  // namespace: leave them out rather than hand out a dead server.
+  std::erase_if(dns, [](const IpAddr& a) {
+    return (a.IsV4() && a.bytes[0] == 127) ||
+           (a.IsV6() && a == IpAddr::V6(in6addr_loopback));
+  });
+  std::vector<std::string> search = cfg.search_disabled
+                                        ? std::vector<std::string>{}
+                                    : !cfg.search.empty() ? cfg.search
+                                                          : resolv.search;
+  const int mtu = cfg.mtu;
+
+  const netlink::Address* a4 = FirstAddress(net.addrs, AF_INET);
+  if (a4 != nullptr) {
+    const IpAddr gw4 = DefaultGateway(net.routes, AF_INET);
+    s.arp = ndp::ArpConfig{s.our_mac, a4->addr};
+    if (!cfg.no_dhcp && gw4.IsV4()) {
+      dhcp::Dhcp4Config d;
+      d.addr = a4->addr;
+      d.prefix_len = a4->prefix_len;
+      d.router = gw4;
+      d.server_id = gw4;
+      for (const IpAddr& a : dns)
+        if (a.IsV4()) d.dns.push_back(a);
+      d.search = search;
+      d.mtu = mtu;
+      d.our_mac = s.our_mac;
+      dhcp::Prepare(d);
+      s.dhcp4 = std::move(d);
+    }
+  } else {
+    s.arp = ndp::ArpConfig{s.our_mac, IpAddr{}};
+  }
+  const netlink::Address* a6 = FirstAddress(net.addrs, AF_INET6);
+  const IpAddr gw6 = DefaultGateway(net.routes, AF_INET6);
+  const bool gw6_link_local =
+      gw6.IsV6() && gw6.bytes[0] == 0xfe && (gw6.bytes[1] & 0xc0) == 0x80;
+  s.our_ll6 = gw6_link_local ? gw6 : ndp::LinkLocalFromMac(s.our_mac);
+  if (!cfg.no_ndp && !cfg.ipv4_only) {
+    ndp::NdpConfig n;
+    n.our_mac = s.our_mac;
+    n.our_ll = s.our_ll6;
+    for (const netlink::Address& a : net.addrs) {
+      if (!a.addr.IsV6()) continue;
+      n.ns_addrs.push_back(a.addr);
+      n.prefixes.push_back(ndp::Prefix{a.addr, a.prefix_len});
+    }
+    n.mtu = mtu;
+    if (cfg.dhcp_dns)
+      for (const IpAddr& a : dns)
+        if (a.IsV6()) n.rdnss.push_back(a);
+    if (cfg.dhcp_search) n.dnssl = search;
+    n.ra = !cfg.no_ra;
+    n.managed = n.other = !cfg.no_dhcpv6 && a6 != nullptr;
+    const absl::Status valid = ndp::ValidateNdpConfig(n);
+    if (valid.ok()) {
+      s.ndp = std::move(n);
+    } else {
+      LOG_WARN("NDP disabled: %s", std::string(valid.message()));
+    }
+  }
+  if (!cfg.no_dhcpv6 && a6 != nullptr) {
+    dhcp::Dhcp6Config d;
+    d.addr = a6->addr;
+    for (const IpAddr& a : dns)
+      if (a.IsV6()) d.dns.push_back(a);
+    d.search = search;
+    d.our_mac = s.our_mac;
+    dhcp::Prepare(d);
+    s.dhcp6 = std::move(d);
+  }
+  return s;
+}
 
 absl::Status AddToEpoll(Run& run, Ref ref, uint32_t events) {
   epoll_event ev{};
@@ -150,7 +283,7 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
     c.ifname = *actual_name;
     RETURN_IF_ERROR(netlink::ConfigureTap(c));
   }
-  run.tap.emplace(std::move(fd));
+  run.tap.emplace(std::move(fd), &run.services, nullptr, run.pcap.get());
   return absl::OkStatus();
 }
 
@@ -214,22 +347,29 @@ int ExitStatusOf(int wstatus) {
   return 1;
 }
 
+// Unsolicited router advertisements: the first at the first timer tick
+// after start, then at this interval (seconds).
+constexpr int64_t kRouterAdvertInterval = 60;
+
 // The event loop. Returns the exit status.
 int Loop(Run& run) {
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
+  int64_t last_ra = 0;
   for (;;) {
+    if (run.pcap) run.pcap->Flush();
     const int n = epoll_wait(run.epoll.get(), events, kMaxEvents, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       LOG_ERROR("epoll_wait: %s", strerror(errno));
       return 1;
     }
+    const int64_t now = NowSeconds();
     for (int i = 0; i < n; ++i) {
       const Ref ref = Ref::Unpack(events[i].data.u64);
       switch (ref.kind) {
         case Kind::kTap:
-          if (!run.tap->OnReadable()) {
+          if (!run.tap->OnReadable(now)) {
             LOG_INFO("tap device closed, exiting");
             return 0;
           }
@@ -269,12 +409,23 @@ int Loop(Run& run) {
         case Kind::kPidWatch:
           LOG_INFO("process %d exited, exiting", run.cfg.target_pid);
           return 0;
-        case Kind::kTimer:
+        case Kind::kTimer: {
+          uint64_t expirations;
+          if (read(ref.fd, &expirations, sizeof(expirations)) < 0) break;
+          if (run.icmp) run.icmp->Expire(now);
+          if (now - last_ra >= kRouterAdvertInterval) {
+            run.tap->SendRouterAdvert();
+            last_ra = now;
+          }
+          break;
+        }
+        case Kind::kIcmp:
+          if (run.icmp) run.icmp->OnReadable(ref.index, now);
+          break;
         case Kind::kTcpListen:
         case Kind::kTcpSock:
         case Kind::kTcpSplice:
         case Kind::kUdp:
-        case Kind::kIcmp:
           LOG_DEBUG("event for unexpected kind %d", static_cast<int>(ref.kind));
           break;
       }
@@ -323,7 +474,8 @@ int Main(int argc, char* argv[]) {
   if (!tmpl.ok()) return Fail(tmpl.status());
 
   std::optional<netlink::TapConfig> tap_cfg;
-  if (cfg.config_net) {
+  netlink::TapConfig net;  // what the namespace gets, by netlink or DHCP/NDP
+  {
     netlink::Overrides ov;
     ov.addr4 = cfg.addr4;
     ov.addr6 = cfg.addr6;
@@ -335,10 +487,11 @@ int Main(int argc, char* argv[]) {
     absl::StatusOr<netlink::TapConfig> built = netlink::BuildTapConfig(
         *tmpl, ov, tmpl->v4.has_value(), tmpl->v6.has_value());
     if (!built.ok()) return Fail(built.status());
-    tap_cfg = std::move(*built);
-    tap_cfg->mtu = cfg.mtu != 0 ? cfg.mtu : config::kDefaultMtu;
-    tap_cfg->mac = cfg.ns_mac;
-    tap_cfg->strict_check = StrictCheck();
+    net = std::move(*built);
+    net.mtu = cfg.mtu != 0 ? cfg.mtu : config::kDefaultMtu;
+    net.mac = cfg.ns_mac;
+    net.strict_check = StrictCheck();
+    if (cfg.config_net) tap_cfg = net;
   }
 
   absl::StatusOr<ns::Target> target = OpenTarget(cfg);
@@ -347,7 +500,14 @@ int Main(int argc, char* argv[]) {
     if (cfg.target == config::Target::kNetns) what = "--netns: " + what;
     return Fail(absl::Status(target.status().code(), what));
   }
-  Run run{cfg, std::move(*target), std::nullopt, {}, {}, {}, {}, false};
+  Run run(cfg, std::move(*target));
+  run.services = BuildServices(cfg, *tmpl, net);
+  if (!cfg.pcap_file.empty()) {
+    absl::StatusOr<std::unique_ptr<pcap::PcapWriter>> w =
+        pcap::PcapWriter::Open(cfg.pcap_file);
+    if (!w.ok()) return Fail(w.status());
+    run.pcap = std::move(*w);
+  }
 
   const std::string wanted_name = TapName(cfg, *tmpl);
   std::string tap_name;
@@ -375,7 +535,38 @@ int Main(int argc, char* argv[]) {
   run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!run.epoll.valid() || !run.signals.valid())
     return Fail(ErrnoToStatus(errno, "setting up the event loop"));
+  // One timer, once a second: ICMP flow expiry, periodic router
+  // advertisements.
+  run.timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!run.timer.valid()) return Fail(ErrnoToStatus(errno, "timerfd_create"));
+  const itimerspec tick{{1, 0}, {1, 0}};
+  timerfd_settime(run.timer.get(), 0, &tick, nullptr);
+  if (!cfg.no_icmp) {
+    icmp::IcmpConfig ic;
+    ic.enabled4 = !cfg.ipv6_only;
+    ic.enabled6 = !cfg.ipv4_only;
+    ic.our_mac = run.services.our_mac;
+    // The address that means "the host": --map-host-loopback, else the
+    // gateway unless --no-map-gw.
+    if (cfg.map_host_loopback4) {
+      ic.map_host4 = *cfg.map_host_loopback4;
+    } else if (!cfg.no_map_gw && !cfg.map_host_loopback_none) {
+      ic.map_host4 = DefaultGateway(net.routes, AF_INET);
+    }
+    if (cfg.map_host_loopback6) {
+      ic.map_host6 = *cfg.map_host_loopback6;
+    } else if (!cfg.no_map_gw && !cfg.map_host_loopback_none) {
+      ic.map_host6 = DefaultGateway(net.routes, AF_INET6);
+    }
+    run.ping_sockets = icmp::MakeSystemPingSockets(run.epoll.get());
+    run.icmp = std::make_unique<icmp::IcmpFlows>(
+        ic, run.ping_sockets.get(), &*run.tap, flow::RandomSipKey());
+    run.icmp->Probe();
+    run.tap->set_icmp(run.icmp.get());
+  }
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
+  if (st.ok())
+    st = AddToEpoll(run, Ref{Kind::kTimer, 0, run.timer.get()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kSignal, 0, run.signals.get()}, EPOLLIN);
   if (st.ok() && !cfg.no_netns_quit) {
@@ -407,9 +598,11 @@ int Main(int argc, char* argv[]) {
   const int status = Loop(run);
   if (run.pid_file_written) unlink(cfg.pid_file.c_str());
   const auto& c = run.tap->counters();
-  LOG_DEBUG("tap: %u frames, %u bytes read; %u dropped without handler",
-            c.frames, c.bytes,
-            c.drops[static_cast<size_t>(tap::DropReason::kNoHandler)]);
+  LOG_DEBUG(
+      "tap: %u frames, %u bytes read, %u frames sent; %u dropped "
+      "without handler",
+      c.frames, c.bytes, c.sent,
+      c.drops[static_cast<size_t>(tap::DropReason::kNoHandler)]);
   return status;
 }
 

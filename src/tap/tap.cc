@@ -13,10 +13,35 @@
 #include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "wire/build.h"
 #include "wire/bytes.h"
 #include "wire/ethernet.h"
+#include "wire/ip.h"
 
 namespace pasta::tap {
+
+namespace {
+
+constexpr uint16_t kDhcpServerPort = 67, kDhcpClientPort = 68;
+constexpr uint16_t kDhcp6ServerPort = 547, kDhcp6ClientPort = 546;
+constexpr uint8_t kIcmp6RouterSolicit = 133, kIcmp6NeighborSolicit = 135;
+
+MacAddr ToMac(const uint8_t* p) {
+  MacAddr m;
+  std::memcpy(m.bytes.data(), p, 6);
+  return m;
+}
+
+IpAddr ToIp(int family, const uint8_t* p) {
+  IpAddr a;
+  a.family = family;
+  std::memcpy(a.bytes.data(), p, family == AF_INET ? 4 : 16);
+  return a;
+}
+
+const MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+}  // namespace
 
 absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
                                  std::string* actual_name) {
@@ -44,8 +69,18 @@ const char* DropReasonName(DropReason reason) {
   switch (reason) {
     case DropReason::kRunt:
       return "runt frame";
+    case DropReason::kBadIp:
+      return "malformed IP header";
+    case DropReason::kFragment:
+      return "IP fragment";
+    case DropReason::kBadL4:
+      return "malformed transport header";
     case DropReason::kNoHandler:
       return "no handler";
+    case DropReason::kNoReply:
+      return "no reply";
+    case DropReason::kTapFull:
+      return "tap write failed";
     case DropReason::kCount:
       break;
   }
@@ -82,13 +117,22 @@ std::string DescribeFrame(absl::Span<const uint8_t> frame) {
   }
 }
 
-Tap::Tap(UniqueFd fd) : fd_(std::move(fd)), buf_(new uint8_t[kMaxFrame]) {}
+Tap::Tap(UniqueFd fd, const Services* services, icmp::IcmpFlows* icmp,
+         pcap::PcapWriter* pcap)
+    : fd_(std::move(fd)),
+      services_(services),
+      icmp_(icmp),
+      pcap_(pcap),
+      in_(new uint8_t[kMaxFrame]),
+      out_(new uint8_t[kMaxFrame]) {}
 
-bool Tap::OnReadable() {
+bool Tap::OnReadable(int64_t now) {
   for (int i = 0; i < kMaxBatch; ++i) {
-    const ssize_t n = read(fd_.get(), buf_.get(), kMaxFrame);
+    const ssize_t n = read(fd_.get(), in_.get(), kMaxFrame);
     if (n > 0) {
-      HandleFrame(absl::MakeConstSpan(buf_.get(), static_cast<size_t>(n)));
+      const auto frame = absl::MakeConstSpan(in_.get(), static_cast<size_t>(n));
+      if (pcap_ != nullptr) pcap_->Record(frame);
+      HandleFrame(frame, now);
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
@@ -98,20 +142,178 @@ bool Tap::OnReadable() {
   return true;
 }
 
-void Tap::HandleFrame(absl::Span<const uint8_t> frame) {
-  ++counters_.frames;
-  counters_.bytes += frame.size();
-  if (!wire::EthernetView::Parse(frame)) {
-    Drop(DropReason::kRunt, frame);
+void Tap::SendFrame(absl::Span<const uint8_t> frame) {
+  if (write(fd_.get(), frame.data(), frame.size()) !=
+      static_cast<ssize_t>(frame.size())) {
+    ++counters_.drops[static_cast<size_t>(DropReason::kTapFull)];
+    LOG_TRACE("tap: write of %d bytes: %s", frame.size(), strerror(errno));
     return;
   }
-  Drop(DropReason::kNoHandler, frame);
+  ++counters_.sent;
+  if (pcap_ != nullptr) pcap_->Record(frame);
+  LOG_TRACE("tap: sent %s", DescribeFrame(frame));
 }
 
-void Tap::Drop(DropReason reason, absl::Span<const uint8_t> frame) {
+void Tap::HandleFrame(absl::Span<const uint8_t> frame, int64_t now) {
+  ++counters_.frames;
+  counters_.bytes += frame.size();
+  const auto eth = wire::EthernetView::Parse(frame);
+  if (!eth) return Drop(DropReason::kRunt, frame);
+  switch (eth->ethertype()) {
+    case wire::kEtherTypeArp:
+      return HandleArp(eth->src(), eth->payload(), frame);
+    case wire::kEtherTypeIpv4:
+      return HandleIpv4(eth->src(), eth->payload(), frame, now);
+    case wire::kEtherTypeIpv6:
+      return HandleIpv6(eth->src(), eth->payload(), frame, now);
+    default:
+      return Drop(DropReason::kNoHandler, frame);
+  }
+}
+
+void Tap::HandleArp(const uint8_t* src_mac, absl::Span<const uint8_t> arp,
+                    absl::Span<const uint8_t> frame) {
+  if (services_ == nullptr || !services_->arp)
+    return Drop(DropReason::kNoHandler, frame);
+  const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
+  const size_t len =
+      ndp::HandleArp(arp, *services_->arp, out.subspan(wire::kEthHeaderLen));
+  if (len == 0) return Drop(DropReason::kNoReply, frame, "ARP");
+  wire::WriteEthernet(out.data(), ToMac(src_mac), services_->our_mac,
+                      wire::kEtherTypeArp);
+  SendFrame(out.subspan(0, wire::kEthHeaderLen + len));
+}
+
+void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
+                     absl::Span<const uint8_t> frame, int64_t now) {
+  wire::ParseError err;
+  const auto ip = wire::Ipv4View::Parse(packet, &err);
+  if (!ip) return Drop(DropReason::kBadIp, frame, wire::ParseErrorName(err));
+  if (ip->is_fragment()) return Drop(DropReason::kFragment, frame);
+  switch (ip->protocol()) {
+    case wire::kProtoIcmp: {
+      const auto icmp = wire::IcmpView::Parse(ip->payload(), &err);
+      if (!icmp)
+        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+      if (icmp_ == nullptr ||
+          !icmp_->FromNamespace(AF_INET, ip->src(), ip->dst(), *icmp,
+                                ToMac(src_mac), now)) {
+        return Drop(DropReason::kNoHandler, frame, "ICMP");
+      }
+      return;
+    }
+    case wire::kProtoUdp: {
+      const auto udp = wire::UdpView::Parse(ip->payload(), &err);
+      if (!udp)
+        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+      if (udp->dst_port() != kDhcpServerPort || services_ == nullptr ||
+          !services_->dhcp4) {
+        return Drop(DropReason::kNoHandler, frame, "UDP");
+      }
+      const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
+      constexpr size_t kPayload = wire::kL4Offset4 + wire::UdpView::kHeader;
+      const auto reply = dhcp::HandleDhcp4(udp->payload(), *services_->dhcp4,
+                                           out.subspan(kPayload));
+      if (!reply || reply->len == 0)
+        return Drop(DropReason::kNoReply, frame, "DHCP");
+      const IpAddr& from = services_->dhcp4->server_id;
+      const uint8_t* to = reply->dst.bytes.data();
+      uint8_t* udp_out = out.data() + wire::kL4Offset4;
+      wire::FillUdp(udp_out, kDhcpServerPort, kDhcpClientPort, reply->len,
+                    wire::PseudoSum4(from.bytes.data(), to, wire::kProtoUdp,
+                                     static_cast<uint16_t>(8 + reply->len)));
+      const size_t len =
+          wire::WrapIpv4(out, reply->broadcast ? kBroadcastMac : ToMac(src_mac),
+                         services_->our_mac, from.bytes.data(), to,
+                         wire::kProtoUdp, wire::UdpView::kHeader + reply->len);
+      if (len == 0) return Drop(DropReason::kNoReply, frame, "DHCP too long");
+      return SendFrame(out.subspan(0, len));
+    }
+    default:
+      return Drop(DropReason::kNoHandler, frame);
+  }
+}
+
+void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
+                     absl::Span<const uint8_t> frame, int64_t now) {
+  wire::ParseError err;
+  const auto ip = wire::Ipv6View::Parse(packet, &err);
+  if (!ip) return Drop(DropReason::kBadIp, frame, wire::ParseErrorName(err));
+  if (ip->is_fragment()) return Drop(DropReason::kFragment, frame);
+  const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
+  switch (ip->protocol()) {
+    case wire::kProtoIcmpv6: {
+      const auto icmp = wire::IcmpView::Parse(ip->payload(), &err);
+      if (!icmp)
+        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+      const uint8_t type = icmp->type();
+      if (type == kIcmp6RouterSolicit || type == kIcmp6NeighborSolicit) {
+        if (services_ == nullptr || !services_->ndp)
+          return Drop(DropReason::kNoHandler, frame, "NDP");
+        const auto reply =
+            ndp::HandleNdp(ToIp(AF_INET6, ip->src()), ToIp(AF_INET6, ip->dst()),
+                           ip->hop_limit(), ToMac(src_mac), icmp->bytes(),
+                           *services_->ndp, out.subspan(wire::kL4Offset6));
+        if (!reply) return Drop(DropReason::kNoReply, frame, "NDP");
+        const size_t len = wire::WrapIpv6(
+            out, reply->dst_mac, services_->our_mac, reply->src.bytes.data(),
+            reply->dst.bytes.data(), wire::kProtoIcmpv6, reply->len, 255);
+        if (len == 0) return Drop(DropReason::kNoReply, frame, "NDP too long");
+        return SendFrame(out.subspan(0, len));
+      }
+      if (icmp_ == nullptr ||
+          !icmp_->FromNamespace(AF_INET6, ip->src(), ip->dst(), *icmp,
+                                ToMac(src_mac), now)) {
+        return Drop(DropReason::kNoHandler, frame, "ICMPv6");
+      }
+      return;
+    }
+    case wire::kProtoUdp: {
+      const auto udp = wire::UdpView::Parse(ip->payload(), &err);
+      if (!udp)
+        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+      if (udp->dst_port() != kDhcp6ServerPort || services_ == nullptr ||
+          !services_->dhcp6) {
+        return Drop(DropReason::kNoHandler, frame, "UDP");
+      }
+      constexpr size_t kPayload = wire::kL4Offset6 + wire::UdpView::kHeader;
+      const size_t n = dhcp::HandleDhcp6(udp->payload(), *services_->dhcp6,
+                                         out.subspan(kPayload));
+      if (n == 0) return Drop(DropReason::kNoReply, frame, "DHCPv6");
+      const uint8_t* from = services_->our_ll6.bytes.data();
+      uint8_t* udp_out = out.data() + wire::kL4Offset6;
+      wire::FillUdp(udp_out, kDhcp6ServerPort, kDhcp6ClientPort, n,
+                    wire::PseudoSum6(from, ip->src(), wire::kProtoUdp,
+                                     static_cast<uint32_t>(8 + n)));
+      const size_t len = wire::WrapIpv6(out, ToMac(src_mac), services_->our_mac,
+                                        from, ip->src(), wire::kProtoUdp,
+                                        wire::UdpView::kHeader + n);
+      if (len == 0) return Drop(DropReason::kNoReply, frame, "DHCPv6 too long");
+      return SendFrame(out.subspan(0, len));
+    }
+    default:
+      return Drop(DropReason::kNoHandler, frame);
+  }
+}
+
+void Tap::SendRouterAdvert() {
+  if (services_ == nullptr || !services_->ndp || !services_->ndp->ra) return;
+  const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
+  const auto ra =
+      ndp::BuildRouterAdvert(*services_->ndp, out.subspan(wire::kL4Offset6));
+  if (!ra) return;
+  const size_t len =
+      wire::WrapIpv6(out, ra->dst_mac, services_->our_mac, ra->src.bytes.data(),
+                     ra->dst.bytes.data(), wire::kProtoIcmpv6, ra->len, 255);
+  if (len != 0) SendFrame(out.subspan(0, len));
+}
+
+void Tap::Drop(DropReason reason, absl::Span<const uint8_t> frame,
+               const char* detail) {
   ++counters_.drops[static_cast<size_t>(reason)];
-  LOG_TRACE("tap: %s: %s, dropped", DescribeFrame(frame),
-            DropReasonName(reason));
+  LOG_TRACE("tap: %s: %s%s%s, dropped", DescribeFrame(frame),
+            DropReasonName(reason), detail != nullptr ? ": " : "",
+            detail != nullptr ? detail : "");
 }
 
 }  // namespace pasta::tap

@@ -1,22 +1,40 @@
-// The tap device in the target namespace: opening it, and reading frames.
+// The tap device in the target namespace: opening it, reading frames and
+// dispatching them, and writing frames back.
 //
 // Theory of operation: the namespace's kernel sends every frame for the
-// outside world to the tap; we read them in batches (until EAGAIN, at most
-// kMaxBatch per wakeup so other descriptors get their turn), parse them with
-// the validated views in src/wire and hand them to the protocol handlers.
-// Nothing is handled yet in this slice: each frame is described at --trace
-// and dropped with a counted DropReason. The frame buffer is allocated once;
-// reading allocates nothing.
+// outside world to the tap. We read them in batches (until EAGAIN, at most
+// kMaxBatch per wakeup so other descriptors get their turn) into one
+// preallocated buffer, validate them once with the views in src/wire, and
+// dispatch:
+//   ARP                      -> ndp::HandleArp (answer for everyone else)
+//   IPv6 ICMPv6 NS/RS        -> ndp::HandleNdp (NA, RA)
+//   IPv4 UDP to port 67      -> dhcp::HandleDhcp4
+//   IPv6 UDP to port 547     -> dhcp::HandleDhcp6
+//   ICMP/ICMPv6 echo request -> icmp::IcmpFlows (ping sockets)
+// Anything else, and anything malformed, is dropped with a counted
+// DropReason and a --trace line saying why. Replies are composed in a second
+// preallocated buffer and written with one write() each; every frame both
+// ways goes to the --pcap recorder if there is one. Handling a frame
+// allocates nothing (unless --trace formats a line).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/fd.h"
+#include "common/net_types.h"
+#include "dhcp/dhcp.h"
+#include "dhcp/dhcpv6.h"
+#include "icmp/icmp.h"
+#include "ndp/arp.h"
+#include "ndp/ndp.h"
+#include "pcap/pcap_writer.h"
+#include "wire/frame_sink.h"
 
 namespace pasta::tap {
 
@@ -34,7 +52,12 @@ absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
 
 enum class DropReason : uint8_t {
   kRunt,       // shorter than an Ethernet header
-  kNoHandler,  // nothing handles this kind of frame yet
+  kBadIp,      // IPv4/IPv6 header malformed (see the trace for which way)
+  kFragment,   // IP fragments are not reassembled
+  kBadL4,      // UDP/ICMP header malformed
+  kNoHandler,  // nothing handles this kind of frame (yet)
+  kNoReply,    // a service looked at it and had nothing to say
+  kTapFull,    // writing to the tap failed (queue full, link down)
   kCount,
 };
 const char* DropReasonName(DropReason reason);
@@ -42,32 +65,64 @@ const char* DropReasonName(DropReason reason);
 struct Counters {
   uint64_t frames = 0;
   uint64_t bytes = 0;
+  uint64_t sent = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
+};
+
+// What the services answer with. Unset optionals are disabled services.
+struct Services {
+  MacAddr our_mac;
+  std::optional<ndp::ArpConfig> arp;
+  std::optional<ndp::NdpConfig> ndp;       // --no-ndp: unset
+  std::optional<dhcp::Dhcp4Config> dhcp4;  // --no-dhcp: unset
+  std::optional<dhcp::Dhcp6Config> dhcp6;  // --no-dhcpv6: unset
+  IpAddr our_ll6;                          // source of DHCPv6 replies
 };
 
 // Returns a one-line description of a frame for --trace, e.g.
 // "IPv4 198.51.100.2 -> 203.0.113.7 proto 6, 74 bytes". Allocates.
 std::string DescribeFrame(absl::Span<const uint8_t> frame);
 
-class Tap {
+class Tap : public wire::FrameSink {
  public:
-  explicit Tap(UniqueFd fd);
+  // `services`, `icmp` and `pcap` may be null (nothing answered, no ping,
+  // no recording) and must outlive the Tap.
+  Tap(UniqueFd fd, const Services* services, icmp::IcmpFlows* icmp,
+      pcap::PcapWriter* pcap);
 
   int fd() const { return fd_.get(); }
   const Counters& counters() const { return counters_; }
+  void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
   // gone (EOF or a fatal read error); EAGAIN ends the batch normally.
-  bool OnReadable();
+  bool OnReadable(int64_t now);
 
-  // Handles one frame read from the tap. Public for tests.
-  void HandleFrame(absl::Span<const uint8_t> frame);
+  // Handles one frame read from the tap. Public for tests and fuzzing.
+  void HandleFrame(absl::Span<const uint8_t> frame, int64_t now);
+
+  // Writes one frame to the namespace (and the pcap file).
+  void SendFrame(absl::Span<const uint8_t> frame) override;
+
+  // Sends an unsolicited router advertisement, if NDP and RAs are on.
+  void SendRouterAdvert();
 
  private:
-  void Drop(DropReason reason, absl::Span<const uint8_t> frame);
+  void HandleArp(const uint8_t* src_mac, absl::Span<const uint8_t> arp,
+                 absl::Span<const uint8_t> frame);
+  void HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
+                  absl::Span<const uint8_t> frame, int64_t now);
+  void HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
+                  absl::Span<const uint8_t> frame, int64_t now);
+  void Drop(DropReason reason, absl::Span<const uint8_t> frame,
+            const char* detail = nullptr);
 
   UniqueFd fd_;
-  std::unique_ptr<uint8_t[]> buf_;
+  const Services* services_;
+  icmp::IcmpFlows* icmp_;
+  pcap::PcapWriter* pcap_;
+  std::unique_ptr<uint8_t[]> in_;
+  std::unique_ptr<uint8_t[]> out_;
   Counters counters_;
 };
 

@@ -50,6 +50,9 @@ lab_up() {
     ip -n "$ns" link set lo up
     ip -n "$ns" link set eth0 up
   done
+  # Ping sockets for everyone, as systemd sets it on Debian hosts (a new
+  # netns starts with "1 0": nobody).
+  ip netns exec "$HOST_NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
   ip -n "$HOST_NS" route add default via 198.51.100.1
   ip -n "$HOST_NS" -6 route add default via 2001:db8:1::1
   wait_carrier "$HOST_NS" eth0

@@ -46,11 +46,11 @@ check "without --config-net: no address" lacks "$out" "198.51.100.2"
 out=$(echo hello | in_host timeout 20 "$PASTA" --config-net -- cat)
 check "stdin and stdout pass through" test "$out" = hello
 
-# --trace describes the frames the namespace sends (nothing answers yet, so
-# an ARP request for the gateway is all that a UDP send produces; it stays
-# on the tap).
+# --trace describes the frames the namespace sends and what became of them
+# (UDP is not carried yet: the datagram is dropped on the tap).
 err=$(in_host timeout 20 "$PASTA" --config-net --trace -- bash -c 'echo x > /dev/udp/198.51.100.1/9; sleep 0.3' 2>&1 >/dev/null)
-check "--trace: frames are described" contains "$err" "tap: ARP, 42 bytes: no handler, dropped"
+check "--trace: answered frames are described" contains "$err" "tap: sent ARP, 42 bytes"
+check "--trace: dropped frames say why" contains "$err" "tap: IPv4 198.51.100.2 -> 198.51.100.1 proto 17, 44 bytes: no handler: UDP, dropped"
 check "--trace: lines carry timestamps" grep -qE '^[0-9]+\.[0-9]{4}: ' <<<"$err"
 err=$(in_host timeout 20 "$PASTA" -d --pcap "$LAB_TMP/x.pcap" -- true 2>&1)
 check "--debug names accepted-but-unimplemented options" contains "$err" "option --pcap is accepted but not implemented yet"

@@ -47,15 +47,16 @@ TEST(DescribeFrameTest, ShortAndOther) {
 }
 
 TEST(TapTest, HandleFrameCountsDrops) {
-  Tap tap(UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)));
-  tap.HandleFrame(Ipv4Frame());
+  Tap tap(UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)), nullptr, nullptr,
+          nullptr);
+  tap.HandleFrame(Ipv4Frame(), 0);
   std::vector<uint8_t> runt = {1, 2, 3};
-  tap.HandleFrame(runt);
+  tap.HandleFrame(runt, 0);
   EXPECT_EQ(tap.counters().frames, 2u);
   EXPECT_EQ(tap.counters().bytes, 37u);
   EXPECT_EQ(tap.counters().drops[static_cast<size_t>(DropReason::kRunt)], 1u);
-  EXPECT_EQ(tap.counters().drops[static_cast<size_t>(DropReason::kNoHandler)],
-            1u);
+  // Ipv4Frame() is cut after the IPv4 header that claims 40 bytes: malformed.
+  EXPECT_EQ(tap.counters().drops[static_cast<size_t>(DropReason::kBadIp)], 1u);
 }
 
 TEST(OpenTapTest, RejectsOverlongName) {

@@ -1,0 +1,224 @@
+#include "icmp/icmp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "loop/epoll_ref.h"
+#include "wire/build.h"
+
+namespace pasta::icmp {
+
+namespace {
+
+constexpr size_t kBufSize = 65536;
+constexpr uint8_t kEchoRequest4 = 8, kEchoReply4 = 0;
+constexpr uint8_t kEchoRequest6 = 128, kEchoReply6 = 129;
+
+size_t AddrLen(int family) { return family == AF_INET ? 4 : 16; }
+
+std::string Format(int family, const uint8_t* addr) {
+  char text[INET6_ADDRSTRLEN];
+  return inet_ntop(family, addr, text, sizeof(text)) ? text : "?";
+}
+
+class SystemPingSockets : public PingSockets {
+ public:
+  explicit SystemPingSockets(int epoll_fd) : epoll_fd_(epoll_fd) {}
+  int Open(int family) override {
+    const int proto = family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
+                                        : static_cast<int>(IPPROTO_ICMPV6);
+    return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  }
+  ssize_t SendTo(int fd, int family, const uint8_t* dst,
+                 absl::Span<const uint8_t> msg) override {
+    if (family == AF_INET) {
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      std::memcpy(&sa.sin_addr, dst, 4);
+      return sendto(fd, msg.data(), msg.size(), 0,
+                    reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    }
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    std::memcpy(&sa.sin6_addr, dst, 16);
+    return sendto(fd, msg.data(), msg.size(), 0,
+                  reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  }
+  ssize_t Recv(int fd, absl::Span<uint8_t> buf) override {
+    return recv(fd, buf.data(), buf.size(), 0);
+  }
+  void Watch(int fd, uint32_t slot) override {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = loop::Ref{loop::Kind::kIcmp, slot, fd}.Pack();
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      LOG_WARN("icmp: epoll_ctl: %s", strerror(errno));
+  }
+  void Close(int fd) override { close(fd); }
+
+ private:
+  int epoll_fd_;
+};
+
+}  // namespace
+
+std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd) {
+  return std::make_unique<SystemPingSockets>(epoll_fd);
+}
+
+IcmpFlows::IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets,
+                     wire::FrameSink* sink, flow::SipKey key)
+    : cfg_(cfg),
+      sockets_(sockets),
+      sink_(sink),
+      index_(key),
+      flows_(new Flow[kMaxFlows]),
+      buf_(new uint8_t[kBufSize]) {}
+
+bool IcmpFlows::Probe() {
+  bool any = false;
+  for (int family : {AF_INET, AF_INET6}) {
+    if (family == AF_INET ? !cfg_.enabled4 : !cfg_.enabled6) continue;
+    const int fd = sockets_->Open(family);
+    if (fd >= 0) {
+      sockets_->Close(fd);
+      any = true;
+      continue;
+    }
+    LOG_WARN(
+        "%s: ping sockets not allowed here (%s; see "
+        "net.ipv4.ping_group_range): pings from the namespace will fail",
+        family == AF_INET ? "ICMP" : "ICMPv6", strerror(errno));
+  }
+  return any;
+}
+
+bool IcmpFlows::IsMapped(int family, const uint8_t* dst) const {
+  const IpAddr& m = family == AF_INET ? cfg_.map_host4 : cfg_.map_host6;
+  return m.family == family &&
+         std::memcmp(m.bytes.data(), dst, AddrLen(family)) == 0;
+}
+
+bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
+                              const uint8_t* dst, const wire::IcmpView& icmp,
+                              const MacAddr& ns_mac, int64_t now) {
+  const uint8_t request = family == AF_INET ? kEchoRequest4 : kEchoRequest6;
+  if (icmp.type() != request || icmp.code() != 0 || !icmp.has_echo_fields())
+    return false;
+  if (family == AF_INET ? !cfg_.enabled4 : !cfg_.enabled6) return false;
+  ++counters_.requests;
+  Key key{};
+  key.family = static_cast<uint8_t>(family);
+  key.id = icmp.echo_id();
+  std::memcpy(key.dst, dst, AddrLen(family));
+  int64_t slot = index_.Find(key);
+  if (slot < 0) {
+    if (index_.size() >= kMaxFlows) {
+      ++counters_.dropped_table_full;
+      LOG_TRACE("icmp: flow table full, echo to %s dropped",
+                Format(family, dst));
+      return true;
+    }
+    uint32_t free_slot = 0;
+    while (flows_[free_slot].used) ++free_slot;  // size < kMaxFlows: exists
+    const int fd = sockets_->Open(family);
+    if (fd < 0) {
+      ++counters_.dropped_socket;
+      LOG_TRACE("icmp: ping socket: %s", strerror(errno));
+      return true;
+    }
+    Flow& f = flows_[free_slot];
+    f.used = true;
+    f.key = key;
+    f.fd = fd;
+    index_.Insert(key, free_slot);
+    sockets_->Watch(fd, free_slot);
+    slot = free_slot;
+    LOG_DEBUG("icmp: new flow %s -> %s id %u%s", Format(family, src),
+              Format(family, dst), key.id,
+              IsMapped(family, dst) ? " (mapped to the host's loopback)" : "");
+  }
+  Flow& f = flows_[slot];
+  std::memcpy(f.ns_addr, src, AddrLen(family));
+  f.ns_mac = ns_mac;
+  f.last = now;
+  uint8_t target[16];
+  std::memcpy(target, dst, AddrLen(family));
+  if (IsMapped(family, dst)) {
+    if (family == AF_INET) {
+      const in_addr lo{htonl(INADDR_LOOPBACK)};
+      std::memcpy(target, &lo, 4);
+    } else {
+      std::memcpy(target, &in6addr_loopback, 16);
+    }
+  }
+  // The kernel replaces the identifier with the socket's and computes the
+  // checksum, so the message goes as it came.
+  if (sockets_->SendTo(f.fd, family, target, icmp.bytes()) < 0) {
+    ++counters_.dropped_socket;
+    LOG_TRACE("icmp: sendto %s: %s", Format(family, dst), strerror(errno));
+  }
+  return true;
+}
+
+void IcmpFlows::OnReadable(uint32_t slot, int64_t now) {
+  if (slot >= kMaxFlows || !flows_[slot].used) return;
+  Flow& f = flows_[slot];
+  const int family = f.key.family;
+  const size_t off = family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
+  const uint8_t reply_type = family == AF_INET ? kEchoReply4 : kEchoReply6;
+  for (int i = 0; i < 64; ++i) {
+    const ssize_t n =
+        sockets_->Recv(f.fd, absl::MakeSpan(buf_.get() + off, kBufSize - off));
+    if (n < 0) return;  // EAGAIN or error: nothing more
+    if (static_cast<size_t>(n) < wire::IcmpView::kEchoHeader) continue;
+    uint8_t* msg = buf_.get() + off;
+    if (msg[0] != reply_type) continue;
+    f.last = now;
+    wire::StoreBe16(msg + 4, f.key.id);  // the namespace's identifier back
+    const auto message = absl::MakeSpan(msg, static_cast<size_t>(n));
+    size_t len;
+    if (family == AF_INET) {
+      wire::FillIcmpChecksum(message, 0);
+      len = wire::WrapIpv4(absl::MakeSpan(buf_.get(), kBufSize), f.ns_mac,
+                           cfg_.our_mac, f.key.dst, f.ns_addr, wire::kProtoIcmp,
+                           message.size());
+    } else {
+      wire::FillIcmpChecksum(
+          message, wire::PseudoSum6(f.key.dst, f.ns_addr, wire::kProtoIcmpv6,
+                                    static_cast<uint32_t>(message.size())));
+      len = wire::WrapIpv6(absl::MakeSpan(buf_.get(), kBufSize), f.ns_mac,
+                           cfg_.our_mac, f.key.dst, f.ns_addr,
+                           wire::kProtoIcmpv6, message.size());
+    }
+    if (len == 0) continue;
+    ++counters_.replies;
+    sink_->SendFrame(absl::MakeConstSpan(buf_.get(), len));
+  }
+}
+
+void IcmpFlows::Close(uint32_t slot) {
+  Flow& f = flows_[slot];
+  index_.Erase(f.key);
+  sockets_->Close(f.fd);
+  f = Flow{};
+}
+
+void IcmpFlows::Expire(int64_t now) {
+  if (index_.size() == 0) return;
+  for (uint32_t s = 0; s < kMaxFlows; ++s) {
+    if (flows_[s].used && now - flows_[s].last >= kIdleSeconds) {
+      ++counters_.expired;
+      Close(s);
+    }
+  }
+}
+
+}  // namespace pasta::icmp

@@ -1,0 +1,121 @@
+// ICMP and ICMPv6 echo ("ping") from the namespace, through unprivileged
+// ping sockets on the host.
+//
+// Theory of operation: an echo request from the namespace is keyed by
+// (family, identifier, destination). Its flow owns a ping socket
+// (SOCK_DGRAM, IPPROTO_ICMP/IPPROTO_ICMPV6): the kernel picks the socket's
+// own identifier and fills in checksums on send. Replies read from the
+// socket get the namespace's identifier back, a new checksum, and IP and
+// Ethernet headers addressed to the requester, from the address it pinged.
+// The address mapped to the host (the gateway, unless --no-map-gw, or
+// --map-host-loopback ADDR) is pinged on the host's loopback instead.
+// Flows expire after kIdleSeconds without a request. The table is fixed
+// (kMaxFlows); when full, new requests are dropped and counted. Ping
+// sockets need the caller's group in net.ipv4.ping_group_range: Probe()
+// says so once at start-up. Nothing allocates per packet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/fd.h"
+#include "common/net_types.h"
+#include "flow/flow_index.h"
+#include "wire/frame_sink.h"
+#include "wire/ip.h"
+
+namespace pasta::icmp {
+
+inline constexpr size_t kMaxFlows = 1024;
+inline constexpr int64_t kIdleSeconds = 60;
+
+struct IcmpConfig {
+  bool enabled4 = true;
+  bool enabled6 = true;
+  MacAddr our_mac;
+  IpAddr map_host4;  // pings to this address go to 127.0.0.1 (AF_UNSPEC: none)
+  IpAddr map_host6;  // ... to ::1
+};
+
+// The socket layer, as a seam for tests.
+class PingSockets {
+ public:
+  virtual ~PingSockets() = default;
+  // Returns a non-blocking ping socket of `family`, or -1 with errno set.
+  virtual int Open(int family) = 0;
+  // Sends an ICMP message to `dst` (4 or 16 bytes). Returns bytes or -1.
+  virtual ssize_t SendTo(int fd, int family, const uint8_t* dst,
+                         absl::Span<const uint8_t> msg) = 0;
+  // Receives one ICMP message. Returns bytes or -1 (errno EAGAIN at end).
+  virtual ssize_t Recv(int fd, absl::Span<uint8_t> buf) = 0;
+  // Registers `fd` for reading under epoll reference (kIcmp, slot).
+  virtual void Watch(int fd, uint32_t slot) = 0;
+  virtual void Close(int fd) = 0;
+};
+
+// The real thing: socket(2), sendto(2), recv(2), epoll_ctl(2).
+std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd);
+
+struct Counters {
+  uint64_t requests = 0;
+  uint64_t replies = 0;
+  uint64_t dropped_table_full = 0;
+  uint64_t dropped_socket = 0;  // could not open or send
+  uint64_t expired = 0;
+};
+
+class IcmpFlows {
+ public:
+  IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets, wire::FrameSink* sink,
+            flow::SipKey key);
+
+  // Tries a ping socket of each enabled family once and logs one warning
+  // if the kernel refuses them (ping_group_range). Returns false if none
+  // could be opened.
+  bool Probe();
+
+  // An ICMP(v6) message from the namespace. Echo requests start or reuse a
+  // flow; everything else is ignored (returns false). `src`/`dst` are the
+  // IP addresses (4 or 16 bytes), `ns_mac` the requester's MAC.
+  bool FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
+                     const wire::IcmpView& icmp, const MacAddr& ns_mac,
+                     int64_t now);
+
+  // The socket of flow `slot` is readable: relays every reply queued.
+  void OnReadable(uint32_t slot, int64_t now);
+
+  // Closes flows idle for kIdleSeconds.
+  void Expire(int64_t now);
+
+  size_t active() const { return index_.size(); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Key {
+    uint8_t family;  // AF_INET or AF_INET6 as a byte
+    uint8_t pad = 0;
+    uint16_t id;  // the namespace's echo identifier
+    uint8_t dst[16];
+  };
+  struct Flow {
+    bool used = false;
+    Key key{};
+    int fd = -1;
+    uint8_t ns_addr[16] = {};  // where replies go
+    MacAddr ns_mac;
+    int64_t last = 0;
+  };
+
+  void Close(uint32_t slot);
+  bool IsMapped(int family, const uint8_t* dst) const;
+
+  IcmpConfig cfg_;
+  PingSockets* sockets_;
+  wire::FrameSink* sink_;
+  flow::FlowIndex<Key, kMaxFlows> index_;
+  std::unique_ptr<Flow[]> flows_;
+  std::unique_ptr<uint8_t[]> buf_;  // one frame
+  Counters counters_;
+};
+
+}  // namespace pasta::icmp

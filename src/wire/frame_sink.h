@@ -1,0 +1,19 @@
+// Where frames towards the namespace go: the tap in the program, a recorder
+// in tests. The one virtual seam between protocol handlers and the device.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/types/span.h"
+
+namespace pasta::wire {
+
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // Sends one complete Ethernet frame to the namespace. Best effort: a full
+  // queue drops the frame (the namespace's protocols recover).
+  virtual void SendFrame(absl::Span<const uint8_t> frame) = 0;
+};
+
+}  // namespace pasta::wire

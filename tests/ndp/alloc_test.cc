@@ -1,0 +1,93 @@
+// Handling packets must not allocate (house style, habit 5). This binary
+// replaces the global operator new with one that counts while armed.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "ndp/arp.h"
+#include "ndp/ndp.h"
+#include "test_util.h"
+
+namespace {
+std::atomic<bool> g_armed{false};
+std::atomic<int> g_allocations{0};
+}  // namespace
+
+void* operator new(size_t size) {
+  if (g_armed.load(std::memory_order_relaxed)) g_allocations++;
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p == nullptr) std::abort();
+  return p;
+}
+void* operator new[](size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+
+namespace pasta::ndp {
+namespace {
+
+using testing::FixChecksum;
+using testing::Ip;
+using testing::Mac;
+
+TEST(NdpAllocTest, BurstOfPacketsAllocatesNothing) {
+  // Everything allocating is done up front: configs, packets, buffers.
+  ArpConfig arp_cfg{Mac("9a:55:9a:55:9a:55"), Ip("192.0.2.10")};
+  NdpConfig cfg;
+  cfg.our_mac = Mac("9a:55:9a:55:9a:55");
+  cfg.ns_addrs = {Ip("fe80::2c11:22ff:fe33:4455")};
+  cfg.prefixes = {Prefix{Ip("2001:db8:1::"), 64}};
+  cfg.mtu = 65520;
+  cfg.rdnss = {Ip("2001:db8:1::53")};
+  cfg.dnssl = {"example.org", "a.long.enough.name.to.defeat.sso.example.com"};
+  const IpAddr src = Ip("fe80::2c11:22ff:fe33:4455");
+  const IpAddr sol = Ip("ff02::1:ff00:1");
+  const IpAddr routers = Ip("ff02::2");
+  const MacAddr mac = Mac("2e:11:22:33:44:55");
+  std::vector<uint8_t> arp = {0,    1,    8,    0,    6,   4, 0, 1,  0x2e, 0x11,
+                              0x22, 0x33, 0x44, 0x55, 192, 0, 2, 10, 0,    0,
+                              0,    0,    0,    0,    192, 0, 2, 1};
+  std::vector<uint8_t> ns = {
+      0x87, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0x80, 0,    0,    0,    0,    0,   0, 0,
+      0,    0, 0, 0, 0, 0, 1, 1, 1,    0x2e, 0x11, 0x22, 0x33, 0x44, 0x55};
+  FixChecksum(src, sol, ns);
+  std::vector<uint8_t> rs = {0x85, 0, 0,    0,    0,    0,    0,    0,
+                             1,    1, 0x2e, 0x11, 0x22, 0x33, 0x44, 0x55};
+  FixChecksum(src, routers, rs);
+  std::vector<uint8_t> bad = ns;
+  bad[25] = 0;
+  std::array<uint8_t, kMaxNdpReplyLen> out{};
+
+  int replies = 0;
+  g_allocations = 0;
+  g_armed = true;
+  for (int i = 0; i < 1000; i++) {
+    replies += HandleArp(arp, arp_cfg, absl::MakeSpan(out)) > 0;
+    replies +=
+        HandleNdp(src, sol, 255, mac, ns, cfg, absl::MakeSpan(out)).has_value();
+    replies += HandleNdp(src, routers, 255, mac, rs, cfg, absl::MakeSpan(out))
+                   .has_value();
+    replies += HandleNdp(src, sol, 255, mac, bad, cfg, absl::MakeSpan(out))
+                   .has_value();
+    replies += BuildRouterAdvert(cfg, absl::MakeSpan(out)).has_value();
+  }
+  g_armed = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+  EXPECT_EQ(replies, 4000);
+
+  // The counter does count: one allocation while armed is seen.
+  g_armed = true;
+  auto* probe = new std::vector<int>(1);
+  g_armed = false;
+  delete probe;
+  EXPECT_GE(g_allocations.load(), 1);
+}
+
+}  // namespace
+}  // namespace pasta::ndp
