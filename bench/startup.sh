@@ -15,26 +15,12 @@ cd "$(dirname "$0")/.."
 runs=${1:-50}
 ours=$PWD/${BUILD_DIR:-build}/src/pasta
 [ -x "$ours" ] || { echo "build first (scripts/build.sh)" >&2; exit 1; }
+. scripts/lab-env.sh
 h=pasta-bench-h-$$ s=pasta-bench-s-$$
 tmp=$(mktemp -d /tmp/pasta-bench.XXXXXX)
 trap 'ip netns del $h 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $tmp' EXIT
-chmod 755 "$tmp"
-mknod "$tmp/tun" c 10 200
-chmod 666 "$tmp/tun"
-ip netns add $s
-ip netns add $h
-ip -n $h link add eth0 type veth peer name eth0 netns $s
-ip -n $h addr add 198.51.100.2/24 dev eth0
-ip -n $h addr add 2001:db8:1::2/64 dev eth0 nodad
-ip -n $s addr add 198.51.100.1/24 dev eth0
-for n in $s $h; do ip -n $n link set lo up; ip -n $n link set eth0 up; done
-ip -n $h route add default via 198.51.100.1
-ip -n $h -6 route add default via 2001:db8:1::1
-# Wait for carrier: routes of a link without it are flagged link-down.
-for _ in $(seq 50); do
-  [ "$(ip netns exec $h cat /sys/class/net/eth0/carrier 2>/dev/null)" = 1 ] && break
-  sleep 0.1
-done
+lab_private_tun "$tmp"
+lab_create $h $s
 
 # time_runs LABEL CMD...: prints the median and mean wall time in ms.
 time_runs() {
@@ -43,8 +29,8 @@ time_runs() {
   local i t0 t1 times=()
   for ((i = 0; i < runs; i++)); do
     t0=$(date +%s%N)
-    ip netns exec $h sh -c 'mount --bind "$0" /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- timeout 10 "$@"' \
-      "$tmp/tun" "$@" >/dev/null 2>&1 || { echo "$label: failed" >&2; return 1; }
+    lab_as_nobody $h "$tmp/tun" timeout 10 "$@" >/dev/null 2>&1 ||
+      { echo "$label: failed" >&2; return 1; }
     t1=$(date +%s%N)
     times+=($(((t1 - t0) / 1000)))
   done

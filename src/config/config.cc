@@ -599,7 +599,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.fd = static_cast<int>(number);
       return absl::OkStatus();
     case 'p':
-      Unimplemented("pcap");
       return SetPath(code, label, arg, &cfg_.pcap_file);
     case 'P':
       return SetPath(code, label, arg, &cfg_.pid_file);
@@ -724,7 +723,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.no_map_gw = true;
       return absl::OkStatus();
     case kOptMapHostLoopback:
-      Unimplemented("map-host-loopback");
       RETURN_IF_ERROR(SetNat(code, label, arg, &cfg_.map_host_loopback4,
                              &cfg_.map_host_loopback6,
                              &cfg_.map_host_loopback_none));

@@ -316,7 +316,7 @@ TEST(ConfigTest, PidFilePcapFd) {
   EXPECT_EQ(cfg.pid_file, "/tmp/p.pid");
   EXPECT_EQ(cfg.pcap_file, "/tmp/c.pcap");
   EXPECT_EQ(cfg.fd, 5);
-  EXPECT_THAT(cfg.unimplemented, ElementsAre("pcap", "fd"));
+  EXPECT_THAT(cfg.unimplemented, ElementsAre("fd"));
   Config lng = ParseOk({"--pid", "/a", "--pcap", "/b", "--fd", "3"});
   EXPECT_EQ(lng.pid_file, "/a");
   EXPECT_EQ(lng.pcap_file, "/b");
@@ -673,7 +673,7 @@ TEST(ConfigTest, MapHostLoopback) {
   Config none = ParseOk({"--map-host-loopback", "none"});
   EXPECT_TRUE(none.map_host_loopback_none);
   EXPECT_TRUE(none.no_map_gw);
-  EXPECT_THAT(none.unimplemented, ElementsAre("map-host-loopback"));
+  EXPECT_TRUE(none.unimplemented.empty());
 }
 
 TEST(ConfigTest, MapGuestAddr) {

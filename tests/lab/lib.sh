@@ -1,16 +1,10 @@
-# Shared set-up for lab tests: a hermetic two-namespace lab.
-#
-#   server netns  eth0 198.51.100.1/24 2001:db8:1::1/64
-#        | veth
-#   host netns    eth0 198.51.100.2/24 2001:db8:1::2/64, default routes via the
-#                 server: pasta runs here, never in the machine's own netns.
-#
-# Only documentation prefixes; nothing is sent beyond these namespaces. Every
-# test sources this file, calls lab_up, and gets lab_down on exit (also on
+# Shared set-up for lab tests: the hermetic two-namespace lab of
+# scripts/lab-env.sh. Every test sources this file, calls lab_up, and gets lab_down on exit (also on
 # failure), which deletes the namespaces and kills what the test started.
 # Tests need root: without it they fail (CI must not skip them).
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lab-env.sh"
 LAB_ID="pl$$"
 HOST_NS="${LAB_ID}h"
 SERVER_NS="${LAB_ID}s"
@@ -39,36 +33,11 @@ lab_up() {
   fi
   trap lab_down EXIT
   LAB_TMP=$(mktemp -d /tmp/pasta-lab.XXXXXX)
-  ip netns add "$SERVER_NS" || exit 1
-  ip netns add "$HOST_NS" || exit 1
-  ip -n "$HOST_NS" link add eth0 type veth peer name eth0 netns "$SERVER_NS" || exit 1
-  ip -n "$SERVER_NS" addr add 198.51.100.1/24 dev eth0
-  ip -n "$SERVER_NS" addr add 2001:db8:1::1/64 dev eth0 nodad
-  ip -n "$HOST_NS" addr add 198.51.100.2/24 dev eth0
-  ip -n "$HOST_NS" addr add 2001:db8:1::2/64 dev eth0 nodad
-  for ns in "$SERVER_NS" "$HOST_NS"; do
-    ip -n "$ns" link set lo up
-    ip -n "$ns" link set eth0 up
-  done
-  # Ping sockets for everyone, as systemd sets it on Debian hosts (a new
-  # netns starts with "1 0": nobody).
-  ip netns exec "$HOST_NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
-  ip -n "$HOST_NS" route add default via 198.51.100.1
-  ip -n "$HOST_NS" -6 route add default via 2001:db8:1::1
-  wait_carrier "$HOST_NS" eth0
+  lab_create "$HOST_NS" "$SERVER_NS" || exit 1
 }
 
-# wait_carrier NETNS IFNAME: waits (at most 5 s) until the link has carrier,
-# so that its routes are not flagged link-down when pasta reads them.
-wait_carrier() {
-  local i
-  for ((i = 0; i < 50; i++)); do
-    [ "$(ip netns exec "$1" cat /sys/class/net/"$2"/carrier 2>/dev/null)" = 1 ] && return 0
-    sleep 0.1
-  done
-  echo "FAIL: no carrier on $2 in $1" >&2
-  exit 1
-}
+# wait_carrier NETNS IFNAME: exits the test if the link gets no carrier.
+wait_carrier() { lab_wait_carrier "$@" || exit 1; }
 
 # Runs a command in the host netns.
 in_host() { ip netns exec "$HOST_NS" "$@"; }

@@ -52,8 +52,8 @@ err=$(in_host timeout 20 "$PASTA" --config-net --trace -- bash -c 'echo x > /dev
 check "--trace: answered frames are described" contains "$err" "tap: sent ARP, 42 bytes"
 check "--trace: dropped frames say why" contains "$err" "tap: IPv4 198.51.100.2 -> 198.51.100.1 proto 17, 44 bytes: no handler: UDP, dropped"
 check "--trace: lines carry timestamps" grep -qE '^[0-9]+\.[0-9]{4}: ' <<<"$err"
-err=$(in_host timeout 20 "$PASTA" -d --pcap "$LAB_TMP/x.pcap" -- true 2>&1)
-check "--debug names accepted-but-unimplemented options" contains "$err" "option --pcap is accepted but not implemented yet"
+err=$(in_host timeout 20 "$PASTA" -d --freebind -- true 2>&1)
+check "--debug names accepted-but-unimplemented options" contains "$err" "option --freebind is accepted but not implemented yet"
 err=$(in_host timeout 20 "$PASTA" --config-net -- true 2>&1)
 check "quiet by default: nothing on stderr" test -z "$err"
 

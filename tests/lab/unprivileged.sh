@@ -5,12 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_up
 
-mknod "$LAB_TMP/tun" c 10 200 && chmod 666 "$LAB_TMP/tun"
-chmod 755 "$LAB_TMP"
-as_nobody() {
-  in_host sh -c 'mount --bind "$0" /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"' \
-    "$LAB_TMP/tun" "$@"
-}
+lab_private_tun "$LAB_TMP"
+as_nobody() { lab_as_nobody "$HOST_NS" "$LAB_TMP/tun" "$@"; }
 out=$(as_nobody timeout 20 "$PASTA" --config-net -- sh -c 'id -u; ip -br addr show eth0; ip route')
 rc=$?
 check "unprivileged run succeeds" test $rc = 0
