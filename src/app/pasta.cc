@@ -89,15 +89,6 @@ int64_t NowSeconds() {
   return ts.tv_sec;
 }
 
-// The default route's gateway of `family` among `routes`, if any.
-IpAddr DefaultGateway(const std::vector<netlink::Route>& routes, int family) {
-  for (const netlink::Route& r : routes) {
-    if (r.family == family && r.dst_len == 0 && r.gateway.family == family)
-      return r.gateway;
-  }
-  return IpAddr{};
-}
-
 // The first address of `family` in `addrs`.
 const netlink::Address* FirstAddress(const std::vector<netlink::Address>& addrs,
                                      int family) {
@@ -141,7 +132,7 @@ tap::Services BuildServices(const config::Config& cfg,
 
   const netlink::Address* a4 = FirstAddress(net.addrs, AF_INET);
   if (a4 != nullptr) {
-    const IpAddr gw4 = DefaultGateway(net.routes, AF_INET);
+    const IpAddr gw4 = netlink::DefaultGateway(net.routes, AF_INET);
     s.arp = ndp::ArpConfig{s.our_mac, a4->addr};
     if (!cfg.no_dhcp && gw4.IsV4()) {
       dhcp::Dhcp4Config d;
@@ -161,7 +152,7 @@ tap::Services BuildServices(const config::Config& cfg,
     s.arp = ndp::ArpConfig{s.our_mac, IpAddr{}};
   }
   const netlink::Address* a6 = FirstAddress(net.addrs, AF_INET6);
-  const IpAddr gw6 = DefaultGateway(net.routes, AF_INET6);
+  const IpAddr gw6 = netlink::DefaultGateway(net.routes, AF_INET6);
   const bool gw6_link_local =
       gw6.IsV6() && gw6.bytes[0] == 0xfe && (gw6.bytes[1] & 0xc0) == 0x80;
   s.our_ll6 = gw6_link_local ? gw6 : ndp::LinkLocalFromMac(s.our_mac);
@@ -551,12 +542,12 @@ int Main(int argc, char* argv[]) {
     if (cfg.map_host_loopback4) {
       ic.map_host4 = *cfg.map_host_loopback4;
     } else if (!cfg.no_map_gw && !cfg.map_host_loopback_none) {
-      ic.map_host4 = DefaultGateway(net.routes, AF_INET);
+      ic.map_host4 = netlink::DefaultGateway(net.routes, AF_INET);
     }
     if (cfg.map_host_loopback6) {
       ic.map_host6 = *cfg.map_host_loopback6;
     } else if (!cfg.no_map_gw && !cfg.map_host_loopback_none) {
-      ic.map_host6 = DefaultGateway(net.routes, AF_INET6);
+      ic.map_host6 = netlink::DefaultGateway(net.routes, AF_INET6);
     }
     run.ping_sockets = icmp::MakeSystemPingSockets(run.epoll.get());
     run.icmp = std::make_unique<icmp::IcmpFlows>(

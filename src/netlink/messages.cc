@@ -391,10 +391,11 @@ std::optional<int> PickDefaultInterface(const std::vector<Route>& routes,
   return best;
 }
 
-IpAddr DefaultGateway(const std::vector<Route>& routes) {
+IpAddr DefaultGateway(const std::vector<Route>& routes, int family) {
   const Route* best = nullptr;
   for (const Route& r : routes) {
     if (r.dst_len != 0 || r.src_len != 0) continue;
+    if (family != AF_UNSPEC && r.family != family) continue;
     if (!best || r.priority < best->priority) best = &r;
   }
   if (best == nullptr) return IpAddr{};

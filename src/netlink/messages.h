@@ -69,9 +69,6 @@ inline bool KeepRoute(Route& route, int ifindex, int family) {
 std::optional<int> PickDefaultInterface(const std::vector<Route>& routes,
                                         int family);
 
-// The gateway of the best (lowest metric) default route among already
-// filtered `routes` (first nexthop's for multipath); AF_UNSPEC if none.
-IpAddr DefaultGateway(const std::vector<Route>& routes);
 
 // Whether an address of the template is copied to the tap: not host scope or
 // beyond, not IPv6 link-local (the tap has its own), not a failed DAD.

@@ -189,6 +189,12 @@ absl::StatusOr<std::vector<Route>> DumpRoutes(int family, int ifindex,
 absl::StatusOr<std::vector<Address>> DumpAddrs(int family, int ifindex,
                                                bool strict_check = true);
 
+// The gateway of the best (lowest metric) default route of `family`
+// (AF_UNSPEC: any) among already filtered `routes`, the first nexthop's for
+// multipath; AF_UNSPEC if there is none. Pure.
+IpAddr DefaultGateway(const std::vector<Route>& routes,
+                      int family = AF_UNSPEC);
+
 // "10.0.0.0/8 via 192.0.2.1", "192.0.2.0/24", "10.7.0.0/16 nexthop via
 // 192.0.2.2 nexthop via 192.0.2.3": how routes appear in messages.
 std::string FormatRoute(const Route& route);

@@ -179,6 +179,14 @@ TEST(CapturedRouteDump, DefaultGatewayOfKeptRoutes) {
     if (KeepRoute(r, td::kH0, AF_INET)) kept.push_back(r);
   EXPECT_EQ(DefaultGateway(kept), Ip("192.0.2.1"));
   EXPECT_EQ(DefaultGateway({}).family, AF_UNSPEC);
+  // Both families in one list (a TapConfig's routes): each finds its own.
+  std::vector<Route> both = kept;
+  for (Route r : ParseAll(td::kRouteDump6))
+    if (KeepRoute(r, td::kH0, AF_INET6)) both.push_back(r);
+  EXPECT_EQ(DefaultGateway(both, AF_INET), Ip("192.0.2.1"));
+  const IpAddr gw6 = DefaultGateway(both, AF_INET6);
+  EXPECT_EQ(gw6.family, AF_INET6);
+  EXPECT_EQ(DefaultGateway(kept, AF_INET6).family, AF_UNSPEC);
 }
 
 TEST(CapturedAddrDump, ParsesAddressesAndScopes) {
