@@ -7,10 +7,12 @@ packages=(
   # build
   build-essential cmake pkg-config
   libmnl-dev libabsl-dev libgtest-dev libgmock-dev libpcap-dev libbenchmark-dev
+  # benchmarks
+  iperf
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
   # lab tests and demo
-  iproute2 util-linux procps busybox iputils-ping tcpdump
+  iproute2 util-linux procps busybox iputils-ping tcpdump python3 dnsmasq-base
 )
 missing=()
 for p in "${packages[@]}"; do

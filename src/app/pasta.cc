@@ -31,6 +31,7 @@
 #include "ns/namespace.h"
 #include "pcap/pcap_writer.h"
 #include "tap/tap.h"
+#include "udp/udp.h"
 #include "version.h"
 
 namespace pasta::app {
@@ -73,6 +74,8 @@ struct Run {
   std::unique_ptr<pcap::PcapWriter> pcap;
   std::unique_ptr<icmp::PingSockets> ping_sockets;
   std::unique_ptr<icmp::IcmpFlows> icmp;
+  std::unique_ptr<udp::UdpSockets> udp_sockets;
+  std::unique_ptr<udp::UdpFlows> udp;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;
@@ -118,6 +121,14 @@ tap::Services BuildServices(const config::Config& cfg,
   std::vector<IpAddr> dns = cfg.dns_disabled   ? std::vector<IpAddr>{}
                             : !cfg.dns.empty() ? cfg.dns
                                                : resolv.nameservers;
+  // With --dns-forward (and no -D), the namespace is told to use the
+  // forwarding address: queries to it reach the host's resolver.
+  if (cfg.dns.empty() && !cfg.dns_disabled &&
+      (cfg.dns_forward4 || cfg.dns_forward6)) {
+    dns.clear();
+    if (cfg.dns_forward4) dns.push_back(*cfg.dns_forward4);
+    if (cfg.dns_forward6) dns.push_back(*cfg.dns_forward6);
+  }
   // Loopback resolvers of the host (127.0.0.53, ::1) mean nothing in the
   // namespace: leave them out rather than hand out a dead server.
   std::erase_if(dns, [](const IpAddr& a) {
@@ -338,6 +349,77 @@ int ExitStatusOf(int wstatus) {
   return 1;
 }
 
+// The address that stands for the host itself (its loopback) in the
+// namespace: --map-host-loopback, else the gateway unless --no-map-gw.
+IpAddr MapHostAddress(const config::Config& cfg, const netlink::TapConfig& net,
+                      int family) {
+  const std::optional<IpAddr>& given =
+      family == AF_INET ? cfg.map_host_loopback4 : cfg.map_host_loopback6;
+  if (given) return *given;
+  if (cfg.no_map_gw || cfg.map_host_loopback_none) return IpAddr{};
+  return netlink::DefaultGateway(net.routes, family);
+}
+
+// The host's resolver for --dns-forward: the first -D address of the
+// family, else the first nameserver of the family in /etc/resolv.conf.
+IpAddr DnsTarget(const config::Config& cfg, int family) {
+  for (const IpAddr& a : cfg.dns)
+    if (a.family == family) return a;
+  for (const IpAddr& a : dhcp::ReadResolvConf().nameservers)
+    if (a.family == family) return a;
+  return IpAddr{};
+}
+
+// UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
+// implemented yet and forwards nothing).
+absl::Status SetUpUdp(Run& run, const netlink::TapConfig& net) {
+  const config::Config& cfg = run.cfg;
+  udp::UdpConfig uc;
+  uc.enabled4 = !cfg.ipv6_only;
+  uc.enabled6 = !cfg.ipv4_only;
+  uc.our_mac = run.services.our_mac;
+  uc.map_host4 = MapHostAddress(cfg, net, AF_INET);
+  uc.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+  if (cfg.dns_forward4) {
+    uc.dns_forward4 = *cfg.dns_forward4;
+    uc.dns_target4 = DnsTarget(cfg, AF_INET);
+  }
+  if (cfg.dns_forward6) {
+    uc.dns_forward6 = *cfg.dns_forward6;
+    uc.dns_target6 = DnsTarget(cfg, AF_INET6);
+  }
+  for (const netlink::Address& a : net.addrs) {
+    if (a.addr.IsV4() && !uc.ns_addr4.IsV4()) uc.ns_addr4 = a.addr;
+    if (a.addr.IsV6() && !uc.ns_addr6.IsV6()) uc.ns_addr6 = a.addr;
+  }
+  uc.mtu = net.mtu;
+  run.udp_sockets = udp::MakeSystemUdpSockets(run.epoll.get());
+  run.udp = std::make_unique<udp::UdpFlows>(uc, run.udp_sockets.get(),
+                                            &*run.tap, flow::RandomSipKey());
+  run.tap->set_udp(run.udp.get());
+  const config::PortSpec& spec = cfg.udp_ports;
+  if (spec.mode() == config::PortSpec::Mode::kAll) {
+    LOG_WARN("-u all: not implemented yet, no UDP port is forwarded");
+  }
+  if (spec.mode() != config::PortSpec::Mode::kExplicit) return absl::OkStatus();
+  for (uint32_t port = 1; port <= 65535; ++port) {
+    const uint16_t p = static_cast<uint16_t>(port);
+    if (!spec.Forwarded(p)) continue;
+    const config::PortSpec::Bind bind = spec.BindFor(p);
+    for (int family : {AF_INET, AF_INET6}) {
+      if (family == AF_INET ? !uc.enabled4 : !uc.enabled6) continue;
+      if (bind.addr && bind.addr->family != family) continue;
+      absl::Status st = run.udp->AddListener(
+          family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
+      if (!st.ok()) {
+        return absl::Status(st.code(), "-u " + std::to_string(p) + ": " +
+                                           std::string(st.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Unsolicited router advertisements: the first at the first timer tick
 // after start, then at this interval (seconds).
 constexpr int64_t kRouterAdvertInterval = 60;
@@ -404,6 +486,7 @@ int Loop(Run& run) {
           uint64_t expirations;
           if (read(ref.fd, &expirations, sizeof(expirations)) < 0) break;
           if (run.icmp) run.icmp->Expire(now);
+          if (run.udp) run.udp->Expire(now);
           if (now - last_ra >= kRouterAdvertInterval) {
             run.tap->SendRouterAdvert();
             last_ra = now;
@@ -413,10 +496,12 @@ int Loop(Run& run) {
         case Kind::kIcmp:
           if (run.icmp) run.icmp->OnReadable(ref.index, now);
           break;
+        case Kind::kUdp:
+          if (run.udp) run.udp->OnReadable(ref.index, now);
+          break;
         case Kind::kTcpListen:
         case Kind::kTcpSock:
         case Kind::kTcpSplice:
-        case Kind::kUdp:
           LOG_DEBUG("event for unexpected kind %d", static_cast<int>(ref.kind));
           break;
       }
@@ -446,6 +531,15 @@ int Main(int argc, char* argv[]) {
   if (cfg.version) {
     printf("pasta (pasta-cpp) %s\n", PASTA_CPP_VERSION);
     return 0;
+  }
+  // Close what the caller left open beyond stdio (a daemon holding a
+  // caller's pipe keeps it waiting for EOF), except a -F descriptor.
+  if (cfg.fd > STDERR_FILENO) {
+    if (cfg.fd > STDERR_FILENO + 1)
+      close_range(STDERR_FILENO + 1, cfg.fd - 1, 0);
+    close_range(cfg.fd + 1, ~0U, 0);
+  } else {
+    close_range(STDERR_FILENO + 1, ~0U, 0);
   }
   SetUpLogging(cfg);
   for (const std::string& opt : cfg.unimplemented) {
@@ -513,15 +607,6 @@ int Main(int argc, char* argv[]) {
   LOG_DEBUG("tap %s ready in the target namespace%s", tap_name,
             cfg.config_net ? ", configured" : "");
 
-  const bool attach = cfg.target != config::Target::kSpawn;
-  if (attach && !cfg.foreground) {
-    absl::Status st = Daemonize(run);
-    if (!st.ok()) return Fail(st);
-  } else {
-    absl::Status st = WritePidFile(run);
-    if (!st.ok()) return Fail(st);
-  }
-
   run.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
   run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!run.epoll.valid() || !run.signals.valid())
@@ -537,23 +622,18 @@ int Main(int argc, char* argv[]) {
     ic.enabled4 = !cfg.ipv6_only;
     ic.enabled6 = !cfg.ipv4_only;
     ic.our_mac = run.services.our_mac;
-    // The address that means "the host": --map-host-loopback, else the
-    // gateway unless --no-map-gw.
-    if (cfg.map_host_loopback4) {
-      ic.map_host4 = *cfg.map_host_loopback4;
-    } else if (!cfg.no_map_gw && !cfg.map_host_loopback_none) {
-      ic.map_host4 = netlink::DefaultGateway(net.routes, AF_INET);
-    }
-    if (cfg.map_host_loopback6) {
-      ic.map_host6 = *cfg.map_host_loopback6;
-    } else if (!cfg.no_map_gw && !cfg.map_host_loopback_none) {
-      ic.map_host6 = netlink::DefaultGateway(net.routes, AF_INET6);
-    }
-    run.ping_sockets = icmp::MakeSystemPingSockets(run.epoll.get());
+    ic.map_host4 = MapHostAddress(cfg, net, AF_INET);
+    ic.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+    run.ping_sockets = icmp::MakeSystemPingSockets(
+        run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
     run.icmp = std::make_unique<icmp::IcmpFlows>(
         ic, run.ping_sockets.get(), &*run.tap, flow::RandomSipKey());
     run.icmp->Probe();
     run.tap->set_icmp(run.icmp.get());
+  }
+  if (!cfg.no_udp) {
+    absl::Status st = SetUpUdp(run, net);
+    if (!st.ok()) return Fail(st);
   }
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
   if (st.ok())
@@ -568,8 +648,12 @@ int Main(int argc, char* argv[]) {
         st = AddToEpoll(run, Ref{Kind::kNetnsWatch, 0, run.netns_watch.get()},
                         EPOLLIN);
       } else {
-        LOG_WARN("not watching %s: %s", cfg.netns_path,
-                 std::string(w.status().message()));
+        // Without the watch we would outlive the namespace: refuse.
+        st = absl::Status(w.status().code(),
+                          "watching " + cfg.netns_path +
+                              " (or use "
+                              "--no-netns-quit): " +
+                              std::string(w.status().message()));
       }
     } else if (cfg.target == config::Target::kPid) {
       absl::StatusOr<UniqueFd> w = ns::WatchPid(cfg.target_pid);
@@ -577,8 +661,34 @@ int Main(int argc, char* argv[]) {
         run.pid_watch = std::move(*w);
         st = AddToEpoll(run, Ref{Kind::kPidWatch, 0, run.pid_watch.get()},
                         EPOLLIN);
+      } else {
+        st = absl::Status(w.status().code(),
+                          "watching process " + std::to_string(cfg.target_pid) +
+                              " (or use --no-netns-quit): " +
+                              std::string(w.status().message()));
       }
     }
+  }
+  if (!st.ok()) return Fail(st);
+
+  // Everything is set up: only now go to the background (the parent's exit
+  // status tells an engine that the namespace is ready), or write the PID
+  // file in the foreground.
+  const bool attach = cfg.target != config::Target::kSpawn;
+  if (attach && !cfg.foreground) {
+    st = Daemonize(run);
+    // A signalfd reports readiness for the process that registered it with
+    // epoll: the background process needs its own.
+    if (st.ok()) {
+      epoll_ctl(run.epoll.get(), EPOLL_CTL_DEL, run.signals.get(), nullptr);
+      run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+      st = run.signals.valid()
+               ? AddToEpoll(run, Ref{Kind::kSignal, 0, run.signals.get()},
+                            EPOLLIN)
+               : ErrnoToStatus(errno, "signalfd");
+    }
+  } else {
+    st = WritePidFile(run);
   }
   if (!st.ok()) return Fail(st);
 

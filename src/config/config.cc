@@ -688,7 +688,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.dhcp_search = false;
       return absl::OkStatus();
     case kOptDnsForward:
-      Unimplemented("dns-forward");
       return SetAddrPerFamily(
           code, label, arg,
           kRejectUnspecified | kRejectLoopback | kRejectBroadcast,

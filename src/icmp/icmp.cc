@@ -30,7 +30,8 @@ std::string Format(int family, const uint8_t* addr) {
 
 class SystemPingSockets : public PingSockets {
  public:
-  explicit SystemPingSockets(int epoll_fd) : epoll_fd_(epoll_fd) {}
+  SystemPingSockets(int epoll_fd, int scope_ifindex6)
+      : epoll_fd_(epoll_fd), scope_ifindex6_(scope_ifindex6) {}
   int Open(int family) override {
     const int proto = family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
                                         : static_cast<int>(IPPROTO_ICMPV6);
@@ -48,6 +49,9 @@ class SystemPingSockets : public PingSockets {
     sockaddr_in6 sa{};
     sa.sin6_family = AF_INET6;
     std::memcpy(&sa.sin6_addr, dst, 16);
+    // fe80::/10 needs an interface: the template's, as upstream.
+    if (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80)
+      sa.sin6_scope_id = static_cast<uint32_t>(scope_ifindex6_);
     return sendto(fd, msg.data(), msg.size(), 0,
                   reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
   }
@@ -65,12 +69,14 @@ class SystemPingSockets : public PingSockets {
 
  private:
   int epoll_fd_;
+  int scope_ifindex6_;
 };
 
 }  // namespace
 
-std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd) {
-  return std::make_unique<SystemPingSockets>(epoll_fd);
+std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd,
+                                                   int scope_ifindex6) {
+  return std::make_unique<SystemPingSockets>(epoll_fd, scope_ifindex6);
 }
 
 IcmpFlows::IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets,

@@ -53,8 +53,11 @@ class PingSockets {
   virtual void Close(int fd) = 0;
 };
 
-// The real thing: socket(2), sendto(2), recv(2), epoll_ctl(2).
-std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd);
+// The real thing: socket(2), sendto(2), recv(2), epoll_ctl(2). IPv6
+// link-local destinations are reached through interface `scope_ifindex6`
+// (the template interface; 0 if none).
+std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd,
+                                                   int scope_ifindex6);
 
 struct Counters {
   uint64_t requests = 0;

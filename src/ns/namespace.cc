@@ -37,9 +37,20 @@ int WriteProcFile(const char* path, const char* text) {
 
 // Child side of Spawn(). Never returns. Between fork and exec: no
 // allocation, async-signal-safe calls only.
-[[noreturn]] void SpawnChild(int ready_fd, int go_fd, char* const argv[]) {
+//
+// As upstream, the command gets new user, network, UTS, IPC and PID
+// namespaces. unshare(CLONE_NEWPID) applies to children only, so this
+// process forks once more once released: the grandchild is PID 1 of the new
+// PID namespace and execs the command; this process waits for it and ends
+// the same way (exit status, or the same signal), so that pasta's exit
+// status is the command's.
+[[noreturn]] void SpawnChild(int ready_fd, int go_fd, const char* path,
+                             char* const argv[]) {
   int err = 0;
-  if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS) != 0) err = errno;
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
+              CLONE_NEWPID) != 0) {
+    err = errno;
+  }
   if (write(ready_fd, &err, sizeof(err)) != sizeof(err) || err != 0) _exit(1);
   close(ready_fd);
   char go = 0;
@@ -51,13 +62,42 @@ int WriteProcFile(const char* path, const char* text) {
   close(go_fd);
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);  // an ignored disposition survives exec
-  execvp(argv[0], argv);
-  const int exec_err = errno;
-  dprintf(STDERR_FILENO, "pasta: cannot run '%s': %s\n", argv[0],
-          strerror(exec_err));
-  _exit(exec_err == ENOENT ? 127 : 126);
+  const pid_t command = fork();
+  if (command < 0) _exit(126);
+  // (The command is PID 1 of its PID namespace: like upstream's, it ignores
+  // signals it has no handler for.)
+  if (command == 0) {
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execvp(path, argv);
+    const int exec_err = errno;
+    dprintf(STDERR_FILENO, "pasta: cannot run '%s': %s\n", path,
+            strerror(exec_err));
+    _exit(exec_err == ENOENT ? 127 : 126);
+  }
+  // Signals stay blocked here (pasta blocked them before forking us): wait
+  // for them synchronously, pass the ones pasta forwards on to the command,
+  // and reap it on SIGCHLD.
+  sigset_t wait_set;
+  sigemptyset(&wait_set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT})
+    sigaddset(&wait_set, sig);
+  sigprocmask(SIG_BLOCK, &wait_set, nullptr);
+  int wstatus = 0;
+  for (;;) {
+    const pid_t done = waitpid(command, &wstatus, WNOHANG);
+    if (done == command) break;
+    if (done < 0 && errno != EINTR) _exit(1);
+    const int sig = sigwaitinfo(&wait_set, nullptr);
+    if (sig > 0 && sig != SIGCHLD) kill(command, sig);
+  }
+  if (WIFSIGNALED(wstatus)) {
+    const int sig = WTERMSIG(wstatus);
+    signal(sig, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    kill(getpid(), sig);
+  }
+  _exit(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1);
 }
 
 // Maps our uid and gid to root in the child's new user namespace. Written
@@ -117,9 +157,16 @@ bool IsOwnUserns(int fd) {
 absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
   // argv for exec is built before fork: the child must not allocate.
   std::vector<std::string> args = command;
+  std::string path;
   if (args.empty()) {
+    // The user's shell, as a login shell (argv[0] "-sh"), as upstream.
     const char* shell = getenv("SHELL");
-    args.push_back(shell != nullptr && *shell != '\0' ? shell : "/bin/sh");
+    path = shell != nullptr && *shell != '\0' ? shell : "/bin/sh";
+    const size_t slash = path.rfind('/');
+    args.push_back(
+        "-" + (slash == std::string::npos ? path : path.substr(slash + 1)));
+  } else {
+    path = args[0];
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -138,7 +185,7 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
   if (pid == 0) {
     ready_rd.reset();
     go_wr.reset();
-    SpawnChild(ready_wr.get(), go_rd.get(), argv.data());
+    SpawnChild(ready_wr.get(), go_rd.get(), path.c_str(), argv.data());
   }
   ready_wr.reset();
   go_rd.reset();

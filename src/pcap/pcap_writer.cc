@@ -1,6 +1,12 @@
 #include "pcap/pcap_writer.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include "common/status.h"
 
@@ -23,8 +29,19 @@ absl::StatusOr<std::unique_ptr<PcapWriter>> PcapWriter::Open(
                                                  PCAP_TSTAMP_PRECISION_NANO);
   if (h->dead == nullptr)
     return absl::InternalError("--pcap: pcap_open_dead failed");
-  h->dumper = pcap_dump_open(h->dead, path.c_str());
+  // Mode 0600: the capture holds all of the namespace's traffic.
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      S_IRUSR | S_IWUSR);
+  if (fd < 0) return ErrnoToStatus(errno, "--pcap " + path);
+  FILE* file = fdopen(fd, "w");
+  if (file == nullptr) {
+    const int err = errno;
+    close(fd);
+    return ErrnoToStatus(err, "--pcap " + path);
+  }
+  h->dumper = pcap_dump_fopen(h->dead, file);
   if (h->dumper == nullptr) {
+    fclose(file);
     return absl::InvalidArgumentError("--pcap " + path + ": " +
                                       pcap_geterr(h->dead));
   }

@@ -159,6 +159,12 @@ void Tap::HandleFrame(absl::Span<const uint8_t> frame, int64_t now) {
   counters_.bytes += frame.size();
   const auto eth = wire::EthernetView::Parse(frame);
   if (!eth) return Drop(DropReason::kRunt, frame);
+  // Learn the namespace's MAC (unicast sources only) for frames we start.
+  if ((eth->src()[0] & 1) == 0 &&
+      std::memcmp(ns_mac_.bytes.data(), eth->src(), 6) != 0) {
+    ns_mac_ = ToMac(eth->src());
+    if (udp_ != nullptr) udp_->set_ns_mac(ns_mac_);
+  }
   switch (eth->ethertype()) {
     case wire::kEtherTypeArp:
       return HandleArp(eth->src(), eth->payload(), frame);
@@ -208,6 +214,11 @@ void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
         return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
       if (udp->dst_port() != kDhcpServerPort || services_ == nullptr ||
           !services_->dhcp4) {
+        if (udp_ != nullptr &&
+            udp_->FromNamespace(AF_INET, ip->src(), ip->dst(), *udp,
+                                ToMac(src_mac), now)) {
+          return;
+        }
         return Drop(DropReason::kNoHandler, frame, "UDP");
       }
       const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
@@ -274,6 +285,11 @@ void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
         return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
       if (udp->dst_port() != kDhcp6ServerPort || services_ == nullptr ||
           !services_->dhcp6) {
+        if (udp_ != nullptr &&
+            udp_->FromNamespace(AF_INET6, ip->src(), ip->dst(), *udp,
+                                ToMac(src_mac), now)) {
+          return;
+        }
         return Drop(DropReason::kNoHandler, frame, "UDP");
       }
       constexpr size_t kPayload = wire::kL4Offset6 + wire::UdpView::kHeader;

@@ -11,6 +11,7 @@
 //   IPv4 UDP to port 67      -> dhcp::HandleDhcp4
 //   IPv6 UDP to port 547     -> dhcp::HandleDhcp6
 //   ICMP/ICMPv6 echo request -> icmp::IcmpFlows (ping sockets)
+//   other UDP                -> udp::UdpFlows (host UDP sockets)
 // Anything else, and anything malformed, is dropped with a counted
 // DropReason and a --trace line saying why. Replies are composed in a second
 // preallocated buffer and written with one write() each; every frame both
@@ -34,6 +35,7 @@
 #include "ndp/arp.h"
 #include "ndp/ndp.h"
 #include "pcap/pcap_writer.h"
+#include "udp/udp.h"
 #include "wire/frame_sink.h"
 
 namespace pasta::tap {
@@ -93,6 +95,7 @@ class Tap : public wire::FrameSink {
   int fd() const { return fd_.get(); }
   const Counters& counters() const { return counters_; }
   void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
+  void set_udp(udp::UdpFlows* udp) { udp_ = udp; }
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
   // gone (EOF or a fatal read error); EAGAIN ends the batch normally.
@@ -120,7 +123,9 @@ class Tap : public wire::FrameSink {
   UniqueFd fd_;
   const Services* services_;
   icmp::IcmpFlows* icmp_;
+  udp::UdpFlows* udp_ = nullptr;
   pcap::PcapWriter* pcap_;
+  MacAddr ns_mac_;  // the namespace's MAC, as last seen in a frame
   std::unique_ptr<uint8_t[]> in_;
   std::unique_ptr<uint8_t[]> out_;
   Counters counters_;

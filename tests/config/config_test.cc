@@ -590,7 +590,7 @@ TEST(ConfigTest, DnsForwardAndHost) {
   EXPECT_EQ(FormatIp(*cfg.dns_forward4), "169.254.1.1");
   EXPECT_EQ(FormatIp(*cfg.dns_forward6), "fd00::1");
   EXPECT_EQ(FormatIp(*cfg.dns_host4), "192.0.2.1");
-  EXPECT_THAT(cfg.unimplemented, ElementsAre("dns-forward", "dns-host"));
+  EXPECT_THAT(cfg.unimplemented, ElementsAre("dns-host"));
   EXPECT_THAT(ParseError({"--dns-forward", "127.0.0.1"}),
               HasSubstr("loopback"));
   EXPECT_THAT(ParseError({"--dns-forward", "x"}),
@@ -882,7 +882,7 @@ TEST(ConfigTest, PodmanStyleCommandLine) {
   EXPECT_TRUE(cfg.netns_only);
   EXPECT_EQ(cfg.log_level, log::Level::kWarn);
   EXPECT_EQ(cfg.tcp_ports.mode(), PortSpec::Mode::kNone);
-  EXPECT_THAT(cfg.unimplemented, ElementsAre("dns-forward", "map-guest-addr"));
+  EXPECT_THAT(cfg.unimplemented, ElementsAre("map-guest-addr"));
 }
 
 TEST(ConfigTest, RootlesskitStyleCommandLine) {

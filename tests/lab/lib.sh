@@ -19,6 +19,11 @@ CHECKS=0
 lab_down() {
   local pid ns
   for pid in "${LAB_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  # Whatever still runs in the lab's namespaces (servers started through
+  # `ip netns exec`, pasta itself) goes with them.
+  for ns in "${LAB_EXTRA_NS[@]}" "$HOST_NS" "$SERVER_NS"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+  done
   for ns in "${LAB_EXTRA_NS[@]}" "$HOST_NS" "$SERVER_NS"; do
     ip netns del "$ns" 2>/dev/null
   done

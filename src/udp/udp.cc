@@ -1,0 +1,737 @@
+#include "udp/udp.h"
+
+#include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "loop/epoll_ref.h"
+#include "wire/build.h"
+
+namespace pasta::udp {
+
+namespace {
+
+constexpr uint16_t kDnsPort = 53;
+constexpr size_t kUdpHeader = wire::UdpView::kHeader;
+constexpr size_t kIcmpHeader = 8;  // type, code, checksum, unused
+// ICMP error size limits: RFC 1812 4.3.2.3 (at most 576 bytes of IPv4
+// datagram) and RFC 4443 2.4 (c) (at most the IPv6 minimum MTU, 1280).
+constexpr size_t kMaxIcmpPacket4 = 576;
+constexpr size_t kMaxIcmpPacket6 = 1280;
+constexpr size_t kErrBufSize = wire::kEthHeaderLen + kMaxIcmpPacket6;
+// ICMP types and codes we relay.
+constexpr uint8_t kIcmpDestUnreach = 3;  // RFC 792
+constexpr uint8_t kIcmpFragNeeded = 4;   // its code: path MTU, not relayed
+constexpr uint8_t kIcmpMaxCode = 15;
+constexpr uint8_t kIcmp6DestUnreach = 1;  // RFC 4443 3.1
+constexpr uint8_t kIcmp6MaxCode = 7;
+
+const MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+size_t AddrLen(int family) { return family == AF_INET ? 4 : 16; }
+size_t IpHeader(int family) {
+  return family == AF_INET ? wire::kIpv4Header : wire::kIpv6Header;
+}
+size_t L4Offset(int family) {
+  return family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
+}
+
+std::string Format(int family, const uint8_t* addr, uint16_t port) {
+  char text[INET6_ADDRSTRLEN];
+  if (!inet_ntop(family, addr, text, sizeof(text))) return "?";
+  return family == AF_INET ? absl::StrFormat("%s:%u", text, port)
+                           : absl::StrFormat("[%s]:%u", text, port);
+}
+
+bool Matches(const IpAddr& a, int family, const uint8_t* addr) {
+  return a.family == family &&
+         std::memcmp(a.bytes.data(), addr, AddrLen(family)) == 0;
+}
+
+bool IsLoopback(int family, const uint8_t* a) {
+  if (family == AF_INET) return a[0] == 127;
+  return std::memcmp(a, &in6addr_loopback, 16) == 0;
+}
+
+void StoreLoopback(int family, uint8_t* out) {
+  if (family == AF_INET) {
+    const in_addr lo{htonl(INADDR_LOOPBACK)};
+    std::memcpy(out, &lo, 4);
+  } else {
+    std::memcpy(out, &in6addr_loopback, 16);
+  }
+}
+
+// Whether a namespace may open a flow to `a`: unicast, not unspecified and
+// not the host's loopback (which only map_host reaches).
+bool IsValidRemote(int family, const uint8_t* a) {
+  if (family == AF_INET) {
+    if (a[0] == 0 || a[0] == 127) return false;
+    if (a[0] >= 224) return false;  // multicast, reserved, broadcast
+    return true;
+  }
+  static constexpr uint8_t kZero[16] = {};
+  if (std::memcmp(a, kZero, 16) == 0) return false;
+  if (IsLoopback(AF_INET6, a)) return false;
+  if (a[0] == 0xff) return false;  // multicast
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0,    0,
+                                          0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(a, kMapped, 12) == 0) return false;  // IPv4-mapped
+  return true;
+}
+
+socklen_t ToSockaddr(int family, const uint8_t* addr, uint16_t port,
+                     sockaddr_storage* ss) {
+  std::memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (addr != nullptr) std::memcpy(&sa.sin_addr, addr, 4);
+    std::memcpy(ss, &sa, sizeof(sa));
+    return sizeof(sa);
+  }
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(port);
+  if (addr != nullptr) std::memcpy(&sa.sin6_addr, addr, 16);
+  std::memcpy(ss, &sa, sizeof(sa));
+  return sizeof(sa);
+}
+
+// Reads family, address and port out of a kernel-filled sockaddr.
+void FromSockaddr(const sockaddr_storage& ss, int* family, uint8_t* addr,
+                  uint16_t* port) {
+  if (ss.ss_family == AF_INET) {
+    sockaddr_in sa;
+    std::memcpy(&sa, &ss, sizeof(sa));
+    *family = AF_INET;
+    std::memcpy(addr, &sa.sin_addr, 4);
+    *port = ntohs(sa.sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    sockaddr_in6 sa;
+    std::memcpy(&sa, &ss, sizeof(sa));
+    *family = AF_INET6;
+    std::memcpy(addr, &sa.sin6_addr, 16);
+    *port = ntohs(sa.sin6_port);
+  } else {
+    *family = AF_UNSPEC;
+    *port = 0;
+  }
+}
+
+class SystemUdpSockets : public UdpSockets {
+ public:
+  explicit SystemUdpSockets(int epoll_fd) : epoll_fd_(epoll_fd) {}
+
+  int Open(int family) override {
+    const int fd =
+        socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) return -1;
+    const int one = 1;
+    int rc;
+    if (family == AF_INET) {
+      rc = setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+    } else {
+      // IPv4 goes through sockets of its own; a v6 wildcard listener must
+      // not take it.
+      rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      if (rc == 0)
+        rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+    }
+    if (rc != 0) LOG_DEBUG("udp: setsockopt: %s", strerror(errno));
+    return fd;
+  }
+
+  int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
+    sockaddr_storage ss;
+    const socklen_t len = ToSockaddr(family, addr, port, &ss);
+    return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+  int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
+    sockaddr_storage ss;
+    const socklen_t len = ToSockaddr(family, addr, port, &ss);
+    return connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+  ssize_t Send(int fd, absl::Span<const uint8_t> payload) override {
+    return send(fd, payload.data(), payload.size(), MSG_DONTWAIT);
+  }
+
+  ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
+                 absl::Span<const uint8_t> payload) override {
+    sockaddr_storage ss;
+    const socklen_t len = ToSockaddr(family, addr, port, &ss);
+    return sendto(fd, payload.data(), payload.size(), MSG_DONTWAIT,
+                  reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+  int Recv(int fd, Datagram* batch, int n) override {
+    n = std::min(n, kBatch);
+    for (int i = 0; i < n; ++i) {
+      iov_[i].iov_base = batch[i].data;
+      iov_[i].iov_len = batch[i].cap;
+      msgs_[i].msg_hdr = msghdr{};
+      msgs_[i].msg_hdr.msg_name = &names_[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(names_[i]);
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_len = 0;
+    }
+    const int r =
+        recvmmsg(fd, msgs_, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+    for (int i = 0; i < r; ++i) {
+      Datagram& d = batch[i];
+      d.len = msgs_[i].msg_len;
+      d.truncated = (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      FromSockaddr(names_[i], &d.family, d.addr, &d.port);
+    }
+    return r;
+  }
+
+  std::optional<IcmpErrorInfo> RecvError(int fd,
+                                         absl::Span<uint8_t> quoted) override {
+    sockaddr_storage name{};
+    iovec iov{quoted.data(), quoted.size()};
+    alignas(cmsghdr) uint8_t control[256];
+    msghdr msg{};
+    msg.msg_name = &name;
+    msg.msg_namelen = sizeof(name);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    const ssize_t r = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (r < 0) return std::nullopt;
+    IcmpErrorInfo info;
+    info.quoted_len = std::min(static_cast<size_t>(r), quoted.size());
+    FromSockaddr(name, &info.family, info.dst, &info.port);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+         c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      if (c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+      info.err = static_cast<int>(ee.ee_errno);
+      info.origin = ee.ee_origin;
+      info.type = ee.ee_type;
+      info.code = ee.ee_code;
+      return info;
+    }
+    return info;  // no extended error: origin 0 (none), ignored by callers
+  }
+
+  void Watch(int fd, uint32_t slot) override {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = loop::Ref{loop::Kind::kUdp, slot, fd}.Pack();
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      LOG_WARN("udp: epoll_ctl: %s", strerror(errno));
+  }
+
+  void Close(int fd) override { close(fd); }
+
+ private:
+  int epoll_fd_;
+  mmsghdr msgs_[kBatch];
+  iovec iov_[kBatch];
+  sockaddr_storage names_[kBatch];
+};
+
+}  // namespace
+
+std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd) {
+  return std::make_unique<SystemUdpSockets>(epoll_fd);
+}
+
+UdpFlows::UdpFlows(const UdpConfig& cfg, UdpSockets* sockets,
+                   wire::FrameSink* sink, flow::SipKey key)
+    : cfg_(cfg),
+      sockets_(sockets),
+      sink_(sink),
+      index_(key),
+      flows_(new Flow[kMaxFlows]),
+      free_(new uint32_t[kMaxFlows]),
+      err_buf_(new uint8_t[kErrBufSize]) {
+  if (cfg_.mtu <= 0) cfg_.mtu = 65520;
+  cfg_.mtu = std::clamp(cfg_.mtu, 68, 65535);
+  frame_size_ = wire::kEthHeaderLen + static_cast<size_t>(cfg_.mtu);
+  frames_.reset(new uint8_t[kBatch * frame_size_]);
+  // Slot 0 is handed out first.
+  for (uint32_t i = 0; i < kMaxFlows; ++i)
+    free_[i] = static_cast<uint32_t>(kMaxFlows - 1 - i);
+  free_count_ = kMaxFlows;
+}
+
+UdpFlows::~UdpFlows() {
+  for (uint32_t s = 0; s < kMaxFlows; ++s) {
+    if (flows_[s].used && flows_[s].listener < 0) sockets_->Close(flows_[s].fd);
+  }
+  for (const Listener& l : listeners_) sockets_->Close(l.fd);
+}
+
+size_t UdpFlows::MaxPayload(int family) const {
+  const size_t overhead = IpHeader(family) + kUdpHeader;
+  const size_t mtu = static_cast<size_t>(cfg_.mtu);
+  return mtu > overhead ? std::min(mtu - overhead, kMaxDatagram) : 0;
+}
+
+MacAddr UdpFlows::MacFor(const Flow& f) const {
+  if (!f.ns_mac.IsZero()) return f.ns_mac;
+  if (!ns_mac_.IsZero()) return ns_mac_;
+  return kBroadcastMac;
+}
+
+void UdpFlows::ShownRemote(int family, const uint8_t* real,
+                           uint8_t* shown) const {
+  std::memcpy(shown, real, AddrLen(family));
+  const IpAddr& map = family == AF_INET ? cfg_.map_host4 : cfg_.map_host6;
+  if (IsLoopback(family, real) && map.family == family)
+    std::memcpy(shown, map.bytes.data(), AddrLen(family));
+}
+
+bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
+                             const wire::UdpView& udp, const MacAddr& ns_mac,
+                             int64_t now) {
+  if (family != AF_INET && family != AF_INET6) return false;
+  if (!Enabled(family)) return false;
+  if (udp.dst_port() == 0) {
+    ++counters_.dropped_invalid;
+    LOG_TRACE("udp: %s -> %s: destination port 0, dropped",
+              Format(family, src, udp.src_port()), Format(family, dst, 0));
+    return true;
+  }
+  Key key{};
+  key.family = static_cast<uint8_t>(family);
+  key.ns_port = udp.src_port();
+  key.remote_port = udp.dst_port();
+  std::memcpy(key.ns_addr, src, AddrLen(family));
+  std::memcpy(key.remote, dst, AddrLen(family));
+  int64_t slot = index_.Find(key);
+  if (slot < 0) {
+    slot = OpenOutbound(key, now);
+    if (slot < 0) return true;
+  }
+  Flow& f = flows_[slot];
+  f.ns_mac = ns_mac;
+  f.last = now;
+  const absl::Span<const uint8_t> payload = udp.payload();
+  f.last_len = static_cast<uint16_t>(payload.size());
+  ssize_t n;
+  if (f.listener >= 0) {
+    n = sockets_->SendTo(f.fd, family, f.peer, key.remote_port, payload);
+  } else {
+    n = sockets_->Send(f.fd, payload);
+    // A refusal left pending by an earlier datagram fails this send without
+    // sending it (the ICMP error itself is relayed from the error queue):
+    // try once more.
+    if (n < 0 && errno == ECONNREFUSED) n = sockets_->Send(f.fd, payload);
+  }
+  if (n >= 0) {
+    ++counters_.sent;
+    return true;
+  }
+  const int err = errno;
+  if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+    ++counters_.dropped_busy;
+  } else {
+    ++counters_.dropped_socket;
+  }
+  LOG_TRACE("udp: %s -> %s: send: %s, dropped",
+            Format(family, src, key.ns_port),
+            Format(family, dst, key.remote_port), strerror(err));
+  return true;
+}
+
+int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
+  const int family = key.family;
+  const uint8_t* dst = key.remote;
+  if (!IsValidRemote(family, dst) &&
+      !Matches(family == AF_INET ? cfg_.map_host4 : cfg_.map_host6, family,
+               dst)) {
+    ++counters_.dropped_invalid;
+    LOG_TRACE("udp: %s -> %s: not a unicast destination, dropped",
+              Format(family, key.ns_addr, key.ns_port),
+              Format(family, dst, key.remote_port));
+    return -1;
+  }
+  if (free_count_ == 0) {
+    ++counters_.dropped_table_full;
+    LOG_TRACE("udp: flow table full, %s -> %s dropped",
+              Format(family, key.ns_addr, key.ns_port),
+              Format(family, dst, key.remote_port));
+    return -1;
+  }
+  // Where the socket really goes: DNS forwarding first (it may name the
+  // same address as map_host), then the host's loopback.
+  uint8_t target[16];
+  uint16_t target_port = key.remote_port;
+  std::memcpy(target, dst, AddrLen(family));
+  const IpAddr& dns_fwd =
+      family == AF_INET ? cfg_.dns_forward4 : cfg_.dns_forward6;
+  const IpAddr& dns_tgt =
+      family == AF_INET ? cfg_.dns_target4 : cfg_.dns_target6;
+  const IpAddr& map = family == AF_INET ? cfg_.map_host4 : cfg_.map_host6;
+  if (key.remote_port == kDnsPort && Matches(dns_fwd, family, dst) &&
+      dns_tgt.family == family) {
+    std::memcpy(target, dns_tgt.bytes.data(), AddrLen(family));
+  } else if (Matches(map, family, dst)) {
+    StoreLoopback(family, target);
+  }
+  const int fd = sockets_->Open(family);
+  if (fd < 0) {
+    ++counters_.dropped_socket;
+    LOG_TRACE("udp: socket: %s", strerror(errno));
+    return -1;
+  }
+  // Keep the namespace's source port if the host lets us (the remote then
+  // sees the same port); otherwise any port.
+  if (sockets_->Bind(fd, family, nullptr, key.ns_port) != 0) {
+    const int err = errno;
+    if ((err != EADDRINUSE && err != EACCES) ||
+        sockets_->Bind(fd, family, nullptr, 0) != 0) {
+      ++counters_.dropped_socket;
+      LOG_TRACE("udp: bind: %s", strerror(errno));
+      sockets_->Close(fd);
+      return -1;
+    }
+  }
+  if (sockets_->Connect(fd, family, target, target_port) != 0) {
+    ++counters_.dropped_socket;
+    LOG_TRACE("udp: %s -> %s: connect: %s",
+              Format(family, key.ns_addr, key.ns_port),
+              Format(family, target, target_port), strerror(errno));
+    sockets_->Close(fd);
+    return -1;
+  }
+  const int64_t slot = NewSlot(key, fd, -1, now);
+  sockets_->Watch(fd, static_cast<uint32_t>(slot));
+  LOG_DEBUG("udp: new flow %s -> %s via %s",
+            Format(family, key.ns_addr, key.ns_port),
+            Format(family, dst, key.remote_port),
+            Format(family, target, target_port));
+  return slot;
+}
+
+int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
+                          int64_t now) {
+  const uint32_t slot = free_[--free_count_];
+  Flow& f = flows_[slot];
+  f = Flow{};
+  f.used = true;
+  f.key = key;
+  f.fd = fd;
+  f.listener = listener;
+  f.last = now;
+  index_.Insert(key, slot);
+  ++counters_.flows_opened;
+  return slot;
+}
+
+absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
+                                   uint16_t host_port, uint16_t ns_port) {
+  if (family != AF_INET && family != AF_INET6)
+    return absl::InvalidArgumentError("UDP listener: bad address family");
+  if (bind_addr != nullptr && bind_addr->family != family)
+    return absl::InvalidArgumentError(
+        "UDP listener: bind address of another family");
+  if (listeners_.size() >= kMaxListeners)
+    return absl::ResourceExhaustedError("UDP listener: too many");
+  const int fd = sockets_->Open(family);
+  if (fd < 0) return ErrnoToStatus(errno, "UDP socket");
+  if (sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+                     host_port) != 0) {
+    const int err = errno;
+    sockets_->Close(fd);
+    return ErrnoToStatus(
+        err, absl::StrFormat("bind UDP%s port %u",
+                             family == AF_INET ? "" : "v6", host_port));
+  }
+  const uint32_t index = static_cast<uint32_t>(listeners_.size());
+  listeners_.push_back(Listener{fd, family, host_port, ns_port});
+  sockets_->Watch(fd, kListenerBase + index);
+  LOG_DEBUG("udp: forwarding host port %u to namespace port %u (%s)", host_port,
+            ns_port, family == AF_INET ? "IPv4" : "IPv6");
+  return absl::OkStatus();
+}
+
+void UdpFlows::OnReadable(uint32_t slot, int64_t now) {
+  if (slot >= kListenerBase) {
+    const uint32_t index = slot - kListenerBase;
+    if (index < listeners_.size()) ReadListener(index, now);
+    return;
+  }
+  if (slot < kMaxFlows && flows_[slot].used) ReadFlow(slot, now);
+}
+
+int UdpFlows::Receive(int fd, int family) {
+  const size_t off = L4Offset(family) + kUdpHeader;
+  const size_t cap = MaxPayload(family);
+  for (int i = 0; i < kBatch; ++i) {
+    batch_[i].data = frames_.get() + static_cast<size_t>(i) * frame_size_ + off;
+    batch_[i].cap = cap;
+    batch_[i].len = 0;
+    batch_[i].truncated = false;
+  }
+  return sockets_->Recv(fd, batch_, kBatch);
+}
+
+bool UdpFlows::TooBig(const Datagram& d, int family) {
+  if (!d.truncated && d.len <= MaxPayload(family)) return false;
+  ++counters_.dropped_too_big;
+  LOG_TRACE("udp: datagram larger than the tap MTU (%d) allows, dropped",
+            cfg_.mtu);
+  return true;
+}
+
+void UdpFlows::ReadFlow(uint32_t slot, int64_t now) {
+  Flow& f = flows_[slot];
+  const int family = f.key.family;
+  const int n = Receive(f.fd, family);
+  if (n <= 0) {
+    // Nothing to read, or a pending error: this wakeup was (also) for the
+    // error queue.
+    DrainErrors(f.fd, family, slot, -1);
+    return;
+  }
+  f.last = now;
+  const MacAddr mac = MacFor(f);
+  for (int i = 0; i < n; ++i) {
+    if (TooBig(batch_[i], family)) continue;
+    Deliver(static_cast<size_t>(i), f.key, mac, batch_[i].len);
+  }
+}
+
+void UdpFlows::ReadListener(uint32_t index, int64_t now) {
+  const Listener& l = listeners_[index];
+  const int family = l.family;
+  const int n = Receive(l.fd, family);
+  if (n <= 0) {
+    DrainErrors(l.fd, family, -1, static_cast<int32_t>(index));
+    return;
+  }
+  const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
+  for (int i = 0; i < n; ++i) {
+    const Datagram& d = batch_[i];
+    if (TooBig(d, family)) continue;
+    if (ns.family != family) {
+      ++counters_.dropped_no_ns_addr;
+      continue;
+    }
+    if (d.family != family) {
+      ++counters_.dropped_invalid;
+      continue;
+    }
+    Key key{};
+    key.family = static_cast<uint8_t>(family);
+    key.ns_port = l.ns_port;
+    key.remote_port = d.port;
+    std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
+    ShownRemote(family, d.addr, key.remote);
+    int64_t slot = index_.Find(key);
+    if (slot < 0) {
+      if (free_count_ == 0) {
+        ++counters_.dropped_table_full;
+        LOG_TRACE("udp: flow table full, datagram from %s dropped",
+                  Format(family, d.addr, d.port));
+        continue;
+      }
+      slot = NewSlot(key, l.fd, static_cast<int32_t>(index), now);
+      std::memcpy(flows_[slot].peer, d.addr, AddrLen(family));
+      LOG_DEBUG("udp: new inbound flow %s -> host port %u -> %s",
+                Format(family, d.addr, d.port), l.host_port,
+                Format(family, key.ns_addr, key.ns_port));
+    }
+    Flow& f = flows_[slot];
+    f.last = now;
+    Deliver(static_cast<size_t>(i), key, MacFor(f), d.len);
+  }
+}
+
+void UdpFlows::Deliver(size_t i, const Key& key, const MacAddr& mac,
+                       size_t len) {
+  const int family = key.family;
+  uint8_t* frame = frames_.get() + i * frame_size_;
+  uint8_t* udp = frame + L4Offset(family);
+  const auto l4_len = static_cast<uint16_t>(kUdpHeader + len);
+  size_t frame_len;
+  if (family == AF_INET) {
+    wire::FillUdp(
+        udp, key.remote_port, key.ns_port, len,
+        wire::PseudoSum4(key.remote, key.ns_addr, wire::kProtoUdp, l4_len));
+    frame_len =
+        wire::WrapIpv4(absl::MakeSpan(frame, frame_size_), mac, cfg_.our_mac,
+                       key.remote, key.ns_addr, wire::kProtoUdp, l4_len);
+  } else {
+    wire::FillUdp(
+        udp, key.remote_port, key.ns_port, len,
+        wire::PseudoSum6(key.remote, key.ns_addr, wire::kProtoUdp, l4_len));
+    frame_len =
+        wire::WrapIpv6(absl::MakeSpan(frame, frame_size_), mac, cfg_.our_mac,
+                       key.remote, key.ns_addr, wire::kProtoUdp, l4_len);
+  }
+  if (frame_len == 0) {
+    ++counters_.dropped_too_big;
+    return;
+  }
+  ++counters_.received;
+  sink_->SendFrame(absl::MakeConstSpan(frame, frame_len));
+}
+
+// Where the quoted payload of an ICMP error goes in err_buf_, and how much
+// of it fits: after our ICMP header and the reconstructed IP + UDP headers,
+// within the RFC limits and the tap MTU.
+size_t UdpFlows::QuoteOffset(int family) {
+  return L4Offset(family) + kIcmpHeader + IpHeader(family) + kUdpHeader;
+}
+size_t UdpFlows::QuoteCap(int family) const {
+  const size_t limit = family == AF_INET ? kMaxIcmpPacket4 : kMaxIcmpPacket6;
+  const size_t packet = std::min(limit, static_cast<size_t>(cfg_.mtu));
+  const size_t headers = 2 * IpHeader(family) + kIcmpHeader + kUdpHeader;
+  return packet > headers ? packet - headers : 0;
+}
+
+void UdpFlows::DrainErrors(int fd, int family, int64_t slot, int32_t listener) {
+  const auto quoted =
+      absl::MakeSpan(err_buf_.get() + QuoteOffset(family), QuoteCap(family));
+  // Bounded, like the reads: the rest waits for the next wakeup.
+  for (int i = 0; i < kBatch; ++i) {
+    const std::optional<IcmpErrorInfo> e = sockets_->RecvError(fd, quoted);
+    if (!e) return;
+    int64_t s = slot;
+    if (listener >= 0) {
+      // Unconnected: the failed datagram's destination names the flow.
+      const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
+      if (e->family != family || ns.family != family) continue;
+      Key key{};
+      key.family = static_cast<uint8_t>(family);
+      key.ns_port = listeners_[listener].ns_port;
+      key.remote_port = e->port;
+      std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
+      ShownRemote(family, e->dst, key.remote);
+      s = index_.Find(key);
+    }
+    if (s < 0) continue;
+    RelayIcmpError(flows_[s], *e);
+  }
+}
+
+void UdpFlows::RelayIcmpError(const Flow& f, const IcmpErrorInfo& e) {
+  const int family = f.key.family;
+  if (family == AF_INET) {
+    if (e.origin != SO_EE_ORIGIN_ICMP || e.type != kIcmpDestUnreach ||
+        e.code == kIcmpFragNeeded || e.code > kIcmpMaxCode)
+      return;
+  } else {
+    if (e.origin != SO_EE_ORIGIN_ICMP6 || e.type != kIcmp6DestUnreach ||
+        e.code > kIcmp6MaxCode)
+      return;
+  }
+  const Key& k = f.key;
+  const size_t quoted = std::min(e.quoted_len, QuoteCap(family));
+  // The failed datagram's length: the last one sent, unless the kernel
+  // showed us more of it than that.
+  const size_t orig_len = std::max<size_t>(f.last_len, quoted);
+  const auto udp_len = static_cast<uint16_t>(kUdpHeader + orig_len);
+  uint8_t* icmp = err_buf_.get() + L4Offset(family);
+  uint8_t* qip = icmp + kIcmpHeader;
+  uint8_t* qudp = qip + IpHeader(family);
+  // The datagram as the namespace sent it: from it, to where it wrote.
+  std::memset(icmp, 0, kIcmpHeader);
+  icmp[0] = e.type;
+  icmp[1] = e.code;
+  if (family == AF_INET) {
+    std::memset(qip, 0, wire::kIpv4Header);
+    qip[0] = 0x45;
+    wire::StoreBe16(qip + 2,
+                    static_cast<uint16_t>(wire::kIpv4Header + udp_len));
+    wire::StoreBe16(qip + 6, 0x4000);  // DF
+    qip[8] = 64;
+    qip[9] = wire::kProtoUdp;
+    std::memcpy(qip + 12, k.ns_addr, 4);
+    std::memcpy(qip + 16, k.remote, 4);
+    wire::StoreBe16(qip + 10, wire::Finish(wire::SumBytes(absl::MakeConstSpan(
+                                  qip, wire::kIpv4Header))));
+  } else {
+    std::memset(qip, 0, wire::kIpv6Header);
+    wire::StoreBe32(qip, 0x60000000u);
+    wire::StoreBe16(qip + 4, udp_len);
+    qip[6] = wire::kProtoUdp;
+    qip[7] = 64;
+    std::memcpy(qip + 8, k.ns_addr, 16);
+    std::memcpy(qip + 24, k.remote, 16);
+  }
+  if (quoted == orig_len) {  // all of it: the real UDP checksum
+    const uint32_t pseudo =
+        family == AF_INET
+            ? wire::PseudoSum4(k.ns_addr, k.remote, wire::kProtoUdp, udp_len)
+            : wire::PseudoSum6(k.ns_addr, k.remote, wire::kProtoUdp, udp_len);
+    wire::FillUdp(qudp, k.ns_port, k.remote_port, orig_len, pseudo);
+  } else {  // part of it: the checksum cannot be known, leave it out
+    wire::StoreBe16(qudp, k.ns_port);
+    wire::StoreBe16(qudp + 2, k.remote_port);
+    wire::StoreBe16(qudp + 4, udp_len);
+    wire::StoreBe16(qudp + 6, 0);
+  }
+  const size_t icmp_len = kIcmpHeader + IpHeader(family) + kUdpHeader + quoted;
+  const auto out = absl::MakeSpan(err_buf_.get(), kErrBufSize);
+  const MacAddr mac = MacFor(f);
+  size_t len;
+  if (family == AF_INET) {
+    wire::FillIcmpChecksum(absl::MakeSpan(icmp, icmp_len), 0);
+    len = wire::WrapIpv4(out, mac, cfg_.our_mac, k.remote, k.ns_addr,
+                         wire::kProtoIcmp, icmp_len);
+  } else {
+    wire::FillIcmpChecksum(
+        absl::MakeSpan(icmp, icmp_len),
+        wire::PseudoSum6(k.remote, k.ns_addr, wire::kProtoIcmpv6,
+                         static_cast<uint32_t>(icmp_len)));
+    len = wire::WrapIpv6(out, mac, cfg_.our_mac, k.remote, k.ns_addr,
+                         wire::kProtoIcmpv6, icmp_len);
+  }
+  if (len == 0) return;
+  ++counters_.icmp_relayed;
+  LOG_TRACE("udp: %s -> %s: ICMP%s type %u code %u (%s) relayed",
+            Format(family, k.ns_addr, k.ns_port),
+            Format(family, k.remote, k.remote_port),
+            family == AF_INET ? "" : "v6", e.type, e.code, strerror(e.err));
+  sink_->SendFrame(absl::MakeConstSpan(out.data(), len));
+}
+
+void UdpFlows::Close(uint32_t slot) {
+  Flow& f = flows_[slot];
+  index_.Erase(f.key);
+  if (f.listener < 0) sockets_->Close(f.fd);  // listeners stay open
+  f = Flow{};
+  free_[free_count_++] = slot;
+}
+
+void UdpFlows::Expire(int64_t now) {
+  if (index_.size() == 0) return;
+  for (uint32_t s = 0; s < kMaxFlows; ++s) {
+    if (flows_[s].used && now - flows_[s].last >= kIdleSeconds) {
+      ++counters_.expired;
+      LOG_TRACE("udp: %s -> %s: idle, closed",
+                Format(flows_[s].key.family, flows_[s].key.ns_addr,
+                       flows_[s].key.ns_port),
+                Format(flows_[s].key.family, flows_[s].key.remote,
+                       flows_[s].key.remote_port));
+      Close(s);
+    }
+  }
+}
+
+}  // namespace pasta::udp

@@ -1,0 +1,260 @@
+// UDP from the namespace through one host socket per flow, replies back to
+// the flow that asked, ICMP errors relayed, and forwarded ports (-u).
+//
+// Theory of operation (see also README.md in this folder):
+// - A flow is keyed as the namespace sees it: (family, namespace address and
+//   port, remote address and port). The first datagram of an outbound flow
+//   opens a non-blocking UDP socket, binds it to the namespace's source port
+//   on the wildcard address (port 0 if that is taken or privileged), and
+//   connects it to the destination, mapped: the map_host address becomes
+//   the host's loopback, the dns_forward address port 53 becomes the host's
+//   resolver. Every datagram is send() on it; EAGAIN/ENOBUFS drop it.
+// - Replies are read with recvmmsg() straight into preallocated frame
+//   buffers, kBatch per wakeup, and wrapped in UDP/IP/Ethernet headers from
+//   the address the namespace wrote to (never the mapped one).
+// - ICMP errors: sockets have IP_RECVERR/IPV6_RECVERR. When a read fails, or
+//   a wakeup finds no datagram (EPOLLERR), the error queue is drained and
+//   each Destination Unreachable becomes an ICMP(v6) Destination Unreachable
+//   to the namespace from the original destination, quoting a reconstructed
+//   IP + UDP header and what the kernel kept of the payload.
+// - Listeners (-u): a datagram from R:r to a forwarded host port becomes a
+//   frame from R':r to the namespace's address and the target port, where
+//   R' is R except that loopback sources (127.0.0.0/8, ::1) are shown as
+//   the map_host address when there is one (the namespace cannot reach the
+//   host's loopback otherwise). It creates an inbound flow keyed like an
+//   outbound one whose socket is the listener's: namespace replies go out
+//   with sendto(R:r) on it, so the remote hears from the port it talked to.
+// - Flows idle for kIdleSeconds are closed by Expire() (listener sockets
+//   stay). The table holds kMaxFlows; when full, new flows are refused and
+//   counted, existing ones keep working.
+// Nothing on the data path allocates: the flow table, its index, the
+// receive batch and the ICMP error buffer are sized at construction.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "common/net_types.h"
+#include "flow/flow_index.h"
+#include "wire/frame_sink.h"
+#include "wire/ip.h"
+
+namespace pasta::udp {
+
+inline constexpr size_t kMaxFlows = 4096;
+// Epoll slots at or above this are listeners (slot - kListenerBase indexes
+// them); below it, flows.
+inline constexpr uint32_t kListenerBase = 1u << 16;
+static_assert(kListenerBase >= kMaxFlows);
+// Two families times every port.
+inline constexpr size_t kMaxListeners = 2 * 65536;
+inline constexpr int64_t kIdleSeconds = 180;  // upstream's UDP timeout
+inline constexpr int kBatch = 32;             // datagrams read per wakeup
+// Largest UDP payload there is: 65535 - 20 (IPv4) - 8 (UDP).
+inline constexpr size_t kMaxDatagram = 65535 - 20 - 8;
+
+struct UdpConfig {
+  bool enabled4 = true, enabled6 = true;
+  MacAddr our_mac;
+  IpAddr map_host4, map_host6;        // AF_UNSPEC = none
+  IpAddr dns_forward4, dns_forward6;  // AF_UNSPEC = none
+  IpAddr dns_target4, dns_target6;    // where forwarded DNS goes
+  IpAddr ns_addr4, ns_addr6;          // the namespace's addresses (inbound)
+  int mtu = 65520;  // tap MTU: largest IP packet towards the namespace
+};
+
+// One datagram slot of a Recv() batch. The caller fills `data`/`cap`; the
+// socket layer fills the rest.
+struct Datagram {
+  uint8_t* data = nullptr;
+  size_t cap = 0;
+  size_t len = 0;          // bytes stored (at most cap)
+  bool truncated = false;  // the datagram was longer than cap
+  int family = AF_UNSPEC;  // of the source address
+  uint8_t addr[16] = {};   // source address (4 or 16 bytes used)
+  uint16_t port = 0;       // source port
+};
+
+// One entry of a socket's error queue (MSG_ERRQUEUE, sock_extended_err).
+struct IcmpErrorInfo {
+  int err = 0;         // ee_errno (ECONNREFUSED for port unreachable)
+  uint8_t origin = 0;  // SO_EE_ORIGIN_ICMP, _ICMP6, _LOCAL...
+  uint8_t type = 0;    // ICMP type and code, for the ICMP origins
+  uint8_t code = 0;
+  int family = AF_UNSPEC;  // of `dst`
+  uint8_t dst[16] = {};    // where the failed datagram was sent
+  uint16_t port = 0;
+  size_t quoted_len = 0;  // bytes of its payload stored in the caller's buffer
+};
+
+// The socket layer, as a seam for tests. Addresses are 4 or 16 bytes in
+// network order, ports in host order. Calls that fail return -1 with errno.
+class UdpSockets {
+ public:
+  virtual ~UdpSockets() = default;
+  // A non-blocking UDP socket of `family` with IP(V6)_RECVERR on (and
+  // IPV6_V6ONLY for AF_INET6). Returns the fd or -1.
+  virtual int Open(int family) = 0;
+  // Binds to `addr` (nullptr: the wildcard) and `port`. Returns 0 or -1.
+  virtual int Bind(int fd, int family, const uint8_t* addr, uint16_t port) = 0;
+  // Connects to `addr`:`port`. Returns 0 or -1.
+  virtual int Connect(int fd, int family, const uint8_t* addr,
+                      uint16_t port) = 0;
+  // Sends one datagram on a connected socket. Returns bytes or -1.
+  virtual ssize_t Send(int fd, absl::Span<const uint8_t> payload) = 0;
+  // Sends one datagram to `addr`:`port`. Returns bytes or -1.
+  virtual ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
+                         absl::Span<const uint8_t> payload) = 0;
+  // Receives up to `n` datagrams into `batch`. Returns how many (> 0), or
+  // -1 (errno EAGAIN when there are none, or a pending socket error).
+  virtual int Recv(int fd, Datagram* batch, int n) = 0;
+  // Takes one entry off the error queue, its payload into `quoted`.
+  // nullopt when the queue is empty.
+  virtual std::optional<IcmpErrorInfo> RecvError(
+      int fd, absl::Span<uint8_t> quoted) = 0;
+  // Registers `fd` for EPOLLIN (EPOLLERR comes anyway) under epoll
+  // reference (kUdp, slot).
+  virtual void Watch(int fd, uint32_t slot) = 0;
+  virtual void Close(int fd) = 0;
+};
+
+// The real thing: socket(2), bind(2), connect(2), send(2), sendto(2),
+// recvmmsg(2), recvmsg(2) with MSG_ERRQUEUE, epoll_ctl(2) on `epoll_fd`.
+// Allocates its recvmmsg arrays once, here.
+std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd);
+
+struct Counters {
+  uint64_t sent = 0;      // datagrams from the namespace sent on sockets
+  uint64_t received = 0;  // datagrams relayed to the namespace
+  uint64_t flows_opened = 0;
+  uint64_t dropped_invalid = 0;     // port 0, non-unicast or loopback dst
+  uint64_t dropped_table_full = 0;  // no free flow slot
+  uint64_t dropped_socket = 0;      // open/connect failed, send error
+  uint64_t dropped_busy = 0;        // send: EAGAIN or ENOBUFS
+  uint64_t dropped_too_big = 0;     // reply larger than the tap MTU allows
+  uint64_t dropped_no_ns_addr = 0;  // inbound, no namespace address
+  uint64_t icmp_relayed = 0;        // ICMP errors sent to the namespace
+  uint64_t expired = 0;
+};
+
+class UdpFlows {
+ public:
+  // `sockets` and `sink` must outlive this object. Allocates the flow table
+  // and kBatch frame buffers of (14 + mtu) bytes.
+  UdpFlows(const UdpConfig& cfg, UdpSockets* sockets, wire::FrameSink* sink,
+           flow::SipKey key);
+  // Closes every flow and listener socket.
+  ~UdpFlows();
+  UdpFlows(const UdpFlows&) = delete;
+  UdpFlows& operator=(const UdpFlows&) = delete;
+
+  // A UDP datagram from the namespace; `src`/`dst` are 4 or 16 bytes.
+  // Returns false if not handled (family disabled); true otherwise, also
+  // when the datagram was dropped (counted). Allocates nothing.
+  bool FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
+                     const wire::UdpView& udp, const MacAddr& ns_mac,
+                     int64_t now);
+
+  // Opens a socket bound to `bind_addr` (nullptr: any) port `host_port`
+  // whose datagrams go to the namespace's address port `ns_port`. Control
+  // plane: allocates; errors carry the errno.
+  absl::Status AddListener(int family, const IpAddr* bind_addr,
+                           uint16_t host_port, uint16_t ns_port);
+
+  // The socket of `slot` (a flow, or kListenerBase + listener) is readable
+  // or has an error: relays up to kBatch datagrams and any ICMP errors.
+  void OnReadable(uint32_t slot, int64_t now);
+
+  // Closes flows idle for kIdleSeconds. Costs a scan of the table.
+  void Expire(int64_t now);
+
+  // The namespace's MAC, for inbound frames before any outbound traffic.
+  // Until known, such frames go to the broadcast MAC.
+  void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
+
+  size_t active() const { return index_.size(); }
+  size_t listeners() const { return listeners_.size(); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Key {
+    uint8_t family;  // AF_INET or AF_INET6 as a byte
+    uint8_t pad = 0;
+    uint16_t ns_port;
+    uint16_t remote_port;
+    uint16_t pad2 = 0;
+    uint8_t ns_addr[16];
+    uint8_t remote[16];  // as the namespace sees it
+  };
+  static_assert(sizeof(Key) == 40);
+  struct Flow {
+    bool used = false;
+    Key key{};
+    int fd = -1;
+    int32_t listener = -1;  // >= 0: inbound, fd is that listener's
+    uint8_t peer[16] = {};  // inbound: the real remote address for sendto
+    uint16_t last_len = 0;  // payload length of the last datagram sent
+    MacAddr ns_mac;
+    int64_t last = 0;
+  };
+  struct Listener {
+    int fd;
+    int family;
+    uint16_t host_port;
+    uint16_t ns_port;
+  };
+
+  bool Enabled(int family) const {
+    return family == AF_INET ? cfg_.enabled4 : cfg_.enabled6;
+  }
+  // Largest UDP payload a frame towards the namespace can carry.
+  size_t MaxPayload(int family) const;
+  // The flow's MAC, else the namespace's, else broadcast.
+  MacAddr MacFor(const Flow& f) const;
+  // How a remote address is shown to the namespace: loopback as map_host.
+  void ShownRemote(int family, const uint8_t* real, uint8_t* shown) const;
+  // Checks the destination, opens, binds and connects the socket of a new
+  // outbound flow. Returns its slot, or -1 (counted).
+  int64_t OpenOutbound(const Key& key, int64_t now);
+  // Takes a free slot (the caller checked free_count_) and indexes it.
+  int64_t NewSlot(const Key& key, int fd, int32_t listener, int64_t now);
+  // Points batch_ at the frame buffers and reads. Returns Recv()'s result.
+  int Receive(int fd, int family);
+  // Counts and returns true if `d` does not fit the tap MTU.
+  bool TooBig(const Datagram& d, int family);
+  void ReadFlow(uint32_t slot, int64_t now);
+  void ReadListener(uint32_t index, int64_t now);
+  // Relays each queued ICMP error of `fd`: for flow `slot`, or (slot < 0)
+  // for the flow of listener `listener` the failed datagram names.
+  void DrainErrors(int fd, int family, int64_t slot, int32_t listener);
+  void RelayIcmpError(const Flow& f, const IcmpErrorInfo& e);
+  static size_t QuoteOffset(int family);
+  size_t QuoteCap(int family) const;
+  // Wraps the payload already in frame buffer `i` (of kBatch) and sends it.
+  void Deliver(size_t i, const Key& key, const MacAddr& mac, size_t len);
+  void Close(uint32_t slot);
+
+  UdpConfig cfg_;
+  UdpSockets* sockets_;
+  wire::FrameSink* sink_;
+  flow::FlowIndex<Key, kMaxFlows> index_;
+  std::unique_ptr<Flow[]> flows_;
+  std::unique_ptr<uint32_t[]> free_;  // stack of free slots
+  size_t free_count_ = 0;
+  std::vector<Listener> listeners_;
+  size_t frame_size_;                  // 14 + mtu
+  std::unique_ptr<uint8_t[]> frames_;  // kBatch frames of frame_size_
+  Datagram batch_[kBatch];
+  std::unique_ptr<uint8_t[]> err_buf_;  // ICMP error frame + quoted payload
+  MacAddr ns_mac_;
+  Counters counters_;
+};
+
+}  // namespace pasta::udp
