@@ -121,7 +121,8 @@ class FakeSockets : public UdpSockets {
     QueuedError e = q.front();
     q.pop_front();
     e.info.quoted_len = std::min(e.quoted.size(), quoted.size());
-    std::memcpy(quoted.data(), e.quoted.data(), e.info.quoted_len);
+    if (e.info.quoted_len > 0)  // memcpy from an empty vector's null data is UB
+      std::memcpy(quoted.data(), e.quoted.data(), e.info.quoted_len);
     return e.info;
   }
   void Watch(int fd, uint32_t slot) override { watched[fd] = slot; }
