@@ -393,6 +393,7 @@ absl::Status SetUpUdp(Run& run, const netlink::TapConfig& net) {
     if (a.addr.IsV6() && !uc.ns_addr6.IsV6()) uc.ns_addr6 = a.addr;
   }
   uc.mtu = net.mtu;
+  uc.coalesce = true;
   run.udp_sockets = udp::MakeSystemUdpSockets(run.epoll.get());
   run.udp = std::make_unique<udp::UdpFlows>(uc, run.udp_sockets.get(),
                                             &*run.tap, flow::RandomSipKey());
@@ -704,6 +705,14 @@ int Main(int argc, char* argv[]) {
       "without handler",
       c.frames, c.bytes, c.sent,
       c.drops[static_cast<size_t>(tap::DropReason::kNoHandler)]);
+  if (run.udp) {
+    const udp::Counters& u = run.udp->counters();
+    LOG_DEBUG(
+        "udp: %u datagrams sent (%u GSO sends), %u received; dropped: %u "
+        "busy, %u socket errors, %u too big, %u table full",
+        u.sent, u.gso_sends, u.received, u.dropped_busy, u.dropped_socket,
+        u.dropped_too_big, u.dropped_table_full);
+  }
   return status;
 }
 

@@ -127,6 +127,7 @@ Tap::Tap(UniqueFd fd, const Services* services, icmp::IcmpFlows* icmp,
       out_(new uint8_t[kMaxFrame]) {}
 
 bool Tap::OnReadable(int64_t now) {
+  bool alive = true;
   for (int i = 0; i < kMaxBatch; ++i) {
     const ssize_t n = read(fd_.get(), in_.get(), kMaxFrame);
     if (n > 0) {
@@ -135,11 +136,14 @@ bool Tap::OnReadable(int64_t now) {
       HandleFrame(frame, now);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
     if (n < 0) LOG_ERROR("tap: read: %s", strerror(errno));
-    return false;
+    alive = false;
+    break;
   }
-  return true;
+  // What the batch coalesced goes out now.
+  if (udp_ != nullptr) udp_->Flush();
+  return alive;
 }
 
 void Tap::SendFrame(absl::Span<const uint8_t> frame) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -169,6 +170,23 @@ class SystemUdpSockets : public UdpSockets {
     return send(fd, payload.data(), payload.size(), MSG_DONTWAIT);
   }
 
+  ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
+                       uint16_t segment) override {
+    iovec iov{const_cast<uint8_t*>(data.data()), data.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+    return sendmsg(fd, &msg, MSG_DONTWAIT);
+  }
+
   ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
                  absl::Span<const uint8_t> payload) override {
     sockaddr_storage ss;
@@ -270,6 +288,7 @@ UdpFlows::UdpFlows(const UdpConfig& cfg, UdpSockets* sockets,
   cfg_.mtu = std::clamp(cfg_.mtu, 68, 65535);
   frame_size_ = wire::kEthHeaderLen + static_cast<size_t>(cfg_.mtu);
   frames_.reset(new uint8_t[kBatch * frame_size_]);
+  if (cfg_.coalesce) run_buf_.reset(new uint8_t[kMaxRunBytes]);
   // Slot 0 is handed out first.
   for (uint32_t i = 0; i < kMaxFlows; ++i)
     free_[i] = static_cast<uint32_t>(kMaxFlows - 1 - i);
@@ -330,6 +349,19 @@ bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
   f.last = now;
   const absl::Span<const uint8_t> payload = udp.payload();
   f.last_len = static_cast<uint16_t>(payload.size());
+  if (cfg_.coalesce && f.listener < 0 && !payload.empty() && gso_ok_) {
+    Coalesce(slot, payload);
+  } else {
+    Flush();  // keep the order of what was already queued
+    SendNow(slot, payload);
+  }
+  return true;
+}
+
+void UdpFlows::SendNow(int64_t slot, absl::Span<const uint8_t> payload) {
+  const Flow& f = flows_[slot];
+  const Key& key = f.key;
+  const int family = key.family;
   ssize_t n;
   if (f.listener >= 0) {
     n = sockets_->SendTo(f.fd, family, f.peer, key.remote_port, payload);
@@ -342,7 +374,7 @@ bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
   }
   if (n >= 0) {
     ++counters_.sent;
-    return true;
+    return;
   }
   const int err = errno;
   if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
@@ -351,9 +383,62 @@ bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
     ++counters_.dropped_socket;
   }
   LOG_TRACE("udp: %s -> %s: send: %s, dropped",
-            Format(family, src, key.ns_port),
-            Format(family, dst, key.remote_port), strerror(err));
-  return true;
+            Format(family, key.ns_addr, key.ns_port),
+            Format(family, key.remote, key.remote_port), strerror(err));
+}
+
+void UdpFlows::Coalesce(int64_t slot, absl::Span<const uint8_t> payload) {
+  const size_t len = payload.size();
+  const bool fits = run_.slot == slot && len <= run_.segment &&
+                    run_.count < kMaxRunSegments &&
+                    run_.len + len <= kMaxRunBytes;
+  if (!fits) {
+    Flush();
+    if (len > kMaxRunBytes) return SendNow(slot, payload);
+    run_.slot = slot;
+    run_.segment = static_cast<uint16_t>(len);
+  }
+  std::memcpy(run_buf_.get() + run_.len, payload.data(), len);
+  run_.len += len;
+  ++run_.count;
+  // A shorter datagram can only be the last of a GSO send.
+  if (len < run_.segment) Flush();
+}
+
+void UdpFlows::Flush() {
+  if (run_.count == 0) return;
+  const Run run = run_;
+  run_ = Run{};
+  const auto data = absl::MakeConstSpan(run_buf_.get(), run.len);
+  if (run.count == 1) return SendNow(run.slot, data);
+  const Flow& f = flows_[run.slot];
+  ssize_t n = sockets_->SendSegments(f.fd, data, run.segment);
+  if (n < 0 && errno == ECONNREFUSED)
+    n = sockets_->SendSegments(f.fd, data, run.segment);
+  if (n >= 0) {
+    counters_.sent += run.count;
+    ++counters_.gso_sends;
+    return;
+  }
+  const int err = errno;
+  if (err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP) {
+    // No GSO here (old kernel, or an egress device without checksum
+    // offload): send these one by one, and everything from now on.
+    LOG_DEBUG("udp: GSO send refused (%s), sending datagrams one by one",
+              strerror(err));
+    gso_ok_ = false;
+    for (size_t off = 0; off < run.len; off += run.segment)
+      SendNow(run.slot,
+              data.subspan(off, std::min<size_t>(run.segment, run.len - off)));
+    return;
+  }
+  if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+    counters_.dropped_busy += run.count;
+  } else {
+    counters_.dropped_socket += run.count;
+  }
+  LOG_TRACE("udp: GSO send of %u datagrams: %s, dropped", run.count,
+            strerror(err));
 }
 
 int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
@@ -712,6 +797,7 @@ void UdpFlows::RelayIcmpError(const Flow& f, const IcmpErrorInfo& e) {
 }
 
 void UdpFlows::Close(uint32_t slot) {
+  if (run_.slot == static_cast<int64_t>(slot)) Flush();
   Flow& f = flows_[slot];
   index_.Erase(f.key);
   if (f.listener < 0) sockets_->Close(f.fd);  // listeners stay open

@@ -68,6 +68,11 @@ struct UdpConfig {
   IpAddr dns_target4, dns_target6;    // where forwarded DNS goes
   IpAddr ns_addr4, ns_addr6;          // the namespace's addresses (inbound)
   int mtu = 65520;  // tap MTU: largest IP packet towards the namespace
+  // Coalesce consecutive equal-sized datagrams of one outbound flow, read
+  // in one tap batch, into one UDP GSO send (UDP_SEGMENT): the host stack
+  // is traversed once per run instead of once per datagram. Pending runs go
+  // out at Flush(), which the caller must then call after every batch.
+  bool coalesce = false;
 };
 
 // One datagram slot of a Recv() batch. The caller fills `data`/`cap`; the
@@ -109,6 +114,17 @@ class UdpSockets {
                       uint16_t port) = 0;
   // Sends one datagram on a connected socket. Returns bytes or -1.
   virtual ssize_t Send(int fd, absl::Span<const uint8_t> payload) = 0;
+  // Sends `data` as datagrams of `segment` bytes (the last may be shorter)
+  // with one UDP GSO call. Returns bytes, or -1 with errno (EIO, EINVAL or
+  // ENOPROTOOPT mean GSO is not available: the caller sends one by one).
+  virtual ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
+                               uint16_t segment) {
+    (void)fd;
+    (void)data;
+    (void)segment;
+    errno = ENOPROTOOPT;
+    return -1;
+  }
   // Sends one datagram to `addr`:`port`. Returns bytes or -1.
   virtual ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
                          absl::Span<const uint8_t> payload) = 0;
@@ -131,8 +147,9 @@ class UdpSockets {
 std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd);
 
 struct Counters {
-  uint64_t sent = 0;      // datagrams from the namespace sent on sockets
-  uint64_t received = 0;  // datagrams relayed to the namespace
+  uint64_t sent = 0;       // datagrams from the namespace sent on sockets
+  uint64_t gso_sends = 0;  // of which in UDP GSO calls: the number of calls
+  uint64_t received = 0;   // datagrams relayed to the namespace
   uint64_t flows_opened = 0;
   uint64_t dropped_invalid = 0;     // port 0, non-unicast or loopback dst
   uint64_t dropped_table_full = 0;  // no free flow slot
@@ -174,6 +191,9 @@ class UdpFlows {
 
   // Closes flows idle for kIdleSeconds. Costs a scan of the table.
   void Expire(int64_t now);
+
+  // Sends the pending coalesced run, if any (UdpConfig::coalesce).
+  void Flush();
 
   // The namespace's MAC, for inbound frames before any outbound traffic.
   // Until known, such frames go to the broadcast MAC.
@@ -240,6 +260,22 @@ class UdpFlows {
   // Wraps the payload already in frame buffer `i` (of kBatch) and sends it.
   void Deliver(size_t i, const Key& key, const MacAddr& mac, size_t len);
   void Close(uint32_t slot);
+  // Adds a datagram of outbound flow `slot` to the pending run (flushing
+  // the run first when it cannot take it).
+  void Coalesce(int64_t slot, absl::Span<const uint8_t> payload);
+  // Sends `payload` on outbound flow `slot` now; counts the outcome.
+  void SendNow(int64_t slot, absl::Span<const uint8_t> payload);
+
+  // The pending run: `count` datagrams of `segment` bytes (the last may be
+  // shorter, and then ends the run) for flow `slot`, in run_buf_.
+  static constexpr size_t kMaxRunBytes = 65000;
+  static constexpr uint16_t kMaxRunSegments = 64;
+  struct Run {
+    int64_t slot = -1;
+    uint16_t segment = 0;
+    uint16_t count = 0;
+    size_t len = 0;
+  };
 
   UdpConfig cfg_;
   UdpSockets* sockets_;
@@ -255,6 +291,9 @@ class UdpFlows {
   std::unique_ptr<uint8_t[]> err_buf_;  // ICMP error frame + quoted payload
   MacAddr ns_mac_;
   Counters counters_;
+  Run run_;
+  std::unique_ptr<uint8_t[]> run_buf_;  // kMaxRunBytes, with coalesce
+  bool gso_ok_ = true;                  // cleared when the kernel says no
 };
 
 }  // namespace pasta::udp

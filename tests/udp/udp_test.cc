@@ -905,5 +905,118 @@ TEST(UdpSystemTest, LoopbackInAPrivateNetworkNamespace) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "step that failed (see the source)";
 }
 
+// UDP GSO coalescing (UdpConfig::coalesce): consecutive equal-sized
+// datagrams of one flow become one SendSegments() call at Flush().
+class GsoSockets : public FakeSockets {
+ public:
+  ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
+                       uint16_t segment) override {
+    if (refuse_gso) {
+      errno = EIO;
+      return -1;
+    }
+    gso.push_back({fd, segment, Bytes(data.begin(), data.end())});
+    return static_cast<ssize_t>(data.size());
+  }
+  struct Gso {
+    int fd;
+    uint16_t segment;
+    Bytes data;
+  };
+  std::vector<Gso> gso;
+  bool refuse_gso = false;
+};
+
+struct CoalesceTest : ::testing::Test {
+  CoalesceTest() {
+    cfg.our_mac = kOurMac;
+    cfg.coalesce = true;
+    flows =
+        std::make_unique<UdpFlows>(cfg, &sockets, &sink, flow::SipKey{7, 8});
+  }
+  void Send(uint16_t sport, const Bytes& payload) {
+    const Bytes seg = UdpSegment(sport, 9000, payload);
+    ASSERT_TRUE(flows->FromNamespace(AF_INET, kNs4.data(), kServer4.data(),
+                                     *wire::UdpView::Parse(seg), kNsMac, 0));
+  }
+  UdpConfig cfg;
+  GsoSockets sockets;
+  FrameLog sink;
+  std::unique_ptr<UdpFlows> flows;
+};
+
+TEST_F(CoalesceTest, EqualDatagramsOfAFlowGoOutAsOneGsoSend) {
+  for (uint8_t i = 0; i < 5; ++i) Send(40000, Bytes(100, i));
+  EXPECT_TRUE(sockets.sends.empty());  // pending until the batch ends
+  EXPECT_TRUE(sockets.gso.empty());
+  flows->Flush();
+  ASSERT_EQ(sockets.gso.size(), 1u);
+  EXPECT_EQ(sockets.gso[0].segment, 100);
+  ASSERT_EQ(sockets.gso[0].data.size(), 500u);
+  for (size_t i = 0; i < 5; ++i)
+    EXPECT_EQ(sockets.gso[0].data[i * 100 + 99], i);
+  EXPECT_EQ(flows->counters().sent, 5u);
+  EXPECT_EQ(flows->counters().gso_sends, 1u);
+  flows->Flush();  // nothing pending: nothing sent
+  EXPECT_EQ(sockets.gso.size(), 1u);
+}
+
+TEST_F(CoalesceTest, AShorterDatagramEndsTheRun) {
+  Send(40000, Bytes(100, 1));
+  Send(40000, Bytes(100, 2));
+  Send(40000, Bytes(30, 3));  // may only be last: sent at once
+  ASSERT_EQ(sockets.gso.size(), 1u);
+  EXPECT_EQ(sockets.gso[0].data.size(), 230u);
+  Send(40000, Bytes(100, 4));
+  Send(40000, Bytes(200, 5));  // longer: a new run
+  flows->Flush();
+  ASSERT_EQ(sockets.sends.size(), 2u);  // two runs of one: plain sends
+  EXPECT_EQ(sockets.sends[0].payload, Bytes(100, 4));
+  EXPECT_EQ(sockets.sends[1].payload, Bytes(200, 5));
+}
+
+TEST_F(CoalesceTest, FlowsInterleavedKeepTheirOrder) {
+  Send(40000, Bytes(50, 1));
+  Send(40000, Bytes(50, 2));
+  Send(40001, Bytes(50, 3));  // another flow: the first run goes out
+  Send(40000, Bytes(50, 4));
+  flows->Flush();
+  ASSERT_EQ(sockets.gso.size(), 1u);
+  EXPECT_EQ(sockets.gso[0].data.size(), 100u);
+  ASSERT_EQ(sockets.sends.size(), 2u);
+  EXPECT_EQ(sockets.sends[0].payload, Bytes(50, 3));
+  EXPECT_EQ(sockets.sends[1].payload, Bytes(50, 4));
+  EXPECT_NE(sockets.sends[0].fd, sockets.sends[1].fd);
+}
+
+TEST_F(CoalesceTest, RunsAreCappedInSegmentsAndBytes) {
+  // 70 datagrams: a run of 64 (the most one GSO send takes), then 6.
+  for (int i = 0; i < 70; ++i) Send(40000, Bytes(10, static_cast<uint8_t>(i)));
+  flows->Flush();
+  ASSERT_EQ(sockets.gso.size(), 2u);
+  EXPECT_EQ(sockets.gso[0].data.size(), 640u);
+  EXPECT_EQ(sockets.gso[1].data.size(), 60u);
+  EXPECT_EQ(sockets.gso[1].data[0], 64);
+  // 1400-byte datagrams: 46 fit the 65000-byte cap.
+  for (int i = 0; i < 50; ++i) Send(40000, Bytes(1400, 1));
+  flows->Flush();
+  ASSERT_EQ(sockets.gso.size(), 4u);
+  EXPECT_EQ(sockets.gso[2].data.size(), 46u * 1400);
+  EXPECT_EQ(sockets.gso[3].data.size(), 4u * 1400);
+  EXPECT_EQ(flows->counters().sent, 120u);
+}
+
+TEST_F(CoalesceTest, RefusedGsoFallsBackToSingleSendsForGood) {
+  sockets.refuse_gso = true;
+  for (uint8_t i = 0; i < 3; ++i) Send(40000, Bytes(64, i));
+  flows->Flush();
+  ASSERT_EQ(sockets.sends.size(), 3u);  // re-sent one by one, in order
+  for (uint8_t i = 0; i < 3; ++i)
+    EXPECT_EQ(sockets.sends[i].payload, Bytes(64, i));
+  Send(40000, Bytes(64, 9));  // from now on: at once
+  EXPECT_EQ(sockets.sends.size(), 4u);
+  EXPECT_EQ(flows->counters().sent, 4u);
+}
+
 }  // namespace
 }  // namespace pasta::udp
