@@ -204,12 +204,8 @@ tap::Services BuildServices(const config::Config& cfg,
 }
 
 absl::Status AddToEpoll(Run& run, Ref ref, uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = ref.Pack();
-  if (epoll_ctl(run.epoll.get(), EPOLL_CTL_ADD, ref.fd, &ev) != 0)
-    return ErrnoToStatus(errno, "epoll_ctl");
-  return absl::OkStatus();
+  const int err = loop::EpollAdd(run.epoll.get(), ref, events);
+  return err == 0 ? absl::OkStatus() : ErrnoToStatus(err, "epoll_ctl");
 }
 
 std::string TapName(const config::Config& cfg,

@@ -59,11 +59,9 @@ class SystemPingSockets : public PingSockets {
     return recv(fd, buf.data(), buf.size(), 0);
   }
   void Watch(int fd, uint32_t slot) override {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = loop::Ref{loop::Kind::kIcmp, slot, fd}.Pack();
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
-      LOG_WARN("icmp: epoll_ctl: %s", strerror(errno));
+    const int err = loop::EpollAdd(
+        epoll_fd_, loop::Ref{loop::Kind::kIcmp, slot, fd}, EPOLLIN);
+    if (err != 0) LOG_WARN("icmp: epoll_ctl: %s", strerror(err));
   }
   void Close(int fd) override { close(fd); }
 

@@ -6,6 +6,9 @@
 // kind. Pure and constexpr; no allocation.
 #pragma once
 
+#include <sys/epoll.h>
+
+#include <cerrno>
 #include <cstdint>
 
 namespace pasta::loop {
@@ -43,5 +46,14 @@ struct Ref {
   }
   constexpr bool operator==(const Ref&) const = default;
 };
+
+// Registers `ref.fd` with epoll instance `epoll_fd` for `events`, with `ref`
+// as its data. Returns 0 or an errno value.
+inline int EpollAdd(int epoll_fd, Ref ref, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = ref.Pack();
+  return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, ref.fd, &ev) == 0 ? 0 : errno;
+}
 
 }  // namespace pasta::loop

@@ -253,11 +253,9 @@ class SystemUdpSockets : public UdpSockets {
   }
 
   void Watch(int fd, uint32_t slot) override {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = loop::Ref{loop::Kind::kUdp, slot, fd}.Pack();
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
-      LOG_WARN("udp: epoll_ctl: %s", strerror(errno));
+    const int err = loop::EpollAdd(
+        epoll_fd_, loop::Ref{loop::Kind::kUdp, slot, fd}, EPOLLIN);
+    if (err != 0) LOG_WARN("udp: epoll_ctl: %s", strerror(err));
   }
 
   void Close(int fd) override { close(fd); }

@@ -1,29 +1,15 @@
 // Handling a packet must not allocate (house style, habit 5). This binary
-// replaces the global operator new with a counting one and runs both servers
-// over a burst of requests, good and bad.
+// counts heap allocations (tests/testing/alloc_counter.h) while it runs
+// both servers over a burst of requests, good and bad.
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
+#include "alloc_counter.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  std::abort();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace pasta::dhcp {
 namespace {
@@ -88,15 +74,14 @@ TEST(AllocationTest, HandlingPacketsDoesNotAllocate) {
   std::array<uint8_t, 1500> out;
 
   int replies = 0;
-  const long before = g_allocations.load();
+  pasta::testing::CountAllocations counter;
   for (int round = 0; round < 100; ++round) {
     for (const Bytes& msg : v4)
       replies += HandleDhcp4(msg, cfg4, absl::MakeSpan(out)).has_value();
     for (const Bytes& msg : v6)
       replies += HandleDhcp6(msg, cfg6, absl::MakeSpan(out)) > 0;
   }
-  const long after = g_allocations.load();
-  EXPECT_EQ(after - before, 0);
+  EXPECT_EQ(counter.count(), 0);
   EXPECT_EQ(replies, 100 * (4 + 7));
 }
 

@@ -1,33 +1,18 @@
 // Handling packets must not allocate (house style, habit 5). This binary
-// replaces the global operator new with one that counts while armed.
+// counts heap allocations with tests/testing/alloc_counter.h.
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "gtest/gtest.h"
 #include "ndp/arp.h"
 #include "ndp/ndp.h"
 #include "test_util.h"
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<int> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  if (g_armed.load(std::memory_order_relaxed)) g_allocations++;
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* operator new[](size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace pasta::ndp {
 namespace {
@@ -65,8 +50,7 @@ TEST(NdpAllocTest, BurstOfPacketsAllocatesNothing) {
   std::array<uint8_t, kMaxNdpReplyLen> out{};
 
   int replies = 0;
-  g_allocations = 0;
-  g_armed = true;
+  std::optional<pasta::testing::CountAllocations> counter(std::in_place);
   for (int i = 0; i < 1000; i++) {
     replies += HandleArp(arp, arp_cfg, absl::MakeSpan(out)) > 0;
     replies +=
@@ -77,16 +61,14 @@ TEST(NdpAllocTest, BurstOfPacketsAllocatesNothing) {
                    .has_value();
     replies += BuildRouterAdvert(cfg, absl::MakeSpan(out)).has_value();
   }
-  g_armed = false;
-  EXPECT_EQ(g_allocations.load(), 0);
+  EXPECT_EQ(counter->count(), 0);
   EXPECT_EQ(replies, 4000);
 
   // The counter does count: one allocation while armed is seen.
-  g_armed = true;
   auto* probe = new std::vector<int>(1);
-  g_armed = false;
+  EXPECT_GE(counter->count(), 1);
+  counter.reset();
   delete probe;
-  EXPECT_GE(g_allocations.load(), 1);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Relaying datagrams must not allocate (house style, habit 5). This binary
-// replaces the global operator new with one that counts while armed.
+// counts heap allocations with tests/testing/alloc_counter.h.
 // Include order: linux/errqueue.h uses struct timespec without including
 // its header, so <time.h> must come first.
 // clang-format off
@@ -11,28 +11,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "gtest/gtest.h"
 #include "udp/udp.h"
 #include "wire/bytes.h"
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<int> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  if (g_armed.load(std::memory_order_relaxed)) g_allocations++;
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* operator new[](size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace pasta::udp {
 namespace {
@@ -142,8 +127,7 @@ TEST(UdpAllocTest, BurstOnExistingFlowsAllocatesNothing) {
   const Bytes seg_in = UdpSegment(7000, 9000, Bytes(32, 'i'));
   const auto in = *wire::UdpView::Parse(seg_in);
 
-  g_allocations = 0;
-  g_armed = true;
+  std::optional<pasta::testing::CountAllocations> counter(std::in_place);
   for (int i = 0; i < 1000; ++i) {
     flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), i % 2 ? a : b,
                         kNsMac, i);
@@ -157,8 +141,8 @@ TEST(UdpAllocTest, BurstOnExistingFlowsAllocatesNothing) {
     flows.OnReadable(0, i);  // the ICMP error path
     flows.Expire(i);
   }
-  g_armed = false;
-  EXPECT_EQ(g_allocations.load(), 0);
+  EXPECT_EQ(counter->count(), 0);
+  counter.reset();
   EXPECT_EQ(sockets.sends, 3 + 3000);
   EXPECT_EQ(flows.counters().icmp_relayed, 1000u);
   EXPECT_EQ(flows.active(), 4u);
