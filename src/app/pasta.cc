@@ -1,6 +1,7 @@
 #include "app/pasta.h"
 
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -366,9 +367,21 @@ IpAddr DnsTarget(const config::Config& cfg, int family) {
   return IpAddr{};
 }
 
+// The host's own address that the namespace's address copies: the first
+// global address of the template interface of `family` (--map-guest-addr).
+IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
+  const std::optional<netlink::FamilyTemplate>& t =
+      family == AF_INET ? tmpl.v4 : tmpl.v6;
+  if (!t) return IpAddr{};
+  for (const netlink::Address& a : t->addrs)
+    if (a.addr.family == family && a.scope == RT_SCOPE_UNIVERSE) return a.addr;
+  return IpAddr{};
+}
+
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
-absl::Status SetUpUdp(Run& run, const netlink::TapConfig& net) {
+absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
+                      const netlink::TapConfig& net) {
   const config::Config& cfg = run.cfg;
   udp::UdpConfig uc;
   uc.enabled4 = !cfg.ipv6_only;
@@ -376,6 +389,14 @@ absl::Status SetUpUdp(Run& run, const netlink::TapConfig& net) {
   uc.our_mac = run.services.our_mac;
   uc.map_host4 = MapHostAddress(cfg, net, AF_INET);
   uc.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+  if (cfg.map_guest_addr4) {
+    uc.map_guest4 = *cfg.map_guest_addr4;
+    uc.guest_host4 = GuestHostAddress(tmpl, AF_INET);
+  }
+  if (cfg.map_guest_addr6) {
+    uc.map_guest6 = *cfg.map_guest_addr6;
+    uc.guest_host6 = GuestHostAddress(tmpl, AF_INET6);
+  }
   if (cfg.dns_forward4) {
     uc.dns_forward4 = *cfg.dns_forward4;
     uc.dns_target4 = DnsTarget(cfg, AF_INET);
@@ -621,6 +642,14 @@ int Main(int argc, char* argv[]) {
     ic.our_mac = run.services.our_mac;
     ic.map_host4 = MapHostAddress(cfg, net, AF_INET);
     ic.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+    if (cfg.map_guest_addr4) {
+      ic.map_guest4 = *cfg.map_guest_addr4;
+      ic.guest_host4 = GuestHostAddress(*tmpl, AF_INET);
+    }
+    if (cfg.map_guest_addr6) {
+      ic.map_guest6 = *cfg.map_guest_addr6;
+      ic.guest_host6 = GuestHostAddress(*tmpl, AF_INET6);
+    }
     run.ping_sockets = icmp::MakeSystemPingSockets(
         run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
     run.icmp = std::make_unique<icmp::IcmpFlows>(
@@ -629,7 +658,7 @@ int Main(int argc, char* argv[]) {
     run.tap->set_icmp(run.icmp.get());
   }
   if (!cfg.no_udp) {
-    absl::Status st = SetUpUdp(run, net);
+    absl::Status st = SetUpUdp(run, *tmpl, net);
     if (!st.ok()) return Fail(st);
   }
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);

@@ -729,7 +729,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       if (cfg_.map_host_loopback_none) cfg_.no_map_gw = true;
       return absl::OkStatus();
     case kOptMapGuestAddr:
-      Unimplemented("map-guest-addr");
       return SetNat(code, label, arg, &cfg_.map_guest_addr4,
                     &cfg_.map_guest_addr6, &cfg_.map_guest_addr_none);
     case kOptNoSplice:

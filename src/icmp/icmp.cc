@@ -155,6 +155,10 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   f.last = now;
   uint8_t target[16];
   std::memcpy(target, dst, AddrLen(family));
+  const IpAddr& map_guest =
+      family == AF_INET ? cfg_.map_guest4 : cfg_.map_guest6;
+  const IpAddr& guest_host =
+      family == AF_INET ? cfg_.guest_host4 : cfg_.guest_host6;
   if (IsMapped(family, dst)) {
     if (family == AF_INET) {
       const in_addr lo{htonl(INADDR_LOOPBACK)};
@@ -162,6 +166,9 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
     } else {
       std::memcpy(target, &in6addr_loopback, 16);
     }
+  } else if (map_guest.family == family && guest_host.family == family &&
+             std::memcmp(map_guest.bytes.data(), dst, AddrLen(family)) == 0) {
+    std::memcpy(target, guest_host.bytes.data(), AddrLen(family));
   }
   // The kernel replaces the identifier with the socket's and computes the
   // checksum, so the message goes as it came.

@@ -35,6 +35,10 @@ struct IcmpConfig {
   MacAddr our_mac;
   IpAddr map_host4;  // pings to this address go to 127.0.0.1 (AF_UNSPEC: none)
   IpAddr map_host6;  // ... to ::1
+  // --map-guest-addr: pings to map_guest go to guest_host, the host's own
+  // address that the namespace's address copies (AF_UNSPEC: none).
+  IpAddr map_guest4, map_guest6;
+  IpAddr guest_host4, guest_host6;
 };
 
 // The socket layer, as a seam for tests.

@@ -473,6 +473,12 @@ int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
     std::memcpy(target, dns_tgt.bytes.data(), AddrLen(family));
   } else if (Matches(map, family, dst)) {
     StoreLoopback(family, target);
+  } else if (const IpAddr& guest =
+                 family == AF_INET ? cfg_.guest_host4 : cfg_.guest_host6;
+             guest.family == family &&
+             Matches(family == AF_INET ? cfg_.map_guest4 : cfg_.map_guest6,
+                     family, dst)) {
+    std::memcpy(target, guest.bytes.data(), AddrLen(family));
   }
   const int fd = sockets_->Open(family);
   if (fd < 0) {

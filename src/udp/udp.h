@@ -67,6 +67,10 @@ struct UdpConfig {
   IpAddr dns_forward4, dns_forward6;  // AF_UNSPEC = none
   IpAddr dns_target4, dns_target6;    // where forwarded DNS goes
   IpAddr ns_addr4, ns_addr6;          // the namespace's addresses (inbound)
+  // --map-guest-addr: datagrams to map_guest go to guest_host, the host's
+  // own address that the namespace's address copies (AF_UNSPEC: none).
+  IpAddr map_guest4, map_guest6;
+  IpAddr guest_host4, guest_host6;
   int mtu = 65520;  // tap MTU: largest IP packet towards the namespace
   // Coalesce consecutive equal-sized datagrams of one outbound flow, read
   // in one tap batch, into one UDP GSO send (UDP_SEGMENT): the host stack

@@ -226,5 +226,29 @@ TEST_F(Fixture, Ipv6ReplyHasAValidChecksum) {
   EXPECT_EQ(wire::IcmpView::Parse(ip->payload())->echo_id(), 77);
 }
 
+TEST(IcmpMapGuestTest, MappedAddressIsPingedAsTheHostsOwnAddress) {
+  IcmpConfig cfg;
+  cfg.our_mac = kOurMac;
+  cfg.map_guest4 = *ParseIp("169.254.1.2");
+  cfg.guest_host4 = *ParseIp("198.51.100.2");
+  FakeSockets sockets;
+  FrameLog sink;
+  IcmpFlows flows(cfg, &sockets, &sink, flow::SipKey{1, 1});
+  const uint8_t mapped[4] = {169, 254, 1, 2};
+  const auto msg = Echo(8, 3, 1);
+  ASSERT_TRUE(flows.FromNamespace(AF_INET, kNs4, mapped,
+                                  *wire::IcmpView::Parse(msg), kNsMac, 0));
+  ASSERT_EQ(sockets.sent.size(), 1u);
+  EXPECT_EQ(sockets.sent[0].dst, (std::vector<uint8_t>{198, 51, 100, 2}));
+  sockets.inbox[sockets.sent[0].fd].push_back(Echo(0, 9, 1));
+  flows.OnReadable(sockets.watched[sockets.sent[0].fd], 0);
+  ASSERT_EQ(sink.frames.size(), 1u);
+  auto ip = wire::Ipv4View::Parse(
+      wire::EthernetView::Parse(sink.frames[0])->payload());
+  ASSERT_TRUE(ip.has_value());
+  EXPECT_EQ(std::memcmp(ip->src(), mapped, 4),
+            0);  // answered as the mapped address
+}
+
 }  // namespace
 }  // namespace pasta::icmp

@@ -64,6 +64,12 @@ out=$(run_ping -- ping -c 3 -i 0.2 -W 2 198.51.100.1 2>&1)
 check "ping the gateway: answered by the host (IPv4)" contains "$out" "3 received"
 out=$(run_ping -- ping -6 -c 3 -i 0.2 -W 2 2001:db8:1::1 2>&1)
 check "ping the gateway: answered by the host (IPv6)" contains "$out" "3 received"
+# --map-guest-addr: an address that reaches the host's own address (the one
+# the namespace's address copies), as podman uses for host.containers.internal.
+out=$(run_ping --map-guest-addr 169.254.1.2 -- ping -c 3 -i 0.2 -W 2 169.254.1.2 2>&1)
+check "--map-guest-addr: ping reaches the host's own address" contains "$out" "3 received"
+out=$(run_ping -- ping -c 2 -i 0.2 -W 1 169.254.1.2 2>&1)
+check "without --map-guest-addr: nothing there" contains "$out" " 0 received"
 out=$(run_ping --no-map-gw -- ping -c 2 -i 0.2 -W 1 198.51.100.1 2>&1)
 check "--no-map-gw: the real gateway (silent here)" contains "$out" " 0 received"
 out=$(run_ping --no-icmp -- ping -c 2 -i 0.2 -W 1 203.0.113.1 2>&1)

@@ -37,6 +37,15 @@ out=$(run -- "$TOOL" refused 2001:db8:2::1 9 2>&1)
 check "closed port: ECONNREFUSED (IPv6)" test $? = 0
 echo "   $out"
 
+# --map-guest-addr: datagrams to the mapped address reach a server bound to
+# the host's own address (198.51.100.2, which the namespace's copies).
+in_host timeout 30 "$TOOL" echo 198.51.100.2 7778 20 >/dev/null &
+LAB_PIDS+=($!)
+sleep 0.5
+out=$(run --map-guest-addr 169.254.1.2 -- "$TOOL" client 169.254.1.2 7778 100 2>&1)
+check "--map-guest-addr: the host's own address answers" test $? = 0
+echo "   $out"
+
 # DNS: dnsmasq in the server netns is the host netns' resolver; the
 # namespace asks the --dns-forward address.
 server dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
