@@ -378,25 +378,36 @@ IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
   return IpAddr{};
 }
 
+// What ICMP and UDP flows share (their config structs spell these fields
+// alike): families, our MAC, the address that is the host's loopback
+// (--map-host-loopback, or the gateway) and --map-guest-addr's.
+template <typename FlowConfig>
+void SetCommonFlowConfig(const config::Config& cfg,
+                         const netlink::HostTemplate& tmpl,
+                         const netlink::TapConfig& net, const MacAddr& our_mac,
+                         FlowConfig& out) {
+  out.enabled4 = !cfg.ipv6_only;
+  out.enabled6 = !cfg.ipv4_only;
+  out.our_mac = our_mac;
+  out.map_host4 = MapHostAddress(cfg, net, AF_INET);
+  out.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+  if (cfg.map_guest_addr4) {
+    out.map_guest4 = *cfg.map_guest_addr4;
+    out.guest_host4 = GuestHostAddress(tmpl, AF_INET);
+  }
+  if (cfg.map_guest_addr6) {
+    out.map_guest6 = *cfg.map_guest_addr6;
+    out.guest_host6 = GuestHostAddress(tmpl, AF_INET6);
+  }
+}
+
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
 absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
                       const netlink::TapConfig& net) {
   const config::Config& cfg = run.cfg;
   udp::UdpConfig uc;
-  uc.enabled4 = !cfg.ipv6_only;
-  uc.enabled6 = !cfg.ipv4_only;
-  uc.our_mac = run.services.our_mac;
-  uc.map_host4 = MapHostAddress(cfg, net, AF_INET);
-  uc.map_host6 = MapHostAddress(cfg, net, AF_INET6);
-  if (cfg.map_guest_addr4) {
-    uc.map_guest4 = *cfg.map_guest_addr4;
-    uc.guest_host4 = GuestHostAddress(tmpl, AF_INET);
-  }
-  if (cfg.map_guest_addr6) {
-    uc.map_guest6 = *cfg.map_guest_addr6;
-    uc.guest_host6 = GuestHostAddress(tmpl, AF_INET6);
-  }
+  SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, uc);
   if (cfg.dns_forward4) {
     uc.dns_forward4 = *cfg.dns_forward4;
     uc.dns_target4 = DnsTarget(cfg, AF_INET);
@@ -637,19 +648,7 @@ int Main(int argc, char* argv[]) {
   timerfd_settime(run.timer.get(), 0, &tick, nullptr);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
-    ic.enabled4 = !cfg.ipv6_only;
-    ic.enabled6 = !cfg.ipv4_only;
-    ic.our_mac = run.services.our_mac;
-    ic.map_host4 = MapHostAddress(cfg, net, AF_INET);
-    ic.map_host6 = MapHostAddress(cfg, net, AF_INET6);
-    if (cfg.map_guest_addr4) {
-      ic.map_guest4 = *cfg.map_guest_addr4;
-      ic.guest_host4 = GuestHostAddress(*tmpl, AF_INET);
-    }
-    if (cfg.map_guest_addr6) {
-      ic.map_guest6 = *cfg.map_guest_addr6;
-      ic.guest_host6 = GuestHostAddress(*tmpl, AF_INET6);
-    }
+    SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);
     run.ping_sockets = icmp::MakeSystemPingSockets(
         run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
     run.icmp = std::make_unique<icmp::IcmpFlows>(
