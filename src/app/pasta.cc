@@ -32,6 +32,7 @@
 #include "ns/namespace.h"
 #include "pcap/pcap_writer.h"
 #include "tap/tap.h"
+#include "tcp/tcp.h"
 #include "udp/udp.h"
 #include "version.h"
 
@@ -77,6 +78,8 @@ struct Run {
   std::unique_ptr<icmp::IcmpFlows> icmp;
   std::unique_ptr<udp::UdpSockets> udp_sockets;
   std::unique_ptr<udp::UdpFlows> udp;
+  std::unique_ptr<tcp::TcpSockets> tcp_sockets;
+  std::unique_ptr<tcp::TcpFlows> tcp;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;
@@ -86,11 +89,12 @@ struct Run {
   bool pid_file_written = false;
 };
 
-// Seconds on the monotonic clock: read once per wakeup and passed down.
-int64_t NowSeconds() {
+// Milliseconds on the monotonic clock: read once per wakeup and passed
+// down (ICMP and UDP count in seconds: now / 1000).
+int64_t NowMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
 }
 
 // The first address of `family` in `addrs`.
@@ -401,6 +405,62 @@ void SetCommonFlowConfig(const config::Config& cfg,
   }
 }
 
+// Opens a listener (through `add`) for every port an explicit `spec`
+// forwards, per enabled family; `auto` and `all` are not implemented yet
+// and forward nothing. Errors name the option and port.
+template <typename AddFn>
+absl::Status AddForwards(const config::PortSpec& spec, const char* option,
+                         bool enabled4, bool enabled6, AddFn add) {
+  if (spec.mode() == config::PortSpec::Mode::kAll) {
+    LOG_WARN("%s all: not implemented yet, no port is forwarded", option);
+  }
+  if (spec.mode() != config::PortSpec::Mode::kExplicit) return absl::OkStatus();
+  for (uint32_t port = 1; port <= 65535; ++port) {
+    const uint16_t p = static_cast<uint16_t>(port);
+    if (!spec.Forwarded(p)) continue;
+    const config::PortSpec::Bind bind = spec.BindFor(p);
+    for (int family : {AF_INET, AF_INET6}) {
+      if (family == AF_INET ? !enabled4 : !enabled6) continue;
+      if (bind.addr && bind.addr->family != family) continue;
+      absl::Status st =
+          add(family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
+      if (!st.ok()) {
+        return absl::Status(st.code(), std::string(option) + " " +
+                                           std::to_string(p) + ": " +
+                                           std::string(st.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The destination mapping TCP uses (the same fields as SetCommonFlowConfig
+// fills for ICMP and UDP, and DNS forwarding).
+flow::AddressMap AddressMapFor(const config::Config& cfg,
+                               const netlink::HostTemplate& tmpl,
+                               const netlink::TapConfig& net) {
+  flow::AddressMap m;
+  m.map_host4 = MapHostAddress(cfg, net, AF_INET);
+  m.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+  if (cfg.map_guest_addr4) {
+    m.map_guest4 = *cfg.map_guest_addr4;
+    m.guest_host4 = GuestHostAddress(tmpl, AF_INET);
+  }
+  if (cfg.map_guest_addr6) {
+    m.map_guest6 = *cfg.map_guest_addr6;
+    m.guest_host6 = GuestHostAddress(tmpl, AF_INET6);
+  }
+  if (cfg.dns_forward4) {
+    m.dns_forward4 = *cfg.dns_forward4;
+    m.dns_target4 = DnsTarget(cfg, AF_INET);
+  }
+  if (cfg.dns_forward6) {
+    m.dns_forward6 = *cfg.dns_forward6;
+    m.dns_target6 = DnsTarget(cfg, AF_INET6);
+  }
+  return m;
+}
+
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
 absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
@@ -426,27 +486,40 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   run.udp = std::make_unique<udp::UdpFlows>(uc, run.udp_sockets.get(),
                                             &*run.tap, flow::RandomSipKey());
   run.tap->set_udp(run.udp.get());
-  const config::PortSpec& spec = cfg.udp_ports;
-  if (spec.mode() == config::PortSpec::Mode::kAll) {
-    LOG_WARN("-u all: not implemented yet, no UDP port is forwarded");
+  return AddForwards(cfg.udp_ports, "-u", uc.enabled4, uc.enabled6,
+                     [&](int family, const IpAddr* bind, uint16_t host_port,
+                         uint16_t ns_port) {
+                       return run.udp->AddListener(family, bind, host_port,
+                                                   ns_port);
+                     });
+}
+
+// TCP flows, and listeners for the -t ports (explicit specs, as for UDP).
+absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
+                      const netlink::TapConfig& net) {
+  const config::Config& cfg = run.cfg;
+  tcp::TcpConfig tc;
+  tc.enabled4 = !cfg.ipv6_only;
+  tc.enabled6 = !cfg.ipv4_only;
+  tc.our_mac = run.services.our_mac;
+  tc.map = AddressMapFor(cfg, tmpl, net);
+  for (const netlink::Address& a : net.addrs) {
+    if (a.addr.IsV4() && !tc.ns_addr4.IsV4()) tc.ns_addr4 = a.addr;
+    if (a.addr.IsV6() && !tc.ns_addr6.IsV6()) tc.ns_addr6 = a.addr;
   }
-  if (spec.mode() != config::PortSpec::Mode::kExplicit) return absl::OkStatus();
-  for (uint32_t port = 1; port <= 65535; ++port) {
-    const uint16_t p = static_cast<uint16_t>(port);
-    if (!spec.Forwarded(p)) continue;
-    const config::PortSpec::Bind bind = spec.BindFor(p);
-    for (int family : {AF_INET, AF_INET6}) {
-      if (family == AF_INET ? !uc.enabled4 : !uc.enabled6) continue;
-      if (bind.addr && bind.addr->family != family) continue;
-      absl::Status st = run.udp->AddListener(
-          family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
-      if (!st.ok()) {
-        return absl::Status(st.code(), "-u " + std::to_string(p) + ": " +
-                                           std::string(st.message()));
-      }
-    }
-  }
-  return absl::OkStatus();
+  if (cfg.outbound4) tc.bind4 = *cfg.outbound4;
+  if (cfg.outbound6) tc.bind6 = *cfg.outbound6;
+  tc.mtu = net.mtu;
+  run.tcp_sockets = tcp::MakeSystemTcpSockets(run.epoll.get());
+  run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.tcp_sockets.get(),
+                                            &*run.tap, flow::RandomSipKey());
+  run.tap->set_tcp(run.tcp.get());
+  return AddForwards(cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6,
+                     [&](int family, const IpAddr* bind, uint16_t host_port,
+                         uint16_t ns_port) {
+                       return run.tcp->AddListener(family, bind, host_port,
+                                                   ns_port);
+                     });
 }
 
 // Unsolicited router advertisements: the first at the first timer tick
@@ -458,6 +531,7 @@ int Loop(Run& run) {
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
   int64_t last_ra = 0;
+  int64_t last_expiry = 0;
   for (;;) {
     if (run.pcap) run.pcap->Flush();
     const int n = epoll_wait(run.epoll.get(), events, kMaxEvents, -1);
@@ -466,12 +540,13 @@ int Loop(Run& run) {
       LOG_ERROR("epoll_wait: %s", strerror(errno));
       return 1;
     }
-    const int64_t now = NowSeconds();
+    const int64_t now_ms = NowMs();
+    const int64_t now = now_ms / 1000;
     for (int i = 0; i < n; ++i) {
       const Ref ref = Ref::Unpack(events[i].data.u64);
       switch (ref.kind) {
         case Kind::kTap:
-          if (!run.tap->OnReadable(now)) {
+          if (!run.tap->OnReadable(now_ms)) {
             LOG_INFO("tap device closed, exiting");
             return 0;
           }
@@ -514,6 +589,9 @@ int Loop(Run& run) {
         case Kind::kTimer: {
           uint64_t expirations;
           if (read(ref.fd, &expirations, sizeof(expirations)) < 0) break;
+          if (run.tcp) run.tcp->Tick(now_ms);
+          if (now == last_expiry) break;  // the rest once a second
+          last_expiry = now;
           if (run.icmp) run.icmp->Expire(now);
           if (run.udp) run.udp->Expire(now);
           if (now - last_ra >= kRouterAdvertInterval) {
@@ -529,11 +607,21 @@ int Loop(Run& run) {
           if (run.udp) run.udp->OnReadable(ref.index, now);
           break;
         case Kind::kTcpListen:
+          if (run.tcp) run.tcp->OnListenerReadable(ref.index, now_ms);
+          break;
         case Kind::kTcpSock:
+          if (run.tcp) run.tcp->OnSocketEvent(ref.index, events[i].events, now_ms);
+          break;
         case Kind::kTcpSplice:
           LOG_DEBUG("event for unexpected kind %d", static_cast<int>(ref.kind));
           break;
       }
+    }
+    // ACKs and data owed after socket events; then the flows closed in
+    // this iteration give their descriptors back.
+    if (run.tcp) {
+      run.tcp->Flush(now_ms);
+      run.tcp->Reap();
     }
   }
 }
@@ -640,11 +728,11 @@ int Main(int argc, char* argv[]) {
   run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!run.epoll.valid() || !run.signals.valid())
     return Fail(ErrnoToStatus(errno, "setting up the event loop"));
-  // One timer, once a second: ICMP flow expiry, periodic router
-  // advertisements.
+  // One timer, every 100 ms: TCP retransmissions and timeouts; once a
+  // second of them: ICMP and UDP flow expiry, router advertisements.
   run.timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!run.timer.valid()) return Fail(ErrnoToStatus(errno, "timerfd_create"));
-  const itimerspec tick{{1, 0}, {1, 0}};
+  const itimerspec tick{{0, 100'000'000}, {0, 100'000'000}};
   timerfd_settime(run.timer.get(), 0, &tick, nullptr);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
@@ -658,6 +746,10 @@ int Main(int argc, char* argv[]) {
   }
   if (!cfg.no_udp) {
     absl::Status st = SetUpUdp(run, *tmpl, net);
+    if (!st.ok()) return Fail(st);
+  }
+  if (!cfg.no_tcp) {
+    absl::Status st = SetUpTcp(run, *tmpl, net);
     if (!st.ok()) return Fail(st);
   }
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
@@ -736,6 +828,18 @@ int Main(int argc, char* argv[]) {
         "busy, %u socket errors, %u too big, %u table full",
         u.sent, u.gso_sends, u.received, u.dropped_busy, u.dropped_socket,
         u.dropped_too_big, u.dropped_table_full);
+  }
+  if (run.tcp) {
+    const tcp::Counters& t = run.tcp->counters();
+    LOG_DEBUG(
+        "tcp: %u flows, %u connects failed; %u bytes to sockets, %u to the "
+        "namespace in %u segments, %u retransmissions; %u buffered, %u "
+        "dropped out of order, %u without buffer; %u resets sent, %u "
+        "received, %u timeouts, %u refused (table full)",
+        t.flows_opened, t.connect_failed, t.bytes_to_socket, t.bytes_to_ns,
+        t.segments_to_ns, t.retransmits, t.buffered, t.dropped_out_of_order,
+        t.dropped_no_buffer, t.resets_to_ns, t.resets_from_ns, t.timeouts,
+        t.dropped_table_full);
   }
   return status;
 }

@@ -141,21 +141,25 @@ bool Tap::OnReadable(int64_t now) {
     alive = false;
     break;
   }
-  // What the batch coalesced goes out now.
+  // What the batch coalesced goes out now, and the ACKs it earned.
   if (udp_ != nullptr) udp_->Flush();
+  if (tcp_ != nullptr) tcp_->Flush(now);
   return alive;
 }
 
-void Tap::SendFrame(absl::Span<const uint8_t> frame) {
+void Tap::SendFrame(absl::Span<const uint8_t> frame) { TrySendFrame(frame); }
+
+bool Tap::TrySendFrame(absl::Span<const uint8_t> frame) {
   if (write(fd_.get(), frame.data(), frame.size()) !=
       static_cast<ssize_t>(frame.size())) {
     ++counters_.drops[static_cast<size_t>(DropReason::kTapFull)];
     LOG_TRACE("tap: write of %d bytes: %s", frame.size(), strerror(errno));
-    return;
+    return false;
   }
   ++counters_.sent;
   if (pcap_ != nullptr) pcap_->Record(frame);
   LOG_TRACE("tap: sent %s", DescribeFrame(frame));
+  return true;
 }
 
 void Tap::HandleFrame(absl::Span<const uint8_t> frame, int64_t now) {
@@ -168,6 +172,7 @@ void Tap::HandleFrame(absl::Span<const uint8_t> frame, int64_t now) {
       std::memcmp(ns_mac_.bytes.data(), eth->src(), 6) != 0) {
     ns_mac_ = ToMac(eth->src());
     if (udp_ != nullptr) udp_->set_ns_mac(ns_mac_);
+    if (tcp_ != nullptr) tcp_->set_ns_mac(ns_mac_);
   }
   switch (eth->ethertype()) {
     case wire::kEtherTypeArp:
@@ -207,9 +212,18 @@ void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
         return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
       if (icmp_ == nullptr ||
           !icmp_->FromNamespace(AF_INET, ip->src(), ip->dst(), *icmp,
-                                ToMac(src_mac), now)) {
+                                ToMac(src_mac), now / 1000)) {
         return Drop(DropReason::kNoHandler, frame, "ICMP");
       }
+      return;
+    }
+    case wire::kProtoTcp: {
+      const auto tcp = wire::TcpView::Parse(ip->payload(), &err);
+      if (!tcp)
+        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+      if (tcp_ == nullptr || !tcp_->FromNamespace(AF_INET, ip->src(), ip->dst(),
+                                                  *tcp, ToMac(src_mac), now))
+        return Drop(DropReason::kNoHandler, frame, "TCP");
       return;
     }
     case wire::kProtoUdp: {
@@ -220,7 +234,7 @@ void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
           !services_->dhcp4) {
         if (udp_ != nullptr &&
             udp_->FromNamespace(AF_INET, ip->src(), ip->dst(), *udp,
-                                ToMac(src_mac), now)) {
+                                ToMac(src_mac), now / 1000)) {
           return;
         }
         return Drop(DropReason::kNoHandler, frame, "UDP");
@@ -278,9 +292,18 @@ void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
       }
       if (icmp_ == nullptr ||
           !icmp_->FromNamespace(AF_INET6, ip->src(), ip->dst(), *icmp,
-                                ToMac(src_mac), now)) {
+                                ToMac(src_mac), now / 1000)) {
         return Drop(DropReason::kNoHandler, frame, "ICMPv6");
       }
+      return;
+    }
+    case wire::kProtoTcp: {
+      const auto tcp = wire::TcpView::Parse(ip->payload(), &err);
+      if (!tcp)
+        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+      if (tcp_ == nullptr || !tcp_->FromNamespace(AF_INET6, ip->src(), ip->dst(),
+                                                  *tcp, ToMac(src_mac), now))
+        return Drop(DropReason::kNoHandler, frame, "TCP");
       return;
     }
     case wire::kProtoUdp: {
@@ -291,7 +314,7 @@ void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
           !services_->dhcp6) {
         if (udp_ != nullptr &&
             udp_->FromNamespace(AF_INET6, ip->src(), ip->dst(), *udp,
-                                ToMac(src_mac), now)) {
+                                ToMac(src_mac), now / 1000)) {
           return;
         }
         return Drop(DropReason::kNoHandler, frame, "UDP");

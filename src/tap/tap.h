@@ -12,6 +12,7 @@
 //   IPv6 UDP to port 547     -> dhcp::HandleDhcp6
 //   ICMP/ICMPv6 echo request -> icmp::IcmpFlows (ping sockets)
 //   other UDP                -> udp::UdpFlows (host UDP sockets)
+//   TCP                      -> tcp::TcpFlows (host TCP sockets)
 // Anything else, and anything malformed, is dropped with a counted
 // DropReason and a --trace line saying why. Replies are composed in a second
 // preallocated buffer and written with one write() each; every frame both
@@ -35,6 +36,7 @@
 #include "ndp/arp.h"
 #include "ndp/ndp.h"
 #include "pcap/pcap_writer.h"
+#include "tcp/tcp.h"
 #include "udp/udp.h"
 #include "wire/frame_sink.h"
 
@@ -96,9 +98,11 @@ class Tap : public wire::FrameSink {
   const Counters& counters() const { return counters_; }
   void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
   void set_udp(udp::UdpFlows* udp) { udp_ = udp; }
+  void set_tcp(tcp::TcpFlows* tcp) { tcp_ = tcp; }
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
   // gone (EOF or a fatal read error); EAGAIN ends the batch normally.
+  // `now` is in milliseconds.
   bool OnReadable(int64_t now);
 
   // Handles one frame read from the tap. Public for tests and fuzzing.
@@ -106,6 +110,7 @@ class Tap : public wire::FrameSink {
 
   // Writes one frame to the namespace (and the pcap file).
   void SendFrame(absl::Span<const uint8_t> frame) override;
+  bool TrySendFrame(absl::Span<const uint8_t> frame) override;
 
   // Sends an unsolicited router advertisement, if NDP and RAs are on.
   void SendRouterAdvert();
@@ -124,6 +129,7 @@ class Tap : public wire::FrameSink {
   const Services* services_;
   icmp::IcmpFlows* icmp_;
   udp::UdpFlows* udp_ = nullptr;
+  tcp::TcpFlows* tcp_ = nullptr;
   pcap::PcapWriter* pcap_;
   MacAddr ns_mac_;  // the namespace's MAC, as last seen in a frame
   std::unique_ptr<uint8_t[]> in_;

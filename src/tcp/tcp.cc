@@ -1,0 +1,1095 @@
+#include "tcp/tcp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "loop/epoll_ref.h"
+#include "wire/build.h"
+
+namespace pasta::tcp {
+
+namespace {
+
+using flow::AddrLen;
+
+constexpr size_t kTcpHeader = wire::TcpView::kMinHeader;
+constexpr size_t kSynOptions = 8;  // MSS (4), NOP (1), window scale (3)
+constexpr uint8_t kOptEnd = 0, kOptNop = 1, kOptMss = 2, kOptWs = 3;
+constexpr uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
+// Without an MSS option (RFC 9293 3.7.1).
+constexpr uint16_t kDefaultMss4 = 536, kDefaultMss6 = 1220;
+constexpr int kAcceptBatch = 32;
+constexpr int64_t kSynRetransmitMs = 1000;
+constexpr int64_t kFullWarningIntervalMs = 10'000;
+
+const MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+size_t L4Offset(int family) {
+  return family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
+}
+size_t IpHeader(int family) {
+  return family == AF_INET ? wire::kIpv4Header : wire::kIpv6Header;
+}
+
+// Signed distance from sequence number b to a (RFC 9293 3.4 arithmetic).
+int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+
+std::string FormatEnd(int family, const uint8_t* addr, uint16_t port) {
+  char text[INET6_ADDRSTRLEN];
+  if (!inet_ntop(family, addr, text, sizeof(text))) return "?";
+  return family == AF_INET ? absl::StrFormat("%s:%u", text, port)
+                           : absl::StrFormat("[%s]:%u", text, port);
+}
+
+socklen_t ToSockaddr(int family, const uint8_t* addr, uint16_t port,
+                     sockaddr_storage* ss) {
+  std::memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (addr != nullptr) std::memcpy(&sa.sin_addr, addr, 4);
+    std::memcpy(ss, &sa, sizeof(sa));
+    return sizeof(sa);
+  }
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(port);
+  if (addr != nullptr) std::memcpy(&sa.sin6_addr, addr, 16);
+  std::memcpy(ss, &sa, sizeof(sa));
+  return sizeof(sa);
+}
+
+class SystemTcpSockets : public TcpSockets {
+ public:
+  explicit SystemTcpSockets(int epoll_fd)
+      : epoll_fd_(epoll_fd), discard_(new uint8_t[kDiscardSize]) {}
+
+  int Open(int family) override {
+    const int fd =
+        socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return -1;
+    const int one = 1;
+    if (family == AF_INET6)
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    // The namespace's kernel already decided how to segment (Nagle or
+    // not): do not delay its segments a second time.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+  }
+
+  int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
+    const int one = 1;
+    if (port != 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_storage ss;
+    const socklen_t len = ToSockaddr(family, addr, port, &ss);
+    return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+  int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
+    sockaddr_storage ss;
+    const socklen_t len = ToSockaddr(family, addr, port, &ss);
+    return connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+  int Listen(int fd) override { return listen(fd, SOMAXCONN); }
+
+  int Accept(int fd, int* family, uint8_t* addr, uint16_t* port) override {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    const int c = accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) return -1;
+    const int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (ss.ss_family == AF_INET) {
+      sockaddr_in sa;
+      std::memcpy(&sa, &ss, sizeof(sa));
+      *family = AF_INET;
+      std::memcpy(addr, &sa.sin_addr, 4);
+      *port = ntohs(sa.sin_port);
+    } else {
+      sockaddr_in6 sa;
+      std::memcpy(&sa, &ss, sizeof(sa));
+      *family = AF_INET6;
+      std::memcpy(addr, &sa.sin6_addr, 16);
+      *port = ntohs(sa.sin6_port);
+    }
+    return c;
+  }
+
+  int PendingError(int fd) override {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+    return err;
+  }
+
+  ssize_t Send(int fd, absl::Span<const uint8_t> data) override {
+    return send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+
+  int EnablePeekOffset(int fd) override {
+    const int zero = 0;
+    return setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+  }
+
+  int SetPeekOffset(int fd, size_t offset) override {
+    const int off = static_cast<int>(offset);
+    return setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
+  }
+
+  ssize_t Peek(int fd, size_t skip, const iovec* iov, int iovcnt) override {
+    // Without SO_PEEK_OFF, what is in flight is read again into a discard
+    // area in front of the frames.
+    constexpr int kMaxIov = 64;
+    iovec all[kMaxIov + kMaxSkipIov];
+    int n = 0;
+    for (size_t left = skip; left > 0 && n < kMaxSkipIov; ++n) {
+      const size_t len = std::min(left, kDiscardSize);
+      all[n] = iovec{discard_.get(), len};
+      left -= len;
+    }
+    const size_t skipped_cap = skip;
+    for (int i = 0; i < iovcnt && i < kMaxIov; ++i) all[n++] = iov[i];
+    msghdr msg{};
+    msg.msg_iov = all;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    const ssize_t r = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 || skipped_cap == 0) return r;
+    if (static_cast<size_t>(r) <= skipped_cap) {
+      if (r == 0) return 0;
+      errno = EAGAIN;  // nothing beyond what is in flight
+      return -1;
+    }
+    return r - static_cast<ssize_t>(skipped_cap);
+  }
+
+  ssize_t Discard(int fd, size_t n) override {
+    // MSG_TRUNC on a TCP socket drops the bytes without copying them.
+    return recv(fd, nullptr, n, MSG_TRUNC | MSG_DONTWAIT);
+  }
+
+  int ShutdownWrite(int fd) override { return shutdown(fd, SHUT_WR); }
+
+  void Watch(int fd, uint32_t slot, bool listener) override {
+    const loop::Ref ref{listener ? loop::Kind::kTcpListen : loop::Kind::kTcpSock,
+                        slot, fd};
+    const uint32_t events =
+        listener ? EPOLLIN : EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    if (const int err = loop::EpollAdd(epoll_fd_, ref, events); err != 0)
+      LOG_WARN("tcp: epoll_ctl: %s", strerror(err));
+  }
+
+  void Close(int fd, bool reset) override {
+    if (reset) {
+      const linger lg{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    close(fd);
+  }
+
+ private:
+  static constexpr size_t kDiscardSize = 1 << 20;
+  static constexpr int kMaxSkipIov = 16;
+  int epoll_fd_;
+  std::unique_ptr<uint8_t[]> discard_;
+};
+
+}  // namespace
+
+std::unique_ptr<TcpSockets> MakeSystemTcpSockets(int epoll_fd) {
+  return std::make_unique<SystemTcpSockets>(epoll_fd);
+}
+
+TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
+                   wire::FrameSink* sink, flow::SipKey key)
+    : cfg_(cfg),
+      sockets_(sockets),
+      sink_(sink),
+      key_(key),
+      index_(key),
+      flows_(new Flow[kMaxFlows]),
+      active_pos_(new uint32_t[kMaxFlows]),
+      frame_size_(wire::kEthHeaderLen + static_cast<size_t>(cfg.mtu)),
+      frames_(new uint8_t[(wire::kEthHeaderLen + cfg.mtu) * kSendBatch]),
+      ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kSynOptions]),
+      pool_(new uint8_t[kBufferPool * kBufferSize]) {
+  free_.reserve(kMaxFlows);
+  for (uint32_t i = kMaxFlows; i > 0; --i) free_.push_back(i - 1);
+  active_.reserve(kMaxFlows);
+  queued_.reserve(2 * kMaxFlows);
+  closing_.reserve(kMaxFlows);
+  buffer_free_.reserve(kBufferPool);
+  for (int32_t i = kBufferPool; i > 0; --i) buffer_free_.push_back(i - 1);
+}
+
+TcpFlows::~TcpFlows() {
+  for (const uint32_t slot : active_) {
+    Flow& f = flows_[slot];
+    if (f.fd >= 0) sockets_->Close(f.fd, (f.ev & kEvClosing) == 0);
+  }
+  for (const Listener& l : listeners_) sockets_->Close(l.fd, false);
+}
+
+std::string TcpFlows::Describe(const Key& k) const {
+  return absl::StrFormat("tcp %s -> %s",
+                         FormatEnd(k.family, k.ns_addr, k.ns_port),
+                         FormatEnd(k.family, k.remote, k.remote_port));
+}
+
+std::string TcpFlows::Describe(const Flow& f) const {
+  static constexpr const char* kNames[] = {
+      "inbound", "connecting", "synack_sent", "syn_sent", "established",
+      "ns_fin",  "sock_shut",  "sock_eof",    "fin_sent", "fin_acked",
+      "ack_due", "send_due",   "closing",     "queued",   "rdhup",
+      "reset"};
+  std::string bits;
+  for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
+    if ((f.ev & (1u << i)) == 0) continue;
+    if (!bits.empty()) bits += ',';
+    bits += kNames[i];
+  }
+  return absl::StrFormat("%s [%s]", Describe(f.key), bits);
+}
+
+size_t TcpFlows::PayloadOffset(int family) const {
+  return L4Offset(family) + kTcpHeader;
+}
+
+uint32_t TcpFlows::OurWindow(const Flow& f) const {
+  if (f.buf < 0) return kBufferSize;
+  return static_cast<uint32_t>(kBufferSize - (f.buf_end - f.buf_start));
+}
+
+bool TcpFlows::SendSegment(Flow& f, uint8_t* frame, uint8_t flags,
+                           uint32_t seq, size_t payload_len, bool options) {
+  const int family = f.key.family;
+  const size_t l4 = L4Offset(family);
+  const size_t opt_len = options ? kSynOptions : 0;
+  uint8_t* tcp = frame + l4;
+  if (options) {
+    // Options sit where payload would; a SYN carries none.
+    uint8_t* o = tcp + kTcpHeader;
+    const size_t max_mss = static_cast<size_t>(cfg_.mtu) - IpHeader(family) -
+                           kTcpHeader;
+    o[0] = kOptMss;
+    o[1] = 4;
+    wire::StoreBe16(o + 2,
+                    static_cast<uint16_t>(std::min<size_t>(max_mss, 65535)));
+    o[4] = kOptNop;
+    o[5] = kOptWs;
+    o[6] = 3;
+    o[7] = f.our_ws;
+    if (f.our_ws == 0 && (f.ev & kEvSynSent) == 0) {
+      // The namespace offered no scaling: no window scale option.
+      o[4] = o[5] = o[6] = o[7] = kOptNop;
+    }
+  }
+  const size_t l4_len = kTcpHeader + opt_len + payload_len;
+  wire::StoreBe16(tcp, f.key.remote_port);
+  wire::StoreBe16(tcp + 2, f.key.ns_port);
+  wire::StoreBe32(tcp + 4, seq);
+  wire::StoreBe32(tcp + 8, (flags & kAck) ? f.ns_next : 0);
+  tcp[12] = static_cast<uint8_t>(((kTcpHeader + opt_len) / 4) << 4);
+  tcp[13] = flags;
+  uint32_t wnd = OurWindow(f);
+  if ((flags & kSyn) == 0) wnd >>= f.our_ws;
+  wire::StoreBe16(tcp + 14, static_cast<uint16_t>(std::min<uint32_t>(wnd, 65535)));
+  wire::StoreBe16(tcp + 16, 0);
+  wire::StoreBe16(tcp + 18, 0);
+  const uint32_t pseudo =
+      family == AF_INET
+          ? wire::PseudoSum4(f.key.remote, f.key.ns_addr, wire::kProtoTcp,
+                             static_cast<uint16_t>(l4_len))
+          : wire::PseudoSum6(f.key.remote, f.key.ns_addr, wire::kProtoTcp,
+                             static_cast<uint32_t>(l4_len));
+  wire::StoreBe16(tcp + 16,
+                  wire::Finish(wire::SumBytes(
+                      absl::MakeConstSpan(tcp, l4_len), pseudo)));
+  const MacAddr mac = !f.ns_mac.IsZero()   ? f.ns_mac
+                      : !ns_mac_.IsZero() ? ns_mac_
+                                          : kBroadcastMac;
+  const auto out = absl::MakeSpan(frame, l4 + l4_len);
+  const size_t len =
+      family == AF_INET
+          ? wire::WrapIpv4(out, mac, cfg_.our_mac, f.key.remote, f.key.ns_addr,
+                           wire::kProtoTcp, l4_len)
+          : wire::WrapIpv6(out, mac, cfg_.our_mac, f.key.remote, f.key.ns_addr,
+                           wire::kProtoTcp, l4_len);
+  if (len == 0) return false;
+  if (flags & kAck) {
+    f.ack_sent = f.ns_next;
+    f.ev &= ~kEvAckDue;
+  }
+  return sink_->TrySendFrame(absl::MakeConstSpan(frame, len));
+}
+
+void TcpFlows::SendFlags(Flow& f, uint8_t flags) {
+  const bool syn = (flags & kSyn) != 0;
+  const uint32_t seq = syn ? f.isn : f.seq_next;
+  SendSegment(f, ctl_.get(), flags, seq, 0, syn);
+}
+
+void TcpFlows::ResetUnknown(int family, const uint8_t* src, const uint8_t* dst,
+                            const wire::TcpView& tcp, const MacAddr& ns_mac) {
+  if (tcp.flags() & kRst) return;  // never answer a reset
+  Flow f;
+  f.key.family = static_cast<uint8_t>(family);
+  f.key.ns_port = tcp.src_port();
+  f.key.remote_port = tcp.dst_port();
+  std::memcpy(f.key.ns_addr, src, AddrLen(family));
+  std::memcpy(f.key.remote, dst, AddrLen(family));
+  f.ns_mac = ns_mac;
+  f.buf = 0;  // window 0
+  f.buf_end = kBufferSize;
+  ++counters_.resets_to_ns;
+  if (tcp.flags() & kAck) {
+    SendSegment(f, ctl_.get(), kRst, tcp.ack(), 0, false);
+    return;
+  }
+  // RST|ACK acknowledging everything the segment occupied (RFC 9293
+  // 3.10.7.1).
+  uint32_t len = static_cast<uint32_t>(tcp.payload().size());
+  if (tcp.flags() & kSyn) ++len;
+  if (tcp.flags() & kFin) ++len;
+  f.ns_next = tcp.seq() + len;
+  SendSegment(f, ctl_.get(), kRst | kAck, 0, 0, false);
+}
+
+void TcpFlows::Queue(uint32_t slot, uint32_t bits) {
+  Flow& f = flows_[slot];
+  f.ev |= bits;
+  if (f.ev & kEvQueued) return;
+  f.ev |= kEvQueued;
+  queued_.push_back(slot);
+}
+
+void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
+  const absl::Span<const uint8_t> o = tcp.options();
+  const int family = f.key.family;
+  uint16_t mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
+  int ws = -1;
+  for (size_t i = 0; i < o.size();) {
+    const uint8_t kind = o[i];
+    if (kind == kOptEnd) break;
+    if (kind == kOptNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= o.size()) break;
+    const size_t len = o[i + 1];
+    if (len < 2 || i + len > o.size()) break;  // malformed: stop reading
+    if (kind == kOptMss && len == 4) mss = wire::LoadBe16(o.data() + i + 2);
+    if (kind == kOptWs && len == 3) ws = std::min<int>(o[i + 2], kMaxWindowScale);
+    i += len;
+  }
+  const size_t max_mss = static_cast<size_t>(cfg_.mtu) - IpHeader(family) -
+                         kTcpHeader;
+  f.mss = static_cast<uint16_t>(std::clamp<size_t>(mss, 64, max_mss));
+  if (ws >= 0) {
+    f.ns_ws = static_cast<uint8_t>(ws);
+    f.our_ws = kWindowScale;
+  } else {
+    f.ns_ws = 0;
+    f.our_ws = 0;
+  }
+}
+
+bool TcpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
+                             const wire::TcpView& tcp, const MacAddr& ns_mac,
+                             int64_t now) {
+  if (family != AF_INET && family != AF_INET6) return false;
+  if (!Enabled(family)) return false;
+  Key key{};
+  key.family = static_cast<uint8_t>(family);
+  key.ns_port = tcp.src_port();
+  key.remote_port = tcp.dst_port();
+  std::memcpy(key.ns_addr, src, AddrLen(family));
+  std::memcpy(key.remote, dst, AddrLen(family));
+  const uint8_t flags = tcp.flags();
+  int64_t slot = index_.Find(key);
+  if (slot >= 0) {
+    Flow& f = flows_[slot];
+    // A new connection on the tuple of one that is done on the tap side.
+    if ((flags & (kSyn | kAck | kRst)) == kSyn && (f.ev & kEvEstablished)) {
+      Close(static_cast<uint32_t>(slot), true, false, "SYN for a new connection");
+      slot = -1;
+    }
+  }
+  if (slot < 0) {
+    if ((flags & (kSyn | kAck | kRst)) == kSyn) {
+      OpenOutbound(key, tcp, ns_mac, now);
+      return true;
+    }
+    ++counters_.dropped_invalid;
+    LOG_TRACE("%s: segment flags 0x%02x for no flow, reset", Describe(key),
+              flags);
+    ResetUnknown(family, src, dst, tcp, ns_mac);
+    return true;
+  }
+  Flow& f = flows_[slot];
+  f.ns_mac = ns_mac;
+  f.last = now;
+  HandleSegment(static_cast<uint32_t>(slot), tcp, now);
+  return true;
+}
+
+void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
+                            const MacAddr& ns_mac, int64_t now) {
+  const int family = key.family;
+  if (key.remote_port == 0 || key.ns_port == 0 ||
+      !flow::AllowedDestination(cfg_.map, family, key.remote)) {
+    ++counters_.dropped_invalid;
+    LOG_TRACE("%s: not a unicast destination, dropped", Describe(key));
+    return;
+  }
+  if (free_.empty()) {
+    ++counters_.dropped_table_full;
+    if (now - last_full_warning_ >= kFullWarningIntervalMs) {
+      last_full_warning_ = now;
+      LOG_WARN("tcp: flow table full (%u flows), refusing new connections",
+               kMaxFlows);
+    }
+    ResetUnknown(family, key.ns_addr, key.remote, tcp, ns_mac);
+    return;
+  }
+  uint8_t target[16];
+  flow::MapDestination(cfg_.map, family, key.remote, key.remote_port, target);
+  const int fd = sockets_->Open(family);
+  if (fd < 0) {
+    ++counters_.connect_failed;
+    LOG_DEBUG("%s: socket: %s", Describe(key), strerror(errno));
+    ResetUnknown(family, key.ns_addr, key.remote, tcp, ns_mac);
+    return;
+  }
+  const IpAddr& bind = family == AF_INET ? cfg_.bind4 : cfg_.bind6;
+  if (bind.family == family && !flow::IsLoopback(family, target) &&
+      sockets_->Bind(fd, family, bind.bytes.data(), 0) != 0) {
+    LOG_DEBUG("%s: bind to the outbound address: %s", Describe(key),
+              strerror(errno));
+  }
+  const uint32_t slot = static_cast<uint32_t>(NewSlot(key, fd, now));
+  Flow& f = flows_[slot];
+  f.ns_mac = ns_mac;
+  f.ns_next = tcp.seq() + 1;
+  f.ns_wnd = tcp.window();  // never scaled in a SYN (RFC 7323 2.2)
+  ReadOptions(f, tcp);
+  if (sockets_->EnablePeekOffset(fd) != 0 && peek_off_ok_) {
+    LOG_DEBUG("tcp: no SO_PEEK_OFF, peeking past data in flight");
+    peek_off_ok_ = false;
+  }
+  sockets_->Watch(fd, slot, false);
+  const int rc = sockets_->Connect(fd, family, target, key.remote_port);
+  const int err = rc == 0 ? 0 : errno;
+  if (rc != 0 && err != EINPROGRESS) {
+    ++counters_.connect_failed;
+    LOG_TRACE("%s: connect to %s: %s, reset", Describe(f),
+              FormatEnd(family, target, key.remote_port), strerror(err));
+    Close(slot, false, true, "connect failed");
+    return;
+  }
+  LOG_TRACE("%s: tap SYN, socket %s %s", Describe(key),
+            rc == 0 ? "connected to" : "connecting to",
+            FormatEnd(family, target, key.remote_port));
+  if (rc == 0) {
+    f.ev |= kEvSynAckSent;
+    SendFlags(f, kSyn | kAck);
+    f.rto_at = now + kSynRetransmitMs;
+  } else {
+    f.ev |= kEvConnecting;
+  }
+}
+
+int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
+  const uint32_t slot = free_.back();
+  free_.pop_back();
+  Flow& f = flows_[slot];
+  f = Flow{};
+  f.key = key;
+  f.fd = fd;
+  f.last = now;
+  // RFC 6528: a keyed hash of the connection, plus a clock.
+  struct {
+    Key k;
+    int64_t t;
+  } seed{key, now};
+  f.isn = static_cast<uint32_t>(flow::SipHash24(key_, &seed, sizeof(seed))) +
+          static_cast<uint32_t>(now * 250);  // 4 µs per tick, as RFC 9293
+  f.seq_next = f.isn + 1;
+  f.seq_acked = f.isn;
+  index_.Insert(key, slot);
+  active_pos_[slot] = static_cast<uint32_t>(active_.size());
+  active_.push_back(slot);
+  ++counters_.flows_opened;
+  return slot;
+}
+
+void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
+                             int64_t now) {
+  Flow& f = flows_[slot];
+  if (f.ev & kEvClosing) return;
+  const uint8_t flags = tcp.flags();
+  if (flags & kRst) {
+    // Accept a reset in the window (RFC 9293 3.10.7.4; no challenge ACK:
+    // the namespace is the only sender on this link).
+    const int32_t off = SeqDiff(tcp.seq(), f.ns_next);
+    if ((f.ev & kEvSynSent) && (f.ev & kEvEstablished) == 0) {
+      // A reset answering our SYN (RFC 9293 3.10.7.3): acceptable if it
+      // acknowledges the SYN.
+      if ((flags & kAck) == 0 || tcp.ack() != f.isn + 1) return;
+    } else if (off < 0 || static_cast<uint32_t>(off) > OurWindow(f)) {
+      return;
+    }
+    ++counters_.resets_from_ns;
+    LOG_TRACE("%s: tap RST", Describe(f));
+    Close(slot, true, false, "reset by the namespace");
+    return;
+  }
+  if (flags & kSyn) {
+    if ((f.ev & kEvSynSent) && (f.ev & kEvEstablished) == 0 &&
+        (flags & kAck)) {
+      // Inbound: the namespace's SYN-ACK to our SYN.
+      if (tcp.ack() != f.isn + 1) {
+        ResetUnknown(f.key.family, f.key.ns_addr, f.key.remote, tcp, f.ns_mac);
+        return;
+      }
+      f.ns_next = tcp.seq() + 1;
+      const uint8_t offered = f.our_ws;
+      ReadOptions(f, tcp);
+      if (offered == 0) f.our_ws = f.ns_ws = 0;
+      f.ns_wnd = tcp.window();
+      f.seq_acked = f.isn + 1;
+      f.ev |= kEvEstablished;
+      f.rto_at = 0;
+      f.retries = 0;
+      LOG_TRACE("%s: tap SYN-ACK, established", Describe(f));
+      SendAckNow(f);
+      Queue(slot, kEvSendDue);
+      return;
+    }
+    // A retransmitted SYN: repeat our SYN-ACK if we sent one.
+    if ((f.ev & kEvSynAckSent) && (f.ev & kEvEstablished) == 0)
+      SendFlags(f, kSyn | kAck);
+    return;
+  }
+  if ((flags & kAck) == 0) return;  // RFC 9293 3.10.7.4: drop
+  if ((f.ev & kEvEstablished) == 0) {
+    if ((f.ev & kEvSynAckSent) == 0) return;  // still connecting
+    if (tcp.ack() != f.isn + 1) {
+      ResetUnknown(f.key.family, f.key.ns_addr, f.key.remote, tcp, f.ns_mac);
+      return;
+    }
+    f.ev |= kEvEstablished;
+    f.seq_acked = f.isn + 1;
+    f.rto_at = 0;
+    f.retries = 0;
+    LOG_TRACE("%s: tap ACK, established", Describe(f));
+    Queue(slot, kEvSendDue);  // the server may have spoken first
+  }
+  HandleAck(slot, tcp, now);
+  if (f.ev & kEvClosing) return;
+  HandlePayload(slot, tcp, now);
+}
+
+void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
+  Flow& f = flows_[slot];
+  const uint32_t ack = tcp.ack();
+  const int32_t advance = SeqDiff(ack, f.seq_acked);
+  if (SeqDiff(ack, f.seq_next) > 0) {
+    // Acknowledges what we never sent: answer with an ACK (RFC 9293
+    // 3.10.7.4) and ignore it.
+    Queue(slot, kEvAckDue);
+    return;
+  }
+  const uint32_t wnd = static_cast<uint32_t>(tcp.window()) << f.ns_ws;
+  const bool pure_ack = tcp.payload().empty() && (tcp.flags() & kFin) == 0;
+  if (advance > 0) {
+    uint32_t data = static_cast<uint32_t>(advance);
+    if ((f.ev & kEvFinSent) && ack == f.seq_next) {
+      --data;  // the FIN's sequence number
+      f.ev |= kEvFinAcked;
+    }
+    if (data > 0) {
+      const ssize_t n = sockets_->Discard(f.fd, data);
+      if (n != static_cast<ssize_t>(data))
+        LOG_DEBUG("%s: discard %u: %zd", Describe(f), data, n);
+    }
+    f.seq_acked = ack;
+    f.dup_acks = 0;
+    f.retries = 0;
+    f.rto_at = f.seq_acked != f.seq_next ? now + kRtoMinMs : 0;
+    Queue(slot, kEvSendDue);
+    if (f.ev & kEvFinAcked) MaybeFinish(slot);
+  } else if (advance == 0 && pure_ack && f.seq_next != f.seq_acked &&
+             wnd == f.ns_wnd) {
+    // A duplicate ACK (RFC 5681 2): the third means a lost segment.
+    if (++f.dup_acks == 3) {
+      LOG_TRACE("%s: three duplicate ACKs for %u, retransmitting",
+                Describe(f), ack - f.isn);
+      Rewind(slot, now);
+    }
+  }
+  if (wnd != f.ns_wnd) {
+    if (wnd > f.ns_wnd) Queue(slot, kEvSendDue);
+    f.ns_wnd = wnd;
+  }
+}
+
+void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
+                             int64_t now) {
+  (void)now;
+  Flow& f = flows_[slot];
+  absl::Span<const uint8_t> data = tcp.payload();
+  bool fin = (tcp.flags() & kFin) != 0;
+  if (data.empty() && !fin) return;
+  if (f.ev & kEvNsFin) {
+    // Everything up to the FIN was taken: this is a retransmission.
+    Queue(slot, kEvAckDue);
+    return;
+  }
+  const int32_t off = SeqDiff(tcp.seq(), f.ns_next);
+  if (off > 0) {
+    // A gap: drop it and repeat our ACK at once, so that the namespace
+    // fast-retransmits what is missing.
+    ++counters_.dropped_out_of_order;
+    LOG_TRACE("%s: segment %u bytes ahead, duplicate ACK", Describe(f), off);
+    SendAckNow(f);
+    return;
+  }
+  const size_t trim = static_cast<size_t>(-static_cast<int64_t>(off));
+  if (trim > data.size()) {
+    // Entirely old, FIN included.
+    Queue(slot, kEvAckDue);
+    return;
+  }
+  data = data.subspan(trim);
+  if (!data.empty()) {
+    size_t taken = 0;
+    if (f.buf < 0) {
+      const ssize_t n = sockets_->Send(f.fd, data);
+      if (n < 0) {
+        const int err = errno;
+        if (err != EAGAIN && err != EWOULDBLOCK) {
+          LOG_TRACE("%s: send: %s, reset", Describe(f), strerror(err));
+          Close(slot, true, true, "send failed");
+          return;
+        }
+      } else {
+        taken = static_cast<size_t>(n);
+      }
+    }
+    if (taken < data.size()) {
+      if (f.buf < 0 && !buffer_free_.empty()) {
+        f.buf = buffer_free_.back();
+        buffer_free_.pop_back();
+        f.buf_start = f.buf_end = 0;
+      }
+      if (f.buf >= 0) {
+        size_t room = OurWindow(f);
+        const size_t want = std::min(data.size() - taken, room);
+        if (f.buf_end + want > kBufferSize) {
+          uint8_t* b = BufferData(f.buf);
+          std::memmove(b, b + f.buf_start, f.buf_end - f.buf_start);
+          f.buf_end -= f.buf_start;
+          f.buf_start = 0;
+        }
+        std::memcpy(BufferData(f.buf) + f.buf_end, data.data() + taken, want);
+        f.buf_end += static_cast<uint32_t>(want);
+        taken += want;
+        ++counters_.buffered;
+      } else {
+        ++counters_.dropped_no_buffer;
+      }
+    }
+    f.ns_next += static_cast<uint32_t>(taken);
+    counters_.bytes_to_socket += taken;
+    if (taken < data.size()) {
+      // What we could not hold is not acknowledged: the namespace sends it
+      // again.
+      fin = false;
+      LOG_TRACE("%s: kept %zu of %zu bytes", Describe(f), taken, data.size());
+    }
+  }
+  if (fin) {
+    ++f.ns_next;
+    f.ev |= kEvNsFin;
+    LOG_TRACE("%s: tap FIN", Describe(f));
+    if (f.buf < 0) {
+      sockets_->ShutdownWrite(f.fd);
+      f.ev |= kEvSockShut;
+    }
+    SendAckNow(f);
+    MaybeFinish(slot);
+    return;
+  }
+  Queue(slot, kEvAckDue);
+}
+
+bool TcpFlows::FlushBuffer(uint32_t slot) {
+  Flow& f = flows_[slot];
+  if (f.buf < 0) return true;
+  const uint32_t before = f.buf_end - f.buf_start;
+  while (f.buf_start < f.buf_end) {
+    const ssize_t n = sockets_->Send(
+        f.fd, absl::MakeConstSpan(BufferData(f.buf) + f.buf_start,
+                                  f.buf_end - f.buf_start));
+    if (n < 0) {
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      LOG_TRACE("%s: send: %s, reset", Describe(f), strerror(err));
+      Close(slot, true, true, "send failed");
+      return false;
+    }
+    f.buf_start += static_cast<uint32_t>(n);
+  }
+  if (f.buf_end - f.buf_start == before) return true;
+  if (f.buf_start == f.buf_end) {
+    ReleaseBuffer(f);
+    if ((f.ev & kEvNsFin) && (f.ev & kEvSockShut) == 0) {
+      sockets_->ShutdownWrite(f.fd);
+      f.ev |= kEvSockShut;
+      MaybeFinish(slot);
+    }
+  }
+  Queue(slot, kEvAckDue);  // window update
+  return true;
+}
+
+void TcpFlows::ReleaseBuffer(Flow& f) {
+  if (f.buf < 0) return;
+  buffer_free_.push_back(f.buf);
+  f.buf = -1;
+  f.buf_start = f.buf_end = 0;
+}
+
+void TcpFlows::Push(uint32_t slot, int64_t now) {
+  Flow& f = flows_[slot];
+  if ((f.ev & kEvEstablished) == 0 || (f.ev & (kEvClosing | kEvFinSent)))
+    return;
+  const int family = f.key.family;
+  const size_t off = PayloadOffset(family);
+  iovec iov[kSendBatch];
+  for (;;) {
+    const int32_t avail = SeqDiff(f.seq_acked + f.ns_wnd, f.seq_next);
+    if (avail <= 0) {
+      // Zero window: probe it later (RFC 9293 3.8.6.1).
+      if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
+      return;
+    }
+    int n = 0;
+    size_t total = 0;
+    while (n < kSendBatch && total < static_cast<size_t>(avail)) {
+      const size_t len =
+          std::min<size_t>(f.mss, static_cast<size_t>(avail) - total);
+      iov[n] = iovec{frames_.get() + static_cast<size_t>(n) * frame_size_ + off,
+                     len};
+      total += len;
+      ++n;
+    }
+    const size_t skip = peek_off_ok_ ? 0 : f.seq_next - f.seq_acked;
+    const ssize_t r = sockets_->Peek(f.fd, skip, iov, n);
+    if (r < 0) {
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        if ((f.ev & kEvRdHup) == 0) return;
+        // The peer's FIN came and nothing is left beyond what is in
+        // flight: end of stream.
+      } else {
+        LOG_TRACE("%s: recv: %s, reset", Describe(f), strerror(err));
+        Close(slot, false, true, "socket error");
+        return;
+      }
+    }
+    if (r <= 0) {
+      f.ev |= kEvSockEof | kEvFinSent;
+      LOG_TRACE("%s: socket EOF, FIN to the namespace", Describe(f));
+      SendFlags(f, kFin | kAck);
+      ++f.seq_next;
+      if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
+      return;
+    }
+    size_t left = static_cast<size_t>(r);
+    uint32_t seq = f.seq_next;
+    bool refused = false;
+    for (int i = 0; i < n && left > 0; ++i) {
+      const size_t len = std::min(left, iov[i].iov_len);
+      uint8_t* frame = frames_.get() + static_cast<size_t>(i) * frame_size_;
+      const bool last = len == left;
+      if (!SendSegment(f, frame, kAck | (last ? kPsh : 0), seq, len, false)) {
+        refused = true;
+        break;
+      }
+      seq += static_cast<uint32_t>(len);
+      left -= len;
+      ++counters_.segments_to_ns;
+    }
+    counters_.bytes_to_ns += seq - f.seq_next;
+    f.seq_next = seq;
+    if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
+    if (refused) {
+      // The tap's queue is full: what did not go is sent again from here
+      // at the next ACK or tick.
+      if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, f.seq_next - f.seq_acked);
+      return;
+    }
+    if (static_cast<size_t>(r) < total) return;  // drained for now
+  }
+}
+
+void TcpFlows::Rewind(uint32_t slot, int64_t now) {
+  Flow& f = flows_[slot];
+  ++counters_.retransmits;
+  f.seq_next = f.seq_acked;
+  f.ev &= ~kEvFinSent;
+  f.dup_acks = 0;
+  if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, 0);
+  f.rto_at = 0;
+  Push(slot, now);
+}
+
+void TcpFlows::MaybeFinish(uint32_t slot) {
+  const Flow& f = flows_[slot];
+  constexpr uint32_t kDone = kEvNsFin | kEvSockShut | kEvFinAcked;
+  if ((f.ev & kDone) != kDone) return;
+  LOG_TRACE("%s: both sides closed", Describe(f));
+  Close(slot, false, false, "closed");
+}
+
+void TcpFlows::Flush(int64_t now) {
+  for (size_t i = 0; i < queued_.size(); ++i) {
+    const uint32_t slot = queued_[i];
+    Flow& f = flows_[slot];
+    f.ev &= ~kEvQueued;
+    if (f.ev & kEvClosing) continue;
+    if (f.ev & kEvSendDue) {
+      f.ev &= ~kEvSendDue;
+      Push(slot, now);
+      if (f.ev & kEvClosing) continue;
+    }
+    // Data frames carry the ACK; send one only if still owed.
+    if ((f.ev & kEvAckDue) && (f.ev & (kEvEstablished | kEvSynAckSent)))
+      SendAckNow(f);
+    f.ev &= ~kEvAckDue;
+  }
+  queued_.clear();
+}
+
+void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
+  if (slot >= kMaxFlows) return;
+  Flow& f = flows_[slot];
+  if (f.fd < 0 || (f.ev & kEvClosing)) return;
+  if (events & EPOLLRDHUP) f.ev |= kEvRdHup;
+  if (f.ev & kEvConnecting) {
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
+    const int err = sockets_->PendingError(f.fd);
+    if (err != 0 || (events & (EPOLLERR | EPOLLHUP)) == EPOLLERR) {
+      ++counters_.connect_failed;
+      LOG_TRACE("%s: connect: %s, reset", Describe(f),
+                strerror(err != 0 ? err : ECONNREFUSED));
+      Close(slot, false, true, "connect failed");
+      return;
+    }
+    f.ev &= ~kEvConnecting;
+    f.ev |= kEvSynAckSent;
+    f.last = now;
+    LOG_TRACE("%s: socket connected, SYN-ACK to the namespace", Describe(f));
+    SendFlags(f, kSyn | kAck);
+    f.rto_at = now + kSynRetransmitMs;
+    return;
+  }
+  if (events & EPOLLERR) {
+    const int err = sockets_->PendingError(f.fd);
+    LOG_TRACE("%s: socket error: %s, reset", Describe(f), strerror(err));
+    Close(slot, false, true, "socket error");
+    return;
+  }
+  f.last = now;
+  if ((events & EPOLLOUT) && !FlushBuffer(slot)) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) Push(slot, now);
+}
+
+void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
+  if (slot < kListenerBase || slot - kListenerBase >= listeners_.size()) return;
+  const Listener& l = listeners_[slot - kListenerBase];
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    int family = AF_UNSPEC;
+    uint8_t peer[16] = {};
+    uint16_t port = 0;
+    const int fd = sockets_->Accept(l.fd, &family, peer, &port);
+    if (fd < 0) return;
+    const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
+    Key key{};
+    key.family = static_cast<uint8_t>(family);
+    key.ns_port = l.ns_port;
+    key.remote_port = port;
+    if (family != l.family || ns.family != family || free_.empty()) {
+      if (free_.empty()) {
+        ++counters_.dropped_table_full;
+        if (now - last_full_warning_ >= kFullWarningIntervalMs) {
+          last_full_warning_ = now;
+          LOG_WARN("tcp: flow table full (%u flows), refusing new connections",
+                   kMaxFlows);
+        }
+      } else {
+        ++counters_.dropped_invalid;
+        LOG_DEBUG("tcp: inbound connection on port %u: no namespace address",
+                  l.host_port);
+      }
+      sockets_->Close(fd, true);
+      continue;
+    }
+    std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
+    flow::ShownPeer(cfg_.map, family, peer, key.remote);
+    if (index_.Find(key) >= 0) {
+      ++counters_.dropped_invalid;
+      LOG_DEBUG("%s: inbound connection collides with a flow, reset",
+                Describe(key));
+      sockets_->Close(fd, true);
+      continue;
+    }
+    const uint32_t s = static_cast<uint32_t>(NewSlot(key, fd, now));
+    Flow& f = flows_[s];
+    f.ev |= kEvInbound | kEvSynSent;
+    f.our_ws = kWindowScale;
+    f.mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
+    if (sockets_->EnablePeekOffset(fd) != 0 && peek_off_ok_) {
+      LOG_DEBUG("tcp: no SO_PEEK_OFF, peeking past data in flight");
+      peek_off_ok_ = false;
+    }
+    sockets_->Watch(fd, s, false);
+    LOG_TRACE("%s: accepted from %s, SYN to the namespace", Describe(f),
+              FormatEnd(family, peer, port));
+    SendFlags(f, kSyn);
+    f.rto_at = now + kSynRetransmitMs;
+  }
+}
+
+void TcpFlows::Tick(int64_t now) {
+  for (size_t i = 0; i < active_.size(); ++i) {
+    const uint32_t slot = active_[i];
+    Flow& f = flows_[slot];
+    if (f.ev & kEvClosing) continue;
+    if ((f.ev & kEvEstablished) == 0) {
+      if (now - f.last >= kSynTimeoutMs) {
+        ++counters_.timeouts;
+        Close(slot, true, (f.ev & (kEvSynAckSent | kEvSynSent)) != 0,
+              "handshake timeout");
+        continue;
+      }
+      if (f.rto_at != 0 && now >= f.rto_at) {
+        // Our SYN or SYN-ACK went unanswered: send it again.
+        SendFlags(f, (f.ev & kEvSynSent) ? kSyn : kSyn | kAck);
+        f.rto_at = now + (kSynRetransmitMs << std::min<int>(++f.retries, 3));
+      }
+      continue;
+    }
+    if ((f.ev & (kEvNsFin | kEvFinSent)) && now - f.last >= kFinTimeoutMs) {
+      ++counters_.timeouts;
+      Close(slot, true, true, "FIN timeout");
+      continue;
+    }
+    if (now - f.last >= kIdleTimeoutMs) {
+      ++counters_.timeouts;
+      Close(slot, true, true, "idle timeout");
+      continue;
+    }
+    if (f.rto_at == 0 || now < f.rto_at) continue;
+    f.rto_at = 0;
+    if (f.seq_next != f.seq_acked) {
+      if (++f.retries > kMaxRetransmits) {
+        ++counters_.timeouts;
+        Close(slot, true, true, "retransmission limit");
+        continue;
+      }
+      LOG_TRACE("%s: no ACK for %u bytes, retransmitting", Describe(f),
+                f.seq_next - f.seq_acked);
+      Rewind(slot, now);
+      f.rto_at = now + (kRtoMinMs << std::min<int>(f.retries, 6));
+    } else if (f.ns_wnd == 0) {
+      // Zero-window probe: an old sequence number makes the namespace
+      // answer with its current window.
+      const uint32_t saved = f.seq_next;
+      f.seq_next = saved - 1;
+      SendAckNow(f);
+      f.seq_next = saved;
+      f.rto_at = now + (kRtoMinMs << std::min<int>(++f.retries, 6));
+    } else {
+      Push(slot, now);  // a frame the tap refused, nothing in flight
+    }
+  }
+}
+
+void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,
+                     const char* why) {
+  Flow& f = flows_[slot];
+  if (f.ev & kEvClosing) return;
+  if (reset_ns) {
+    ++counters_.resets_to_ns;
+    SendFlags(f, kRst | kAck);
+  }
+  LOG_TRACE("%s: closing (%s)", Describe(f), why);
+  f.ev |= kEvClosing;
+  if (reset_socket) f.ev |= kEvReset;
+  index_.Erase(f.key);
+  closing_.push_back(slot);
+}
+
+void TcpFlows::Reap() {
+  for (const uint32_t slot : closing_) {
+    Flow& f = flows_[slot];
+    if (f.fd >= 0) sockets_->Close(f.fd, (f.ev & kEvReset) != 0);
+    f.fd = -1;
+    ReleaseBuffer(f);
+    const uint32_t pos = active_pos_[slot];
+    const uint32_t last = active_.back();
+    active_[pos] = last;
+    active_pos_[last] = pos;
+    active_.pop_back();
+    f.ev = 0;
+    free_.push_back(slot);
+  }
+  closing_.clear();
+}
+
+absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
+                                   uint16_t host_port, uint16_t ns_port) {
+  if (family != AF_INET && family != AF_INET6)
+    return absl::InvalidArgumentError("TCP listener: bad address family");
+  if (bind_addr != nullptr && bind_addr->family != family)
+    return absl::InvalidArgumentError(
+        "TCP listener: bind address of another family");
+  if (listeners_.size() >= kMaxListeners)
+    return absl::ResourceExhaustedError("TCP listener: too many");
+  const int fd = sockets_->Open(family);
+  if (fd < 0) return ErrnoToStatus(errno, "TCP socket");
+  if (sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+                     host_port) != 0 ||
+      sockets_->Listen(fd) != 0) {
+    const int err = errno;
+    sockets_->Close(fd, false);
+    return ErrnoToStatus(
+        err, absl::StrFormat("listen on TCP%s port %u",
+                             family == AF_INET ? "" : "v6", host_port));
+  }
+  const uint32_t index = static_cast<uint32_t>(listeners_.size());
+  listeners_.push_back(Listener{fd, family, host_port, ns_port});
+  sockets_->Watch(fd, kListenerBase + index, true);
+  LOG_DEBUG("tcp: forwarding host port %u to namespace port %u (%s)",
+            host_port, ns_port, family == AF_INET ? "IPv4" : "IPv6");
+  return absl::OkStatus();
+}
+
+}  // namespace pasta::tcp

@@ -1,0 +1,333 @@
+// TCP between the namespace's connections (tap frames) and host sockets,
+// without a TCP stack of our own: the host kernel's socket holds the data,
+// we translate sequence numbers, windows, ACKs and flags.
+//
+// Theory of operation (see also README.md in this folder):
+// - A flow is keyed as the namespace sees it: (family, namespace address and
+//   port, remote address and port). State is a set of event bits (Ev*), not
+//   RFC 793's state names; --trace prints them.
+// - Outbound: a SYN from the namespace opens a non-blocking socket and
+//   connect()s it to the mapped destination (flow/addr_map.h). The SYN-ACK
+//   goes back only once the connect completes (EPOLLOUT, SO_ERROR 0); a
+//   failure sends RST. Inbound (-t): accept() on a listener sends a SYN to
+//   the namespace's address; its SYN-ACK completes the flow.
+// - Namespace -> socket: in-order payload is send() on the socket at once;
+//   what the socket refuses goes to a per-flow buffer (kBufferSize, taken
+//   from a pool of kBufferPool) that is flushed on EPOLLOUT. We ACK all we
+//   took, and advertise as window the free space of that buffer: the
+//   namespace never sends more than we can hold, so nothing it sends in
+//   window is dropped and it never waits for its retransmission timer.
+//   Out-of-order segments are dropped and answered with a duplicate ACK
+//   (the namespace fast-retransmits). A FIN becomes shutdown(SHUT_WR) once
+//   the buffer is empty.
+// - Socket -> namespace: data is read with MSG_PEEK at the socket's peek
+//   offset (SO_PEEK_OFF; without it, a discard buffer skips what is in
+//   flight), straight into frame buffers, at most the namespace's window,
+//   in segments of its MSS. An ACK from the namespace discards the acked
+//   bytes from the socket (recv with MSG_TRUNC). Three duplicate ACKs, a
+//   frame the tap refused, or no progress for the retransmission timeout
+//   rewind to the last ACK (peek offset back to 0) and send again. EOF
+//   becomes a FIN after the data; a socket error becomes RST.
+// - ACKs and further sends are batched: the tap calls Flush() after each
+//   batch of frames. Sockets are registered edge-triggered (EPOLLIN |
+//   EPOLLOUT | EPOLLRDHUP | EPOLLET) once; reads stop when the namespace's
+//   window is full and resume on its next ACK.
+// - Closing: a flow is freed when both FINs are acknowledged, on RST either
+//   way, or on a timeout (kSynTimeoutMs, kFinTimeoutMs, kIdleTimeoutMs).
+//   Closing is deferred: Close() marks the flow, Reap() (end of each loop
+//   iteration) closes its fd and frees its slot, so a late event in the
+//   same epoll batch can never reach a reused slot or fd number.
+// - Limits: kMaxFlows flows; when full, a new SYN gets RST and a
+//   (rate-limited) warning; existing flows are unaffected.
+// Nothing on the data path allocates: flow table, index, frame buffers and
+// the buffer pool are sized at construction.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "common/net_types.h"
+#include "flow/addr_map.h"
+#include "flow/flow_index.h"
+#include "wire/frame_sink.h"
+#include "wire/ip.h"
+
+namespace pasta::tcp {
+
+inline constexpr size_t kMaxFlows = 8192;
+// Epoll slots at or above this are listeners (slot - kListenerBase).
+inline constexpr uint32_t kListenerBase = 1u << 16;
+static_assert(kListenerBase >= kMaxFlows);
+inline constexpr size_t kMaxListeners = 2 * 65536;
+// Per-flow buffer for what the socket refused, and how many exist.
+inline constexpr size_t kBufferSize = 512 * 1024;
+inline constexpr size_t kBufferPool = 64;
+// Window scale we offer (RFC 7323): kBufferSize needs at least 3.
+inline constexpr uint8_t kWindowScale = 7;
+// Frames built per peek.
+inline constexpr int kSendBatch = 32;
+// Timeouts, as upstream's.
+inline constexpr int64_t kSynTimeoutMs = 10'000;
+inline constexpr int64_t kRtoMinMs = 200;  // first retransmission timeout
+inline constexpr int64_t kFinTimeoutMs = 60'000;
+inline constexpr int64_t kIdleTimeoutMs = 7'200'000;
+inline constexpr int kMaxRetransmits = 8;
+
+// TCP header flags (RFC 9293 3.1).
+inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08,
+                         kAck = 0x10;
+
+struct TcpConfig {
+  bool enabled4 = true, enabled6 = true;
+  MacAddr our_mac;
+  flow::AddressMap map;        // destination mapping, shown peers
+  IpAddr ns_addr4, ns_addr6;   // the namespace's addresses (inbound)
+  IpAddr bind4, bind6;         // -o: source address for outbound sockets
+  int mtu = 65520;             // tap MTU
+};
+
+// The socket layer, as a seam for tests. Addresses are 4 or 16 bytes in
+// network order, ports in host order. Calls that fail return -1 with errno.
+class TcpSockets {
+ public:
+  virtual ~TcpSockets() = default;
+  // A non-blocking TCP socket (IPV6_V6ONLY for AF_INET6, TCP_NODELAY).
+  virtual int Open(int family) = 0;
+  virtual int Bind(int fd, int family, const uint8_t* addr, uint16_t port) = 0;
+  // Starts connecting: 0 (connected), or -1 with EINPROGRESS or an error.
+  virtual int Connect(int fd, int family, const uint8_t* addr,
+                      uint16_t port) = 0;
+  virtual int Listen(int fd) = 0;
+  // Accepts one connection: its non-blocking fd and the peer, or -1.
+  virtual int Accept(int fd, int* family, uint8_t* addr, uint16_t* port) = 0;
+  // SO_ERROR: 0 or the pending error (cleared).
+  virtual int PendingError(int fd) = 0;
+  // send(MSG_DONTWAIT | MSG_NOSIGNAL). Returns bytes or -1.
+  virtual ssize_t Send(int fd, absl::Span<const uint8_t> data) = 0;
+  // Turns SO_PEEK_OFF on at 0. Returns 0, or -1 if the kernel lacks it.
+  virtual int EnablePeekOffset(int fd) = 0;
+  // Sets the peek offset (with SO_PEEK_OFF on). Returns 0 or -1.
+  virtual int SetPeekOffset(int fd, size_t offset) = 0;
+  // recv(MSG_PEEK) into `iov`, after skipping `skip` bytes from the head of
+  // the queue (0 with SO_PEEK_OFF on: the kernel continues at its offset).
+  // Returns bytes stored in `iov` (not counting `skip`), 0 at end of
+  // stream, or -1 (EAGAIN: nothing more now).
+  virtual ssize_t Peek(int fd, size_t skip, const iovec* iov, int iovcnt) = 0;
+  // Removes `n` bytes from the head of the receive queue. Returns bytes.
+  virtual ssize_t Discard(int fd, size_t n) = 0;
+  virtual int ShutdownWrite(int fd) = 0;
+  // Registers `fd` under epoll reference (kind, slot): flows edge-triggered
+  // for EPOLLIN | EPOLLOUT | EPOLLRDHUP, listeners for EPOLLIN.
+  virtual void Watch(int fd, uint32_t slot, bool listener) = 0;
+  // Closes `fd`; `reset` first sets SO_LINGER 0 so the peer gets RST.
+  virtual void Close(int fd, bool reset) = 0;
+};
+
+// The real thing. `epoll_fd` is where Watch() registers.
+std::unique_ptr<TcpSockets> MakeSystemTcpSockets(int epoll_fd);
+
+struct Counters {
+  uint64_t flows_opened = 0;     // outbound and inbound
+  uint64_t connect_failed = 0;   // outbound connect refused or unreachable
+  uint64_t bytes_to_socket = 0;  // namespace -> socket (sent or buffered)
+  uint64_t bytes_to_ns = 0;      // socket -> namespace (first transmission)
+  uint64_t segments_to_ns = 0;
+  uint64_t retransmits = 0;        // rewinds towards the namespace
+  uint64_t buffered = 0;           // segments (partly) kept in a buffer
+  uint64_t dropped_no_buffer = 0;  // refused by the socket, pool empty
+  uint64_t dropped_out_of_order = 0;
+  uint64_t dropped_invalid = 0;     // bad destination, port 0, no flow
+  uint64_t dropped_table_full = 0;  // SYN refused: table full
+  uint64_t resets_to_ns = 0;
+  uint64_t resets_from_ns = 0;
+  uint64_t timeouts = 0;
+};
+
+class TcpFlows {
+ public:
+  // `sockets` and `sink` must outlive this object. Allocates the flow
+  // table, the frame buffers and the buffer pool (address space only,
+  // until used).
+  TcpFlows(const TcpConfig& cfg, TcpSockets* sockets, wire::FrameSink* sink,
+           flow::SipKey key);
+  // Closes every socket (flows with RST).
+  ~TcpFlows();
+  TcpFlows(const TcpFlows&) = delete;
+  TcpFlows& operator=(const TcpFlows&) = delete;
+
+  // A TCP segment from the namespace; `src`/`dst` are 4 or 16 bytes.
+  // Returns false if not handled (family disabled); true otherwise, also
+  // when dropped (counted). `now` in milliseconds. Allocates nothing.
+  bool FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
+                     const wire::TcpView& tcp, const MacAddr& ns_mac,
+                     int64_t now);
+
+  // After a batch of frames: sends the ACKs and window updates owed, and
+  // more data where the namespace's window opened.
+  void Flush(int64_t now);
+
+  // Epoll events on the socket of flow `slot`.
+  void OnSocketEvent(uint32_t slot, uint32_t events, int64_t now);
+  // A listener (kListenerBase + index) is readable: accepts what is
+  // waiting.
+  void OnListenerReadable(uint32_t slot, int64_t now);
+
+  // Retransmissions, zero-window probes and timeouts. Call at least every
+  // 100 ms; costs a scan of the active flows.
+  void Tick(int64_t now);
+
+  // Closes the sockets of flows closed during this loop iteration and
+  // frees their slots. Call at the end of every iteration.
+  void Reap();
+
+  // Listens on `bind_addr` (nullptr: any) `host_port`, forwarding to the
+  // namespace's address `ns_port`. Control plane: allocates.
+  absl::Status AddListener(int family, const IpAddr* bind_addr,
+                           uint16_t host_port, uint16_t ns_port);
+
+  // The namespace's MAC, for inbound SYNs before any outbound traffic.
+  void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
+
+  size_t active() const { return index_.size(); }
+  size_t listeners() const { return listeners_.size(); }
+  size_t free_buffers() const { return buffer_free_.size(); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Key {
+    uint8_t family;
+    uint8_t pad = 0;
+    uint16_t ns_port;
+    uint16_t remote_port;
+    uint16_t pad2 = 0;
+    uint8_t ns_addr[16];
+    uint8_t remote[16];  // as the namespace sees it
+  };
+  static_assert(sizeof(Key) == 40);
+
+  // Event bits of a flow.
+  enum : uint32_t {
+    kEvInbound = 1u << 0,       // accepted on a listener
+    kEvConnecting = 1u << 1,    // outbound connect() in progress
+    kEvSynAckSent = 1u << 2,    // outbound: SYN-ACK sent to the namespace
+    kEvSynSent = 1u << 3,       // inbound: SYN sent to the namespace
+    kEvEstablished = 1u << 4,   // handshake done on the tap side
+    kEvNsFin = 1u << 5,         // FIN received from the namespace
+    kEvSockShut = 1u << 6,      // shutdown(SHUT_WR) done
+    kEvSockEof = 1u << 7,       // the socket reached end of stream
+    kEvFinSent = 1u << 8,       // FIN sent to the namespace
+    kEvFinAcked = 1u << 9,      // the namespace ACKed our FIN
+    kEvAckDue = 1u << 10,       // owe the namespace an ACK
+    kEvSendDue = 1u << 11,      // try sending data at Flush()
+    kEvClosing = 1u << 12,      // Close()d, waiting for Reap()
+    kEvQueued = 1u << 13,       // on the flush list
+    kEvRdHup = 1u << 14,        // EPOLLRDHUP seen: the peer sent FIN
+    kEvReset = 1u << 15,        // close the socket with RST
+  };
+
+  struct Flow {
+    uint32_t ev = 0;
+    Key key{};
+    int fd = -1;
+    MacAddr ns_mac;
+    // Namespace -> socket.
+    uint32_t ns_next = 0;     // next sequence number expected (our ACK)
+    uint32_t ack_sent = 0;    // last ACK number sent
+    int32_t buf = -1;         // pool index of the refused-data buffer
+    uint32_t buf_start = 0;   // its unsent bytes: [buf_start, buf_end)
+    uint32_t buf_end = 0;
+    // Socket -> namespace.
+    uint32_t isn = 0;         // our initial sequence number
+    uint32_t seq_next = 0;    // next sequence number to send
+    uint32_t seq_acked = 0;   // highest ACK from the namespace
+    uint32_t ns_wnd = 0;      // its window in bytes (scaled)
+    uint8_t ns_ws = 0;        // its window scale (shift), if both offered
+    uint8_t our_ws = 0;       // ours, if both offered
+    uint8_t dup_acks = 0;
+    uint8_t retries = 0;
+    uint16_t mss = 536;       // segment size towards the namespace
+    int64_t rto_at = 0;       // retransmission deadline (0: none)
+    int64_t last = 0;         // last activity
+  };
+  struct Listener {
+    int fd;
+    int family;
+    uint16_t host_port;
+    uint16_t ns_port;
+  };
+
+  bool Enabled(int family) const {
+    return family == AF_INET ? cfg_.enabled4 : cfg_.enabled6;
+  }
+  // The flow's ends for a trace line: "tcp NS -> REMOTE".
+  std::string Describe(const Flow& f) const;
+  std::string Describe(const Key& k) const;
+
+  void OpenOutbound(const Key& key, const wire::TcpView& tcp,
+                    const MacAddr& ns_mac, int64_t now);
+  int64_t NewSlot(const Key& key, int fd, int64_t now);
+  void ReadOptions(Flow& f, const wire::TcpView& tcp);
+  void HandleSegment(uint32_t slot, const wire::TcpView& tcp, int64_t now);
+  void HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now);
+  void HandlePayload(uint32_t slot, const wire::TcpView& tcp, int64_t now);
+  // Writes what the flow's buffer holds to the socket. Returns false if the
+  // flow was closed.
+  bool FlushBuffer(uint32_t slot);
+  // Sends socket data within the namespace's window.
+  void Push(uint32_t slot, int64_t now);
+  void Rewind(uint32_t slot, int64_t now);
+  void MaybeFinish(uint32_t slot);
+
+  // Frames. Payload (if any) is already at PayloadOffset() in `frame`.
+  size_t PayloadOffset(int family) const;
+  // Builds and sends a segment; returns false if the tap refused it.
+  bool SendSegment(Flow& f, uint8_t* frame, uint8_t flags, uint32_t seq,
+                   size_t payload_len, bool options);
+  void SendFlags(Flow& f, uint8_t flags);  // no payload, seq = seq_next
+  void SendAckNow(Flow& f) { SendFlags(f, kAck); }
+  uint32_t OurWindow(const Flow& f) const;
+  // RST for a segment that has no flow (RFC 9293 3.10.7.1).
+  void ResetUnknown(int family, const uint8_t* src, const uint8_t* dst,
+                    const wire::TcpView& tcp, const MacAddr& ns_mac);
+
+  void Queue(uint32_t slot, uint32_t bits);
+  // Marks the flow closed; `reset_socket` closes with RST, `reset_ns` sends
+  // RST to the namespace first.
+  void Close(uint32_t slot, bool reset_socket, bool reset_ns,
+             const char* why);
+  void ReleaseBuffer(Flow& f);
+  uint8_t* BufferData(int32_t index) {
+    return pool_.get() + static_cast<size_t>(index) * kBufferSize;
+  }
+
+  TcpConfig cfg_;
+  TcpSockets* sockets_;
+  wire::FrameSink* sink_;
+  flow::SipKey key_;
+  flow::FlowIndex<Key, kMaxFlows> index_;
+  std::unique_ptr<Flow[]> flows_;
+  std::vector<uint32_t> free_;      // free slots (reserved at kMaxFlows)
+  std::vector<uint32_t> active_;    // slots in use, unordered
+  std::vector<uint32_t> queued_;    // slots with kEvQueued
+  std::vector<uint32_t> closing_;   // slots with kEvClosing
+  std::unique_ptr<uint32_t[]> active_pos_;  // slot -> index in active_
+  std::vector<Listener> listeners_;
+  size_t frame_size_;                  // 14 + mtu
+  std::unique_ptr<uint8_t[]> frames_;  // kSendBatch frames
+  std::unique_ptr<uint8_t[]> ctl_;     // one frame for flags-only segments
+  std::unique_ptr<uint8_t[]> pool_;    // kBufferPool * kBufferSize
+  std::vector<int32_t> buffer_free_;
+  bool peek_off_ok_ = true;
+  MacAddr ns_mac_;
+  Counters counters_;
+  int64_t last_full_warning_ = -1'000'000;
+};
+
+}  // namespace pasta::tcp
