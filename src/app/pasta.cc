@@ -271,12 +271,20 @@ absl::StatusOr<ns::Target> OpenTarget(const config::Config& cfg) {
   return absl::InternalError("bad target");
 }
 
+// Whether the tap carries virtio-net headers, for partial checksums and
+// TSO frames. On unless PASTA_NO_OFFLOAD=1 (a hidden switch for
+// benchmarks and bisecting).
+bool Offloads() {
+  const char* v = getenv("PASTA_NO_OFFLOAD");
+  return v == nullptr || std::string_view(v) != "1";
+}
+
 // Runs inside the target namespace (clone helper): opens the tap, brings
 // loopback up and, with --config-net, configures the tap.
 absl::Status SetUpInNamespace(Run& run, const std::string& name,
                               const std::optional<netlink::TapConfig>& tap_cfg,
                               std::string* actual_name) {
-  ASSIGN_OR_RETURN(UniqueFd fd, tap::OpenTap(name, actual_name));
+  ASSIGN_OR_RETURN(UniqueFd fd, tap::OpenTap(name, actual_name, Offloads()));
   netlink::TapConfig lo;
   lo.ifname = "lo";
   lo.strict_check = StrictCheck();
@@ -287,6 +295,7 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
     RETURN_IF_ERROR(netlink::ConfigureTap(c));
   }
   run.tap.emplace(std::move(fd), &run.services, nullptr, run.pcap.get());
+  run.tap->set_vnet_header(Offloads());
   return absl::OkStatus();
 }
 

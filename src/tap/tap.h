@@ -42,17 +42,24 @@
 
 namespace pasta::tap {
 
-// Largest frame we accept: 65520 bytes of MTU plus the Ethernet header,
-// rounded up.
-inline constexpr size_t kMaxFrame = 65536;
+// Largest frame we accept: a 65535-byte IP packet (the most a TSO frame
+// from the namespace holds, and more than 65520 bytes of MTU) plus the
+// Ethernet header, rounded up.
+inline constexpr size_t kMaxFrame = 65536 + 64;
+// The virtio-net header in front of every frame with IFF_VNET_HDR.
+inline constexpr size_t kVnetHeaderLen = 10;
 inline constexpr int kMaxBatch = 128;
 
 // Opens /dev/net/tun in the calling thread's network namespace and attaches
 // a tap interface (IFF_TAP | IFF_NO_PI) named `name` ("" lets the kernel
 // choose). The descriptor is non-blocking and close-on-exec. `actual_name`
 // receives the kernel's name for it. Call it inside the clone helper.
+// With `vnet_header`, frames carry a virtio-net header (IFF_VNET_HDR) and
+// the device takes partial checksums and TSO frames both ways
+// (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6).
 absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
-                                 std::string* actual_name);
+                                 std::string* actual_name,
+                                 bool vnet_header = false);
 
 enum class DropReason : uint8_t {
   kRunt,       // shorter than an Ethernet header
@@ -99,6 +106,8 @@ class Tap : public wire::FrameSink {
   void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
   void set_udp(udp::UdpFlows* udp) { udp_ = udp; }
   void set_tcp(tcp::TcpFlows* tcp) { tcp_ = tcp; }
+  // The device was opened with a virtio-net header (OpenTap).
+  void set_vnet_header(bool on) { vnet_ = on; }
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
   // gone (EOF or a fatal read error); EAGAIN ends the batch normally.
@@ -111,6 +120,9 @@ class Tap : public wire::FrameSink {
   // Writes one frame to the namespace (and the pcap file).
   void SendFrame(absl::Span<const uint8_t> frame) override;
   bool TrySendFrame(absl::Span<const uint8_t> frame) override;
+  bool can_offload() const override { return vnet_; }
+  bool TrySendTcpOffloaded(absl::Span<const uint8_t> frame, size_t l4_offset,
+                           uint16_t segment, bool ipv6) override;
 
   // Sends an unsolicited router advertisement, if NDP and RAs are on.
   void SendRouterAdvert();
@@ -124,6 +136,8 @@ class Tap : public wire::FrameSink {
                   absl::Span<const uint8_t> frame, int64_t now);
   void Drop(DropReason reason, absl::Span<const uint8_t> frame,
             const char* detail = nullptr);
+  // Writes `frame` behind virtio-net header `vnet` (when vnet_).
+  bool Write(absl::Span<const uint8_t> frame, const uint8_t* vnet);
 
   UniqueFd fd_;
   const Services* services_;
@@ -131,6 +145,7 @@ class Tap : public wire::FrameSink {
   udp::UdpFlows* udp_ = nullptr;
   tcp::TcpFlows* tcp_ = nullptr;
   pcap::PcapWriter* pcap_;
+  bool vnet_ = false;
   MacAddr ns_mac_;  // the namespace's MAC, as last seen in a frame
   std::unique_ptr<uint8_t[]> in_;
   std::unique_ptr<uint8_t[]> out_;

@@ -33,6 +33,9 @@ constexpr uint16_t kDefaultMss4 = 536, kDefaultMss6 = 1220;
 constexpr int kAcceptBatch = 32;
 constexpr int64_t kSynRetransmitMs = 1000;
 constexpr int64_t kFullWarningIntervalMs = 10'000;
+// Payload of a TSO frame: what a 65535-byte IPv4 packet carries after a
+// 20-byte TCP header (IPv6 could carry 20 bytes more; not worth a case).
+constexpr size_t kMaxTsoPayload = 65535 - 20 - 20;
 
 const MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
@@ -223,8 +226,11 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
       index_(key),
       flows_(new Flow[kMaxFlows]),
       active_pos_(new uint32_t[kMaxFlows]),
-      frame_size_(wire::kEthHeaderLen + static_cast<size_t>(cfg.mtu)),
-      frames_(new uint8_t[(wire::kEthHeaderLen + cfg.mtu) * kSendBatch]),
+      offload_(sink->can_offload()),
+      frame_size_(wire::kEthHeaderLen +
+                  (offload_ ? kMaxIpPacket
+                            : static_cast<size_t>(cfg.mtu))),
+      frames_(new uint8_t[frame_size_ * kSendBatch]),
       ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kSynOptions]),
       pool_(new uint8_t[kBufferPool * kBufferSize]) {
   free_.reserve(kMaxFlows);
@@ -316,9 +322,14 @@ bool TcpFlows::SendSegment(Flow& f, uint8_t* frame, uint8_t flags,
                              static_cast<uint16_t>(l4_len))
           : wire::PseudoSum6(f.key.remote, f.key.ns_addr, wire::kProtoTcp,
                              static_cast<uint32_t>(l4_len));
-  wire::StoreBe16(tcp + 16,
-                  wire::Finish(wire::SumBytes(
-                      absl::MakeConstSpan(tcp, l4_len), pseudo)));
+  if (offload_) {
+    // A partial checksum: the folded pseudo-header sum (see FrameSink).
+    wire::StoreBe16(tcp + 16, static_cast<uint16_t>(~wire::Finish(pseudo)));
+  } else {
+    wire::StoreBe16(tcp + 16,
+                    wire::Finish(wire::SumBytes(
+                        absl::MakeConstSpan(tcp, l4_len), pseudo)));
+  }
   const MacAddr mac = !f.ns_mac.IsZero()   ? f.ns_mac
                       : !ns_mac_.IsZero() ? ns_mac_
                                           : kBroadcastMac;
@@ -334,7 +345,10 @@ bool TcpFlows::SendSegment(Flow& f, uint8_t* frame, uint8_t flags,
     f.ack_sent = f.ns_next;
     f.ev &= ~kEvAckDue;
   }
-  return sink_->TrySendFrame(absl::MakeConstSpan(frame, len));
+  const auto bytes = absl::MakeConstSpan(frame, len);
+  if (!offload_) return sink_->TrySendFrame(bytes);
+  return sink_->TrySendTcpOffloaded(
+      bytes, l4, payload_len > f.mss ? f.mss : 0, family == AF_INET6);
 }
 
 void TcpFlows::SendFlags(Flow& f, uint8_t flags) {
@@ -520,7 +534,7 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
   f = Flow{};
   f.key = key;
   f.fd = fd;
-  f.last = now;
+  f.last = f.opened = now;
   // RFC 6528: a keyed hash of the connection, plus a clock.
   struct {
     Key k;
@@ -789,11 +803,16 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
       if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
       return;
     }
+    // One segment per frame, or with offloads as many whole segments as a
+    // TSO frame holds.
+    const size_t cap =
+        offload_ ? std::max<size_t>(f.mss, kMaxTsoPayload / f.mss * f.mss)
+                 : f.mss;
     int n = 0;
     size_t total = 0;
     while (n < kSendBatch && total < static_cast<size_t>(avail)) {
       const size_t len =
-          std::min<size_t>(f.mss, static_cast<size_t>(avail) - total);
+          std::min<size_t>(cap, static_cast<size_t>(avail) - total);
       iov[n] = iovec{frames_.get() + static_cast<size_t>(n) * frame_size_ + off,
                      len};
       total += len;
@@ -895,7 +914,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
   if (f.ev & kEvConnecting) {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
     const int err = sockets_->PendingError(f.fd);
-    if (err != 0 || (events & (EPOLLERR | EPOLLHUP)) == EPOLLERR) {
+    if (err != 0 || (events & EPOLLERR)) {
       ++counters_.connect_failed;
       LOG_TRACE("%s: connect: %s, reset", Describe(f),
                 strerror(err != 0 ? err : ECONNREFUSED));
@@ -983,10 +1002,9 @@ void TcpFlows::Tick(int64_t now) {
     Flow& f = flows_[slot];
     if (f.ev & kEvClosing) continue;
     if ((f.ev & kEvEstablished) == 0) {
-      if (now - f.last >= kSynTimeoutMs) {
+      if (now - f.opened >= kSynTimeoutMs) {
         ++counters_.timeouts;
-        Close(slot, true, (f.ev & (kEvSynAckSent | kEvSynSent)) != 0,
-              "handshake timeout");
+        Close(slot, true, true, "handshake timeout");
         continue;
       }
       if (f.rto_at != 0 && now >= f.rto_at) {

@@ -255,6 +255,7 @@ class TcpFlows {
     uint16_t mss = 536;       // segment size towards the namespace
     int64_t rto_at = 0;       // retransmission deadline (0: none)
     int64_t last = 0;         // last activity
+    int64_t opened = 0;       // when the flow was created
   };
   struct Listener {
     int fd;
@@ -319,7 +320,9 @@ class TcpFlows {
   std::vector<uint32_t> closing_;   // slots with kEvClosing
   std::unique_ptr<uint32_t[]> active_pos_;  // slot -> index in active_
   std::vector<Listener> listeners_;
-  size_t frame_size_;                  // 14 + mtu
+  bool offload_;  // partial checksums and TSO frames (FrameSink)
+  static constexpr size_t kMaxIpPacket = 65535;
+  size_t frame_size_;  // 14 + mtu, or 14 + kMaxIpPacket with offload_
   std::unique_ptr<uint8_t[]> frames_;  // kSendBatch frames
   std::unique_ptr<uint8_t[]> ctl_;     // one frame for flags-only segments
   std::unique_ptr<uint8_t[]> pool_;    // kBufferPool * kBufferSize

@@ -20,6 +20,26 @@ class FrameSink {
     SendFrame(frame);
     return true;
   }
+
+  // Whether TrySendTcpOffloaded() is available (a tap with virtio-net
+  // headers). Without it, senders fill checksums and keep to the MTU.
+  virtual bool can_offload() const { return false; }
+
+  // Sends a TCP frame whose checksum field holds only the folded
+  // pseudo-header sum (a partial checksum, as the kernel's own TSO frames
+  // carry): the namespace's kernel treats it as verified, and completes it
+  // if it forwards the packet. `l4_offset` is where the TCP header starts.
+  // If `segment` is non-zero, the payload is larger than that and the
+  // frame is a TSO frame of `segment`-byte segments. Only when
+  // can_offload(); returns false if the frame was dropped.
+  virtual bool TrySendTcpOffloaded(absl::Span<const uint8_t> frame,
+                                   size_t l4_offset, uint16_t segment,
+                                   bool ipv6) {
+    (void)l4_offset;
+    (void)segment;
+    (void)ipv6;
+    return TrySendFrame(frame);
+  }
 };
 
 }  // namespace pasta::wire
