@@ -1,10 +1,14 @@
 #include "app/pasta.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <linux/rtnetlink.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -18,7 +22,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_format.h"
 #include "common/fd.h"
 #include "common/log.h"
 #include "common/net_types.h"
@@ -66,6 +72,52 @@ void SetUpLogging(const config::Config& cfg) {
   }
 }
 
+// TCP sockets made in the target namespace for the splice path, kBatch at
+// a time: one namespace helper serves many connections.
+class NsSocketPool {
+ public:
+  static constexpr size_t kBatch = 16;
+  explicit NsSocketPool(ns::NsFds target) : target_(target) {
+    pool4_.reserve(kBatch);
+    pool6_.reserve(kBatch);
+  }
+  ~NsSocketPool() {
+    for (int fd : pool4_) close(fd);
+    for (int fd : pool6_) close(fd);
+  }
+  // A non-blocking socket of `family` in the namespace, or -1 (errno set).
+  int Take(int family) {
+    std::vector<int>& pool = family == AF_INET ? pool4_ : pool6_;
+    if (pool.empty()) {
+      int err = 0;
+      const absl::Status st = ns::RunInNamespace(target_, [&] {
+        while (pool.size() < kBatch) {
+          const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK |
+                                            SOCK_CLOEXEC, IPPROTO_TCP);
+          if (fd < 0) {
+            err = errno;
+            break;
+          }
+          pool.push_back(fd);
+        }
+        return absl::OkStatus();
+      });
+      if (!st.ok()) LOG_DEBUG("splice: %s", std::string(st.message()));
+      if (pool.empty()) {
+        errno = err != 0 ? err : EMFILE;
+        return -1;
+      }
+    }
+    const int fd = pool.back();
+    pool.pop_back();
+    return fd;
+  }
+
+ private:
+  ns::NsFds target_;
+  std::vector<int> pool4_, pool6_;
+};
+
 // Everything the run holds; destroyed (descriptors closed) on return.
 struct Run {
   Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
@@ -80,6 +132,8 @@ struct Run {
   std::unique_ptr<udp::UdpFlows> udp;
   std::unique_ptr<tcp::TcpSockets> tcp_sockets;
   std::unique_ptr<tcp::TcpFlows> tcp;
+  std::unique_ptr<NsSocketPool> ns_sockets;
+  std::unique_ptr<tcp::SpliceFlows> splice;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;
@@ -269,6 +323,20 @@ absl::StatusOr<ns::Target> OpenTarget(const config::Config& cfg) {
       return ns::OpenPid(cfg.target_pid, cfg.netns_only, cfg.userns_path);
   }
   return absl::InternalError("bad target");
+}
+
+// Every TCP flow holds a socket (a spliced one two sockets and two pipes):
+// raise our soft limit on descriptors to the hard one. Done after the
+// command was forked, so that it keeps the limit it was started with.
+void RaiseFileLimit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max)
+    return;
+  const rlim_t was = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    LOG_DEBUG("descriptor limit raised from %u to %u",
+              static_cast<uint64_t>(was), static_cast<uint64_t>(lim.rlim_cur));
 }
 
 // Whether the tap carries virtio-net headers, for partial checksums and
@@ -503,6 +571,49 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
                      });
 }
 
+// -T: a listener on the namespace's loopback port `ns_port` (made there by
+// a helper), spliced to the host's loopback `host_port`.
+absl::Status AddNamespaceListener(Run& run, int family, uint16_t ns_port,
+                                  uint16_t host_port) {
+  int fd = -1;
+  RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&]() -> absl::Status {
+    fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                IPPROTO_TCP);
+    if (fd < 0) return ErrnoToStatus(errno, "socket");
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (family == AF_INET) {
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(ns_port);
+      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      std::memcpy(&ss, &sa, sizeof(sa));
+      len = sizeof(sa);
+    } else {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      sockaddr_in6 sa{};
+      sa.sin6_family = AF_INET6;
+      sa.sin6_port = htons(ns_port);
+      sa.sin6_addr = in6addr_loopback;
+      std::memcpy(&ss, &sa, sizeof(sa));
+      len = sizeof(sa);
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+      const int err = errno;
+      close(fd);
+      fd = -1;
+      return ErrnoToStatus(err, absl::StrFormat("listening on the namespace's "
+                                                "loopback port %u",
+                                                ns_port));
+    }
+    return absl::OkStatus();
+  }));
+  return run.splice->AddNamespaceListener(fd, family, ns_port, host_port);
+}
+
 // TCP flows, and listeners for the -t ports (explicit specs, as for UDP).
 absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                       const netlink::TapConfig& net) {
@@ -523,6 +634,21 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.tcp_sockets.get(),
                                             &*run.tap, flow::RandomSipKey());
   run.tap->set_tcp(run.tcp.get());
+  if (!cfg.no_splice) {
+    run.ns_sockets = std::make_unique<NsSocketPool>(run.target.fds());
+    run.splice = std::make_unique<tcp::SpliceFlows>(
+        run.epoll.get(),
+        [pool = run.ns_sockets.get()](int family) { return pool->Take(family); });
+    run.tcp->set_splice(run.splice.get());
+    RETURN_IF_ERROR(AddForwards(
+        cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6,
+        [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
+          return AddNamespaceListener(run, family, ns_port, host_port);
+        }));
+  } else if (cfg.tcp_ns.mode() == config::PortSpec::Mode::kExplicit) {
+    LOG_WARN("-T: the namespace's ports are reached by splicing, which "
+             "--no-splice turns off: not forwarded");
+  }
   return AddForwards(cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6,
                      [&](int family, const IpAddr* bind, uint16_t host_port,
                          uint16_t ns_port) {
@@ -622,7 +748,10 @@ int Loop(Run& run) {
           if (run.tcp) run.tcp->OnSocketEvent(ref.index, events[i].events, now_ms);
           break;
         case Kind::kTcpSplice:
-          LOG_DEBUG("event for unexpected kind %d", static_cast<int>(ref.kind));
+          if (run.splice) run.splice->OnEvent(ref.index, events[i].events);
+          break;
+        case Kind::kSpliceListen:
+          if (run.splice) run.splice->OnListenerReadable(ref.index);
           break;
       }
     }
@@ -632,6 +761,7 @@ int Loop(Run& run) {
       run.tcp->Flush(now_ms);
       run.tcp->Reap();
     }
+    if (run.splice) run.splice->Reap();
   }
 }
 
@@ -822,6 +952,7 @@ int Main(int argc, char* argv[]) {
     st = ns::Release(run.target);
     if (!st.ok()) return Fail(st);
   }
+  RaiseFileLimit();
   const int status = Loop(run);
   if (run.pid_file_written) unlink(cfg.pid_file.c_str());
   const auto& c = run.tap->counters();
@@ -849,6 +980,12 @@ int Main(int argc, char* argv[]) {
         t.segments_to_ns, t.retransmits, t.buffered, t.dropped_out_of_order,
         t.dropped_no_buffer, t.resets_to_ns, t.resets_from_ns, t.timeouts,
         t.dropped_table_full);
+  }
+  if (run.splice) {
+    const tcp::SpliceCounters& sc = run.splice->counters();
+    LOG_DEBUG("splice: %u flows, %u bytes; %u refused, %u connects failed, "
+              "%u resets",
+              sc.flows, sc.bytes, sc.refused, sc.connect_failed, sc.resets);
   }
   return status;
 }

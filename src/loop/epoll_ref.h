@@ -22,6 +22,7 @@ enum class Kind : uint8_t {
   kTcpListen,   // TCP listener for a forwarded port
   kTcpSock,     // TCP socket of a tap-side flow
   kTcpSplice,   // TCP socket of a spliced flow
+  kSpliceListen,  // TCP listener in the namespace for a -T port
   kUdp,         // UDP socket
   kIcmp,        // ICMP echo socket
 };

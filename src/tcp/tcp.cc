@@ -949,6 +949,11 @@ void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
     uint16_t port = 0;
     const int fd = sockets_->Accept(l.fd, &family, peer, &port);
     if (fd < 0) return;
+    if (splice_ != nullptr && family == l.family &&
+        flow::IsLoopback(family, peer)) {
+      splice_->FromHost(fd, family, l.ns_port);
+      continue;
+    }
     const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
     Key key{};
     key.family = static_cast<uint8_t>(family);

@@ -56,6 +56,7 @@
 #include "common/net_types.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
+#include "tcp/splice.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
@@ -192,6 +193,10 @@ class TcpFlows {
   absl::Status AddListener(int family, const IpAddr* bind_addr,
                            uint16_t host_port, uint16_t ns_port);
 
+  // Connections to -t ports from the host's loopback go to `splice` (null:
+  // over the tap, as with --no-splice). Must outlive this object.
+  void set_splice(SpliceFlows* splice) { splice_ = splice; }
+
   // The namespace's MAC, for inbound SYNs before any outbound traffic.
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
 
@@ -311,6 +316,7 @@ class TcpFlows {
   TcpConfig cfg_;
   TcpSockets* sockets_;
   wire::FrameSink* sink_;
+  SpliceFlows* splice_ = nullptr;
   flow::SipKey key_;
   flow::FlowIndex<Key, kMaxFlows> index_;
   std::unique_ptr<Flow[]> flows_;

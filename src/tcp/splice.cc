@@ -1,0 +1,301 @@
+#include "tcp/splice.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "flow/addr_map.h"
+#include "loop/epoll_ref.h"
+
+namespace pasta::tcp {
+
+namespace {
+
+constexpr int kAcceptBatch = 32;
+
+socklen_t LoopbackSockaddr(int family, uint16_t port, sockaddr_storage* ss) {
+  std::memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::memcpy(ss, &sa, sizeof(sa));
+    return sizeof(sa);
+  }
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(port);
+  sa.sin6_addr = in6addr_loopback;
+  std::memcpy(ss, &sa, sizeof(sa));
+  return sizeof(sa);
+}
+
+void CloseFd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+SpliceFlows::SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket)
+    : epoll_fd_(epoll_fd),
+      ns_socket_(std::move(ns_socket)),
+      flows_(new Flow[kMaxSpliceFlows]) {
+  free_.reserve(kMaxSpliceFlows);
+  for (uint32_t i = kMaxSpliceFlows; i > 0; --i) free_.push_back(i - 1);
+  closing_.reserve(kMaxSpliceFlows);
+}
+
+SpliceFlows::~SpliceFlows() {
+  for (size_t i = 0; i < kMaxSpliceFlows; ++i) {
+    Flow& f = flows_[i];
+    if (!f.used) continue;
+    for (Side& s : f.side) {
+      CloseFd(s.fd);
+      CloseFd(s.pipe_r);
+      CloseFd(s.pipe_w);
+    }
+  }
+  for (const Listener& l : listeners_) close(l.fd);
+}
+
+void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
+  const int out = ns_socket_(family);
+  if (out < 0) {
+    ++counters_.refused;
+    LOG_DEBUG("splice: no socket in the namespace: %s", strerror(errno));
+    const linger lg{1, 0};
+    setsockopt(accepted, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(accepted);
+    return;
+  }
+  Join(accepted, out, family, ns_port, "host loopback -> namespace loopback");
+}
+
+void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
+  const int out =
+      socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (out < 0) {
+    ++counters_.refused;
+    LOG_DEBUG("splice: socket: %s", strerror(errno));
+    const linger lg{1, 0};
+    setsockopt(accepted, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(accepted);
+    return;
+  }
+  Join(accepted, out, family, host_port, "namespace loopback -> host loopback");
+}
+
+void SpliceFlows::Join(int accepted, int out, int family, uint16_t port,
+                       const char* what) {
+  if (free_.empty()) {
+    ++counters_.refused;
+    LOG_WARN("splice: flow table full (%u flows), connection reset",
+             kMaxSpliceFlows);
+    const linger lg{1, 0};
+    setsockopt(accepted, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(accepted);
+    close(out);
+    return;
+  }
+  const uint32_t slot = free_.back();
+  free_.pop_back();
+  Flow& f = flows_[slot];
+  f = Flow{};
+  f.used = true;
+  f.family = family;
+  f.port = port;
+  f.side[0].fd = accepted;
+  f.side[1].fd = out;
+  ++counters_.flows;
+  for (Side& s : f.side) {
+    int p[2];
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
+      ++counters_.refused;
+      LOG_DEBUG("splice: pipe2: %s", strerror(errno));
+      Close(slot, true, "no pipe");
+      return;
+    }
+    s.pipe_r = p[0];
+    s.pipe_w = p[1];
+    // Best effort: past the per-user pipe budget the kernel says EPERM and
+    // the pipe keeps its default size.
+    fcntl(s.pipe_w, F_SETPIPE_SZ, static_cast<int>(kPipeSize));
+  }
+  const int one = 1;
+  setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  setsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  for (int i = 0; i < 2; ++i) {
+    const loop::Ref ref{loop::Kind::kTcpSplice, slot * 2 + i, f.side[i].fd};
+    if (const int err = loop::EpollAdd(
+            epoll_fd_, ref, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+        err != 0) {
+      LOG_WARN("splice: epoll_ctl: %s", strerror(err));
+      Close(slot, true, "epoll");
+      return;
+    }
+  }
+  sockaddr_storage ss;
+  const socklen_t len = LoopbackSockaddr(family, port, &ss);
+  if (connect(out, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    if (errno != EINPROGRESS) {
+      ++counters_.connect_failed;
+      LOG_TRACE("splice %u: %s port %u: connect: %s", slot, what, port,
+                strerror(errno));
+      Close(slot, true, "connect failed");
+      return;
+    }
+    f.connecting = true;
+  }
+  LOG_TRACE("splice %u: %s port %u%s", slot, what, port,
+            f.connecting ? ", connecting" : "");
+}
+
+absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
+                                               uint16_t ns_port,
+                                               uint16_t host_port) {
+  const uint32_t index = static_cast<uint32_t>(listeners_.size());
+  if (const int err = loop::EpollAdd(
+          epoll_fd_, loop::Ref{loop::Kind::kSpliceListen, index, fd}, EPOLLIN);
+      err != 0) {
+    close(fd);
+    return ErrnoToStatus(err, "epoll_ctl");
+  }
+  listeners_.push_back(Listener{fd, family, ns_port, host_port});
+  LOG_DEBUG("splice: forwarding namespace port %u to host port %u (%s)",
+            ns_port, host_port, family == AF_INET ? "IPv4" : "IPv6");
+  return absl::OkStatus();
+}
+
+void SpliceFlows::OnListenerReadable(uint32_t index) {
+  if (index >= listeners_.size()) return;
+  const Listener& l = listeners_[index];
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    const int c = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) return;
+    FromNamespace(c, l.family, l.host_port);
+  }
+}
+
+void SpliceFlows::OnEvent(uint32_t ref_index, uint32_t events) {
+  const uint32_t slot = ref_index / 2;
+  const int side = static_cast<int>(ref_index % 2);
+  if (slot >= kMaxSpliceFlows) return;
+  Flow& f = flows_[slot];
+  if (!f.used || f.closing) return;
+  if (events & EPOLLERR) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(f.side[side].fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (f.connecting && side == 1) ++counters_.connect_failed;
+    LOG_TRACE("splice %u: side %d: %s, reset", slot, side, strerror(err));
+    ++counters_.resets;
+    Close(slot, true, "socket error");
+    return;
+  }
+  if (f.connecting) {
+    if (side != 1 || (events & EPOLLOUT) == 0) return;
+    f.connecting = false;
+    LOG_TRACE("splice %u: connected", slot);
+  }
+  // Either side's event may unblock both directions (readable data, or
+  // room to write what a pipe holds).
+  if (!Move(slot, 0)) return;
+  if (!Move(slot, 1)) return;
+  MaybeDone(slot);
+}
+
+bool SpliceFlows::Move(uint32_t slot, int from) {
+  Flow& f = flows_[slot];
+  Side& in = f.side[from];
+  Side& out = f.side[1 - from];
+  for (;;) {
+    bool progress = false;
+    if (!in.eof) {
+      const ssize_t n =
+          splice(in.fd, nullptr, in.pipe_w, nullptr, kPipeSize,
+                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n == 0) {
+        in.eof = true;
+        progress = true;
+      } else if (n > 0) {
+        in.in_pipe += static_cast<size_t>(n);
+        progress = true;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        LOG_TRACE("splice %u: read side %d: %s, reset", slot, from,
+                  strerror(errno));
+        ++counters_.resets;
+        Close(slot, true, "read error");
+        return false;
+      }
+    }
+    if (in.in_pipe > 0) {
+      const ssize_t m =
+          splice(in.pipe_r, nullptr, out.fd, nullptr, in.in_pipe,
+                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (m > 0) {
+        in.in_pipe -= static_cast<size_t>(m);
+        counters_.bytes += static_cast<uint64_t>(m);
+        progress = true;
+      } else if (m < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                 errno != EINTR) {
+        LOG_TRACE("splice %u: write side %d: %s, reset", slot, 1 - from,
+                  strerror(errno));
+        ++counters_.resets;
+        Close(slot, true, "write error");
+        return false;
+      }
+    }
+    if (in.eof && in.in_pipe == 0 && !out.shut) {
+      shutdown(out.fd, SHUT_WR);
+      out.shut = true;
+      LOG_TRACE("splice %u: end of stream from side %d", slot, from);
+    }
+    if (!progress) return true;
+  }
+}
+
+void SpliceFlows::MaybeDone(uint32_t slot) {
+  const Flow& f = flows_[slot];
+  if (f.side[0].shut && f.side[1].shut) Close(slot, false, "both sides done");
+}
+
+void SpliceFlows::Close(uint32_t slot, bool reset, const char* why) {
+  Flow& f = flows_[slot];
+  if (f.closing) return;
+  f.closing = true;
+  f.reset = reset;
+  LOG_TRACE("splice %u: closing (%s)", slot, why);
+  closing_.push_back(slot);
+}
+
+void SpliceFlows::Reap() {
+  for (const uint32_t slot : closing_) {
+    Flow& f = flows_[slot];
+    for (Side& s : f.side) {
+      if (f.reset && s.fd >= 0) {
+        const linger lg{1, 0};
+        setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      }
+      CloseFd(s.fd);
+      CloseFd(s.pipe_r);
+      CloseFd(s.pipe_w);
+    }
+    f.used = false;
+    f.closing = false;
+    free_.push_back(slot);
+  }
+  closing_.clear();
+}
+
+}  // namespace pasta::tcp

@@ -1,0 +1,125 @@
+// The splice path: TCP between the host's loopback and the namespace's
+// loopback, carried socket to socket with splice(2), without the tap.
+//
+// Theory of operation:
+// - A spliced flow joins two connected sockets, one in each namespace. Side
+//   0 is the one we accepted, side 1 the one we connected: for -t, a
+//   connection from the host's loopback to a forwarded port (side 0, host)
+//   is joined to a connection to the namespace's loopback at the target
+//   port (side 1, opened in the namespace); for -T, a connection to a
+//   listener on the namespace's loopback (side 0) is joined to one to the
+//   host's loopback (side 1).
+// - Data from side i goes through pipe i: splice() from the socket into the
+//   pipe, then from the pipe into the other socket, zero copy, until
+//   EAGAIN. What the other socket does not take waits in the pipe (at most
+//   kPipeSize) and goes on EPOLLOUT; a full pipe stops reading, so the
+//   sender's window closes instead of us buffering.
+// - Sockets are registered once, edge-triggered, for EPOLLIN | EPOLLOUT |
+//   EPOLLRDHUP, as (kTcpSplice, slot * 2 + side).
+// - End of stream on one side becomes shutdown(SHUT_WR) on the other once
+//   its pipe is empty (half-close works both ways); the flow is freed when
+//   both directions are done. An error or reset on one side resets the
+//   other (SO_LINGER 0). Closing is deferred to Reap(), as for TcpFlows.
+// - Limits: kMaxSpliceFlows flows; each holds two sockets and two pipes.
+//   When the table is full or a socket or pipe cannot be had, the accepted
+//   connection is reset.
+// Allocates nothing per flow or per byte: the table is sized at start.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/net_types.h"
+
+namespace pasta::tcp {
+
+inline constexpr size_t kMaxSpliceFlows = 4096;
+// Each direction's pipe. Listeners in the namespace (-T) are registered
+// as (loop::Kind::kSpliceListen, index).
+inline constexpr size_t kPipeSize = 512 * 1024;
+
+struct SpliceCounters {
+  uint64_t flows = 0;
+  uint64_t bytes = 0;          // moved, both directions
+  uint64_t refused = 0;        // table full, no socket or pipe
+  uint64_t connect_failed = 0;
+  uint64_t resets = 0;         // a side failed: the other was reset
+};
+
+class SpliceFlows {
+ public:
+  // `ns_socket(family)` returns a non-blocking, close-on-exec TCP socket
+  // made in the target namespace, or -1; it may run a namespace helper.
+  SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket);
+  ~SpliceFlows();
+  SpliceFlows(const SpliceFlows&) = delete;
+  SpliceFlows& operator=(const SpliceFlows&) = delete;
+
+  // -t: `accepted` (ours now) came from the host's loopback; joins it to
+  // the namespace's loopback at `ns_port`.
+  void FromHost(int accepted, int family, uint16_t ns_port);
+  // -T: `accepted` (ours now) came to a namespace loopback listener; joins
+  // it to the host's loopback at `host_port`.
+  void FromNamespace(int accepted, int family, uint16_t host_port);
+
+  // Registers a listener made in the namespace (bound to its loopback,
+  // listening, non-blocking) whose connections go to the host's loopback
+  // at `host_port`. Takes ownership of `fd`.
+  absl::Status AddNamespaceListener(int fd, int family, uint16_t ns_port,
+                                    uint16_t host_port);
+  void OnListenerReadable(uint32_t index);
+
+  // Epoll events on (kTcpSplice, ref_index).
+  void OnEvent(uint32_t ref_index, uint32_t events);
+  // Closes what was closed during this loop iteration.
+  void Reap();
+
+  size_t active() const { return kMaxSpliceFlows - free_.size(); }
+  const SpliceCounters& counters() const { return counters_; }
+
+ private:
+  struct Side {
+    int fd = -1;
+    int pipe_r = -1, pipe_w = -1;  // carries what this side sends
+    size_t in_pipe = 0;
+    bool eof = false;   // read end of stream
+    bool shut = false;  // we shut its write side
+  };
+  struct Flow {
+    bool used = false;
+    bool connecting = false;
+    bool closing = false;
+    bool reset = false;  // close both sockets with RST
+    int family = 0;
+    uint16_t port = 0;  // where side 1 connects, for traces
+    Side side[2];
+  };
+  struct Listener {
+    int fd;
+    int family;
+    uint16_t ns_port;
+    uint16_t host_port;
+  };
+
+  // Takes a slot, makes the pipes, connects `out` to loopback `port`.
+  void Join(int accepted, int out, int family, uint16_t port, const char* what);
+  // Moves what side `from` sent towards the other side. Returns false if
+  // the flow was closed.
+  bool Move(uint32_t slot, int from);
+  void MaybeDone(uint32_t slot);
+  void Close(uint32_t slot, bool reset, const char* why);
+
+  int epoll_fd_;
+  std::function<int(int)> ns_socket_;
+  std::unique_ptr<Flow[]> flows_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> closing_;
+  std::vector<Listener> listeners_;
+  SpliceCounters counters_;
+};
+
+}  // namespace pasta::tcp
