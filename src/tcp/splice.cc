@@ -66,7 +66,8 @@ SpliceFlows::~SpliceFlows() {
       CloseFd(s.pipe_w);
     }
   }
-  for (const Listener& l : listeners_) close(l.fd);
+  for (const Listener& l : listeners_)
+    if (l.fd >= 0) close(l.fd);
 }
 
 void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
@@ -164,14 +165,16 @@ void SpliceFlows::Join(int accepted, int out, int family, uint16_t port,
 absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
                                                uint16_t ns_port,
                                                uint16_t host_port) {
-  const uint32_t index = static_cast<uint32_t>(listeners_.size());
+  uint32_t index = 0;
+  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
   if (const int err = loop::EpollAdd(
           epoll_fd_, loop::Ref{loop::Kind::kSpliceListen, index, fd}, EPOLLIN);
       err != 0) {
     close(fd);
     return ErrnoToStatus(err, "epoll_ctl");
   }
-  listeners_.push_back(Listener{fd, family, ns_port, host_port});
+  if (index == listeners_.size()) listeners_.push_back({});
+  listeners_[index] = Listener{fd, family, ns_port, host_port};
   LOG_DEBUG("splice: forwarding namespace port %u to host port %u (%s)",
             ns_port, host_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
@@ -180,10 +183,21 @@ absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
 void SpliceFlows::OnListenerReadable(uint32_t index) {
   if (index >= listeners_.size()) return;
   const Listener& l = listeners_[index];
+  if (l.fd < 0) return;
   for (int i = 0; i < kAcceptBatch; ++i) {
     const int c = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) return;
     FromNamespace(c, l.family, l.host_port);
+  }
+}
+
+void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
+  for (Listener& l : listeners_) {
+    if (l.fd < 0 || l.ns_port != ns_port) continue;
+    close(l.fd);
+    l.fd = -1;
+    LOG_DEBUG("splice: no longer forwarding namespace port %u (%s)", ns_port,
+              l.family == AF_INET ? "IPv4" : "IPv6");
   }
 }
 

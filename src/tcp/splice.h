@@ -71,6 +71,8 @@ class SpliceFlows {
   // at `host_port`. Takes ownership of `fd`.
   absl::Status AddNamespaceListener(int fd, int family, uint16_t ns_port,
                                     uint16_t host_port);
+  // Closes the namespace listeners of `ns_port` (both families).
+  void RemoveNamespaceListeners(uint16_t ns_port);
   void OnListenerReadable(uint32_t index);
 
   // Epoll events on (kTcpSplice, ref_index).
@@ -99,10 +101,10 @@ class SpliceFlows {
     Side side[2];
   };
   struct Listener {
-    int fd;
-    int family;
-    uint16_t ns_port;
-    uint16_t host_port;
+    int fd = -1;  // -1: a free entry
+    int family = 0;
+    uint16_t ns_port = 0;
+    uint16_t host_port = 0;
   };
 
   // Takes a slot, makes the pipes, connects `out` to loopback `port`.

@@ -247,7 +247,8 @@ TcpFlows::~TcpFlows() {
     Flow& f = flows_[slot];
     if (f.fd >= 0) sockets_->Close(f.fd, (f.ev & kEvClosing) == 0);
   }
-  for (const Listener& l : listeners_) sockets_->Close(l.fd, false);
+  for (const Listener& l : listeners_)
+    if (l.fd >= 0) sockets_->Close(l.fd, false);
 }
 
 std::string TcpFlows::Describe(const Key& k) const {
@@ -261,7 +262,7 @@ std::string TcpFlows::Describe(const Flow& f) const {
       "inbound", "connecting", "synack_sent", "syn_sent", "established",
       "ns_fin",  "sock_shut",  "sock_eof",    "fin_sent", "fin_acked",
       "ack_due", "send_due",   "closing",     "queued",   "rdhup",
-      "reset"};
+      "reset",   "retry_push"};
   std::string bits;
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
     if ((f.ev & (1u << i)) == 0) continue;
@@ -542,7 +543,7 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
   } seed{key, now};
   f.isn = static_cast<uint32_t>(flow::SipHash24(key_, &seed, sizeof(seed))) +
           static_cast<uint32_t>(now * 250);  // 4 µs per tick, as RFC 9293
-  f.seq_next = f.isn + 1;
+  f.seq_next = f.seq_max = f.isn + 1;
   f.seq_acked = f.isn;
   index_.Insert(key, slot);
   active_pos_[slot] = static_cast<uint32_t>(active_.size());
@@ -622,7 +623,7 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
   Flow& f = flows_[slot];
   const uint32_t ack = tcp.ack();
   const int32_t advance = SeqDiff(ack, f.seq_acked);
-  if (SeqDiff(ack, f.seq_next) > 0) {
+  if (SeqDiff(ack, f.seq_max) > 0) {
     // Acknowledges what we never sent: answer with an ACK (RFC 9293
     // 3.10.7.4) and ignore it.
     Queue(slot, kEvAckDue);
@@ -632,7 +633,7 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
   const bool pure_ack = tcp.payload().empty() && (tcp.flags() & kFin) == 0;
   if (advance > 0) {
     uint32_t data = static_cast<uint32_t>(advance);
-    if ((f.ev & kEvFinSent) && ack == f.seq_next) {
+    if ((f.ev & kEvSockEof) && ack == f.fin_seq + 1) {
       --data;  // the FIN's sequence number
       f.ev |= kEvFinAcked;
     }
@@ -642,6 +643,12 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
         LOG_DEBUG("%s: discard %u: %zd", Describe(f), data, n);
     }
     f.seq_acked = ack;
+    if (SeqDiff(ack, f.seq_next) > 0) {
+      // A late ACK for what was sent before a rewind: no need to send it
+      // again (the discard above moved the peek offset back to 0).
+      f.seq_next = ack;
+      if (f.ev & kEvFinAcked) f.ev |= kEvFinSent;
+    }
     f.dup_acks = 0;
     f.retries = 0;
     f.rto_at = f.seq_acked != f.seq_next ? now + kRtoMinMs : 0;
@@ -836,7 +843,8 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
       f.ev |= kEvSockEof | kEvFinSent;
       LOG_TRACE("%s: socket EOF, FIN to the namespace", Describe(f));
       SendFlags(f, kFin | kAck);
-      ++f.seq_next;
+      f.fin_seq = f.seq_next++;
+      if (SeqDiff(f.seq_next, f.seq_max) > 0) f.seq_max = f.seq_next;
       if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
       return;
     }
@@ -855,13 +863,17 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
       left -= len;
       ++counters_.segments_to_ns;
     }
-    counters_.bytes_to_ns += seq - f.seq_next;
+    if (SeqDiff(seq, f.seq_max) > 0) {
+      counters_.bytes_to_ns += seq - f.seq_max;
+      f.seq_max = seq;
+    }
     f.seq_next = seq;
     if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
     if (refused) {
       // The tap's queue is full: what did not go is sent again from here
       // at the next ACK or tick.
       if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, f.seq_next - f.seq_acked);
+      f.ev |= kEvRetryPush;
       return;
     }
     if (static_cast<size_t>(r) < total) return;  // drained for now
@@ -873,7 +885,6 @@ void TcpFlows::Rewind(uint32_t slot, int64_t now) {
   ++counters_.retransmits;
   f.seq_next = f.seq_acked;
   f.ev &= ~kEvFinSent;
-  f.dup_acks = 0;
   if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, 0);
   f.rto_at = 0;
   Push(slot, now);
@@ -943,6 +954,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
 void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
   if (slot < kListenerBase || slot - kListenerBase >= listeners_.size()) return;
   const Listener& l = listeners_[slot - kListenerBase];
+  if (l.fd < 0) return;
   for (int i = 0; i < kAcceptBatch; ++i) {
     int family = AF_UNSPEC;
     uint8_t peer[16] = {};
@@ -1019,7 +1031,9 @@ void TcpFlows::Tick(int64_t now) {
       }
       continue;
     }
-    if ((f.ev & (kEvNsFin | kEvFinSent)) && now - f.last >= kFinTimeoutMs) {
+    // Once our FIN is out, the namespace has kFinTimeoutMs to finish; a
+    // half-close from its side alone may last (the server may still speak).
+    if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeoutMs) {
       ++counters_.timeouts;
       Close(slot, true, true, "FIN timeout");
       continue;
@@ -1028,6 +1042,12 @@ void TcpFlows::Tick(int64_t now) {
       ++counters_.timeouts;
       Close(slot, true, true, "idle timeout");
       continue;
+    }
+    if (f.ev & kEvRetryPush) {
+      // A frame the tap refused: the queue had a tick to drain.
+      f.ev &= ~kEvRetryPush;
+      Push(slot, now);
+      if (f.ev & kEvClosing) continue;
     }
     if (f.rto_at == 0 || now < f.rto_at) continue;
     f.rto_at = 0;
@@ -1039,6 +1059,7 @@ void TcpFlows::Tick(int64_t now) {
       }
       LOG_TRACE("%s: no ACK for %u bytes, retransmitting", Describe(f),
                 f.seq_next - f.seq_acked);
+      f.dup_acks = 0;
       Rewind(slot, now);
       f.rto_at = now + (kRtoMinMs << std::min<int>(f.retries, 6));
     } else if (f.ns_wnd == 0) {
@@ -1107,12 +1128,24 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
         err, absl::StrFormat("listen on TCP%s port %u",
                              family == AF_INET ? "" : "v6", host_port));
   }
-  const uint32_t index = static_cast<uint32_t>(listeners_.size());
-  listeners_.push_back(Listener{fd, family, host_port, ns_port});
+  uint32_t index = 0;
+  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
+  if (index == listeners_.size()) listeners_.push_back({});
+  listeners_[index] = Listener{fd, family, host_port, ns_port};
   sockets_->Watch(fd, kListenerBase + index, true);
   LOG_DEBUG("tcp: forwarding host port %u to namespace port %u (%s)",
             host_port, ns_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
+}
+
+void TcpFlows::RemoveListeners(uint16_t host_port) {
+  for (Listener& l : listeners_) {
+    if (l.fd < 0 || l.host_port != host_port) continue;
+    sockets_->Close(l.fd, false);
+    l.fd = -1;
+    LOG_DEBUG("tcp: no longer forwarding host port %u (%s)", host_port,
+              l.family == AF_INET ? "IPv4" : "IPv6");
+  }
 }
 
 }  // namespace pasta::tcp

@@ -24,12 +24,14 @@
 //   offset (SO_PEEK_OFF; without it, a discard buffer skips what is in
 //   flight), straight into frame buffers, at most the namespace's window,
 //   in segments of its MSS. An ACK from the namespace discards the acked
-//   bytes from the socket (recv with MSG_TRUNC). Three duplicate ACKs, a
-//   frame the tap refused, or no progress for the retransmission timeout
-//   rewind to the last ACK (peek offset back to 0) and send again. EOF
-//   becomes a FIN after the data; a socket error becomes RST.
-// - ACKs and further sends are batched: the tap calls Flush() after each
-//   batch of frames. Sockets are registered edge-triggered (EPOLLIN |
+//   bytes from the socket (recv with MSG_TRUNC). Three duplicate ACKs (once
+//   per loss: more duplicates are the same loss), or no progress for the
+//   retransmission timeout, rewind to the last ACK (peek offset back to 0)
+//   and send again; a late ACK for what was sent before a rewind is still
+//   taken. A frame the tap refused is sent again at the next ACK or Tick().
+//   EOF becomes a FIN after the data; a socket error becomes RST.
+// - ACKs and further sends are batched: Flush() sends them, called by the
+//   tap after each batch of frames and by the loop after every iteration. Sockets are registered edge-triggered (EPOLLIN |
 //   EPOLLOUT | EPOLLRDHUP | EPOLLET) once; reads stop when the namespace's
 //   window is full and resume on its next ACK.
 // - Closing: a flow is freed when both FINs are acknowledged, on RST either
@@ -193,6 +195,10 @@ class TcpFlows {
   absl::Status AddListener(int family, const IpAddr* bind_addr,
                            uint16_t host_port, uint16_t ns_port);
 
+  // Closes the listeners of `host_port` (both families); connections
+  // already accepted go on.
+  void RemoveListeners(uint16_t host_port);
+
   // Connections to -t ports from the host's loopback go to `splice` (null:
   // over the tap, as with --no-splice). Must outlive this object.
   void set_splice(SpliceFlows* splice) { splice_ = splice; }
@@ -201,7 +207,11 @@ class TcpFlows {
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
 
   size_t active() const { return index_.size(); }
-  size_t listeners() const { return listeners_.size(); }
+  size_t listeners() const {
+    size_t n = 0;
+    for (const Listener& l : listeners_) n += l.fd >= 0;
+    return n;
+  }
   size_t free_buffers() const { return buffer_free_.size(); }
   const Counters& counters() const { return counters_; }
 
@@ -226,8 +236,8 @@ class TcpFlows {
     kEvEstablished = 1u << 4,   // handshake done on the tap side
     kEvNsFin = 1u << 5,         // FIN received from the namespace
     kEvSockShut = 1u << 6,      // shutdown(SHUT_WR) done
-    kEvSockEof = 1u << 7,       // the socket reached end of stream
-    kEvFinSent = 1u << 8,       // FIN sent to the namespace
+    kEvSockEof = 1u << 7,       // end of stream: FIN sent at fin_seq
+    kEvFinSent = 1u << 8,       // FIN in flight (cleared by a rewind)
     kEvFinAcked = 1u << 9,      // the namespace ACKed our FIN
     kEvAckDue = 1u << 10,       // owe the namespace an ACK
     kEvSendDue = 1u << 11,      // try sending data at Flush()
@@ -235,6 +245,7 @@ class TcpFlows {
     kEvQueued = 1u << 13,       // on the flush list
     kEvRdHup = 1u << 14,        // EPOLLRDHUP seen: the peer sent FIN
     kEvReset = 1u << 15,        // close the socket with RST
+    kEvRetryPush = 1u << 16,    // the tap refused a frame: push at Tick()
   };
 
   struct Flow {
@@ -252,6 +263,8 @@ class TcpFlows {
     uint32_t isn = 0;         // our initial sequence number
     uint32_t seq_next = 0;    // next sequence number to send
     uint32_t seq_acked = 0;   // highest ACK from the namespace
+    uint32_t seq_max = 0;     // highest sequence number sent, plus one
+    uint32_t fin_seq = 0;     // our FIN's sequence number (kEvSockEof)
     uint32_t ns_wnd = 0;      // its window in bytes (scaled)
     uint8_t ns_ws = 0;        // its window scale (shift), if both offered
     uint8_t our_ws = 0;       // ours, if both offered
@@ -263,10 +276,10 @@ class TcpFlows {
     int64_t opened = 0;       // when the flow was created
   };
   struct Listener {
-    int fd;
-    int family;
-    uint16_t host_port;
-    uint16_t ns_port;
+    int fd = -1;  // -1: a free entry
+    int family = 0;
+    uint16_t host_port = 0;
+    uint16_t ns_port = 0;
   };
 
   bool Enabled(int family) const {

@@ -297,7 +297,8 @@ UdpFlows::~UdpFlows() {
   for (uint32_t s = 0; s < kMaxFlows; ++s) {
     if (flows_[s].used && flows_[s].listener < 0) sockets_->Close(flows_[s].fd);
   }
-  for (const Listener& l : listeners_) sockets_->Close(l.fd);
+  for (const Listener& l : listeners_)
+    if (l.fd >= 0) sockets_->Close(l.fd);
 }
 
 size_t UdpFlows::MaxPayload(int family) const {
@@ -549,18 +550,37 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
         err, absl::StrFormat("bind UDP%s port %u",
                              family == AF_INET ? "" : "v6", host_port));
   }
-  const uint32_t index = static_cast<uint32_t>(listeners_.size());
-  listeners_.push_back(Listener{fd, family, host_port, ns_port});
+  uint32_t index = 0;
+  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
+  if (index == listeners_.size()) listeners_.push_back({});
+  listeners_[index] = Listener{fd, family, host_port, ns_port};
   sockets_->Watch(fd, kListenerBase + index);
   LOG_DEBUG("udp: forwarding host port %u to namespace port %u (%s)", host_port,
             ns_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
 }
 
+void UdpFlows::RemoveListeners(uint16_t host_port) {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    Listener& l = listeners_[i];
+    if (l.fd < 0 || l.host_port != host_port) continue;
+    // Inbound flows answer through the listener's socket: they go first.
+    for (uint32_t slot = 0; slot < kMaxFlows; ++slot) {
+      if (flows_[slot].used && flows_[slot].listener == static_cast<int32_t>(i))
+        Close(slot);
+    }
+    sockets_->Close(l.fd);
+    l.fd = -1;
+    LOG_DEBUG("udp: no longer forwarding host port %u (%s)", host_port,
+              l.family == AF_INET ? "IPv4" : "IPv6");
+  }
+}
+
 void UdpFlows::OnReadable(uint32_t slot, int64_t now) {
   if (slot >= kListenerBase) {
     const uint32_t index = slot - kListenerBase;
-    if (index < listeners_.size()) ReadListener(index, now);
+    if (index < listeners_.size() && listeners_[index].fd >= 0)
+      ReadListener(index, now);
     return;
   }
   if (slot < kMaxFlows && flows_[slot].used) ReadFlow(slot, now);

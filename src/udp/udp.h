@@ -189,6 +189,10 @@ class UdpFlows {
   absl::Status AddListener(int family, const IpAddr* bind_addr,
                            uint16_t host_port, uint16_t ns_port);
 
+  // Closes the listeners of `host_port` (both families) and the inbound
+  // flows that answer through them. Control plane: a scan of the table.
+  void RemoveListeners(uint16_t host_port);
+
   // The socket of `slot` (a flow, or kListenerBase + listener) is readable
   // or has an error: relays up to kBatch datagrams and any ICMP errors.
   void OnReadable(uint32_t slot, int64_t now);
@@ -204,7 +208,11 @@ class UdpFlows {
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
 
   size_t active() const { return index_.size(); }
-  size_t listeners() const { return listeners_.size(); }
+  size_t listeners() const {
+    size_t n = 0;
+    for (const Listener& l : listeners_) n += l.fd >= 0;
+    return n;
+  }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -229,10 +237,10 @@ class UdpFlows {
     int64_t last = 0;
   };
   struct Listener {
-    int fd;
-    int family;
-    uint16_t host_port;
-    uint16_t ns_port;
+    int fd = -1;  // -1: a free entry
+    int family = 0;
+    uint16_t host_port = 0;
+    uint16_t ns_port = 0;
   };
 
   bool Enabled(int family) const {
