@@ -32,6 +32,8 @@
 #include "config/config.h"
 #include "dhcp/resolv_conf.h"
 #include "flow/siphash.h"
+#include "fwd/auto_forward.h"
+#include "fwd/proc_net.h"
 #include "icmp/icmp.h"
 #include "loop/epoll_ref.h"
 #include "netlink/netlink.h"
@@ -118,6 +120,49 @@ class NsSocketPool {
   std::vector<int> pool4_, pool6_;
 };
 
+// One namespace's socket tables for a protocol (/proc/net/tcp and tcp6,
+// or udp and udp6), opened once (in that namespace) and read again at
+// every scan.
+struct ProcNetTables {
+  fwd::Table table = fwd::Table::kTcp;
+  UniqueFd v4, v6;
+  std::string buf;  // reused; grows to the largest table seen
+
+  // The ports bound in that namespace now (both families).
+  fwd::PortSet Read() {
+    fwd::PortSet ports;
+    for (const UniqueFd* fd : {&v4, &v6}) {
+      if (!fd->valid() || lseek(fd->get(), 0, SEEK_SET) != 0) continue;
+      buf.clear();
+      char chunk[16384];
+      ssize_t n;
+      while ((n = read(fd->get(), chunk, sizeof(chunk))) > 0)
+        buf.append(chunk, static_cast<size_t>(n));
+      fwd::ParseProcNet(buf, table, &ports);
+    }
+    return ports;
+  }
+};
+
+// Opens `proto` ("tcp" or "udp") tables of the calling thread's namespace.
+ProcNetTables OpenProcNet(const char* proto) {
+  ProcNetTables t;
+  t.table = std::string_view(proto) == "tcp" ? fwd::Table::kTcp
+                                             : fwd::Table::kUdp;
+  const std::string path = std::string("/proc/net/") + proto;
+  t.v4.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  t.v6.reset(open((path + "6").c_str(), O_RDONLY | O_CLOEXEC));
+  return t;
+}
+
+// Automatic forwarding (-t/-u/-T auto): what is scanned, and the
+// listeners kept in step with it.
+struct AutoForwarding {
+  ProcNetTables ns_tcp, ns_udp, host_tcp;
+  std::unique_ptr<fwd::AutoForward> tcp_in, udp_in, tcp_out;  // -t, -u, -T
+  fwd::PortSet explicit_t, explicit_T, explicit_u;  // ports given as numbers
+};
+
 // Everything the run holds; destroyed (descriptors closed) on return.
 struct Run {
   Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
@@ -134,6 +179,7 @@ struct Run {
   std::unique_ptr<tcp::TcpFlows> tcp;
   std::unique_ptr<NsSocketPool> ns_sockets;
   std::unique_ptr<tcp::SpliceFlows> splice;
+  AutoForwarding autofwd;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;
@@ -657,6 +703,113 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                      });
 }
 
+// The ports an explicit `spec` forwards (on the side it listens on).
+fwd::PortSet ExplicitPorts(const config::PortSpec& spec) {
+  fwd::PortSet ports;
+  if (spec.mode() != config::PortSpec::Mode::kExplicit) return ports;
+  for (uint32_t p = 1; p <= 65535; ++p)
+    if (spec.Forwarded(static_cast<uint16_t>(p))) ports.set(p);
+  return ports;
+}
+
+// Sets up automatic forwarding for the specs that say `auto` (the default
+// of each): -t and -u watch the namespace's bound ports, -T the host's.
+// -U auto is not implemented (it needs UDP between the loopbacks).
+absl::Status SetUpAutoForwarding(Run& run) {
+  const config::Config& cfg = run.cfg;
+  AutoForwarding& a = run.autofwd;
+  const bool v4 = !cfg.ipv6_only, v6 = !cfg.ipv4_only;
+  a.explicit_t = ExplicitPorts(cfg.tcp_ports);
+  a.explicit_T = ExplicitPorts(cfg.tcp_ns);
+  a.explicit_u = ExplicitPorts(cfg.udp_ports);
+  const auto is_auto = [](const config::PortSpec& spec) {
+    return spec.mode() == config::PortSpec::Mode::kAuto;
+  };
+  const bool want_t = run.tcp && is_auto(cfg.tcp_ports);
+  const bool want_u = run.udp && is_auto(cfg.udp_ports);
+  const bool want_T = run.splice && is_auto(cfg.tcp_ns);
+  if (want_t || want_u) {
+    RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
+      if (want_t) a.ns_tcp = OpenProcNet("tcp");
+      if (want_u) a.ns_udp = OpenProcNet("udp");
+      return absl::OkStatus();
+    }));
+  }
+  if (want_t) {
+    a.tcp_in = std::make_unique<fwd::AutoForward>(
+        "-t auto",
+        [&run, v4, v6](uint16_t port) {
+          bool any = false;
+          for (int family : {AF_INET, AF_INET6}) {
+            if (family == AF_INET ? !v4 : !v6) continue;
+            const absl::Status st =
+                run.tcp->AddListener(family, nullptr, port, port);
+            if (st.ok()) any = true;
+            else LOG_DEBUG("-t auto: %s", std::string(st.message()));
+          }
+          if (any) LOG_DEBUG("-t auto: forwarding TCP port %u", port);
+          return any;
+        },
+        [&run](uint16_t port) { run.tcp->RemoveListeners(port); });
+  }
+  if (want_u) {
+    a.udp_in = std::make_unique<fwd::AutoForward>(
+        "-u auto",
+        [&run, v4, v6](uint16_t port) {
+          bool any = false;
+          for (int family : {AF_INET, AF_INET6}) {
+            if (family == AF_INET ? !v4 : !v6) continue;
+            const absl::Status st =
+                run.udp->AddListener(family, nullptr, port, port);
+            if (st.ok()) any = true;
+            else LOG_DEBUG("-u auto: %s", std::string(st.message()));
+          }
+          if (any) LOG_DEBUG("-u auto: forwarding UDP port %u", port);
+          return any;
+        },
+        [&run](uint16_t port) { run.udp->RemoveListeners(port); });
+  }
+  if (want_T) {
+    a.host_tcp = OpenProcNet("tcp");
+    a.tcp_out = std::make_unique<fwd::AutoForward>(
+        "-T auto",
+        [&run, v4, v6](uint16_t port) {
+          bool any = false;
+          for (int family : {AF_INET, AF_INET6}) {
+            if (family == AF_INET ? !v4 : !v6) continue;
+            const absl::Status st =
+                AddNamespaceListener(run, family, port, port);
+            if (st.ok()) any = true;
+            else LOG_DEBUG("-T auto: %s", std::string(st.message()));
+          }
+          if (any) LOG_DEBUG("-T auto: forwarding TCP port %u", port);
+          return any;
+        },
+        [&run](uint16_t port) { run.splice->RemoveNamespaceListeners(port); });
+  }
+  if (cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto)
+    LOG_DEBUG("-U auto: not implemented, no UDP port of the host is forwarded");
+  return absl::OkStatus();
+}
+
+// One scan of automatic forwarding. A port our own listeners hold on the
+// scanned side (forwarded the other way) is never forwarded back: that
+// would loop. Each direction sees the other's state as just updated, so
+// the first direction to take a port keeps it.
+void ScanAutoForwarding(Run& run) {
+  AutoForwarding& a = run.autofwd;
+  const fwd::PortSet none;
+  if (a.tcp_in) {
+    a.tcp_in->Update(a.ns_tcp.Read(),
+                     a.explicit_T | (a.tcp_out ? a.tcp_out->active() : none));
+  }
+  if (a.udp_in) a.udp_in->Update(a.ns_udp.Read(), none);
+  if (a.tcp_out) {
+    a.tcp_out->Update(a.host_tcp.Read(),
+                      a.explicit_t | (a.tcp_in ? a.tcp_in->active() : none));
+  }
+}
+
 // Unsolicited router advertisements: the first at the first timer tick
 // after start, then at this interval (seconds).
 constexpr int64_t kRouterAdvertInterval = 60;
@@ -729,6 +882,7 @@ int Loop(Run& run) {
           last_expiry = now;
           if (run.icmp) run.icmp->Expire(now);
           if (run.udp) run.udp->Expire(now);
+          ScanAutoForwarding(run);
           if (now - last_ra >= kRouterAdvertInterval) {
             run.tap->SendRouterAdvert();
             last_ra = now;
@@ -891,6 +1045,7 @@ int Main(int argc, char* argv[]) {
     absl::Status st = SetUpTcp(run, *tmpl, net);
     if (!st.ok()) return Fail(st);
   }
+  if (absl::Status st = SetUpAutoForwarding(run); !st.ok()) return Fail(st);
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kTimer, 0, run.timer.get()}, EPOLLIN);

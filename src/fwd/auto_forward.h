@@ -1,0 +1,60 @@
+// One direction of automatic port forwarding (-t/-u/-T auto): keeps our
+// listeners in step with the ports bound on the other side.
+//
+// Each Update() gets the ports bound there now (ParseProcNet) and the ports
+// our own listeners hold there (never forwarded back: that would loop). A
+// newly bound port gets listeners through `open`; a port no longer bound
+// loses them through `close`. A port whose listeners could not be opened
+// (the port is taken on our side) is not retried until it goes away and
+// comes back. Control plane: Update() costs a pass over the changed ports;
+// the callbacks may allocate.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "fwd/proc_net.h"
+
+namespace pasta::fwd {
+
+class AutoForward {
+ public:
+  using OpenFn = std::function<bool(uint16_t port)>;
+  using CloseFn = std::function<void(uint16_t port)>;
+
+  AutoForward(std::string name, OpenFn open, CloseFn close)
+      : name_(std::move(name)), open_(std::move(open)), close_(std::move(close)) {}
+
+  void Update(const PortSet& bound, const PortSet& own) {
+    const PortSet want = bound & ~own;
+    const PortSet gone = (active_ | failed_) & ~want;
+    for (size_t p = gone._Find_first(); p < gone.size(); p = gone._Find_next(p)) {
+      if (active_.test(p)) close_(static_cast<uint16_t>(p));
+      active_.reset(p);
+      failed_.reset(p);
+    }
+    const PortSet fresh = want & ~active_ & ~failed_;
+    for (size_t p = fresh._Find_first(); p < fresh.size();
+         p = fresh._Find_next(p)) {
+      if (open_(static_cast<uint16_t>(p))) {
+        active_.set(p);
+      } else {
+        failed_.set(p);
+      }
+    }
+  }
+
+  // Ports forwarded now.
+  const PortSet& active() const { return active_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  OpenFn open_;
+  CloseFn close_;
+  PortSet active_, failed_;
+};
+
+}  // namespace pasta::fwd
