@@ -232,14 +232,15 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
                             : static_cast<size_t>(cfg.mtu))),
       frames_(new uint8_t[frame_size_ * kSendBatch]),
       ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kSynOptions]),
-      pool_(new uint8_t[kBufferPool * kBufferSize]) {
+      pool_(new uint8_t[cfg.buffers * kBufferSize]) {
   free_.reserve(kMaxFlows);
   for (uint32_t i = kMaxFlows; i > 0; --i) free_.push_back(i - 1);
   active_.reserve(kMaxFlows);
   queued_.reserve(2 * kMaxFlows);
   closing_.reserve(kMaxFlows);
-  buffer_free_.reserve(kBufferPool);
-  for (int32_t i = kBufferPool; i > 0; --i) buffer_free_.push_back(i - 1);
+  buffer_free_.reserve(cfg.buffers);
+  for (int32_t i = static_cast<int32_t>(cfg.buffers); i > 0; --i)
+    buffer_free_.push_back(i - 1);
 }
 
 TcpFlows::~TcpFlows() {

@@ -94,6 +94,7 @@ struct TcpConfig {
   IpAddr ns_addr4, ns_addr6;   // the namespace's addresses (inbound)
   IpAddr bind4, bind6;         // -o: source address for outbound sockets
   int mtu = 65520;             // tap MTU
+  size_t buffers = kBufferPool;  // per-flow buffers in the pool
 };
 
 // The socket layer, as a seam for tests. Addresses are 4 or 16 bytes in
