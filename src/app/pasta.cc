@@ -41,6 +41,7 @@
 #include "pcap/pcap_writer.h"
 #include "tap/tap.h"
 #include "tcp/tcp.h"
+#include "udp/relay.h"
 #include "udp/udp.h"
 #include "version.h"
 
@@ -175,6 +176,7 @@ struct Run {
   std::unique_ptr<icmp::IcmpFlows> icmp;
   std::unique_ptr<udp::UdpSockets> udp_sockets;
   std::unique_ptr<udp::UdpFlows> udp;
+  std::unique_ptr<udp::UdpRelay> udp_relay;  // -U
   std::unique_ptr<tcp::TcpSockets> tcp_sockets;
   std::unique_ptr<tcp::TcpFlows> tcp;
   std::unique_ptr<NsSocketPool> ns_sockets;
@@ -584,6 +586,65 @@ flow::AddressMap AddressMapFor(const config::Config& cfg,
   return m;
 }
 
+// Opens a socket of `type` (SOCK_STREAM: listening) bound to the calling
+// thread's loopback (127.0.0.1 or ::1) `port`, non-blocking, into `*fd`.
+absl::Status BindLoopback(int family, int type, uint16_t port, int* fd) {
+  *fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (*fd < 0) return ErrnoToStatus(errno, "socket");
+  const int one = 1;
+  setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::memcpy(&ss, &sa, sizeof(sa));
+    len = sizeof(sa);
+  } else {
+    setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    sa.sin6_addr = in6addr_loopback;
+    std::memcpy(&ss, &sa, sizeof(sa));
+    len = sizeof(sa);
+  }
+  if (bind(*fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      (type == SOCK_STREAM && listen(*fd, SOMAXCONN) != 0)) {
+    const int err = errno;
+    close(*fd);
+    *fd = -1;
+    return ErrnoToStatus(
+        err, absl::StrFormat("binding the namespace's loopback %s port %u",
+                             type == SOCK_STREAM ? "TCP" : "UDP", port));
+  }
+  return absl::OkStatus();
+}
+
+// -T: a listener on the namespace's loopback port `ns_port` (made there by
+// a helper), spliced to the host's loopback `host_port`.
+absl::Status AddNamespaceListener(Run& run, int family, uint16_t ns_port,
+                                  uint16_t host_port) {
+  int fd = -1;
+  RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
+    return BindLoopback(family, SOCK_STREAM, ns_port, &fd);
+  }));
+  return run.splice->AddNamespaceListener(fd, family, ns_port, host_port);
+}
+
+// -U: a UDP socket on the namespace's loopback port `ns_port`, relayed to
+// the host's loopback `host_port`.
+absl::Status AddRelayListener(Run& run, int family, uint16_t ns_port,
+                              uint16_t host_port) {
+  int fd = -1;
+  RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
+    return BindLoopback(family, SOCK_DGRAM, ns_port, &fd);
+  }));
+  return run.udp_relay->AddListener(fd, family, ns_port, host_port);
+}
+
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
 absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
@@ -609,55 +670,29 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   run.udp = std::make_unique<udp::UdpFlows>(uc, run.udp_sockets.get(),
                                             &*run.tap, flow::RandomSipKey());
   run.tap->set_udp(run.udp.get());
+  if (cfg.udp_ns.mode() == config::PortSpec::Mode::kExplicit) {
+    if (cfg.no_splice) {
+      LOG_WARN("-U: the namespace's ports are relayed between the loopbacks, "
+               "which --no-splice turns off: not forwarded");
+    } else {
+      run.udp_relay = std::make_unique<udp::UdpRelay>(
+          run.epoll.get(), flow::RandomSipKey(), [](int family) {
+            return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          IPPROTO_UDP);
+          });
+      RETURN_IF_ERROR(AddForwards(
+          cfg.udp_ns, "-U", uc.enabled4, uc.enabled6,
+          [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
+            return AddRelayListener(run, family, ns_port, host_port);
+          }));
+    }
+  }
   return AddForwards(cfg.udp_ports, "-u", uc.enabled4, uc.enabled6,
                      [&](int family, const IpAddr* bind, uint16_t host_port,
                          uint16_t ns_port) {
                        return run.udp->AddListener(family, bind, host_port,
                                                    ns_port);
                      });
-}
-
-// -T: a listener on the namespace's loopback port `ns_port` (made there by
-// a helper), spliced to the host's loopback `host_port`.
-absl::Status AddNamespaceListener(Run& run, int family, uint16_t ns_port,
-                                  uint16_t host_port) {
-  int fd = -1;
-  RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&]() -> absl::Status {
-    fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                IPPROTO_TCP);
-    if (fd < 0) return ErrnoToStatus(errno, "socket");
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (family == AF_INET) {
-      sockaddr_in sa{};
-      sa.sin_family = AF_INET;
-      sa.sin_port = htons(ns_port);
-      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      std::memcpy(&ss, &sa, sizeof(sa));
-      len = sizeof(sa);
-    } else {
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-      sockaddr_in6 sa{};
-      sa.sin6_family = AF_INET6;
-      sa.sin6_port = htons(ns_port);
-      sa.sin6_addr = in6addr_loopback;
-      std::memcpy(&ss, &sa, sizeof(sa));
-      len = sizeof(sa);
-    }
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
-        listen(fd, SOMAXCONN) != 0) {
-      const int err = errno;
-      close(fd);
-      fd = -1;
-      return ErrnoToStatus(err, absl::StrFormat("listening on the namespace's "
-                                                "loopback port %u",
-                                                ns_port));
-    }
-    return absl::OkStatus();
-  }));
-  return run.splice->AddNamespaceListener(fd, family, ns_port, host_port);
 }
 
 // TCP flows, and listeners for the -t ports (explicit specs, as for UDP).
@@ -882,6 +917,7 @@ int Loop(Run& run) {
           last_expiry = now;
           if (run.icmp) run.icmp->Expire(now);
           if (run.udp) run.udp->Expire(now);
+          if (run.udp_relay) run.udp_relay->Expire(now);
           ScanAutoForwarding(run);
           if (now - last_ra >= kRouterAdvertInterval) {
             run.tap->SendRouterAdvert();
@@ -894,6 +930,9 @@ int Loop(Run& run) {
           break;
         case Kind::kUdp:
           if (run.udp) run.udp->OnReadable(ref.index, now);
+          break;
+        case Kind::kUdpRelay:
+          if (run.udp_relay) run.udp_relay->OnReadable(ref.index, now);
           break;
         case Kind::kTcpListen:
           if (run.tcp) run.tcp->OnListenerReadable(ref.index, now_ms);

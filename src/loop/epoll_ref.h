@@ -25,6 +25,7 @@ enum class Kind : uint8_t {
   kSpliceListen,  // TCP listener in the namespace for a -T port
   kUdp,         // UDP socket
   kIcmp,        // ICMP echo socket
+  kUdpRelay,    // UDP between the loopbacks (-U): listener or flow socket
 };
 
 inline constexpr uint32_t kMaxIndex = (1u << 24) - 1;

@@ -1,0 +1,220 @@
+#include "udp/relay.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "loop/epoll_ref.h"
+
+namespace pasta::udp {
+
+namespace {
+
+uint16_t PortOf(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    sockaddr_in sa;
+    std::memcpy(&sa, &ss, sizeof(sa));
+    return ntohs(sa.sin_port);
+  }
+  sockaddr_in6 sa;
+  std::memcpy(&sa, &ss, sizeof(sa));
+  return ntohs(sa.sin6_port);
+}
+
+bool FromLoopback(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    sockaddr_in sa;
+    std::memcpy(&sa, &ss, sizeof(sa));
+    return (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+  }
+  if (ss.ss_family != AF_INET6) return false;
+  sockaddr_in6 sa;
+  std::memcpy(&sa, &ss, sizeof(sa));
+  return IN6_IS_ADDR_LOOPBACK(&sa.sin6_addr);
+}
+
+socklen_t LoopbackSockaddr(int family, uint16_t port, sockaddr_storage* ss) {
+  std::memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::memcpy(ss, &sa, sizeof(sa));
+    return sizeof(sa);
+  }
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(port);
+  sa.sin6_addr = in6addr_loopback;
+  std::memcpy(ss, &sa, sizeof(sa));
+  return sizeof(sa);
+}
+
+}  // namespace
+
+UdpRelay::UdpRelay(int epoll_fd, flow::SipKey key,
+                   std::function<int(int)> other_side_socket)
+    : epoll_fd_(epoll_fd),
+      other_side_socket_(std::move(other_side_socket)),
+      index_(key),
+      flows_(new Flow[kMaxFlows]),
+      bufs_(new uint8_t[kBatch * kMaxDatagram]) {
+  free_.reserve(kMaxFlows);
+  for (uint32_t i = kMaxFlows; i > 0; --i) free_.push_back(i - 1);
+  for (int i = 0; i < kBatch; ++i) {
+    iovs_[i] = iovec{bufs_.get() + static_cast<size_t>(i) * kMaxDatagram,
+                     kMaxDatagram};
+  }
+}
+
+UdpRelay::~UdpRelay() {
+  for (size_t i = 0; i < kMaxFlows; ++i)
+    if (flows_[i].used) close(flows_[i].fd);
+  for (const Listener& l : listeners_)
+    if (l.fd >= 0) close(l.fd);
+}
+
+absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
+                                   uint16_t target) {
+  const uint32_t index = static_cast<uint32_t>(listeners_.size());
+  if (const int err = loop::EpollAdd(
+          epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, kListenerBase + index, fd},
+          EPOLLIN);
+      err != 0) {
+    close(fd);
+    return ErrnoToStatus(err, "epoll_ctl");
+  }
+  listeners_.push_back(Listener{fd, family, port, target});
+  LOG_DEBUG("udp relay: forwarding loopback port %u to the other side's "
+            "loopback port %u (%s)",
+            port, target, family == AF_INET ? "IPv4" : "IPv6");
+  return absl::OkStatus();
+}
+
+void UdpRelay::OnReadable(uint32_t index, int64_t now) {
+  if (index >= kListenerBase) {
+    if (index - kListenerBase < listeners_.size())
+      ReadListener(index - kListenerBase, now);
+    return;
+  }
+  if (index < kMaxFlows && flows_[index].used) ReadFlow(index, now);
+}
+
+void UdpRelay::ReadListener(uint32_t index, int64_t now) {
+  const Listener& l = listeners_[index];
+  for (int i = 0; i < kBatch; ++i) {
+    msgs_[i] = mmsghdr{};
+    iovs_[i].iov_len = kMaxDatagram;
+    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+    msgs_[i].msg_hdr.msg_name = &addrs_[i];
+    msgs_[i].msg_hdr.msg_namelen = sizeof(addrs_[i]);
+  }
+  const int n = recvmmsg(l.fd, msgs_, kBatch, MSG_DONTWAIT, nullptr);
+  for (int i = 0; i < n; ++i) {
+    // Only the listener's own loopback is served: the socket is bound
+    // there, so anything else would be a misrouted packet.
+    if (!FromLoopback(addrs_[i])) continue;
+    const Key key{index, PortOf(addrs_[i])};
+    int64_t slot = index_.Find(key);
+    if (slot < 0) slot = OpenFlow(key, now);
+    if (slot < 0) continue;
+    Flow& f = flows_[slot];
+    f.last = now;
+    if (send(f.fd, iovs_[i].iov_base, msgs_[i].msg_len, MSG_DONTWAIT) < 0) {
+      ++counters_.dropped;
+      LOG_TRACE("udp relay: send: %s", strerror(errno));
+      continue;
+    }
+    ++counters_.forwarded;
+  }
+}
+
+int64_t UdpRelay::OpenFlow(const Key& key, int64_t now) {
+  const Listener& l = listeners_[key.listener];
+  if (free_.empty()) {
+    ++counters_.dropped;
+    LOG_TRACE("udp relay: flow table full, datagram dropped");
+    return -1;
+  }
+  const int fd = other_side_socket_(l.family);
+  if (fd < 0) {
+    ++counters_.dropped;
+    LOG_DEBUG("udp relay: socket: %s", strerror(errno));
+    return -1;
+  }
+  sockaddr_storage ss;
+  const socklen_t len = LoopbackSockaddr(l.family, l.target, &ss);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    ++counters_.dropped;
+    LOG_DEBUG("udp relay: connect to loopback port %u: %s", l.target,
+              strerror(errno));
+    close(fd);
+    return -1;
+  }
+  const uint32_t slot = free_.back();
+  if (const int err = loop::EpollAdd(
+          epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, slot, fd}, EPOLLIN);
+      err != 0) {
+    ++counters_.dropped;
+    close(fd);
+    return -1;
+  }
+  free_.pop_back();
+  Flow& f = flows_[slot];
+  f = Flow{true, key, fd, now};
+  index_.Insert(key, slot);
+  LOG_TRACE("udp relay: new flow from loopback port %u to port %u", key.port,
+            l.target);
+  return slot;
+}
+
+void UdpRelay::ReadFlow(uint32_t slot, int64_t now) {
+  Flow& f = flows_[slot];
+  const Listener& l = listeners_[f.key.listener];
+  for (int i = 0; i < kBatch; ++i) {
+    msgs_[i] = mmsghdr{};
+    iovs_[i].iov_len = kMaxDatagram;
+    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
+  const int n = recvmmsg(f.fd, msgs_, kBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return;  // EAGAIN, or an error such as ECONNREFUSED
+  f.last = now;
+  // Every reply goes to the client's loopback port, through the listener.
+  sockaddr_storage to;
+  const socklen_t to_len = LoopbackSockaddr(l.family, f.key.port, &to);
+  for (int i = 0; i < n; ++i) {
+    iovs_[i].iov_len = msgs_[i].msg_len;
+    msgs_[i].msg_hdr.msg_name = &to;
+    msgs_[i].msg_hdr.msg_namelen = to_len;
+  }
+  const int sent = sendmmsg(l.fd, msgs_, static_cast<unsigned>(n),
+                            MSG_DONTWAIT);
+  if (sent > 0) counters_.replies += static_cast<uint64_t>(sent);
+  if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));
+}
+
+void UdpRelay::Expire(int64_t now) {
+  for (uint32_t slot = 0; slot < kMaxFlows; ++slot) {
+    if (flows_[slot].used && now - flows_[slot].last >= kIdleSeconds)
+      Close(slot);
+  }
+}
+
+void UdpRelay::Close(uint32_t slot) {
+  Flow& f = flows_[slot];
+  close(f.fd);
+  index_.Erase(f.key);
+  f = Flow{};
+  free_.push_back(slot);
+}
+
+}  // namespace pasta::udp
