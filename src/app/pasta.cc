@@ -507,29 +507,6 @@ IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
   return IpAddr{};
 }
 
-// What ICMP and UDP flows share (their config structs spell these fields
-// alike): families, our MAC, the address that is the host's loopback
-// (--map-host-loopback, or the gateway) and --map-guest-addr's.
-template <typename FlowConfig>
-void SetCommonFlowConfig(const config::Config& cfg,
-                         const netlink::HostTemplate& tmpl,
-                         const netlink::TapConfig& net, const MacAddr& our_mac,
-                         FlowConfig& out) {
-  out.enabled4 = !cfg.ipv6_only;
-  out.enabled6 = !cfg.ipv4_only;
-  out.our_mac = our_mac;
-  out.map_host4 = MapHostAddress(cfg, net, AF_INET);
-  out.map_host6 = MapHostAddress(cfg, net, AF_INET6);
-  if (cfg.map_guest_addr4) {
-    out.map_guest4 = *cfg.map_guest_addr4;
-    out.guest_host4 = GuestHostAddress(tmpl, AF_INET);
-  }
-  if (cfg.map_guest_addr6) {
-    out.map_guest6 = *cfg.map_guest_addr6;
-    out.guest_host6 = GuestHostAddress(tmpl, AF_INET6);
-  }
-}
-
 // Opens a listener (through `add`) for every port an explicit `spec`
 // forwards, per enabled family; `auto` and `all` are not implemented yet
 // and forward nothing. Errors name the option and port.
@@ -645,6 +622,19 @@ absl::Status AddRelayListener(Run& run, int family, uint16_t ns_port,
   return run.udp_relay->AddListener(fd, family, ns_port, host_port);
 }
 
+// What ICMP, UDP and TCP flows share: families, our MAC, the address
+// mapping.
+template <typename FlowConfig>
+void SetCommonFlowConfig(const config::Config& cfg,
+                         const netlink::HostTemplate& tmpl,
+                         const netlink::TapConfig& net, const MacAddr& our_mac,
+                         FlowConfig& out) {
+  out.enabled4 = !cfg.ipv6_only;
+  out.enabled6 = !cfg.ipv4_only;
+  out.our_mac = our_mac;
+  out.map = AddressMapFor(cfg, tmpl, net);
+}
+
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
 absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
@@ -652,14 +642,10 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   const config::Config& cfg = run.cfg;
   udp::UdpConfig uc;
   SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, uc);
-  if (cfg.dns_forward4) {
-    uc.dns_forward4 = *cfg.dns_forward4;
-    uc.dns_target4 = DnsTarget(cfg, AF_INET);
-  }
-  if (cfg.dns_forward6) {
-    uc.dns_forward6 = *cfg.dns_forward6;
-    uc.dns_target6 = DnsTarget(cfg, AF_INET6);
-  }
+  if (cfg.outbound4) uc.bind4 = *cfg.outbound4;
+  if (cfg.outbound6) uc.bind6 = *cfg.outbound6;
+  uc.bind_if4 = cfg.outbound_if4;
+  uc.bind_if6 = cfg.outbound_if6;
   for (const netlink::Address& a : net.addrs) {
     if (a.addr.IsV4() && !uc.ns_addr4.IsV4()) uc.ns_addr4 = a.addr;
     if (a.addr.IsV6() && !uc.ns_addr6.IsV6()) uc.ns_addr6 = a.addr;
@@ -700,16 +686,15 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                       const netlink::TapConfig& net) {
   const config::Config& cfg = run.cfg;
   tcp::TcpConfig tc;
-  tc.enabled4 = !cfg.ipv6_only;
-  tc.enabled6 = !cfg.ipv4_only;
-  tc.our_mac = run.services.our_mac;
-  tc.map = AddressMapFor(cfg, tmpl, net);
+  SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, tc);
   for (const netlink::Address& a : net.addrs) {
     if (a.addr.IsV4() && !tc.ns_addr4.IsV4()) tc.ns_addr4 = a.addr;
     if (a.addr.IsV6() && !tc.ns_addr6.IsV6()) tc.ns_addr6 = a.addr;
   }
   if (cfg.outbound4) tc.bind4 = *cfg.outbound4;
   if (cfg.outbound6) tc.bind6 = *cfg.outbound6;
+  tc.bind_if4 = cfg.outbound_if4;
+  tc.bind_if6 = cfg.outbound_if6;
   tc.mtu = net.mtu;
   run.tcp_sockets = tcp::MakeSystemTcpSockets(run.epoll.get());
   run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.tcp_sockets.get(),
@@ -855,7 +840,25 @@ int Loop(Run& run) {
   epoll_event events[kMaxEvents];
   int64_t last_ra = 0;
   int64_t last_expiry = 0;
+  // Once the command has exited: its sockets, now orphans in the
+  // namespace's kernel, may still be sending what it wrote last. Keep
+  // carrying that until every connection has delivered all of it (the host
+  // kernel then finishes on its own), for kDrainMs at most.
+  constexpr int64_t kDrainMs = 10'000;
+  int exit_status = -1;
+  int64_t drain_until = 0;
   for (;;) {
+    if (exit_status >= 0) {
+      if (!run.tcp || run.tcp->PendingFromNamespace() == 0) {
+        LOG_DEBUG("command's connections done, exiting");
+        return exit_status;
+      }
+      if (NowMs() >= drain_until) {
+        LOG_DEBUG("%u connections still sending after %d ms, exiting",
+                  run.tcp->PendingFromNamespace(), kDrainMs);
+        return exit_status;
+      }
+    }
     if (run.pcap) run.pcap->Flush();
     const int n = epoll_wait(run.epoll.get(), events, kMaxEvents, -1);
     if (n < 0) {
@@ -885,7 +888,8 @@ int Loop(Run& run) {
                   run.target.child) {
                 LOG_DEBUG("command exited with status %d",
                           ExitStatusOf(wstatus));
-                return ExitStatusOf(wstatus);
+                exit_status = ExitStatusOf(wstatus);
+                drain_until = NowMs() + kDrainMs;
               }
               continue;
             }

@@ -647,7 +647,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
     case 'i':
       return SetInterface(code, label, arg, &cfg_.template_if);
     case 'o':
-      Unimplemented("outbound");
       RETURN_IF_ERROR(SetAddrPerFamily(
           code, label, arg,
           kRejectUnspecified | kRejectLoopback | kRejectMulticast |
@@ -656,10 +655,8 @@ absl::Status Parser::Handle(int code, const std::string& label,
       (ParseIp(arg)->IsV4() ? out4_text_ : out6_text_) = arg;
       return absl::OkStatus();
     case kOptOutboundIf4:
-      Unimplemented("outbound-if4");
       return SetInterface(code, label, arg, &cfg_.outbound_if4);
     case kOptOutboundIf6:
-      Unimplemented("outbound-if6");
       return SetInterface(code, label, arg, &cfg_.outbound_if6);
     case 'D':
       return SetDns(label, arg);
@@ -732,7 +729,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       return SetNat(code, label, arg, &cfg_.map_guest_addr4,
                     &cfg_.map_guest_addr6, &cfg_.map_guest_addr_none);
     case kOptNoSplice:
-      Unimplemented("no-splice");
       cfg_.no_splice = true;
       return absl::OkStatus();
     case kOptSpliceOnly:

@@ -21,7 +21,7 @@ constexpr size_t kBufSize = 65536;
 constexpr uint8_t kEchoRequest4 = 8, kEchoReply4 = 0;
 constexpr uint8_t kEchoRequest6 = 128, kEchoReply6 = 129;
 
-size_t AddrLen(int family) { return family == AF_INET ? 4 : 16; }
+using flow::AddrLen;
 
 std::string Format(int family, const uint8_t* addr) {
   char text[INET6_ADDRSTRLEN];
@@ -105,9 +105,7 @@ bool IcmpFlows::Probe() {
 }
 
 bool IcmpFlows::IsMapped(int family, const uint8_t* dst) const {
-  const IpAddr& m = family == AF_INET ? cfg_.map_host4 : cfg_.map_host6;
-  return m.family == family &&
-         std::memcmp(m.bytes.data(), dst, AddrLen(family)) == 0;
+  return flow::Matches(cfg_.map.map_host(family), family, dst);
 }
 
 bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
@@ -154,22 +152,7 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   f.ns_mac = ns_mac;
   f.last = now;
   uint8_t target[16];
-  std::memcpy(target, dst, AddrLen(family));
-  const IpAddr& map_guest =
-      family == AF_INET ? cfg_.map_guest4 : cfg_.map_guest6;
-  const IpAddr& guest_host =
-      family == AF_INET ? cfg_.guest_host4 : cfg_.guest_host6;
-  if (IsMapped(family, dst)) {
-    if (family == AF_INET) {
-      const in_addr lo{htonl(INADDR_LOOPBACK)};
-      std::memcpy(target, &lo, 4);
-    } else {
-      std::memcpy(target, &in6addr_loopback, 16);
-    }
-  } else if (map_guest.family == family && guest_host.family == family &&
-             std::memcmp(map_guest.bytes.data(), dst, AddrLen(family)) == 0) {
-    std::memcpy(target, guest_host.bytes.data(), AddrLen(family));
-  }
+  flow::MapDestination(cfg_.map, family, dst, 0, target);
   // The kernel replaces the identifier with the socket's and computes the
   // checksum, so the message goes as it came.
   if (sockets_->SendTo(f.fd, family, target, icmp.bytes()) < 0) {

@@ -20,6 +20,7 @@
 
 #include "common/fd.h"
 #include "common/net_types.h"
+#include "flow/addr_map.h"
 #include "flow/flow_index.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
@@ -33,12 +34,9 @@ struct IcmpConfig {
   bool enabled4 = true;
   bool enabled6 = true;
   MacAddr our_mac;
-  IpAddr map_host4;  // pings to this address go to 127.0.0.1 (AF_UNSPEC: none)
-  IpAddr map_host6;  // ... to ::1
-  // --map-guest-addr: pings to map_guest go to guest_host, the host's own
-  // address that the namespace's address copies (AF_UNSPEC: none).
-  IpAddr map_guest4, map_guest6;
-  IpAddr guest_host4, guest_host6;
+  // Destinations: map_host stands for the host's loopback, map_guest for
+  // the host's own address (flow/addr_map.h).
+  flow::AddressMap map;
 };
 
 // The socket layer, as a seam for tests.

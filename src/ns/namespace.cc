@@ -163,8 +163,11 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
     const char* shell = getenv("SHELL");
     path = shell != nullptr && *shell != '\0' ? shell : "/bin/sh";
     const size_t slash = path.rfind('/');
-    args.push_back(
-        "-" + (slash == std::string::npos ? path : path.substr(slash + 1)));
+    // Built with append, not "-" + name: GCC 12 at -O3 reports a false
+    // -Wrestrict overlap in operator+ (GCC PR 105329).
+    std::string login = "-";
+    login.append(path, slash == std::string::npos ? 0 : slash + 1);
+    args.push_back(std::move(login));
   } else {
     path = args[0];
   }

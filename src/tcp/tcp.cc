@@ -101,6 +101,11 @@ class SystemTcpSockets : public TcpSockets {
     return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
   }
 
+  int BindToDevice(int fd, const std::string& ifname) override {
+    return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
+                      static_cast<socklen_t>(ifname.size()));
+  }
+
   int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
     sockaddr_storage ss;
     const socklen_t len = ToSockaddr(family, addr, port, &ss);
@@ -491,6 +496,12 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
     ResetUnknown(family, key.ns_addr, key.remote, tcp, ns_mac);
     return;
   }
+  const std::string& dev = family == AF_INET ? cfg_.bind_if4 : cfg_.bind_if6;
+  if (!dev.empty() && !flow::IsLoopback(family, target) &&
+      sockets_->BindToDevice(fd, dev) != 0) {
+    LOG_DEBUG("%s: bind to device %s: %s", Describe(key), dev,
+              strerror(errno));
+  }
   const IpAddr& bind = family == AF_INET ? cfg_.bind4 : cfg_.bind6;
   if (bind.family == family && !flow::IsLoopback(family, target) &&
       sockets_->Bind(fd, family, bind.bytes.data(), 0) != 0) {
@@ -676,7 +687,13 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
   Flow& f = flows_[slot];
   absl::Span<const uint8_t> data = tcp.payload();
   bool fin = (tcp.flags() & kFin) != 0;
-  if (data.empty() && !fin) return;
+  if (data.empty() && !fin) {
+    // An empty segment before our ACK point is a keepalive or a window
+    // probe (sequence number one below): it must be answered (RFC 9293
+    // 3.8.4, 3.8.6.1), or a lost window update stalls the namespace.
+    if (SeqDiff(tcp.seq(), f.ns_next) < 0) Queue(slot, kEvAckDue);
+    return;
+  }
   if (f.ev & kEvNsFin) {
     // Everything up to the FIN was taken: this is a retransmission.
     Queue(slot, kEvAckDue);
@@ -1137,6 +1154,17 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
   LOG_DEBUG("tcp: forwarding host port %u to namespace port %u (%s)",
             host_port, ns_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
+}
+
+size_t TcpFlows::PendingFromNamespace() const {
+  size_t n = 0;
+  for (const uint32_t slot : active_) {
+    const uint32_t ev = flows_[slot].ev;
+    if (ev & kEvClosing) continue;
+    if ((ev & kEvNsFin) && (ev & kEvSockShut)) continue;
+    ++n;
+  }
+  return n;
 }
 
 void TcpFlows::RemoveListeners(uint16_t host_port) {

@@ -51,6 +51,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -93,6 +94,7 @@ struct TcpConfig {
   flow::AddressMap map;        // destination mapping, shown peers
   IpAddr ns_addr4, ns_addr6;   // the namespace's addresses (inbound)
   IpAddr bind4, bind6;         // -o: source address for outbound sockets
+  std::string bind_if4, bind_if6;  // --outbound-if4/6: SO_BINDTODEVICE
   int mtu = 65520;             // tap MTU
   size_t buffers = kBufferPool;  // per-flow buffers in the pool
 };
@@ -105,6 +107,12 @@ class TcpSockets {
   // A non-blocking TCP socket (IPV6_V6ONLY for AF_INET6, TCP_NODELAY).
   virtual int Open(int family) = 0;
   virtual int Bind(int fd, int family, const uint8_t* addr, uint16_t port) = 0;
+  // SO_BINDTODEVICE. Returns 0 or -1.
+  virtual int BindToDevice(int fd, const std::string& ifname) {
+    (void)fd;
+    (void)ifname;
+    return 0;
+  }
   // Starts connecting: 0 (connected), or -1 with EINPROGRESS or an error.
   virtual int Connect(int fd, int family, const uint8_t* addr,
                       uint16_t port) = 0;
@@ -208,6 +216,10 @@ class TcpFlows {
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
 
   size_t active() const { return index_.size(); }
+  // Flows whose namespace side may still send data for the host: not yet
+  // closed, and not (FIN taken and everything written to the socket).
+  // Costs a scan of the active flows.
+  size_t PendingFromNamespace() const;
   size_t listeners() const {
     size_t n = 0;
     for (const Listener& l : listeners_) n += l.fd >= 0;

@@ -22,7 +22,6 @@ namespace pasta::udp {
 
 namespace {
 
-constexpr uint16_t kDnsPort = 53;
 constexpr size_t kUdpHeader = wire::UdpView::kHeader;
 constexpr size_t kIcmpHeader = 8;  // type, code, checksum, unused
 // ICMP error size limits: RFC 1812 4.3.2.3 (at most 576 bytes of IPv4
@@ -39,7 +38,8 @@ constexpr uint8_t kIcmp6MaxCode = 7;
 
 const MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
-size_t AddrLen(int family) { return family == AF_INET ? 4 : 16; }
+using flow::AddrLen;
+using flow::IsLoopback;
 size_t IpHeader(int family) {
   return family == AF_INET ? wire::kIpv4Header : wire::kIpv6Header;
 }
@@ -52,43 +52,6 @@ std::string Format(int family, const uint8_t* addr, uint16_t port) {
   if (!inet_ntop(family, addr, text, sizeof(text))) return "?";
   return family == AF_INET ? absl::StrFormat("%s:%u", text, port)
                            : absl::StrFormat("[%s]:%u", text, port);
-}
-
-bool Matches(const IpAddr& a, int family, const uint8_t* addr) {
-  return a.family == family &&
-         std::memcmp(a.bytes.data(), addr, AddrLen(family)) == 0;
-}
-
-bool IsLoopback(int family, const uint8_t* a) {
-  if (family == AF_INET) return a[0] == 127;
-  return std::memcmp(a, &in6addr_loopback, 16) == 0;
-}
-
-void StoreLoopback(int family, uint8_t* out) {
-  if (family == AF_INET) {
-    const in_addr lo{htonl(INADDR_LOOPBACK)};
-    std::memcpy(out, &lo, 4);
-  } else {
-    std::memcpy(out, &in6addr_loopback, 16);
-  }
-}
-
-// Whether a namespace may open a flow to `a`: unicast, not unspecified and
-// not the host's loopback (which only map_host reaches).
-bool IsValidRemote(int family, const uint8_t* a) {
-  if (family == AF_INET) {
-    if (a[0] == 0 || a[0] == 127) return false;
-    if (a[0] >= 224) return false;  // multicast, reserved, broadcast
-    return true;
-  }
-  static constexpr uint8_t kZero[16] = {};
-  if (std::memcmp(a, kZero, 16) == 0) return false;
-  if (IsLoopback(AF_INET6, a)) return false;
-  if (a[0] == 0xff) return false;  // multicast
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0,    0,
-                                          0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(a, kMapped, 12) == 0) return false;  // IPv4-mapped
-  return true;
 }
 
 socklen_t ToSockaddr(int family, const uint8_t* addr, uint16_t port,
@@ -158,6 +121,11 @@ class SystemUdpSockets : public UdpSockets {
     sockaddr_storage ss;
     const socklen_t len = ToSockaddr(family, addr, port, &ss);
     return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+  int BindToDevice(int fd, const std::string& ifname) override {
+    return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
+                      static_cast<socklen_t>(ifname.size()));
   }
 
   int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
@@ -315,10 +283,7 @@ MacAddr UdpFlows::MacFor(const Flow& f) const {
 
 void UdpFlows::ShownRemote(int family, const uint8_t* real,
                            uint8_t* shown) const {
-  std::memcpy(shown, real, AddrLen(family));
-  const IpAddr& map = family == AF_INET ? cfg_.map_host4 : cfg_.map_host6;
-  if (IsLoopback(family, real) && map.family == family)
-    std::memcpy(shown, map.bytes.data(), AddrLen(family));
+  flow::ShownPeer(cfg_.map, family, real, shown);
 }
 
 bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
@@ -443,9 +408,7 @@ void UdpFlows::Flush() {
 int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
   const int family = key.family;
   const uint8_t* dst = key.remote;
-  if (!IsValidRemote(family, dst) &&
-      !Matches(family == AF_INET ? cfg_.map_host4 : cfg_.map_host6, family,
-               dst)) {
+  if (!flow::AllowedDestination(cfg_.map, family, dst)) {
     ++counters_.dropped_invalid;
     LOG_TRACE("udp: %s -> %s: not a unicast destination, dropped",
               Format(family, key.ns_addr, key.ns_port),
@@ -459,28 +422,11 @@ int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
               Format(family, dst, key.remote_port));
     return -1;
   }
-  // Where the socket really goes: DNS forwarding first (it may name the
-  // same address as map_host), then the host's loopback.
+  // Where the socket really goes (DNS forwarding, the host's loopback,
+  // --map-guest-addr).
   uint8_t target[16];
-  uint16_t target_port = key.remote_port;
-  std::memcpy(target, dst, AddrLen(family));
-  const IpAddr& dns_fwd =
-      family == AF_INET ? cfg_.dns_forward4 : cfg_.dns_forward6;
-  const IpAddr& dns_tgt =
-      family == AF_INET ? cfg_.dns_target4 : cfg_.dns_target6;
-  const IpAddr& map = family == AF_INET ? cfg_.map_host4 : cfg_.map_host6;
-  if (key.remote_port == kDnsPort && Matches(dns_fwd, family, dst) &&
-      dns_tgt.family == family) {
-    std::memcpy(target, dns_tgt.bytes.data(), AddrLen(family));
-  } else if (Matches(map, family, dst)) {
-    StoreLoopback(family, target);
-  } else if (const IpAddr& guest =
-                 family == AF_INET ? cfg_.guest_host4 : cfg_.guest_host6;
-             guest.family == family &&
-             Matches(family == AF_INET ? cfg_.map_guest4 : cfg_.map_guest6,
-                     family, dst)) {
-    std::memcpy(target, guest.bytes.data(), AddrLen(family));
-  }
+  const uint16_t target_port = key.remote_port;
+  flow::MapDestination(cfg_.map, family, dst, key.remote_port, target);
   const int fd = sockets_->Open(family);
   if (fd < 0) {
     ++counters_.dropped_socket;
@@ -489,10 +435,17 @@ int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
   }
   // Keep the namespace's source port if the host lets us (the remote then
   // sees the same port); otherwise any port.
-  if (sockets_->Bind(fd, family, nullptr, key.ns_port) != 0) {
+  const bool to_host = flow::IsLoopback(family, target);
+  const IpAddr& src = family == AF_INET ? cfg_.bind4 : cfg_.bind6;
+  const uint8_t* bind_addr =
+      src.family == family && !to_host ? src.bytes.data() : nullptr;
+  const std::string& dev = family == AF_INET ? cfg_.bind_if4 : cfg_.bind_if6;
+  if (!dev.empty() && !to_host && sockets_->BindToDevice(fd, dev) != 0)
+    LOG_DEBUG("udp: bind to device %s: %s", dev, strerror(errno));
+  if (sockets_->Bind(fd, family, bind_addr, key.ns_port) != 0) {
     const int err = errno;
     if ((err != EADDRINUSE && err != EACCES) ||
-        sockets_->Bind(fd, family, nullptr, 0) != 0) {
+        sockets_->Bind(fd, family, bind_addr, 0) != 0) {
       ++counters_.dropped_socket;
       LOG_TRACE("udp: bind: %s", strerror(errno));
       sockets_->Close(fd);

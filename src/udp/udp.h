@@ -37,11 +37,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "common/net_types.h"
+#include "flow/addr_map.h"
 #include "flow/flow_index.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
@@ -63,14 +65,14 @@ inline constexpr size_t kMaxDatagram = 65535 - 20 - 8;
 struct UdpConfig {
   bool enabled4 = true, enabled6 = true;
   MacAddr our_mac;
-  IpAddr map_host4, map_host6;        // AF_UNSPEC = none
-  IpAddr dns_forward4, dns_forward6;  // AF_UNSPEC = none
-  IpAddr dns_target4, dns_target6;    // where forwarded DNS goes
+  // Destinations: map_host (the host's loopback), map_guest, DNS
+  // forwarding (flow/addr_map.h).
+  flow::AddressMap map;
   IpAddr ns_addr4, ns_addr6;          // the namespace's addresses (inbound)
-  // --map-guest-addr: datagrams to map_guest go to guest_host, the host's
-  // own address that the namespace's address copies (AF_UNSPEC: none).
-  IpAddr map_guest4, map_guest6;
-  IpAddr guest_host4, guest_host6;
+  // -o and --outbound-if4/6: source address and device of outbound
+  // sockets (AF_UNSPEC / empty: none). Not for the host's loopback.
+  IpAddr bind4, bind6;
+  std::string bind_if4, bind_if6;
   int mtu = 65520;  // tap MTU: largest IP packet towards the namespace
   // Coalesce consecutive equal-sized datagrams of one outbound flow, read
   // in one tap batch, into one UDP GSO send (UDP_SEGMENT): the host stack
@@ -113,6 +115,12 @@ class UdpSockets {
   virtual int Open(int family) = 0;
   // Binds to `addr` (nullptr: the wildcard) and `port`. Returns 0 or -1.
   virtual int Bind(int fd, int family, const uint8_t* addr, uint16_t port) = 0;
+  // SO_BINDTODEVICE. Returns 0 or -1.
+  virtual int BindToDevice(int fd, const std::string& ifname) {
+    (void)fd;
+    (void)ifname;
+    return 0;
+  }
   // Connects to `addr`:`port`. Returns 0 or -1.
   virtual int Connect(int fd, int family, const uint8_t* addr,
                       uint16_t port) = 0;

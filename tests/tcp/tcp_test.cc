@@ -842,6 +842,21 @@ TEST_F(TcpTest, DataToASocketTakingEverythingIsAckedAtFlush) {
   EXPECT_EQ(counters().bytes_to_socket, 2000u);
 }
 
+TEST_F(TcpTest, KeepalivesAndWindowProbesAreAnswered) {
+  Establish();
+  FromNamespace(kAck | kPsh, Ns(0), Ours(0), Pattern(0, 100));
+  ExpectToNamespace(kAck, Ours(0), Ns(100));
+  // Linux's keepalive and zero-window probe: an empty segment one below
+  // the sequence number we expect. Unanswered, a lost window update would
+  // stall the namespace for good.
+  FromNamespace(kAck, Ns(99), Ours(0));
+  ExpectToNamespace(kAck, Ours(0), Ns(100));
+  ExpectNothingToNamespace();
+  // A plain ACK in sequence needs no answer.
+  FromNamespace(kAck, Ns(100), Ours(0));
+  ExpectNothingToNamespace();
+}
+
 TEST_F(TcpTest, PartialSendBuffersTheRestAcksAllAndShrinksTheWindow) {
   const int fd = Establish();
   FakeSocket& s = Sock(fd);
