@@ -1,0 +1,402 @@
+#!/usr/bin/env bash
+# Port forwarding, IPv4 and IPv6: -t from the host's loopback (spliced) and
+# from the server netns (over the tap), 100 MiB each way intact; -T from the
+# namespace's loopback to the host's, with half-close; -t auto follows the
+# namespace's listeners within 2.5 s both ways, -T auto the host's; remapped
+# ranges, exclusions, a bind address and `none`; -u echoes datagrams; -U 53
+# is accepted; bad specs fail at once with one line naming them.
+#
+# pasta runs in the host netns attached (--netns) to a third namespace, the
+# "target", where the test starts and stops servers at will.
+. "$(dirname "$0")/lib.sh"
+lab_up
+DIR="$(cd "$(dirname "$0")" && pwd)"
+PY=/usr/bin/python3
+TOOL=("$PY" "$DIR/forward_tool.py")
+UDP_TOOL=("$PY" "$DIR/udp_tool.py")
+TARGET="${LAB_ID}t"
+LAB_EXTRA_NS+=("$TARGET")
+
+# Every command gets at most what is left of a budget that ends before
+# ctest's TIMEOUT (180 s), so a hang costs its own checks, not the report.
+BUDGET_END=$((SECONDS + 160))
+limit() {
+  local left=$((BUDGET_END - SECONDS))
+  if ((left < 5)); then left=5; fi
+  if (($1 < left)); then echo "$1"; else echo "$left"; fi
+}
+
+server() { ip netns exec "$SERVER_NS" "$@"; }
+# netns host|server|target: that namespace's name.
+netns() {
+  case $1 in
+    host) echo "$HOST_NS" ;;
+    server) echo "$SERVER_NS" ;;
+    target) echo "$TARGET" ;;
+  esac
+}
+# at host|server|target COMMAND...: COMMAND in that namespace.
+at() {
+  local ns
+  ns=$(netns "$1")
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+# pasta_up [OPTION]...: a fresh target netns, pasta attached to it in the
+# foreground (messages in $LAB_TMP/pasta.log); waits (at most 5 s) until
+# the namespace has both addresses usable.
+PASTA_PID=
+PASTA_OPTS=
+pasta_up() {
+  local i out
+  PASTA_OPTS=$*
+  ip netns add "$TARGET" || return 1
+  # Not through in_host: $! must be pasta's own timeout.
+  ip netns exec "$HOST_NS" timeout "$(limit 150)" "$PASTA" --config-net -f -e --netns "$TARGET" "$@" \
+    >"$LAB_TMP/pasta.log" 2>&1 &
+  PASTA_PID=$!
+  LAB_PIDS+=("$PASTA_PID")
+  for ((i = 0; i < 50; i++)); do
+    out=$(ip -n "$TARGET" addr show dev eth0 2>/dev/null)
+    if grep -q "inet 198.51.100.2/" <<<"$out" && grep "inet6 2001:db8:1::2/" <<<"$out" |
+      grep -qv tentative; then
+      return 0
+    fi
+    kill -0 "$PASTA_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "  pasta $* did not set up the namespace; it said:" >&2
+  sed 's/^/    /' "$LAB_TMP/pasta.log" >&2
+  return 1
+}
+
+# pasta_down: ends pasta (a check: SIGTERM ends it with status 0 and no
+# sanitizer report) and whatever runs in the target, deletes it.
+pasta_down() {
+  local rc
+  if [ -n "$PASTA_PID" ]; then
+    kill "$PASTA_PID" 2>/dev/null
+    wait_gone "$PASTA_PID" 5
+    wait "$PASTA_PID" 2>/dev/null
+    rc=$?
+    check "pasta ${PASTA_OPTS:-(defaults)}: SIGTERM ends it cleanly" clean_exit "$rc"
+  fi
+  ip netns pids "$TARGET" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+  ip netns del "$TARGET" 2>/dev/null
+  PASTA_PID=
+}
+
+# clean_exit STATUS: pasta's STATUS is 0 and its log has no sanitizer report.
+clean_exit() {
+  if [ "$1" = 0 ] && ! grep -qE "Sanitizer|runtime error" "$LAB_TMP/pasta.log"; then
+    return 0
+  fi
+  echo "  exit status $1; pasta said:" >&2
+  tail -n 30 "$LAB_TMP/pasta.log" | sed 's/^/    /' >&2
+  return 1
+}
+
+# serve NETNS ADDRS PORTS: forward_tool.py serve in NETNS (sends $BIG on
+# GET); waits (at most 5 s) until it listens. Its PID is in SERVE_PID.
+SERVE_PID=
+serve() {
+  local ready i
+  ready="$LAB_TMP/ready.$RANDOM$RANDOM"
+  # Not through a function: $! must be the server itself (ip netns exec
+  # execs timeout, which passes SIGTERM on).
+  ip netns exec "$(netns "$1")" timeout "$(limit 150)" "${TOOL[@]}" serve "$2" "$3" 150 "$BIG" "$ready" &
+  SERVE_PID=$!
+  LAB_PIDS+=("$SERVE_PID")
+  for ((i = 0; i < 50; i++)); do
+    [ -e "$ready" ] && return 0
+    sleep 0.1
+  done
+  echo "  the server on $2 port(s) $3 in $1 did not come up" >&2
+  return 1
+}
+
+# unserve: stops the last server started (bounded).
+unserve() {
+  kill "$SERVE_PID" 2>/dev/null
+  wait_gone "$SERVE_PID" 5
+  wait "$SERVE_PID" 2>/dev/null
+  SERVE_PID=
+}
+
+# The file: 100 MiB of random bytes.
+BIG="$LAB_TMP/big"
+head -c 100M /dev/urandom >"$BIG"
+BIG_EXPECT="$(stat -c %s "$BIG") $(sha256sum <"$BIG" | cut -d' ' -f1)"
+
+# moved get|put NETNS ADDR PORT: the 100 MiB file downloaded from (get) or
+# uploaded to (put, then half-closed: the server answers after our end of
+# stream) ADDR:PORT from NETNS; true if byte count and SHA-256 match.
+moved() {
+  local how=$1 ns=$2 addr=$3 port=$4 out rc t0 ms
+  t0=$(date +%s%N)
+  if [ "$how" = get ]; then
+    out=$(at "$ns" timeout "$(limit 60)" "${TOOL[@]}" get "$addr" "$port" 2>&1)
+  else
+    out=$(at "$ns" timeout "$(limit 60)" "${TOOL[@]}" put "$addr" "$port" "$BIG" 2>&1)
+  fi
+  rc=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  if [ $rc = 0 ] && [ "$out" = "$BIG_EXPECT" ]; then
+    echo "   100 MiB in $ms ms"
+    return 0
+  fi
+  printf '  exit status %s after %s ms; got "%s", expected "%s"\n' "$rc" "$ms" \
+    "$(tail -c 300 <<<"$out")" "$BIG_EXPECT" >&2
+  return 1
+}
+
+# answers NETNS ADDR HOSTPORT:WANT...: each HOSTPORT, probed from NETNS at
+# ADDR, answers WANT (the port the server was reached on), or "refused"
+# when WANT is "refused".
+answers() {
+  local ns=$1 addr=$2 pair hp want got bad=0 seen=()
+  shift 2
+  for pair in "$@"; do
+    hp=${pair%%:*}
+    want=${pair#*:}
+    got=$(at "$ns" timeout 10 "${TOOL[@]}" port "$addr" "$hp" 2>&1)
+    seen+=("$hp->$got")
+    [ "$got" = "$want" ] || bad=1
+  done
+  if [ $bad = 0 ]; then
+    echo "   ${seen[*]}"
+    return 0
+  fi
+  echo "  expected $*; got ${seen[*]}" >&2
+  return 1
+}
+
+# came_via spliced|tap NETNS ADDR PORT: the namespace's server sees a
+# connection from NETNS to ADDR:PORT come from its own loopback (spliced)
+# or from an address that is not a loopback one (the tap).
+came_via() {
+  local got
+  got=$(at "$2" timeout 10 "${TOOL[@]}" peer "$3" "$4" 2>&1)
+  case $1:$got in
+    spliced:127.0.0.1 | spliced:::1) ;;
+    tap:*.*.*.* | tap:*:*) case $got in 127.* | ::1 | ::ffff:127.*) false ;; esac ;;
+    *) false ;;
+  esac || {
+    echo "  expected a $1 connection; the server saw it come from: $got" >&2
+    return 1
+  }
+  echo "   the server saw it come from $got"
+}
+
+# waits NETNS ADDR PORT STATE SECONDS: PORT at ADDR, probed from NETNS,
+# reaches STATE ("open" or "refused") within SECONDS.
+waits() {
+  local out rc
+  out=$(at "$1" timeout 20 "${TOOL[@]}" wait "$2" "$3" "$4" "$5" 2>&1)
+  rc=$?
+  if [ $rc = 0 ]; then
+    echo "   $out"
+    return 0
+  fi
+  echo "  $out" >&2
+  return 1
+}
+
+# 1. -t 8080: a server in the namespace; the host's loopback reaches it
+# spliced, the server netns through the tap.
+if pasta_up -t 8080 && serve target 0.0.0.0,:: 8080; then
+  check "-t 8080, IPv4: from the host's loopback, spliced to the namespace's loopback" \
+    came_via spliced host 127.0.0.1 8080
+  check "-t 8080, IPv6: from the host's loopback, spliced to the namespace's loopback" \
+    came_via spliced host ::1 8080
+  check "-t 8080, IPv4: from the server netns, through the tap" \
+    came_via tap server 198.51.100.2 8080
+  check "-t 8080, IPv6: from the server netns, through the tap" \
+    came_via tap server 2001:db8:1::2 8080
+  check "-t 8080, IPv4, spliced: 100 MiB from the namespace to the host's loopback intact" \
+    moved get host 127.0.0.1 8080
+  check "-t 8080, IPv4, spliced: 100 MiB from the host's loopback to the namespace intact" \
+    moved put host 127.0.0.1 8080
+  check "-t 8080, IPv6, spliced: 100 MiB from the namespace to the host's loopback intact" \
+    moved get host ::1 8080
+  check "-t 8080, IPv6, spliced: 100 MiB from the host's loopback to the namespace intact" \
+    moved put host ::1 8080
+  check "-t 8080, IPv4, tap: 100 MiB from the namespace to the server netns intact" \
+    moved get server 198.51.100.2 8080
+  check "-t 8080, IPv4, tap: 100 MiB from the server netns to the namespace intact" \
+    moved put server 198.51.100.2 8080
+  check "-t 8080, IPv6, tap: 100 MiB from the namespace to the server netns intact" \
+    moved get server 2001:db8:1::2 8080
+  check "-t 8080, IPv6, tap: 100 MiB from the server netns to the namespace intact" \
+    moved put server 2001:db8:1::2 8080
+else
+  check "-t 8080: pasta and the namespace's server came up" false
+fi
+unserve
+pasta_down
+
+# 2. -T 5432: a server on the host netns' loopback, reached from the
+# namespace's loopback; uploads are half-closed before the answer comes.
+if serve host 127.0.0.1,::1 5432 && pasta_up -T 5432; then
+  check "-T 5432, IPv4: 100 MiB from the host's loopback to the namespace intact" \
+    moved get target 127.0.0.1 5432
+  check "-T 5432, IPv4: 100 MiB to the host's loopback intact, half-closed, answer after EOF" \
+    moved put target 127.0.0.1 5432
+  check "-T 5432, IPv6: 100 MiB from the host's loopback to the namespace intact" \
+    moved get target ::1 5432
+  check "-T 5432, IPv6: 100 MiB to the host's loopback intact, half-closed, answer after EOF" \
+    moved put target ::1 5432
+else
+  check "-T 5432: pasta and the host's server came up" false
+fi
+pasta_down
+unserve
+
+# 3. -t auto: a server started in the namespace after pasta becomes
+# reachable within 2.5 s, and is refused within 2.5 s after it stops.
+if pasta_up -t auto && serve target 0.0.0.0,:: 8300; then
+  check "-t auto, IPv4, spliced: a new server in the namespace reachable within 2.5 s" \
+    waits host 127.0.0.1 8300 open 2.5
+  check "-t auto, IPv6, spliced: reachable too" waits host ::1 8300 open 1
+  check "-t auto, IPv4, tap: reachable from the server netns" waits server 198.51.100.2 8300 open 1
+  check "-t auto, IPv6, tap: reachable from the server netns" waits server 2001:db8:1::2 8300 open 1
+  unserve
+  check "-t auto, IPv4: refused within 2.5 s after the server stopped" \
+    waits host 127.0.0.1 8300 refused 2.5
+  check "-t auto, IPv6: refused too" waits host ::1 8300 refused 1
+else
+  check "-t auto: pasta and the namespace's server came up" false
+fi
+unserve
+pasta_down
+
+# 4. -T auto (the default, as is -t auto): a server on the host netns'
+# loopback started before pasta is reachable from the namespace's loopback.
+if serve host 127.0.0.1,::1 5500 && pasta_up; then
+  check "-T auto (default), IPv4: the host's server reachable from the namespace's loopback" \
+    waits target 127.0.0.1 5500 open 2.5
+  check "-T auto (default), IPv6: the host's server reachable from the namespace's loopback" \
+    waits target ::1 5500 open 1
+  host_server=$SERVE_PID
+  if serve target 0.0.0.0,:: 8310; then
+    check "-t auto is the default: a new server in the namespace reachable within 2.5 s" \
+      waits host 127.0.0.1 8310 open 2.5
+  else
+    check "-t auto (default): the namespace's server came up" false
+  fi
+  unserve
+  SERVE_PID=$host_server
+else
+  check "-T auto: pasta and the host's server came up" false
+fi
+pasta_down
+unserve
+
+# -t none: nothing is forwarded, whatever the namespace binds.
+if pasta_up -t none && serve target 0.0.0.0,:: 8320; then
+  sleep 2.5
+  check "-t none: a server in the namespace stays unreachable (refused) after 2.5 s" \
+    answers host 127.0.0.1 8320:refused
+else
+  check "-t none: pasta and the namespace's server came up" false
+fi
+unserve
+pasta_down
+
+# 5. Ranges with offsets: each server answers with the port it was reached on.
+if pasta_up -t 9000-9002:9100-9102 && serve target 0.0.0.0,:: 9100,9101,9102; then
+  want=(9000:9100 9001:9101 9002:9102 9100:refused)
+  check "-t 9000-9002:9100-9102, IPv4, spliced: each port lands on its target" \
+    answers host 127.0.0.1 "${want[@]}"
+  check "-t 9000-9002:9100-9102, IPv6, spliced: each port lands on its target" \
+    answers host ::1 "${want[@]}"
+  check "-t 9000-9002:9100-9102, IPv4, tap: each port lands on its target" \
+    answers server 198.51.100.2 "${want[@]}"
+  check "-t 9000-9002:9100-9102, IPv6, tap: each port lands on its target" \
+    answers server 2001:db8:1::2 "${want[@]}"
+else
+  check "-t 9000-9002:9100-9102: pasta and the namespace's servers came up" false
+fi
+unserve
+pasta_down
+
+# 6. Exclusions: 9202 is not forwarded (refused on the host).
+if pasta_up -t 9200-9203,~9202 && serve target 0.0.0.0,:: 9200,9201,9202,9203; then
+  want=(9200:9200 9201:9201 9202:refused 9203:9203)
+  check "-t 9200-9203,~9202, IPv4, spliced: 9200, 9201, 9203 forwarded, 9202 refused" \
+    answers host 127.0.0.1 "${want[@]}"
+  check "-t 9200-9203,~9202, IPv6, spliced: 9200, 9201, 9203 forwarded, 9202 refused" \
+    answers host ::1 "${want[@]}"
+  check "-t 9200-9203,~9202, IPv4, tap: 9200, 9201, 9203 forwarded, 9202 refused" \
+    answers server 198.51.100.2 "${want[@]}"
+  check "-t 9200-9203,~9202, IPv6, tap: 9200, 9201, 9203 forwarded, 9202 refused" \
+    answers server 2001:db8:1::2 "${want[@]}"
+else
+  check "-t 9200-9203,~9202: pasta and the namespace's servers came up" false
+fi
+unserve
+pasta_down
+
+# A bind address: -t 127.0.0.1/9300 listens on the host's 127.0.0.1 only.
+if pasta_up -t 127.0.0.1/9300 && serve target 0.0.0.0,:: 9300; then
+  check "-t 127.0.0.1/9300: reachable at 127.0.0.1" answers host 127.0.0.1 9300:9300
+  check "-t 127.0.0.1/9300: not at ::1 (refused)" answers host ::1 9300:refused
+  check "-t 127.0.0.1/9300: not from the server netns (refused)" \
+    answers server 198.51.100.2 9300:refused
+else
+  check "-t 127.0.0.1/9300: pasta and the namespace's server came up" false
+fi
+unserve
+pasta_down
+
+# 7. -u 5353: datagrams from the server netns reach an echo server in the
+# namespace and come back from the forwarded port.
+if pasta_up -u 5353; then
+  ip netns exec "$TARGET" timeout "$(limit 60)" "${UDP_TOOL[@]}" echo 198.51.100.2 5353 50 >/dev/null &
+  echo4=$!
+  ip netns exec "$TARGET" timeout "$(limit 60)" "${UDP_TOOL[@]}" echo 2001:db8:1::2 5353 50 >/dev/null &
+  echo6=$!
+  LAB_PIDS+=("$echo4" "$echo6")
+  sleep 0.5
+  out=$(server timeout "$(limit 30)" "${UDP_TOOL[@]}" client 198.51.100.2 5353 200 2>&1)
+  check "-u 5353, IPv4: 200 datagrams from the server netns echoed from the namespace" test $? = 0
+  echo "   $out"
+  out=$(server timeout "$(limit 30)" "${UDP_TOOL[@]}" client 2001:db8:1::2 5353 200 2>&1)
+  check "-u 5353, IPv6: 200 datagrams from the server netns echoed from the namespace" test $? = 0
+  echo "   $out"
+  kill "$echo4" "$echo6" 2>/dev/null
+  wait "$echo4" "$echo6" 2>/dev/null
+else
+  check "-u 5353: pasta came up" false
+fi
+pasta_down
+
+# -U is not implemented: pasta still starts with it.
+if pasta_up -U 53; then
+  sleep 0.5
+  check "-U 53: pasta starts and keeps running" kill -0 "$PASTA_PID"
+else
+  check "-U 53: pasta starts" false
+fi
+pasta_down
+
+# 8. Bad specs: exit 1 at once, one line naming the spec.
+bad_spec() {
+  local opt=$1 spec=$2 err rc
+  err=$(in_host timeout 10 "$PASTA" --config-net "$opt" "$spec" -- true 2>&1 >/dev/null)
+  rc=$?
+  if [ $rc = 1 ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -qF -- "$spec" <<<"$err"; then
+    echo "   $err"
+    return 0
+  fi
+  printf '  exit status %s (expected 1), stderr:\n%s\n' "$rc" "$err" >&2
+  return 1
+}
+for spec in 80-22 0 70000 foo 22-80:32-40; do
+  check "-t $spec: exit 1, one line naming the spec" bad_spec -t "$spec"
+done
+check "-u 80-22: exit 1, one line naming the spec" bad_spec -u 80-22
+check "-T foo: exit 1, one line naming the spec" bad_spec -T foo
+
+lab_finish
