@@ -81,22 +81,25 @@ class NsSocketPool {
  public:
   static constexpr size_t kBatch = 16;
   explicit NsSocketPool(ns::NsFds target) : target_(target) {
-    pool4_.reserve(kBatch);
-    pool6_.reserve(kBatch);
+    for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
+      v->reserve(kBatch);
   }
   ~NsSocketPool() {
-    for (int fd : pool4_) close(fd);
-    for (int fd : pool6_) close(fd);
+    for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
+      for (int fd : *v) close(fd);
   }
-  // A non-blocking socket of `family` in the namespace, or -1 (errno set).
-  int Take(int family) {
-    std::vector<int>& pool = family == AF_INET ? pool4_ : pool6_;
+  // A non-blocking socket of `family` and `type` (SOCK_STREAM or
+  // SOCK_DGRAM) in the namespace, or -1 (errno set).
+  int Take(int family, int type) {
+    std::vector<int>& pool =
+        type == SOCK_STREAM ? (family == AF_INET ? pool4_ : pool6_)
+                            : (family == AF_INET ? udp4_ : udp6_);
     if (pool.empty()) {
       int err = 0;
       const absl::Status st = ns::RunInNamespace(target_, [&] {
         while (pool.size() < kBatch) {
-          const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK |
-                                            SOCK_CLOEXEC, IPPROTO_TCP);
+          const int fd =
+              socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
           if (fd < 0) {
             err = errno;
             break;
@@ -118,7 +121,8 @@ class NsSocketPool {
 
  private:
   ns::NsFds target_;
-  std::vector<int> pool4_, pool6_;
+  std::vector<int> pool4_, pool6_;  // TCP
+  std::vector<int> udp4_, udp6_;
 };
 
 // One namespace's socket tables for a protocol (/proc/net/tcp and tcp6,
@@ -164,6 +168,9 @@ struct AutoForwarding {
   fwd::PortSet explicit_t, explicit_T, explicit_u;  // ports given as numbers
 };
 
+// Epoll indices of the -u loopback relay start here (the -U relay's below).
+constexpr uint32_t kRelayInBase = 1u << 20;
+
 // Everything the run holds; destroyed (descriptors closed) on return.
 struct Run {
   Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
@@ -177,6 +184,7 @@ struct Run {
   std::unique_ptr<udp::UdpSockets> udp_sockets;
   std::unique_ptr<udp::UdpFlows> udp;
   std::unique_ptr<udp::UdpRelay> udp_relay;  // -U
+  std::unique_ptr<udp::UdpRelay> udp_relay_in;  // -u from the host's loopback
   std::unique_ptr<tcp::TcpSockets> tcp_sockets;
   std::unique_ptr<tcp::TcpFlows> tcp;
   std::unique_ptr<NsSocketPool> ns_sockets;
@@ -288,7 +296,10 @@ tap::Services BuildServices(const config::Config& cfg,
       for (const IpAddr& a : dns)
         if (a.IsV6()) n.rdnss.push_back(a);
     if (cfg.dhcp_search) n.dnssl = search;
-    n.ra = !cfg.no_ra;
+    // With --config-net the namespace has its addresses and routes already:
+    // a router advertisement would add a SLAAC address and a second default
+    // route next to them (upstream sends none either).
+    n.ra = !cfg.no_ra && !cfg.config_net;
     n.managed = n.other = !cfg.no_dhcpv6 && a6 != nullptr;
     const absl::Status valid = ndp::ValidateNdpConfig(n);
     if (valid.ok()) {
@@ -656,6 +667,17 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   run.udp = std::make_unique<udp::UdpFlows>(uc, run.udp_sockets.get(),
                                             &*run.tap, flow::RandomSipKey());
   run.tap->set_udp(run.udp.get());
+  if (!cfg.no_splice) {
+    if (!run.ns_sockets)
+      run.ns_sockets = std::make_unique<NsSocketPool>(run.target.fds());
+    run.udp_relay_in = std::make_unique<udp::UdpRelay>(
+        run.epoll.get(), flow::RandomSipKey(),
+        [pool = run.ns_sockets.get()](int family) {
+          return pool->Take(family, SOCK_DGRAM);
+        },
+        kRelayInBase);
+    run.udp->set_loopback_relay(run.udp_relay_in.get());
+  }
   if (cfg.udp_ns.mode() == config::PortSpec::Mode::kExplicit) {
     if (cfg.no_splice) {
       LOG_WARN("-U: the namespace's ports are relayed between the loopbacks, "
@@ -701,10 +723,13 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                                             &*run.tap, flow::RandomSipKey());
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
-    run.ns_sockets = std::make_unique<NsSocketPool>(run.target.fds());
+    if (!run.ns_sockets)
+      run.ns_sockets = std::make_unique<NsSocketPool>(run.target.fds());
     run.splice = std::make_unique<tcp::SpliceFlows>(
         run.epoll.get(),
-        [pool = run.ns_sockets.get()](int family) { return pool->Take(family); });
+        [pool = run.ns_sockets.get()](int family) {
+          return pool->Take(family, SOCK_STREAM);
+        });
     run.tcp->set_splice(run.splice.get());
     RETURN_IF_ERROR(AddForwards(
         cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6,
@@ -922,6 +947,7 @@ int Loop(Run& run) {
           if (run.icmp) run.icmp->Expire(now);
           if (run.udp) run.udp->Expire(now);
           if (run.udp_relay) run.udp_relay->Expire(now);
+          if (run.udp_relay_in) run.udp_relay_in->Expire(now);
           ScanAutoForwarding(run);
           if (now - last_ra >= kRouterAdvertInterval) {
             run.tap->SendRouterAdvert();
@@ -936,7 +962,12 @@ int Loop(Run& run) {
           if (run.udp) run.udp->OnReadable(ref.index, now);
           break;
         case Kind::kUdpRelay:
-          if (run.udp_relay) run.udp_relay->OnReadable(ref.index, now);
+          if (ref.index >= kRelayInBase) {
+            if (run.udp_relay_in)
+              run.udp_relay_in->OnReadable(ref.index - kRelayInBase, now);
+          } else if (run.udp_relay) {
+            run.udp_relay->OnReadable(ref.index, now);
+          }
           break;
         case Kind::kTcpListen:
           if (run.tcp) run.tcp->OnListenerReadable(ref.index, now_ms);
@@ -995,6 +1026,16 @@ int Main(int argc, char* argv[]) {
     close_range(STDERR_FILENO + 1, ~0U, 0);
   }
   SetUpLogging(cfg);
+  if (log::Enabled(log::Level::kDebug)) {
+    // The start of a --debug/--trace log says what was asked of us.
+    std::string args;
+    for (int i = 1; i < argc; ++i) {
+      args += ' ';
+      args += argv[i];
+    }
+    LOG_DEBUG("pasta (pasta-cpp) %s, pid %d, uid %d:%s", PASTA_CPP_VERSION,
+              static_cast<int>(getpid()), static_cast<int>(getuid()), args);
+  }
   for (const std::string& opt : cfg.unimplemented) {
     LOG_DEBUG("option --%s is accepted but not implemented yet", opt);
   }
@@ -1039,6 +1080,20 @@ int Main(int argc, char* argv[]) {
     return Fail(absl::Status(target.status().code(), what));
   }
   Run run(cfg, std::move(*target));
+  switch (cfg.target) {
+    case config::Target::kSpawn:
+      LOG_DEBUG("namespace: new, for command pid %d", run.target.child);
+      break;
+    case config::Target::kNetns:
+      LOG_DEBUG("namespace: %s%s%s", cfg.netns_path,
+                cfg.userns_path.empty() ? "" : ", user namespace ",
+                cfg.userns_path);
+      break;
+    case config::Target::kPid:
+      LOG_DEBUG("namespace: of pid %d%s", cfg.target_pid,
+                cfg.netns_only ? " (network only)" : "");
+      break;
+  }
   run.services = BuildServices(cfg, *tmpl, net);
   if (!cfg.pcap_file.empty()) {
     absl::StatusOr<std::unique_ptr<pcap::PcapWriter>> w =

@@ -60,9 +60,10 @@ socklen_t LoopbackSockaddr(int family, uint16_t port, sockaddr_storage* ss) {
 }  // namespace
 
 UdpRelay::UdpRelay(int epoll_fd, flow::SipKey key,
-                   std::function<int(int)> other_side_socket)
+                   std::function<int(int)> other_side_socket, uint32_t ref_base)
     : epoll_fd_(epoll_fd),
       other_side_socket_(std::move(other_side_socket)),
+      ref_base_(ref_base),
       index_(key),
       flows_(new Flow[kMaxFlows]),
       bufs_(new uint8_t[kBatch * kMaxDatagram]) {
@@ -85,7 +86,8 @@ absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
                                    uint16_t target) {
   const uint32_t index = static_cast<uint32_t>(listeners_.size());
   if (const int err = loop::EpollAdd(
-          epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, kListenerBase + index, fd},
+          epoll_fd_,
+          loop::Ref{loop::Kind::kUdpRelay, ref_base_ + kListenerBase + index, fd},
           EPOLLIN);
       err != 0) {
     close(fd);
@@ -122,46 +124,63 @@ void UdpRelay::ReadListener(uint32_t index, int64_t now) {
     // Only the listener's own loopback is served: the socket is bound
     // there, so anything else would be a misrouted packet.
     if (!FromLoopback(addrs_[i])) continue;
-    const Key key{index, PortOf(addrs_[i])};
-    int64_t slot = index_.Find(key);
-    if (slot < 0) slot = OpenFlow(key, now);
-    if (slot < 0) continue;
-    Flow& f = flows_[slot];
-    f.last = now;
-    if (send(f.fd, iovs_[i].iov_base, msgs_[i].msg_len, MSG_DONTWAIT) < 0) {
-      ++counters_.dropped;
-      LOG_TRACE("udp relay: send: %s", strerror(errno));
-      continue;
-    }
-    ++counters_.forwarded;
+    Forward(l.fd, l.family, PortOf(addrs_[i]), l.target,
+            absl::MakeConstSpan(static_cast<const uint8_t*>(iovs_[i].iov_base),
+                                msgs_[i].msg_len),
+            now);
   }
 }
 
-int64_t UdpRelay::OpenFlow(const Key& key, int64_t now) {
-  const Listener& l = listeners_[key.listener];
+bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
+                       uint16_t target, absl::Span<const uint8_t> payload,
+                       int64_t now) {
+  const Key key{listener_fd, client_port, target};
+  int64_t slot = index_.Find(key);
+  if (slot < 0) slot = OpenFlow(key, family, now);
+  if (slot < 0) return false;
+  Flow& f = flows_[slot];
+  f.last = now;
+  if (send(f.fd, payload.data(), payload.size(), MSG_DONTWAIT) < 0) {
+    ++counters_.dropped;
+    LOG_TRACE("udp relay: send: %s", strerror(errno));
+    return false;
+  }
+  ++counters_.forwarded;
+  return true;
+}
+
+void UdpRelay::ForgetListener(int listener_fd) {
+  for (uint32_t slot = 0; slot < kMaxFlows; ++slot) {
+    if (flows_[slot].used && flows_[slot].key.listener_fd == listener_fd)
+      Close(slot);
+  }
+}
+
+int64_t UdpRelay::OpenFlow(const Key& key, int family, int64_t now) {
   if (free_.empty()) {
     ++counters_.dropped;
     LOG_TRACE("udp relay: flow table full, datagram dropped");
     return -1;
   }
-  const int fd = other_side_socket_(l.family);
+  const int fd = other_side_socket_(family);
   if (fd < 0) {
     ++counters_.dropped;
     LOG_DEBUG("udp relay: socket: %s", strerror(errno));
     return -1;
   }
   sockaddr_storage ss;
-  const socklen_t len = LoopbackSockaddr(l.family, l.target, &ss);
+  const socklen_t len = LoopbackSockaddr(family, key.target, &ss);
   if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     ++counters_.dropped;
-    LOG_DEBUG("udp relay: connect to loopback port %u: %s", l.target,
+    LOG_DEBUG("udp relay: connect to loopback port %u: %s", key.target,
               strerror(errno));
     close(fd);
     return -1;
   }
   const uint32_t slot = free_.back();
   if (const int err = loop::EpollAdd(
-          epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, slot, fd}, EPOLLIN);
+          epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, ref_base_ + slot, fd},
+          EPOLLIN);
       err != 0) {
     ++counters_.dropped;
     close(fd);
@@ -169,16 +188,15 @@ int64_t UdpRelay::OpenFlow(const Key& key, int64_t now) {
   }
   free_.pop_back();
   Flow& f = flows_[slot];
-  f = Flow{true, key, fd, now};
+  f = Flow{true, key, family, fd, now};
   index_.Insert(key, slot);
   LOG_TRACE("udp relay: new flow from loopback port %u to port %u", key.port,
-            l.target);
+            key.target);
   return slot;
 }
 
 void UdpRelay::ReadFlow(uint32_t slot, int64_t now) {
   Flow& f = flows_[slot];
-  const Listener& l = listeners_[f.key.listener];
   for (int i = 0; i < kBatch; ++i) {
     msgs_[i] = mmsghdr{};
     iovs_[i].iov_len = kMaxDatagram;
@@ -190,13 +208,13 @@ void UdpRelay::ReadFlow(uint32_t slot, int64_t now) {
   f.last = now;
   // Every reply goes to the client's loopback port, through the listener.
   sockaddr_storage to;
-  const socklen_t to_len = LoopbackSockaddr(l.family, f.key.port, &to);
+  const socklen_t to_len = LoopbackSockaddr(f.family, f.key.port, &to);
   for (int i = 0; i < n; ++i) {
     iovs_[i].iov_len = msgs_[i].msg_len;
     msgs_[i].msg_hdr.msg_name = &to;
     msgs_[i].msg_hdr.msg_namelen = to_len;
   }
-  const int sent = sendmmsg(l.fd, msgs_, static_cast<unsigned>(n),
+  const int sent = sendmmsg(f.key.listener_fd, msgs_, static_cast<unsigned>(n),
                             MSG_DONTWAIT);
   if (sent > 0) counters_.replies += static_cast<uint64_t>(sent);
   if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));

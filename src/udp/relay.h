@@ -1,19 +1,23 @@
-// UDP between the two loopbacks, socket to socket, without the tap: -U
-// (a port on the namespace's loopback relayed to the host's loopback).
+// UDP between the two loopbacks, socket to socket, without the tap: -U (a
+// port on the namespace's loopback relayed to the host's loopback), and -u
+// datagrams that come from the host's loopback (relayed to the namespace's
+// loopback, as upstream splices them).
 //
 // Theory of operation:
-// - A relay listener is a UDP socket bound to one side's loopback port
-//   (made in the namespace for -U). A datagram from that side's loopback
-//   port S starts (or finds) a flow keyed by (listener, S): a socket of the
-//   other side, connected to its loopback at the target port. Datagrams go
-//   out with send() on it; its replies go back with sendto(S) through the
-//   listener, so the client hears from the port it wrote to.
+// - A relay listener is a UDP socket bound to one side's loopback port (made
+//   in the namespace for -U; for -u, the host listener of UdpFlows, which
+//   reads it and hands loopback datagrams over with Forward()). A datagram
+//   from that side's loopback port S starts (or finds) a flow keyed by
+//   (listener socket, S, target port): a socket of the other side, connected
+//   to its loopback at the target port. Datagrams go out with send() on it;
+//   its replies go back with sendto(S) through the listener socket, so the
+//   client hears from the port it wrote to.
 // - Datagrams are read with recvmmsg(), kBatch per wakeup, into
 //   preallocated buffers; replies of one wakeup leave in one sendmmsg().
 // - Flows idle for kIdleSeconds are closed by Expire(); kMaxFlows at most,
 //   new ones refused (counted) when full.
-// Registrations: (loop::Kind::kUdpRelay, index): listeners at index
-// kRelayListenerBase + i, flows below it.
+// Registrations: (loop::Kind::kUdpRelay, ref_base + index): listeners at
+// index kListenerBase + i, flows below it; ref_base tells relays apart.
 #pragma once
 
 #include <sys/socket.h>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "flow/flow_index.h"
 
 namespace pasta::udp {
@@ -40,8 +45,9 @@ class UdpRelay {
   // `other_side_socket(family)` returns a non-blocking, close-on-exec UDP
   // socket on the side flows connect to (for -U: the host; a plain
   // socket() call), or -1.
+  // `ref_base` is added to every epoll index (a multiple of 1 << 20).
   UdpRelay(int epoll_fd, flow::SipKey key,
-           std::function<int(int)> other_side_socket);
+           std::function<int(int)> other_side_socket, uint32_t ref_base = 0);
   ~UdpRelay();
   UdpRelay(const UdpRelay&) = delete;
   UdpRelay& operator=(const UdpRelay&) = delete;
@@ -49,7 +55,17 @@ class UdpRelay {
   // Takes `fd`, a UDP socket bound to a loopback port, whose datagrams go
   // to the other side's loopback port `target`.
   absl::Status AddListener(int fd, int family, uint16_t port, uint16_t target);
-  // Epoll event on (kUdpRelay, index).
+  // A datagram from loopback port `client_port` that arrived on
+  // `listener_fd` (not ours: the caller reads it): relays it to the other
+  // side's loopback port `target`. Returns false if it was dropped.
+  bool Forward(int listener_fd, int family, uint16_t client_port,
+               uint16_t target, absl::Span<const uint8_t> payload,
+               int64_t now);
+  // `listener_fd` is about to be closed: closes the flows that answer
+  // through it.
+  void ForgetListener(int listener_fd);
+
+  // Epoll event on (kUdpRelay, ref_base + index).
   void OnReadable(uint32_t index, int64_t now);
   // Closes flows idle for kIdleSeconds.
   void Expire(int64_t now);
@@ -64,13 +80,14 @@ class UdpRelay {
 
  private:
   struct Key {
-    uint32_t listener;
-    uint16_t port;  // the client's port on its loopback
-    uint16_t pad = 0;
+    int32_t listener_fd;  // where the client wrote, and replies leave
+    uint16_t port;        // the client's port on its loopback
+    uint16_t target;      // the other side's loopback port
   };
   struct Flow {
     bool used = false;
     Key key{};
+    int family = 0;
     int fd = -1;
     int64_t last = 0;
   };
@@ -83,11 +100,12 @@ class UdpRelay {
 
   void ReadListener(uint32_t index, int64_t now);
   void ReadFlow(uint32_t slot, int64_t now);
-  int64_t OpenFlow(const Key& key, int64_t now);
+  int64_t OpenFlow(const Key& key, int family, int64_t now);
   void Close(uint32_t slot);
 
   int epoll_fd_;
   std::function<int(int)> other_side_socket_;
+  uint32_t ref_base_;
   flow::FlowIndex<Key, kMaxFlows> index_;
   std::unique_ptr<Flow[]> flows_;
   std::vector<uint32_t> free_;

@@ -522,6 +522,7 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
       if (flows_[slot].used && flows_[slot].listener == static_cast<int32_t>(i))
         Close(slot);
     }
+    if (relay_ != nullptr) relay_->ForgetListener(l.fd);
     sockets_->Close(l.fd);
     l.fd = -1;
     LOG_DEBUG("udp: no longer forwarding host port %u (%s)", host_port,
@@ -595,6 +596,11 @@ void UdpFlows::ReadListener(uint32_t index, int64_t now) {
     }
     if (d.family != family) {
       ++counters_.dropped_invalid;
+      continue;
+    }
+    if (relay_ != nullptr && IsLoopback(family, d.addr)) {
+      relay_->Forward(l.fd, family, d.port, l.ns_port,
+                      absl::MakeConstSpan(d.data, d.len), now);
       continue;
     }
     Key key{};

@@ -45,6 +45,7 @@
 #include "common/net_types.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
+#include "udp/relay.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
@@ -211,6 +212,11 @@ class UdpFlows {
   // Sends the pending coalesced run, if any (UdpConfig::coalesce).
   void Flush();
 
+  // Datagrams to -u listeners from the host's loopback go to `relay` (to
+  // the namespace's loopback) instead of the tap, where a loopback source
+  // would be dropped as a martian. Null: over the tap (--no-splice).
+  void set_loopback_relay(UdpRelay* relay) { relay_ = relay; }
+
   // The namespace's MAC, for inbound frames before any outbound traffic.
   // Until known, such frames go to the broadcast MAC.
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
@@ -300,6 +306,7 @@ class UdpFlows {
   UdpConfig cfg_;
   UdpSockets* sockets_;
   wire::FrameSink* sink_;
+  UdpRelay* relay_ = nullptr;
   flow::FlowIndex<Key, kMaxFlows> index_;
   std::unique_ptr<Flow[]> flows_;
   std::unique_ptr<uint32_t[]> free_;  // stack of free slots

@@ -3,7 +3,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_up
 
-before_ns=$(ip netns list | sort)
+# Only what this test made counts (other lab tests may run alongside).
+before_ns=$(ip netns list | grep -F "$LAB_ID" | sort)
 # bad WHAT EXPECTED ARGS...: pasta ARGS fails with one line containing
 # EXPECTED.
 bad() {
@@ -29,8 +30,8 @@ bad "-a of the wrong family" "-a" -4 --config-net -a 2001:db8::5 -- true
 bad "-t reversed range" "-t 80-22" -t 80-22 -- true
 bad "a regular file as --netns" "not a network namespace" --netns /etc/hostname
 
-check "no process left behind" test -z "$(pgrep -f "^$PASTA" || true)"
-check "no netns left behind" test "$(ip netns list | sort)" = "$before_ns"
+check "no process left behind" test -z "$(ip netns pids "$HOST_NS")"
+check "no netns left behind" test "$(ip netns list | grep -F "$LAB_ID" | sort)" = "$before_ns"
 out=$(in_host ip -br link)
 check "no tap left in the host netns" test "$(grep -c . <<<"$out")" = 2
 lab_finish
