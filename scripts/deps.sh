@@ -7,12 +7,14 @@ packages=(
   # build
   build-essential cmake pkg-config
   libmnl-dev libabsl-dev libgtest-dev libgmock-dev libpcap-dev libbenchmark-dev
-  # benchmarks
-  iperf
+  # benchmarks (iperf: UDP; iperf3 and sockperf: TCP; debootstrap: the
+  # Debian 13 roots with upstream's pasta and podman)
+  iperf iperf3 sockperf debootstrap
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
   # lab tests and demo
   iproute2 util-linux procps busybox iputils-ping tcpdump python3 dnsmasq-base
+  socat curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Makes (once) and caches a Debian 13 (trixie) root at
+# ${PODMAN_ROOT:-/srv/podman-root} with rootless podman 5.4 and what it needs
+# (crun, conmon, catatonit, uidmap, netavark, nftables), trixie's own pasta
+# (package passt, to compare with ours), busybox-static and socat (the test
+# image is built from these two), and a test user `podtest` (uid/gid 2000)
+# with subordinate ids 200000-265535. tests/lab/podman.sh uses it.
+#
+# Idempotent: a root with the marker file .podman-root-ready is reused as it
+# is; a half-made one (interrupted run) is removed and made again. Needs root
+# and Debian's mirror (the one apt uses here). About 5 minutes (285 s
+# measured), 280 MB.
+# Usage: scripts/podman-root.sh   (prints the root's path and podman's version)
+set -eu
+root=${PODMAN_ROOT:-/srv/podman-root}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+marker="$root/.podman-root-ready"
+pkgs=podman,crun,conmon,catatonit,uidmap,netavark,nftables,busybox-static,socat,passt,iproute2,procps
+
+if [ "$(id -u)" != 0 ]; then
+  echo "podman-root: needs root (debootstrap)" >&2
+  exit 1
+fi
+if [ -e "$marker" ]; then
+  echo "$root: $(chroot "$root" dpkg-query -W -f '${Package} ${Version}' podman)"
+  exit 0
+fi
+command -v debootstrap >/dev/null || {
+  apt-get update -q
+  apt-get install -y -q debootstrap
+}
+# Bookworm's debian-archive-keyring already carries the trixie keys, so the
+# Release file is verified as usual. debootstrap does not resume reliably
+# into a half-made root: start again.
+if [ -d "$root" ]; then
+  # Never delete through a mount left behind by an interrupted test.
+  if grep -q " $root/" /proc/self/mountinfo; then
+    echo "podman-root: $root has mounts below it; unmount them first" >&2
+    exit 1
+  fi
+  rm -rf --one-file-system "$root"
+fi
+start=$(date +%s)
+timeout 1800 debootstrap --variant=minbase --include="$pkgs" trixie "$root" "$mirror"
+
+# The rootless test user, with subordinate ids for podman's user namespace.
+chroot "$root" groupadd -g 2000 podtest
+chroot "$root" useradd -u 2000 -g 2000 -m -d /home/podtest -s /bin/sh podtest
+echo "podtest:200000:65536" >"$root/etc/subuid"
+echo "podtest:200000:65536" >"$root/etc/subgid"
+# Mount points tests/lab/podman.sh uses inside its private mount namespace.
+mkdir -p "$root/dev/net" "$root/opt/pasta-cpp" "$root/.oldroot" "$root/run/user"
+# The apt lists are not needed any more.
+chroot "$root" apt-get clean
+rm -rf "$root"/var/lib/apt/lists/*
+touch "$marker"
+echo "podman-root: made in $(($(date +%s) - start)) s, $(du -sh --one-file-system "$root" | cut -f1)"
+# (podman --version needs /proc, which a plain chroot lacks.)
+echo "$root: $(chroot "$root" dpkg-query -W -f '${Package} ${Version}' podman)"
