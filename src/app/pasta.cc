@@ -1227,10 +1227,11 @@ int Main(int argc, char* argv[]) {
     LOG_DEBUG(
         "tcp: %u flows, %u connects failed; %u bytes to sockets, %u to the "
         "namespace in %u segments, %u retransmissions; %u buffered, %u "
-        "dropped out of order, %u without buffer; %u resets sent, %u "
-        "received, %u timeouts, %u refused (table full)",
+        "held out of order, %u dropped out of order, %u without buffer; %u "
+        "resets sent, %u received, %u timeouts, %u refused (table full)",
         t.flows_opened, t.connect_failed, t.bytes_to_socket, t.bytes_to_ns,
-        t.segments_to_ns, t.retransmits, t.buffered, t.dropped_out_of_order,
+        t.segments_to_ns, t.retransmits, t.buffered, t.out_of_order,
+        t.dropped_out_of_order,
         t.dropped_no_buffer, t.resets_to_ns, t.resets_from_ns, t.timeouts,
         t.dropped_table_full);
   }

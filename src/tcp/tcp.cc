@@ -25,8 +25,11 @@ namespace {
 using flow::AddrLen;
 
 constexpr size_t kTcpHeader = wire::TcpView::kMinHeader;
-constexpr size_t kSynOptions = 8;  // MSS (4), NOP (1), window scale (3)
-constexpr uint8_t kOptEnd = 0, kOptNop = 1, kOptMss = 2, kOptWs = 3;
+// MSS (4), NOP, window scale (3), NOP, NOP, SACK permitted (2).
+constexpr size_t kSynOptions = 12;
+constexpr size_t kMaxOptions = 40;
+constexpr uint8_t kOptEnd = 0, kOptNop = 1, kOptMss = 2, kOptWs = 3,
+                  kOptSackPermitted = 4, kOptSack = 5;
 constexpr uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
 // Without an MSS option (RFC 9293 3.7.1).
 constexpr uint16_t kDefaultMss4 = 536, kDefaultMss6 = 1220;
@@ -236,7 +239,7 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
                   (offload_ ? kMaxIpPacket
                             : static_cast<size_t>(cfg.mtu))),
       frames_(new uint8_t[frame_size_ * kSendBatch]),
-      ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kSynOptions]),
+      ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kMaxOptions]),
       pool_(new uint8_t[cfg.buffers * kBufferSize]) {
   free_.reserve(kMaxFlows);
   for (uint32_t i = kMaxFlows; i > 0; --i) free_.push_back(i - 1);
@@ -291,8 +294,26 @@ bool TcpFlows::SendSegment(Flow& f, uint8_t* frame, uint8_t flags,
                            uint32_t seq, size_t payload_len, bool options) {
   const int family = f.key.family;
   const size_t l4 = L4Offset(family);
-  const size_t opt_len = options ? kSynOptions : 0;
+  // SACK blocks (RFC 2018 4) go on pure ACKs while data is held out of
+  // order; the range that grew last comes first.
+  const bool sack = !options && payload_len == 0 && (flags & kAck) &&
+                    (f.ev & kEvSack) && f.ooo_n > 0;
+  const size_t opt_len = options ? kSynOptions : sack ? 4 + 8 * f.ooo_n : 0;
   uint8_t* tcp = frame + l4;
+  if (sack) {
+    uint8_t* o = tcp + kTcpHeader;
+    o[0] = o[1] = kOptNop;
+    o[2] = kOptSack;
+    o[3] = static_cast<uint8_t>(2 + 8 * f.ooo_n);
+    int n = 0;
+    for (int k = -1; k < f.ooo_n; ++k) {
+      if (k == f.ooo_last) continue;
+      const int i = k < 0 ? f.ooo_last : k;
+      wire::StoreBe32(o + 4 + 8 * n, f.ooo_start[i]);
+      wire::StoreBe32(o + 8 + 8 * n, f.ooo_end[i]);
+      ++n;
+    }
+  }
   if (options) {
     // Options sit where payload would; a SYN carries none.
     uint8_t* o = tcp + kTcpHeader;
@@ -310,6 +331,11 @@ bool TcpFlows::SendSegment(Flow& f, uint8_t* frame, uint8_t flags,
       // The namespace offered no scaling: no window scale option.
       o[4] = o[5] = o[6] = o[7] = kOptNop;
     }
+    o[8] = o[9] = kOptNop;
+    o[10] = kOptSackPermitted;
+    o[11] = 2;
+    if ((f.ev & kEvSack) == 0 && (f.ev & kEvSynSent) == 0)
+      o[10] = o[11] = kOptNop;  // not offered by the namespace
   }
   const size_t l4_len = kTcpHeader + opt_len + payload_len;
   wire::StoreBe16(tcp, f.key.remote_port);
@@ -403,6 +429,7 @@ void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
   const int family = f.key.family;
   uint16_t mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
   int ws = -1;
+  bool sack = false;
   for (size_t i = 0; i < o.size();) {
     const uint8_t kind = o[i];
     if (kind == kOptEnd) break;
@@ -415,6 +442,7 @@ void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
     if (len < 2 || i + len > o.size()) break;  // malformed: stop reading
     if (kind == kOptMss && len == 4) mss = wire::LoadBe16(o.data() + i + 2);
     if (kind == kOptWs && len == 3) ws = std::min<int>(o[i + 2], kMaxWindowScale);
+    if (kind == kOptSackPermitted && len == 2) sack = true;
     i += len;
   }
   const size_t max_mss = static_cast<size_t>(cfg_.mtu) - IpHeader(family) -
@@ -426,6 +454,11 @@ void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
   } else {
     f.ns_ws = 0;
     f.our_ws = 0;
+  }
+  if (sack) {
+    f.ev |= kEvSack;
+  } else {
+    f.ev &= ~kEvSack;
   }
 }
 
@@ -701,10 +734,12 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
   }
   const int32_t off = SeqDiff(tcp.seq(), f.ns_next);
   if (off > 0) {
-    // A gap: drop it and repeat our ACK at once, so that the namespace
-    // fast-retransmits what is missing.
-    ++counters_.dropped_out_of_order;
-    LOG_TRACE("%s: segment %u bytes ahead, duplicate ACK", Describe(f), off);
+    // A gap: keep the segment (a FIN with it is dropped and comes again)
+    // and repeat our ACK at once, with SACK blocks where permitted, so that
+    // the namespace resends only what is missing.
+    const bool kept = StoreOutOfOrder(f, static_cast<uint32_t>(off), data);
+    LOG_TRACE("%s: segment %u bytes ahead, %s, duplicate ACK", Describe(f),
+              off, kept ? "kept" : "dropped");
     SendAckNow(f);
     return;
   }
@@ -730,21 +765,14 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
         taken = static_cast<size_t>(n);
       }
     }
+    // With a buffer holding nothing unsent (it holds out-of-order data),
+    // the socket is not known to be full: write what arrives at once.
+    bool flush = f.buf >= 0 && f.buf_start == f.buf_end;
     if (taken < data.size()) {
-      if (f.buf < 0 && !buffer_free_.empty()) {
-        f.buf = buffer_free_.back();
-        buffer_free_.pop_back();
-        f.buf_start = f.buf_end = 0;
-      }
+      if (f.buf < 0) AttachBuffer(f);
       if (f.buf >= 0) {
-        size_t room = OurWindow(f);
-        const size_t want = std::min(data.size() - taken, room);
-        if (f.buf_end + want > kBufferSize) {
-          uint8_t* b = BufferData(f.buf);
-          std::memmove(b, b + f.buf_start, f.buf_end - f.buf_start);
-          f.buf_end -= f.buf_start;
-          f.buf_start = 0;
-        }
+        const size_t want = std::min<size_t>(data.size() - taken, OurWindow(f));
+        if (f.buf_end + want > kBufferSize) Compact(f);
         std::memcpy(BufferData(f.buf) + f.buf_end, data.data() + taken, want);
         f.buf_end += static_cast<uint32_t>(want);
         taken += want;
@@ -755,6 +783,13 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
     }
     f.ns_next += static_cast<uint32_t>(taken);
     counters_.bytes_to_socket += taken;
+    if (f.ooo_n > 0) {
+      const uint32_t before = f.ns_next;
+      MergeOutOfOrder(f);
+      counters_.bytes_to_socket += f.ns_next - before;
+      flush = flush || f.ns_next != before;
+    }
+    if (flush && !FlushBuffer(slot)) return;
     if (taken < data.size()) {
       // What we could not hold is not acknowledged: the namespace sends it
       // again.
@@ -766,6 +801,9 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
     ++f.ns_next;
     f.ev |= kEvNsFin;
     LOG_TRACE("%s: tap FIN", Describe(f));
+    // Nothing can follow a FIN: data held beyond it was bogus.
+    f.ooo_n = 0;
+    if (f.buf >= 0 && f.buf_start == f.buf_end) ReleaseBuffer(f);
     if (f.buf < 0) {
       sockets_->ShutdownWrite(f.fd);
       f.ev |= kEvSockShut;
@@ -795,7 +833,7 @@ bool TcpFlows::FlushBuffer(uint32_t slot) {
     f.buf_start += static_cast<uint32_t>(n);
   }
   if (f.buf_end - f.buf_start == before) return true;
-  if (f.buf_start == f.buf_end) {
+  if (f.buf_start == f.buf_end && f.ooo_n == 0) {
     ReleaseBuffer(f);
     if ((f.ev & kEvNsFin) && (f.ev & kEvSockShut) == 0) {
       sockets_->ShutdownWrite(f.fd);
@@ -812,6 +850,93 @@ void TcpFlows::ReleaseBuffer(Flow& f) {
   buffer_free_.push_back(f.buf);
   f.buf = -1;
   f.buf_start = f.buf_end = 0;
+  f.ooo_n = 0;
+}
+
+bool TcpFlows::AttachBuffer(Flow& f) {
+  if (buffer_free_.empty()) return false;
+  f.buf = buffer_free_.back();
+  buffer_free_.pop_back();
+  f.buf_start = f.buf_end = 0;
+  f.ooo_n = 0;
+  return true;
+}
+
+void TcpFlows::Compact(Flow& f) {
+  uint32_t extent = f.buf_end - f.buf_start;
+  if (f.ooo_n > 0)
+    extent += static_cast<uint32_t>(SeqDiff(f.ooo_end[f.ooo_n - 1], f.ns_next));
+  uint8_t* b = BufferData(f.buf);
+  std::memmove(b, b + f.buf_start, extent);
+  f.buf_end -= f.buf_start;
+  f.buf_start = 0;
+}
+
+bool TcpFlows::StoreOutOfOrder(Flow& f, uint32_t off,
+                               absl::Span<const uint8_t> data) {
+  const uint32_t window = OurWindow(f);
+  if (data.empty() || off >= window ||
+      (f.buf < 0 && !AttachBuffer(f))) {
+    ++counters_.dropped_out_of_order;
+    return false;
+  }
+  const uint32_t len =
+      static_cast<uint32_t>(std::min<size_t>(data.size(), window - off));
+  uint32_t s = f.ns_next + off, e = s + len;
+  // Insert [s, e) into the sorted ranges, merging what it touches.
+  int first = 0;
+  while (first < f.ooo_n && SeqDiff(f.ooo_end[first], s) < 0) ++first;
+  int last = first;  // ranges [first, last) merge with the new one
+  while (last < f.ooo_n && SeqDiff(f.ooo_start[last], e) <= 0) {
+    if (SeqDiff(f.ooo_start[last], s) < 0) s = f.ooo_start[last];
+    if (SeqDiff(f.ooo_end[last], e) > 0) e = f.ooo_end[last];
+    ++last;
+  }
+  const int n = f.ooo_n - (last - first) + 1;
+  if (n > kMaxOutOfOrder) {
+    ++counters_.dropped_out_of_order;
+    return false;
+  }
+  if (f.buf_end + off + len > kBufferSize) Compact(f);
+  std::memcpy(BufferData(f.buf) + f.buf_end + off, data.data(), len);
+  // Shift the ranges after the merged ones into place.
+  const int shift = 1 - (last - first);
+  if (shift > 0) {
+    for (int i = f.ooo_n - 1; i >= last; --i) {
+      f.ooo_start[i + shift] = f.ooo_start[i];
+      f.ooo_end[i + shift] = f.ooo_end[i];
+    }
+  } else if (shift < 0) {
+    for (int i = last; i < f.ooo_n; ++i) {
+      f.ooo_start[i + shift] = f.ooo_start[i];
+      f.ooo_end[i + shift] = f.ooo_end[i];
+    }
+  }
+  f.ooo_start[first] = s;
+  f.ooo_end[first] = e;
+  f.ooo_n = static_cast<uint8_t>(n);
+  f.ooo_last = static_cast<uint8_t>(first);
+  ++counters_.out_of_order;
+  return true;
+}
+
+void TcpFlows::MergeOutOfOrder(Flow& f) {
+  int taken = 0;
+  while (taken < f.ooo_n && SeqDiff(f.ooo_start[taken], f.ns_next) <= 0) {
+    const int32_t gain = SeqDiff(f.ooo_end[taken], f.ns_next);
+    if (gain > 0) {
+      f.buf_end += static_cast<uint32_t>(gain);
+      f.ns_next = f.ooo_end[taken];
+    }
+    ++taken;
+  }
+  if (taken == 0) return;
+  for (int i = taken; i < f.ooo_n; ++i) {
+    f.ooo_start[i - taken] = f.ooo_start[i];
+    f.ooo_end[i - taken] = f.ooo_end[i];
+  }
+  f.ooo_n = static_cast<uint8_t>(f.ooo_n - taken);
+  f.ooo_last = 0;
 }
 
 void TcpFlows::Push(uint32_t slot, int64_t now) {

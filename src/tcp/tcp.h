@@ -154,7 +154,8 @@ struct Counters {
   uint64_t retransmits = 0;        // rewinds towards the namespace
   uint64_t buffered = 0;           // segments (partly) kept in a buffer
   uint64_t dropped_no_buffer = 0;  // refused by the socket, pool empty
-  uint64_t dropped_out_of_order = 0;
+  uint64_t out_of_order = 0;          // segments held beyond a gap
+  uint64_t dropped_out_of_order = 0;  // beyond a gap, and not held
   uint64_t dropped_invalid = 0;     // bad destination, port 0, no flow
   uint64_t dropped_table_full = 0;  // SYN refused: table full
   uint64_t resets_to_ns = 0;
@@ -259,7 +260,9 @@ class TcpFlows {
     kEvRdHup = 1u << 14,        // EPOLLRDHUP seen: the peer sent FIN
     kEvReset = 1u << 15,        // close the socket with RST
     kEvRetryPush = 1u << 16,    // the tap refused a frame: push at Tick()
+    kEvSack = 1u << 17,         // SACK permitted (RFC 2018) on this flow
   };
+  static constexpr int kMaxOutOfOrder = 4;  // ranges held (and SACK blocks)
 
   struct Flow {
     uint32_t ev = 0;
@@ -272,6 +275,13 @@ class TcpFlows {
     int32_t buf = -1;         // pool index of the refused-data buffer
     uint32_t buf_start = 0;   // its unsent bytes: [buf_start, buf_end)
     uint32_t buf_end = 0;
+    // Out-of-order data held in the buffer: sequence ranges [start, end),
+    // sorted, disjoint, beyond ns_next; the byte of sequence s sits at
+    // buf_end + (s - ns_next).
+    uint32_t ooo_start[kMaxOutOfOrder] = {};
+    uint32_t ooo_end[kMaxOutOfOrder] = {};
+    uint8_t ooo_n = 0;
+    uint8_t ooo_last = 0;     // the range that grew last (first SACK block)
     // Socket -> namespace.
     uint32_t isn = 0;         // our initial sequence number
     uint32_t seq_next = 0;    // next sequence number to send
@@ -335,6 +345,15 @@ class TcpFlows {
   void Close(uint32_t slot, bool reset_socket, bool reset_ns,
              const char* why);
   void ReleaseBuffer(Flow& f);
+  // Takes a buffer from the pool for `f`. Returns false if none is left.
+  bool AttachBuffer(Flow& f);
+  // Moves the buffer's bytes (unsent and out-of-order) to its start.
+  void Compact(Flow& f);
+  // Keeps `data`, `off` bytes beyond ns_next, if it fits the window and
+  // the range table. Returns false if it was dropped.
+  bool StoreOutOfOrder(Flow& f, uint32_t off, absl::Span<const uint8_t> data);
+  // After ns_next moved: takes the out-of-order ranges it reached.
+  void MergeOutOfOrder(Flow& f);
   uint8_t* BufferData(int32_t index) {
     return pool_.get() + static_cast<size_t>(index) * kBufferSize;
   }
