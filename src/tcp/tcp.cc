@@ -271,7 +271,7 @@ std::string TcpFlows::Describe(const Flow& f) const {
       "inbound", "connecting", "synack_sent", "syn_sent", "established",
       "ns_fin",  "sock_shut",  "sock_eof",    "fin_sent", "fin_acked",
       "ack_due", "send_due",   "closing",     "queued",   "rdhup",
-      "reset",   "retry_push"};
+      "reset",   "retry_push", "sack",     "drained"};
   std::string bits;
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
     if ((f.ev & (1u << i)) == 0) continue;
@@ -941,7 +941,8 @@ void TcpFlows::MergeOutOfOrder(Flow& f) {
 
 void TcpFlows::Push(uint32_t slot, int64_t now) {
   Flow& f = flows_[slot];
-  if ((f.ev & kEvEstablished) == 0 || (f.ev & (kEvClosing | kEvFinSent)))
+  if ((f.ev & kEvEstablished) == 0 ||
+      (f.ev & (kEvClosing | kEvFinSent | kEvDrained)))
     return;
   const int family = f.key.family;
   const size_t off = PayloadOffset(family);
@@ -973,7 +974,10 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
     if (r < 0) {
       const int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK) {
-        if ((f.ev & kEvRdHup) == 0) return;
+        if ((f.ev & kEvRdHup) == 0) {
+          f.ev |= kEvDrained;
+          return;
+        }
         // The peer's FIN came and nothing is left beyond what is in
         // flight: end of stream.
       } else {
@@ -1019,7 +1023,14 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
       f.ev |= kEvRetryPush;
       return;
     }
-    if (static_cast<size_t>(r) < total) return;  // drained for now
+    if (static_cast<size_t>(r) < total) {
+      // All there was. The next peek waits for the next EPOLLIN (edge
+      // triggered, so it comes for any new data), unless the peer's FIN is
+      // in: then one more peek finds the end of the stream now.
+      if (f.ev & kEvRdHup) continue;
+      f.ev |= kEvDrained;
+      return;
+    }
   }
 }
 
@@ -1027,7 +1038,7 @@ void TcpFlows::Rewind(uint32_t slot, int64_t now) {
   Flow& f = flows_[slot];
   ++counters_.retransmits;
   f.seq_next = f.seq_acked;
-  f.ev &= ~kEvFinSent;
+  f.ev &= ~(kEvFinSent | kEvDrained);
   if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, 0);
   f.rto_at = 0;
   Push(slot, now);
@@ -1091,7 +1102,10 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
   }
   f.last = now;
   if ((events & EPOLLOUT) && !FlushBuffer(slot)) return;
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) Push(slot, now);
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+    f.ev &= ~kEvDrained;
+    Push(slot, now);
+  }
 }
 
 void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {

@@ -261,6 +261,7 @@ class TcpFlows {
     kEvReset = 1u << 15,        // close the socket with RST
     kEvRetryPush = 1u << 16,    // the tap refused a frame: push at Tick()
     kEvSack = 1u << 17,         // SACK permitted (RFC 2018) on this flow
+    kEvDrained = 1u << 18,      // a peek found nothing more: wait for EPOLLIN
   };
   static constexpr int kMaxOutOfOrder = 4;  // ranges held (and SACK blocks)
 
