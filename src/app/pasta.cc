@@ -735,7 +735,8 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
         run.epoll.get(),
         [pool = run.ns_sockets.get()](int family) {
           return pool->Take(family, SOCK_STREAM);
-        });
+        },
+        tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo);
     run.tcp->set_splice(run.splice.get());
     RETURN_IF_ERROR(AddForwards(
         cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6,

@@ -736,7 +736,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.splice_only = true;
       return absl::OkStatus();
     case kOptHostLoToNsLo:
-      Unimplemented("host-lo-to-ns-lo");
       cfg_.host_lo_to_ns_lo = true;
       return absl::OkStatus();
     case kOptFreebind:

@@ -122,7 +122,7 @@ struct Config {
   bool no_map_gw = false;
   bool no_splice = false;                    // --no-splice
   bool splice_only = false;                  // --splice-only (accepted)
-  bool host_lo_to_ns_lo = false;             // --host-lo-to-ns-lo (accepted)
+  bool host_lo_to_ns_lo = false;             // --host-lo-to-ns-lo
   bool freebind = false;                     // --freebind (accepted)
   std::optional<IpAddr> map_host_loopback4;  // --map-host-loopback ADDR
   std::optional<IpAddr> map_host_loopback6;

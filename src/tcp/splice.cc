@@ -22,13 +22,16 @@ namespace {
 
 constexpr int kAcceptBatch = 32;
 
-socklen_t LoopbackSockaddr(int family, uint16_t port, sockaddr_storage* ss) {
+// `addr` (4 or 16 bytes), or the loopback if null.
+socklen_t Sockaddr(int family, const uint8_t* addr, uint16_t port,
+                   sockaddr_storage* ss) {
   std::memset(ss, 0, sizeof(*ss));
   if (family == AF_INET) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (addr != nullptr) std::memcpy(&sa.sin_addr, addr, 4);
     std::memcpy(ss, &sa, sizeof(sa));
     return sizeof(sa);
   }
@@ -36,6 +39,7 @@ socklen_t LoopbackSockaddr(int family, uint16_t port, sockaddr_storage* ss) {
   sa.sin6_family = AF_INET6;
   sa.sin6_port = htons(port);
   sa.sin6_addr = in6addr_loopback;
+  if (addr != nullptr) std::memcpy(&sa.sin6_addr, addr, 16);
   std::memcpy(ss, &sa, sizeof(sa));
   return sizeof(sa);
 }
@@ -47,9 +51,13 @@ void CloseFd(int& fd) {
 
 }  // namespace
 
-SpliceFlows::SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket)
+SpliceFlows::SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket,
+                         IpAddr ns_addr4, IpAddr ns_addr6, bool to_ns_loopback)
     : epoll_fd_(epoll_fd),
       ns_socket_(std::move(ns_socket)),
+      ns_addr4_(ns_addr4),
+      ns_addr6_(ns_addr6),
+      to_ns_loopback_(to_ns_loopback),
       flows_(new Flow[kMaxSpliceFlows]) {
   free_.reserve(kMaxSpliceFlows);
   for (uint32_t i = kMaxSpliceFlows; i > 0; --i) free_.push_back(i - 1);
@@ -80,7 +88,14 @@ void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
     close(accepted);
     return;
   }
-  Join(accepted, out, family, ns_port, "host loopback -> namespace loopback");
+  const IpAddr& ns = family == AF_INET ? ns_addr4_ : ns_addr6_;
+  if (to_ns_loopback_ || ns.family != family) {
+    Join(accepted, out, family, nullptr, ns_port,
+         "host loopback -> namespace loopback");
+  } else {
+    Join(accepted, out, family, ns.bytes.data(), ns_port,
+         "host loopback -> namespace address");
+  }
 }
 
 void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
@@ -94,11 +109,12 @@ void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
     close(accepted);
     return;
   }
-  Join(accepted, out, family, host_port, "namespace loopback -> host loopback");
+  Join(accepted, out, family, nullptr, host_port,
+       "namespace loopback -> host loopback");
 }
 
-void SpliceFlows::Join(int accepted, int out, int family, uint16_t port,
-                       const char* what) {
+void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
+                       uint16_t port, const char* what) {
   if (free_.empty()) {
     ++counters_.refused;
     LOG_WARN("splice: flow table full (%u flows), connection reset",
@@ -131,7 +147,9 @@ void SpliceFlows::Join(int accepted, int out, int family, uint16_t port,
     s.pipe_w = p[1];
     // Best effort: past the per-user pipe budget the kernel says EPERM and
     // the pipe keeps its default size.
-    fcntl(s.pipe_w, F_SETPIPE_SZ, static_cast<int>(kPipeSize));
+    int size = fcntl(s.pipe_w, F_SETPIPE_SZ, static_cast<int>(kPipeSize));
+    if (size < 0) size = fcntl(s.pipe_w, F_GETPIPE_SZ);
+    s.pipe_size = size > 0 ? static_cast<size_t>(size) : 65536;
   }
   const int one = 1;
   setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -147,7 +165,7 @@ void SpliceFlows::Join(int accepted, int out, int family, uint16_t port,
     }
   }
   sockaddr_storage ss;
-  const socklen_t len = LoopbackSockaddr(family, port, &ss);
+  const socklen_t len = Sockaddr(family, addr, port, &ss);
   if (connect(out, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) {
       ++counters_.connect_failed;
@@ -217,15 +235,26 @@ void SpliceFlows::OnEvent(uint32_t ref_index, uint32_t events) {
     Close(slot, true, "socket error");
     return;
   }
+  if (events & (EPOLLRDHUP | EPOLLHUP)) f.side[side].rdhup = true;
   if (f.connecting) {
     if (side != 1 || (events & EPOLLOUT) == 0) return;
     f.connecting = false;
     LOG_TRACE("splice %u: connected", slot);
+    // What the accepted side sent meanwhile (its edge is gone), and
+    // anything the new connection already has.
+    if (!Move(slot, 0) || !Move(slot, 1)) return;
+    MaybeDone(slot);
+    return;
   }
-  // Either side's event may unblock both directions (readable data, or
-  // room to write what a pipe holds).
-  if (!Move(slot, 0)) return;
-  if (!Move(slot, 1)) return;
+  // Readable (or its end of stream): what this side sends moves. Room to
+  // write: what the other side sent (waiting in its pipe, or not read yet)
+  // moves. Move() reads and writes, so each direction needs one call.
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+    if (!Move(slot, side)) return;
+  }
+  if (events & EPOLLOUT) {
+    if (!Move(slot, 1 - side)) return;
+  }
   MaybeDone(slot);
 }
 
@@ -235,7 +264,13 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
   Side& out = f.side[1 - from];
   for (;;) {
     bool progress = false;
+    // A read that leaves room in the pipe took all the socket had: the next
+    // read waits for the next EPOLLIN (edge triggered), unless the peer's
+    // FIN is in and must still be read.
+    bool drained = false;
     if (!in.eof) {
+      const size_t room =
+          in.pipe_size > in.in_pipe ? in.pipe_size - in.in_pipe : 0;
       const ssize_t n =
           splice(in.fd, nullptr, in.pipe_w, nullptr, kPipeSize,
                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -245,6 +280,7 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
       } else if (n > 0) {
         in.in_pipe += static_cast<size_t>(n);
         progress = true;
+        drained = static_cast<size_t>(n) < room && !in.rdhup;
       } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         LOG_TRACE("splice %u: read side %d: %s, reset", slot, from,
                   strerror(errno));
@@ -275,7 +311,7 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
       out.shut = true;
       LOG_TRACE("splice %u: end of stream from side %d", slot, from);
     }
-    if (!progress) return true;
+    if (!progress || (drained && in.in_pipe == 0)) return true;
   }
 }
 

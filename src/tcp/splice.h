@@ -5,8 +5,11 @@
 // - A spliced flow joins two connected sockets, one in each namespace. Side
 //   0 is the one we accepted, side 1 the one we connected: for -t, a
 //   connection from the host's loopback to a forwarded port (side 0, host)
-//   is joined to a connection to the namespace's loopback at the target
-//   port (side 1, opened in the namespace); for -T, a connection to a
+//   is joined to a connection to the namespace's own address at the target
+//   port (side 1, opened in the namespace; its loopback with
+//   --host-lo-to-ns-lo, as upstream since 2024, so that services bound to
+//   the namespace's loopback are not published by accident); for -T, a
+//   connection to a
 //   listener on the namespace's loopback (side 0) is joined to one to the
 //   host's loopback (side 1).
 // - Data from side i goes through pipe i: splice() from the socket into the
@@ -54,7 +57,11 @@ class SpliceFlows {
  public:
   // `ns_socket(family)` returns a non-blocking, close-on-exec TCP socket
   // made in the target namespace, or -1; it may run a namespace helper.
-  SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket);
+  // `ns_addr4/6` (AF_UNSPEC: none) are where -t connections go in the
+  // namespace; its loopback if none, or with `to_ns_loopback`.
+  SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket,
+              IpAddr ns_addr4 = {}, IpAddr ns_addr6 = {},
+              bool to_ns_loopback = false);
   ~SpliceFlows();
   SpliceFlows(const SpliceFlows&) = delete;
   SpliceFlows& operator=(const SpliceFlows&) = delete;
@@ -88,6 +95,8 @@ class SpliceFlows {
     int fd = -1;
     int pipe_r = -1, pipe_w = -1;  // carries what this side sends
     size_t in_pipe = 0;
+    size_t pipe_size = 0;  // the pipe's capacity
+    bool rdhup = false;  // the peer's FIN was reported: read to the end
     bool eof = false;   // read end of stream
     bool shut = false;  // we shut its write side
   };
@@ -107,8 +116,10 @@ class SpliceFlows {
     uint16_t host_port = 0;
   };
 
-  // Takes a slot, makes the pipes, connects `out` to loopback `port`.
-  void Join(int accepted, int out, int family, uint16_t port, const char* what);
+  // Takes a slot, makes the pipes, connects `out` to `addr` (null: the
+  // loopback) `port`.
+  void Join(int accepted, int out, int family, const uint8_t* addr,
+            uint16_t port, const char* what);
   // Moves what side `from` sent towards the other side. Returns false if
   // the flow was closed.
   bool Move(uint32_t slot, int from);
@@ -117,6 +128,8 @@ class SpliceFlows {
 
   int epoll_fd_;
   std::function<int(int)> ns_socket_;
+  IpAddr ns_addr4_, ns_addr6_;
+  bool to_ns_loopback_;
   std::unique_ptr<Flow[]> flows_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> closing_;

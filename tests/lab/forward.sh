@@ -179,8 +179,13 @@ came_via() {
   local got
   got=$(at "$2" timeout 10 "${TOOL[@]}" peer "$3" "$4" 2>&1)
   case $1:$got in
-    spliced:127.0.0.1 | spliced:::1) ;;
-    tap:*.*.*.* | tap:*:*) case $got in 127.* | ::1 | ::ffff:127.*) false ;; esac ;;
+    # Spliced: from a socket pasta opened in the namespace, to (and so
+    # from) the namespace's own address, as upstream since 2024 (its
+    # loopback only with --host-lo-to-ns-lo); over the tap: from elsewhere.
+    spliced:198.51.100.2 | spliced:2001:db8:1::2) ;;
+    spliced-lo:127.0.0.1 | spliced-lo:::1) ;;
+    tap:*.*.*.* | tap:*:*)
+      case $got in 127.* | ::1 | ::ffff:127.* | 198.51.100.2 | 2001:db8:1::2) false ;; esac ;;
     *) false ;;
   esac || {
     echo "  expected a $1 connection; the server saw it come from: $got" >&2
@@ -206,9 +211,9 @@ waits() {
 # 1. -t 8080: a server in the namespace; the host's loopback reaches it
 # spliced, the server netns through the tap.
 if pasta_up -t 8080 && serve target 0.0.0.0,:: 8080; then
-  check "-t 8080, IPv4: from the host's loopback, spliced to the namespace's loopback" \
+  check "-t 8080, IPv4: from the host's loopback, spliced to the namespace's address" \
     came_via spliced host 127.0.0.1 8080
-  check "-t 8080, IPv6: from the host's loopback, spliced to the namespace's loopback" \
+  check "-t 8080, IPv6: from the host's loopback, spliced to the namespace's address" \
     came_via spliced host ::1 8080
   check "-t 8080, IPv4: from the server netns, through the tap" \
     came_via tap server 198.51.100.2 8080
@@ -232,6 +237,28 @@ if pasta_up -t 8080 && serve target 0.0.0.0,:: 8080; then
     moved put server 2001:db8:1::2 8080
 else
   check "-t 8080: pasta and the namespace's server came up" false
+fi
+unserve
+pasta_down
+
+# 1b. A server on the namespace's loopback only is not published by -t
+# (as upstream since 2024), unless --host-lo-to-ns-lo.
+if pasta_up -t 8090 && serve target 127.0.0.1 8090; then
+  # pasta accepts, then its connect in the namespace is refused: a reset.
+  check "-t 8090: a server on the namespace's loopback only is not reached" \
+    answers host 127.0.0.1 8090:reset
+else
+  check "-t 8090: pasta and the namespace's server came up" false
+fi
+unserve
+pasta_down
+if pasta_up -t 8090 --host-lo-to-ns-lo && serve target 127.0.0.1,::1 8090; then
+  check "--host-lo-to-ns-lo, IPv4: spliced to the namespace's loopback" \
+    came_via spliced-lo host 127.0.0.1 8090
+  check "--host-lo-to-ns-lo, IPv6: spliced to the namespace's loopback" \
+    came_via spliced-lo host ::1 8090
+else
+  check "--host-lo-to-ns-lo: pasta and the namespace's server came up" false
 fi
 unserve
 pasta_down
