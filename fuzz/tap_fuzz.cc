@@ -72,7 +72,7 @@ struct World {
     services.our_ll6 = n.our_ll;
     pasta::icmp::IcmpConfig ic;
     ic.our_mac = our;
-    ic.map_host4 = *pasta::ParseIp("198.51.100.1");
+    ic.map.map_host4 = *pasta::ParseIp("198.51.100.1");
     icmp = std::make_unique<pasta::icmp::IcmpFlows>(ic, &sockets, nullptr,
                                                     pasta::flow::SipKey{1, 2});
     tap = std::make_unique<pasta::tap::Tap>(

@@ -96,7 +96,7 @@ struct Fixture : ::testing::Test {
     cfg.our_mac = kOurMac;
     in_addr gw;
     std::memcpy(&gw, kGw4, 4);
-    cfg.map_host4 = IpAddr::V4(gw);
+    cfg.map.map_host4 = IpAddr::V4(gw);
     flows =
         std::make_unique<IcmpFlows>(cfg, &sockets, &sink, flow::SipKey{3, 4});
   }
@@ -229,8 +229,8 @@ TEST_F(Fixture, Ipv6ReplyHasAValidChecksum) {
 TEST(IcmpMapGuestTest, MappedAddressIsPingedAsTheHostsOwnAddress) {
   IcmpConfig cfg;
   cfg.our_mac = kOurMac;
-  cfg.map_guest4 = *ParseIp("169.254.1.2");
-  cfg.guest_host4 = *ParseIp("198.51.100.2");
+  cfg.map.map_guest4 = *ParseIp("169.254.1.2");
+  cfg.map.guest_host4 = *ParseIp("198.51.100.2");
   FakeSockets sockets;
   FrameLog sink;
   IcmpFlows flows(cfg, &sockets, &sink, flow::SipKey{1, 1});

@@ -326,6 +326,8 @@ struct Out {
   uint16_t window = 0;
   std::optional<uint16_t> mss;
   std::optional<uint8_t> wscale;
+  bool sack_permitted = false;
+  std::vector<std::pair<uint32_t, uint32_t>> sack;  // blocks, in order
   std::string payload;
 };
 
@@ -505,6 +507,12 @@ class TcpTest : public ::testing::Test {
       if (opt[at] == 2 && opt[at + 1] == 4)
         o.mss = static_cast<uint16_t>(opt[at + 2] << 8 | opt[at + 3]);
       if (opt[at] == 3 && opt[at + 1] == 3) o.wscale = opt[at + 2];
+      if (opt[at] == 4 && opt[at + 1] == 2) o.sack_permitted = true;
+      if (opt[at] == 5) {
+        for (size_t b = at + 2; b + 8 <= at + opt[at + 1]; b += 8)
+          o.sack.emplace_back(wire::LoadBe32(opt.data() + b),
+                              wire::LoadBe32(opt.data() + b + 4));
+      }
       at += opt[at + 1];
     }
     o.payload.assign(tcp->payload().begin(), tcp->payload().end());
@@ -946,21 +954,81 @@ TEST_F(TcpTest, WithTheBufferPoolEmptyOnlyWhatTheSocketTookIsAcked) {
   EXPECT_EQ(flows_->free_buffers(), kBufferPool);
 }
 
-TEST_F(TcpTest, OutOfOrderSegmentIsDroppedWithADuplicateAck) {
+TEST_F(TcpTest, OutOfOrderSegmentIsKeptUntilTheGapIsFilled) {
   const int fd = Establish();
   FromNamespace(kAck, Ns(0), Ours(0), Pattern(0, 100));
   ExpectToNamespace(kAck, Ours(0), Ns(100));
   FromNamespace(kAck, Ns(200), Ours(0), Pattern(200, 100));  // 100..200 lost
   EXPECT_EQ(Sock(fd).written, Pattern(0, 100));
-  ExpectToNamespace(kAck, Ours(0), Ns(100));  // duplicate ACK
+  const Out dup = ExpectToNamespace(kAck, Ours(0), Ns(100));  // duplicate ACK
+  EXPECT_TRUE(dup.sack.empty()) << "SACK was not permitted";
   ExpectNothingToNamespace();
-  EXPECT_EQ(counters().dropped_out_of_order, 1u);
-  // The namespace fast-retransmits the gap, then what we dropped.
+  EXPECT_EQ(counters().out_of_order, 1u);
+  // The gap comes: everything is written in order and acknowledged.
   FromNamespace(kAck, Ns(100), Ours(0), Pattern(100, 100));
-  ExpectToNamespace(kAck, Ours(0), Ns(200));
-  FromNamespace(kAck, Ns(200), Ours(0), Pattern(200, 100));
   ExpectToNamespace(kAck, Ours(0), Ns(300));
   EXPECT_EQ(Sock(fd).written, Pattern(0, 300));
+  EXPECT_EQ(flows_->free_buffers(), kBufferPool) << "the buffer went back";
+}
+
+TEST_F(TcpTest, WithSackTheDuplicateAcksNameWhatIsHeld) {
+  const int fd = Establish(65535, Concat(DefaultSynOptions(), Bytes{4, 2}));
+  FromNamespace(kAck, Ns(0), Ours(0), Pattern(0, 100));
+  ExpectToNamespace(kAck, Ours(0), Ns(100));
+  FromNamespace(kAck, Ns(200), Ours(0), Pattern(200, 100));
+  Out dup = ExpectToNamespace(kAck, Ours(0), Ns(100));
+  EXPECT_EQ(dup.sack, (std::vector<std::pair<uint32_t, uint32_t>>{
+                          {Ns(200), Ns(300)}}));
+  FromNamespace(kAck, Ns(400), Ours(0), Pattern(400, 100));
+  dup = ExpectToNamespace(kAck, Ours(0), Ns(100));
+  // The newest block first (RFC 2018 4), then the others.
+  EXPECT_EQ(dup.sack, (std::vector<std::pair<uint32_t, uint32_t>>{
+                          {Ns(400), Ns(500)}, {Ns(200), Ns(300)}}));
+  FromNamespace(kAck, Ns(300), Ours(0), Pattern(300, 100));  // joins both
+  dup = ExpectToNamespace(kAck, Ours(0), Ns(100));
+  EXPECT_EQ(dup.sack, (std::vector<std::pair<uint32_t, uint32_t>>{
+                          {Ns(200), Ns(500)}}));
+  FromNamespace(kAck, Ns(100), Ours(0), Pattern(100, 100));
+  const Out ack = ExpectToNamespace(kAck, Ours(0), Ns(500));
+  EXPECT_TRUE(ack.sack.empty());
+  EXPECT_EQ(Sock(fd).written, Pattern(0, 500));
+}
+
+TEST_F(TcpTest, SackPermittedIsAnsweredOnlyWhenOffered) {
+  Establish(65535, Concat(DefaultSynOptions(), Bytes{4, 2}));
+  // (The SYN-ACK was checked by Establish(); look at a second flow's.)
+  ns_port_ += 1;
+  ASSERT_TRUE(FromNamespace(kSyn, ns_isn_, 0, {}, 64240,
+                            Concat(DefaultSynOptions(), Bytes{1, 1, 4, 2})));
+  SocketEvent(sockets_.opened.back(), EPOLLOUT);
+  EXPECT_TRUE(ExpectToNamespace(kSyn | kAck, std::nullopt, Ns(0))
+                  .sack_permitted);
+  ns_port_ += 1;
+  ASSERT_TRUE(FromNamespace(kSyn, ns_isn_, 0, {}, 64240, DefaultSynOptions()));
+  SocketEvent(sockets_.opened.back(), EPOLLOUT);
+  EXPECT_FALSE(ExpectToNamespace(kSyn | kAck, std::nullopt, Ns(0))
+                   .sack_permitted);
+}
+
+TEST_F(TcpTest, OutOfOrderBeyondTheWindowOrTheRangeTableIsDropped) {
+  const int fd = Establish(65535, Concat(DefaultSynOptions(), Bytes{4, 2}));
+  // Five separate holes: the fifth range does not fit the table.
+  for (int i = 0; i < 5; ++i) {
+    FromNamespace(kAck, Ns(200 * i + 100), Ours(0), Pattern(200 * i + 100, 100));
+    ExpectToNamespace(kAck, Ours(0), Ns(0));
+  }
+  EXPECT_EQ(counters().out_of_order, 4u);
+  EXPECT_EQ(counters().dropped_out_of_order, 1u);
+  // Beyond the window.
+  FromNamespace(kAck, Ns(kBufferSize + 10), Ours(0), Pattern(0, 10));
+  ExpectToNamespace(kAck, Ours(0), Ns(0));
+  EXPECT_EQ(counters().dropped_out_of_order, 2u);
+  // The holes fill: all of it, in order; the dropped range is still missing.
+  for (int i = 0; i < 4; ++i) {
+    FromNamespace(kAck, Ns(200 * i), Ours(0), Pattern(200 * i, 100));
+    ExpectToNamespace(kAck, Ours(0), Ns(200 * i + 200));
+  }
+  EXPECT_EQ(Sock(fd).written, Pattern(0, 800));
 }
 
 TEST_F(TcpTest, DuplicateSegmentIsAckedNotWrittenTwice) {

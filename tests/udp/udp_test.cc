@@ -241,10 +241,10 @@ Parsed ParseFrame(const Bytes& frame) {
 struct UdpTest : ::testing::Test {
   UdpTest() {
     cfg.our_mac = kOurMac;
-    cfg.map_host4 = Ip(kGw4);
-    cfg.map_host6 = Ip(kGw6);
-    cfg.dns_forward4 = Ip(kDnsFwd4);
-    cfg.dns_target4 = Ip(kResolver4);
+    cfg.map.map_host4 = Ip(kGw4);
+    cfg.map.map_host6 = Ip(kGw6);
+    cfg.map.dns_forward4 = Ip(kDnsFwd4);
+    cfg.map.dns_target4 = Ip(kResolver4);
     cfg.ns_addr4 = Ip(kNs4);
     cfg.ns_addr6 = Ip(kNs6);
     Make();
@@ -418,7 +418,7 @@ TEST_F(UdpTest, DnsForwardGoesToTheResolverOnPort53Only) {
 }
 
 TEST_F(UdpTest, DnsForwardWinsOverMapHostForTheSameAddress) {
-  cfg.dns_forward4 = Ip(kGw4);
+  cfg.map.dns_forward4 = Ip(kGw4);
   Make();
   Send(kNs4, 33333, kGw4, 53, Text("dns?"));
   EXPECT_EQ(sockets.connects.back().addr, kResolver4);
@@ -826,7 +826,7 @@ int RealSocketsChild() {
   auto sockets = MakeSystemUdpSockets(ep);
   FrameLog sink;
   UdpConfig cfg;
-  cfg.map_host4 = Ip(kGw4);
+  cfg.map.map_host4 = Ip(kGw4);
   cfg.ns_addr4 = Ip(kNs4);
   UdpFlows flows(cfg, sockets.get(), &sink, flow::SipKey{7, 8});
   const Bytes seg = UdpSegment(40000, server_port, Text("echo me"));
