@@ -162,10 +162,14 @@ ProcNetTables OpenProcNet(const char* proto) {
 
 // Automatic forwarding (-t/-u/-T auto): what is scanned, and the
 // listeners kept in step with it.
+// As upstream, UDP auto forwarding also takes the ports where TCP listens
+// (tools like iperf3 use both).
 struct AutoForwarding {
-  ProcNetTables ns_tcp, ns_udp, host_tcp;
-  std::unique_ptr<fwd::AutoForward> tcp_in, udp_in, tcp_out;  // -t, -u, -T
-  fwd::PortSet explicit_t, explicit_T, explicit_u;  // ports given as numbers
+  ProcNetTables ns_tcp, ns_udp, host_tcp, host_udp;
+  // -t, -u, -T, -U
+  std::unique_ptr<fwd::AutoForward> tcp_in, udp_in, tcp_out, udp_out;
+  // Ports given as numbers, per option.
+  fwd::PortSet explicit_t, explicit_T, explicit_u, explicit_U;
 };
 
 // Epoll indices of the -u loopback relay start here (the -U relay's below).
@@ -684,8 +688,11 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
         kRelayInBase);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
-  if (cfg.udp_ns.mode() == config::PortSpec::Mode::kExplicit) {
-    if (cfg.no_splice) {
+  if (cfg.udp_ns.mode() == config::PortSpec::Mode::kExplicit ||
+      cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto) {
+    if (cfg.no_splice && cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto) {
+      // -U auto is the default: nothing to say.
+    } else if (cfg.no_splice) {
       LOG_WARN("-U: the namespace's ports are relayed between the loopbacks, "
                "which --no-splice turns off: not forwarded");
     } else {
@@ -774,19 +781,23 @@ absl::Status SetUpAutoForwarding(Run& run) {
   a.explicit_t = ExplicitPorts(cfg.tcp_ports);
   a.explicit_T = ExplicitPorts(cfg.tcp_ns);
   a.explicit_u = ExplicitPorts(cfg.udp_ports);
+  a.explicit_U = ExplicitPorts(cfg.udp_ns);
   const auto is_auto = [](const config::PortSpec& spec) {
     return spec.mode() == config::PortSpec::Mode::kAuto;
   };
   const bool want_t = run.tcp && is_auto(cfg.tcp_ports);
   const bool want_u = run.udp && is_auto(cfg.udp_ports);
   const bool want_T = run.splice && is_auto(cfg.tcp_ns);
+  const bool want_U = run.udp_relay && is_auto(cfg.udp_ns);
   if (want_t || want_u) {
     RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
-      if (want_t) a.ns_tcp = OpenProcNet("tcp");
+      a.ns_tcp = OpenProcNet("tcp");
       if (want_u) a.ns_udp = OpenProcNet("udp");
       return absl::OkStatus();
     }));
   }
+  if (want_T || want_U) a.host_tcp = OpenProcNet("tcp");
+  if (want_U) a.host_udp = OpenProcNet("udp");
   if (want_t) {
     a.tcp_in = std::make_unique<fwd::AutoForward>(
         "-t auto",
@@ -821,8 +832,23 @@ absl::Status SetUpAutoForwarding(Run& run) {
         },
         [&run](uint16_t port) { run.udp->RemoveListeners(port); });
   }
+  if (want_U) {
+    a.udp_out = std::make_unique<fwd::AutoForward>(
+        "-U auto",
+        [&run, v4, v6](uint16_t port) {
+          bool any = false;
+          for (int family : {AF_INET, AF_INET6}) {
+            if (family == AF_INET ? !v4 : !v6) continue;
+            const absl::Status st = AddRelayListener(run, family, port, port);
+            if (st.ok()) any = true;
+            else LOG_DEBUG("-U auto: %s", std::string(st.message()));
+          }
+          if (any) LOG_DEBUG("-U auto: forwarding UDP port %u", port);
+          return any;
+        },
+        [&run](uint16_t port) { run.udp_relay->RemoveListeners(port); });
+  }
   if (want_T) {
-    a.host_tcp = OpenProcNet("tcp");
     a.tcp_out = std::make_unique<fwd::AutoForward>(
         "-T auto",
         [&run, v4, v6](uint16_t port) {
@@ -839,8 +865,6 @@ absl::Status SetUpAutoForwarding(Run& run) {
         },
         [&run](uint16_t port) { run.splice->RemoveNamespaceListeners(port); });
   }
-  if (cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto)
-    LOG_DEBUG("-U auto: not implemented, no UDP port of the host is forwarded");
   return absl::OkStatus();
 }
 
@@ -851,14 +875,22 @@ absl::Status SetUpAutoForwarding(Run& run) {
 void ScanAutoForwarding(Run& run) {
   AutoForwarding& a = run.autofwd;
   const fwd::PortSet none;
-  if (a.tcp_in) {
-    a.tcp_in->Update(a.ns_tcp.Read(),
-                     a.explicit_T | (a.tcp_out ? a.tcp_out->active() : none));
+  const auto active = [&none](const std::unique_ptr<fwd::AutoForward>& f)
+      -> const fwd::PortSet& { return f ? f->active() : none; };
+  // Each table is read once per scan.
+  const fwd::PortSet ns_tcp = a.ns_tcp.Read(), ns_udp = a.ns_udp.Read();
+  const fwd::PortSet host_tcp = a.host_tcp.Read(), host_udp = a.host_udp.Read();
+  if (a.tcp_in) a.tcp_in->Update(ns_tcp, a.explicit_T | active(a.tcp_out));
+  if (a.udp_in) {
+    const fwd::PortSet ours = a.explicit_U | active(a.udp_out);
+    const fwd::PortSet tcp = ns_tcp & ~(a.explicit_T | active(a.tcp_out));
+    a.udp_in->Update(ns_udp | tcp, ours);
   }
-  if (a.udp_in) a.udp_in->Update(a.ns_udp.Read(), none);
-  if (a.tcp_out) {
-    a.tcp_out->Update(a.host_tcp.Read(),
-                      a.explicit_t | (a.tcp_in ? a.tcp_in->active() : none));
+  if (a.tcp_out) a.tcp_out->Update(host_tcp, a.explicit_t | active(a.tcp_in));
+  if (a.udp_out) {
+    const fwd::PortSet ours = a.explicit_u | active(a.udp_in);
+    const fwd::PortSet tcp = host_tcp & ~(a.explicit_t | active(a.tcp_in));
+    a.udp_out->Update(host_udp | tcp, ours);
   }
 }
 

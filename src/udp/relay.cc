@@ -84,7 +84,8 @@ UdpRelay::~UdpRelay() {
 
 absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
                                    uint16_t target) {
-  const uint32_t index = static_cast<uint32_t>(listeners_.size());
+  uint32_t index = 0;
+  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
   if (const int err = loop::EpollAdd(
           epoll_fd_,
           loop::Ref{loop::Kind::kUdpRelay, ref_base_ + kListenerBase + index, fd},
@@ -93,16 +94,28 @@ absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
     close(fd);
     return ErrnoToStatus(err, "epoll_ctl");
   }
-  listeners_.push_back(Listener{fd, family, port, target});
+  if (index == listeners_.size()) listeners_.push_back({});
+  listeners_[index] = Listener{fd, family, port, target};
   LOG_DEBUG("udp relay: forwarding loopback port %u to the other side's "
             "loopback port %u (%s)",
             port, target, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
 }
 
+void UdpRelay::RemoveListeners(uint16_t port) {
+  for (Listener& l : listeners_) {
+    if (l.fd < 0 || l.port != port) continue;
+    ForgetListener(l.fd);
+    close(l.fd);
+    l.fd = -1;
+    LOG_DEBUG("udp relay: no longer forwarding loopback port %u", port);
+  }
+}
+
 void UdpRelay::OnReadable(uint32_t index, int64_t now) {
   if (index >= kListenerBase) {
-    if (index - kListenerBase < listeners_.size())
+    if (index - kListenerBase < listeners_.size() &&
+        listeners_[index - kListenerBase].fd >= 0)
       ReadListener(index - kListenerBase, now);
     return;
   }

@@ -65,6 +65,9 @@ class UdpRelay {
   // through it.
   void ForgetListener(int listener_fd);
 
+  // Closes the listeners bound to `port` (and their flows).
+  void RemoveListeners(uint16_t port);
+
   // Epoll event on (kUdpRelay, ref_base + index).
   void OnReadable(uint32_t index, int64_t now);
   // Closes flows idle for kIdleSeconds.
