@@ -29,6 +29,9 @@ bad "-i nosuchif" "-i nosuchif: no such interface" --config-net -i nosuchif -- t
 bad "-a of the wrong family" "-a" -4 --config-net -a 2001:db8::5 -- true
 bad "-t reversed range" "-t 80-22" -t 80-22 -- true
 bad "a regular file as --netns" "not a network namespace" --netns /etc/hostname
+bad "conflicting -4 and -6" "mutually exclusive" -4 -6 -- true
+bad "-P in a missing directory" "-P /nonexistent/dir/pid: No such file or directory" \
+  --config-net -P /nonexistent/dir/pid -- true
 
 check "no process left behind" test -z "$(ip netns pids "$HOST_NS")"
 check "no netns left behind" test "$(ip netns list | grep -F "$LAB_ID" | sort)" = "$before_ns"
