@@ -28,6 +28,7 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "common/net_types.h"
+#include "common/sockaddr.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "dhcp/resolv_conf.h"
@@ -591,24 +592,10 @@ absl::Status BindLoopback(int family, int type, uint16_t port, int* fd) {
   if (*fd < 0) return ErrnoToStatus(errno, "socket");
   const int one = 1;
   setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (family == AF_INET) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::memcpy(&ss, &sa, sizeof(sa));
-    len = sizeof(sa);
-  } else {
+  if (family == AF_INET6)
     setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(port);
-    sa.sin6_addr = in6addr_loopback;
-    std::memcpy(&ss, &sa, sizeof(sa));
-    len = sizeof(sa);
-  }
+  sockaddr_storage ss;
+  const socklen_t len = LoopbackSockaddr(family, port, &ss);
   if (bind(*fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
       (type == SOCK_STREAM && listen(*fd, SOMAXCONN) != 0)) {
     const int err = errno;

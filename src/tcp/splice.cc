@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "common/status.h"
 #include "flow/addr_map.h"
 #include "loop/epoll_ref.h"
@@ -21,28 +22,6 @@ namespace pasta::tcp {
 namespace {
 
 constexpr int kAcceptBatch = 32;
-
-// `addr` (4 or 16 bytes), or the loopback if null.
-socklen_t Sockaddr(int family, const uint8_t* addr, uint16_t port,
-                   sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (addr != nullptr) std::memcpy(&sa.sin_addr, addr, 4);
-    std::memcpy(ss, &sa, sizeof(sa));
-    return sizeof(sa);
-  }
-  sockaddr_in6 sa{};
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons(port);
-  sa.sin6_addr = in6addr_loopback;
-  if (addr != nullptr) std::memcpy(&sa.sin6_addr, addr, 16);
-  std::memcpy(ss, &sa, sizeof(sa));
-  return sizeof(sa);
-}
 
 void CloseFd(int& fd) {
   if (fd >= 0) close(fd);
@@ -165,7 +144,8 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
     }
   }
   sockaddr_storage ss;
-  const socklen_t len = Sockaddr(family, addr, port, &ss);
+  const socklen_t len = addr != nullptr ? ToSockaddr(family, addr, port, &ss)
+                                        : LoopbackSockaddr(family, port, &ss);
   if (connect(out, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) {
       ++counters_.connect_failed;

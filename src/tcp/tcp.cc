@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "common/status.h"
 #include "loop/epoll_ref.h"
 #include "wire/build.h"
@@ -51,32 +52,6 @@ size_t IpHeader(int family) {
 
 // Signed distance from sequence number b to a (RFC 9293 3.4 arithmetic).
 int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
-
-std::string FormatEnd(int family, const uint8_t* addr, uint16_t port) {
-  char text[INET6_ADDRSTRLEN];
-  if (!inet_ntop(family, addr, text, sizeof(text))) return "?";
-  return family == AF_INET ? absl::StrFormat("%s:%u", text, port)
-                           : absl::StrFormat("[%s]:%u", text, port);
-}
-
-socklen_t ToSockaddr(int family, const uint8_t* addr, uint16_t port,
-                     sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    if (addr != nullptr) std::memcpy(&sa.sin_addr, addr, 4);
-    std::memcpy(ss, &sa, sizeof(sa));
-    return sizeof(sa);
-  }
-  sockaddr_in6 sa{};
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons(port);
-  if (addr != nullptr) std::memcpy(&sa.sin6_addr, addr, 16);
-  std::memcpy(ss, &sa, sizeof(sa));
-  return sizeof(sa);
-}
 
 class SystemTcpSockets : public TcpSockets {
  public:
@@ -125,19 +100,7 @@ class SystemTcpSockets : public TcpSockets {
     if (c < 0) return -1;
     const int one = 1;
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (ss.ss_family == AF_INET) {
-      sockaddr_in sa;
-      std::memcpy(&sa, &ss, sizeof(sa));
-      *family = AF_INET;
-      std::memcpy(addr, &sa.sin_addr, 4);
-      *port = ntohs(sa.sin_port);
-    } else {
-      sockaddr_in6 sa;
-      std::memcpy(&sa, &ss, sizeof(sa));
-      *family = AF_INET6;
-      std::memcpy(addr, &sa.sin6_addr, 16);
-      *port = ntohs(sa.sin6_port);
-    }
+    FromSockaddr(ss, family, addr, port);
     return c;
   }
 
@@ -254,7 +217,14 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
 TcpFlows::~TcpFlows() {
   for (const uint32_t slot : active_) {
     Flow& f = flows_[slot];
-    if (f.fd >= 0) sockets_->Close(f.fd, (f.ev & kEvClosing) == 0);
+    if (f.fd < 0) continue;
+    // A flow whose namespace side has finished (its FIN taken, everything
+    // written) closes gracefully: what the socket still holds goes out
+    // before the kernel's FIN. Anything else is abandoned: RST.
+    const bool done = (f.ev & kEvNsFin) && (f.ev & kEvSockShut);
+    const bool reset =
+        (f.ev & kEvClosing) ? (f.ev & kEvReset) != 0 : !done;
+    sockets_->Close(f.fd, reset);
   }
   for (const Listener& l : listeners_)
     if (l.fd >= 0) sockets_->Close(l.fd, false);
@@ -262,8 +232,8 @@ TcpFlows::~TcpFlows() {
 
 std::string TcpFlows::Describe(const Key& k) const {
   return absl::StrFormat("tcp %s -> %s",
-                         FormatEnd(k.family, k.ns_addr, k.ns_port),
-                         FormatEnd(k.family, k.remote, k.remote_port));
+                         FormatEndpoint(k.family, k.ns_addr, k.ns_port),
+                         FormatEndpoint(k.family, k.remote, k.remote_port));
 }
 
 std::string TcpFlows::Describe(const Flow& f) const {
@@ -557,13 +527,13 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   if (rc != 0 && err != EINPROGRESS) {
     ++counters_.connect_failed;
     LOG_TRACE("%s: connect to %s: %s, reset", Describe(f),
-              FormatEnd(family, target, key.remote_port), strerror(err));
+              FormatEndpoint(family, target, key.remote_port), strerror(err));
     Close(slot, false, true, "connect failed");
     return;
   }
   LOG_TRACE("%s: tap SYN, socket %s %s", Describe(key),
             rc == 0 ? "connected to" : "connecting to",
-            FormatEnd(family, target, key.remote_port));
+            FormatEndpoint(family, target, key.remote_port));
   if (rc == 0) {
     f.ev |= kEvSynAckSent;
     SendFlags(f, kSyn | kAck);
@@ -1164,7 +1134,7 @@ void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
     }
     sockets_->Watch(fd, s, false);
     LOG_TRACE("%s: accepted from %s, SYN to the namespace", Describe(f),
-              FormatEnd(family, peer, port));
+              FormatEndpoint(family, peer, port));
     SendFlags(f, kSyn);
     f.rto_at = now + kSynRetransmitMs;
   }

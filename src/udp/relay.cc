@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "common/status.h"
 #include "loop/epoll_ref.h"
 
@@ -37,24 +38,6 @@ bool FromLoopback(const sockaddr_storage& ss) {
   sockaddr_in6 sa;
   std::memcpy(&sa, &ss, sizeof(sa));
   return IN6_IS_ADDR_LOOPBACK(&sa.sin6_addr);
-}
-
-socklen_t LoopbackSockaddr(int family, uint16_t port, sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::memcpy(ss, &sa, sizeof(sa));
-    return sizeof(sa);
-  }
-  sockaddr_in6 sa{};
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons(port);
-  sa.sin6_addr = in6addr_loopback;
-  std::memcpy(ss, &sa, sizeof(sa));
-  return sizeof(sa);
 }
 
 }  // namespace

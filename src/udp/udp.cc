@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "common/status.h"
 #include "loop/epoll_ref.h"
 #include "wire/build.h"
@@ -48,50 +49,7 @@ size_t L4Offset(int family) {
 }
 
 std::string Format(int family, const uint8_t* addr, uint16_t port) {
-  char text[INET6_ADDRSTRLEN];
-  if (!inet_ntop(family, addr, text, sizeof(text))) return "?";
-  return family == AF_INET ? absl::StrFormat("%s:%u", text, port)
-                           : absl::StrFormat("[%s]:%u", text, port);
-}
-
-socklen_t ToSockaddr(int family, const uint8_t* addr, uint16_t port,
-                     sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    if (addr != nullptr) std::memcpy(&sa.sin_addr, addr, 4);
-    std::memcpy(ss, &sa, sizeof(sa));
-    return sizeof(sa);
-  }
-  sockaddr_in6 sa{};
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons(port);
-  if (addr != nullptr) std::memcpy(&sa.sin6_addr, addr, 16);
-  std::memcpy(ss, &sa, sizeof(sa));
-  return sizeof(sa);
-}
-
-// Reads family, address and port out of a kernel-filled sockaddr.
-void FromSockaddr(const sockaddr_storage& ss, int* family, uint8_t* addr,
-                  uint16_t* port) {
-  if (ss.ss_family == AF_INET) {
-    sockaddr_in sa;
-    std::memcpy(&sa, &ss, sizeof(sa));
-    *family = AF_INET;
-    std::memcpy(addr, &sa.sin_addr, 4);
-    *port = ntohs(sa.sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    sockaddr_in6 sa;
-    std::memcpy(&sa, &ss, sizeof(sa));
-    *family = AF_INET6;
-    std::memcpy(addr, &sa.sin6_addr, 16);
-    *port = ntohs(sa.sin6_port);
-  } else {
-    *family = AF_UNSPEC;
-    *port = 0;
-  }
+  return FormatEndpoint(family, addr, port);
 }
 
 class SystemUdpSockets : public UdpSockets {
