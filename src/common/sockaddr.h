@@ -1,6 +1,7 @@
 // Socket addresses to and from the (family, address bytes, port) triples the
 // flow code keeps: 4 or 16 address bytes in network order, the port in host
-// order. Pure; FormatEndpoint() allocates, the rest does not.
+// order. FormatEndpoint() allocates; the rest does not (BindTo, ConnectTo
+// and BindToDevice are the system calls, nothing more).
 #pragma once
 
 #include <arpa/inet.h>
@@ -66,6 +67,25 @@ inline void FromSockaddr(const sockaddr_storage& ss, int* family,
     *family = AF_UNSPEC;
     *port = 0;
   }
+}
+
+// bind(2) and connect(2) on such a triple (`addr` null: the wildcard).
+// Return 0 or -1 with errno.
+inline int BindTo(int fd, int family, const uint8_t* addr, uint16_t port) {
+  sockaddr_storage ss;
+  const socklen_t len = ToSockaddr(family, addr, port, &ss);
+  return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+}
+inline int ConnectTo(int fd, int family, const uint8_t* addr, uint16_t port) {
+  sockaddr_storage ss;
+  const socklen_t len = ToSockaddr(family, addr, port, &ss);
+  return connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+// SO_BINDTODEVICE. Returns 0 or -1 with errno.
+inline int BindToDevice(int fd, const std::string& ifname) {
+  return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
+                    static_cast<socklen_t>(ifname.size()));
 }
 
 // "198.51.100.2:80" or "[2001:db8::2]:80", for traces.

@@ -74,20 +74,15 @@ class SystemTcpSockets : public TcpSockets {
   int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
     const int one = 1;
     if (port != 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_storage ss;
-    const socklen_t len = ToSockaddr(family, addr, port, &ss);
-    return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    return BindTo(fd, family, addr, port);
   }
 
   int BindToDevice(int fd, const std::string& ifname) override {
-    return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
-                      static_cast<socklen_t>(ifname.size()));
+    return pasta::BindToDevice(fd, ifname);
   }
 
   int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    sockaddr_storage ss;
-    const socklen_t len = ToSockaddr(family, addr, port, &ss);
-    return connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    return ConnectTo(fd, family, addr, port);
   }
 
   int Listen(int fd) override { return listen(fd, SOMAXCONN); }

@@ -76,20 +76,15 @@ class SystemUdpSockets : public UdpSockets {
   }
 
   int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    sockaddr_storage ss;
-    const socklen_t len = ToSockaddr(family, addr, port, &ss);
-    return bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    return BindTo(fd, family, addr, port);
   }
 
   int BindToDevice(int fd, const std::string& ifname) override {
-    return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
-                      static_cast<socklen_t>(ifname.size()));
+    return pasta::BindToDevice(fd, ifname);
   }
 
   int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    sockaddr_storage ss;
-    const socklen_t len = ToSockaddr(family, addr, port, &ss);
-    return connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    return ConnectTo(fd, family, addr, port);
   }
 
   ssize_t Send(int fd, absl::Span<const uint8_t> payload) override {
