@@ -15,6 +15,8 @@ packages=(
   # lab tests and demo
   iproute2 util-linux procps busybox iputils-ping tcpdump python3 dnsmasq-base
   socat curl
+  # lab_sandbox (gdb injects a forbidden system call), docs tests (groff)
+  gdb groff-base
 )
 missing=()
 for p in "${packages[@]}"; do

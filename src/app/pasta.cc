@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/capability.h>
 #include <linux/rtnetlink.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -40,6 +41,7 @@
 #include "netlink/netlink.h"
 #include "ns/namespace.h"
 #include "pcap/pcap_writer.h"
+#include "sandbox/sandbox.h"
 #include "tap/tap.h"
 #include "tcp/tcp.h"
 #include "udp/relay.h"
@@ -81,7 +83,9 @@ void SetUpLogging(const config::Config& cfg) {
 class NsSocketPool {
  public:
   static constexpr size_t kBatch = 16;
-  explicit NsSocketPool(ns::NsFds target) : target_(target) {
+  // Reads `target`'s descriptors at each refill: the sandbox may have joined
+  // its user namespace meanwhile.
+  explicit NsSocketPool(const ns::Target* target) : target_(target) {
     for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
       v->reserve(kBatch);
   }
@@ -97,7 +101,7 @@ class NsSocketPool {
                             : (family == AF_INET ? udp4_ : udp6_);
     if (pool.empty()) {
       int err = 0;
-      const absl::Status st = ns::RunInNamespace(target_, [&] {
+      const absl::Status st = ns::RunInNamespace(target_->fds(), [&] {
         while (pool.size() < kBatch) {
           const int fd =
               socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -121,7 +125,7 @@ class NsSocketPool {
   }
 
  private:
-  ns::NsFds target_;
+  const ns::Target* target_;
   std::vector<int> pool4_, pool6_;  // TCP
   std::vector<int> udp4_, udp6_;
 };
@@ -201,7 +205,10 @@ struct Run {
   UniqueFd timer;
   UniqueFd netns_watch;
   UniqueFd pid_watch;
-  bool pid_file_written = false;
+  // The PID file's directory (O_PATH) and name, for removing it at exit
+  // without a path: the sandbox leaves us no file system.
+  UniqueFd pid_dir;
+  std::string pid_name;
 };
 
 int64_t NowUs() {
@@ -447,20 +454,36 @@ absl::Status WritePidFile(Run& run) {
       static_cast<ssize_t>(text.size())) {
     return ErrnoToStatus(errno, "writing " + run.cfg.pid_file);
   }
-  run.pid_file_written = true;
+  const std::string& path = run.cfg.pid_file;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  run.pid_dir.reset(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  run.pid_name = slash == std::string::npos ? path : path.substr(slash + 1);
   return absl::OkStatus();
+}
+
+void RemovePidFile(Run& run) {
+  if (run.pid_dir.valid()) unlinkat(run.pid_dir.get(), run.pid_name.c_str(), 0);
 }
 
 // Forks; the parent waits until the child says it is ready, then exits 0
 // (or 1 if the child failed). The child detaches from the terminal and from
 // the caller's stdio (an engine waits for EOF on them), writes the PID file
-// and goes on. Returns only in the child.
-absl::Status Daemonize(Run& run) {
+// and goes on. Returns only in the child, with the descriptor that
+// SignalReady() writes to once the child is ready (closed unwritten, it makes
+// the parent exit 1).
+absl::StatusOr<UniqueFd> Daemonize(Run& run) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe2");
   const pid_t pid = fork();
   if (pid < 0) return ErrnoToStatus(errno, "fork");
   if (pid > 0) {
+    // Only waiting here: let signals end us as usual.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     close(ready[1]);
     char ok = 0;
     ssize_t n;
@@ -484,10 +507,60 @@ absl::Status Daemonize(Run& run) {
     dup2(null, STDERR_FILENO);
     if (null > STDERR_FILENO) close(null);
   }
+  return ready_wr;
+}
+
+void SignalReady(UniqueFd ready) {
+  if (!ready.valid()) return;
   const char ok = 1;
-  if (write(ready_wr.get(), &ok, 1) != 1) {
+  if (write(ready.get(), &ok, 1) != 1) {
     // The parent is gone; nothing to tell.
   }
+}
+
+// Whether we run in the initial user namespace (real root when uid 0): the
+// identity map covers every ID there.
+bool InInitialUserNamespace() {
+  UniqueFd fd(open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return true;
+  char buf[128];
+  const ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  unsigned long inside = 1, outside = 1, count = 0;
+  return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+         inside == 0 && outside == 0 && count == 4294967295UL;
+}
+
+// The last step of setup: see sandbox/sandbox.h. Keeps CAP_SYS_ADMIN (the
+// helper's setns() for -T/-U listeners, auto forwarding and splice sockets),
+// CAP_NET_BIND_SERVICE (ports below 1024) and, for --outbound-if4/6,
+// CAP_NET_RAW (SO_BINDTODEVICE), each only if we have it.
+absl::Status EnterSandbox(Run& run) {
+  const config::Config& cfg = run.cfg;
+  const bool real_root = getuid() == 0 && InInitialUserNamespace();
+  sandbox::Plan plan;
+  plan.userns_fd = run.target.userns.get();
+  plan.keep = sandbox::Cap(CAP_SYS_ADMIN) | sandbox::Cap(CAP_NET_BIND_SERVICE);
+  if (!cfg.outbound_if4.empty() || !cfg.outbound_if6.empty()) {
+    plan.keep |= sandbox::Cap(CAP_NET_RAW);
+  }
+  if (cfg.runas_set) plan.runas = sandbox::Ids{cfg.runas_uid, cfg.runas_gid};
+  ASSIGN_OR_RETURN(sandbox::Outcome out, sandbox::Enter(plan));
+  // Joined: the helper must not try again (setns() refuses a namespace the
+  // caller is already in).
+  if (out.joined_userns) run.target.userns.reset();
+  if (real_root && !cfg.runas_set) {
+    LOG_INFO("running as root without --runas: keeping only the "
+             "capabilities %s",
+             sandbox::DescribeCaps(out.caps));
+  }
+  LOG_DEBUG("sandbox: %s%s; uid %d, gid %d; capabilities %s; system calls %s",
+            out.fs_detached ? "empty file system" : "file system visible: ",
+            out.fs_detached ? "" : out.fs_note,
+            static_cast<int>(getuid()), static_cast<int>(getgid()),
+            sandbox::DescribeCaps(out.caps),
+            out.syscalls_filtered ? "filtered" : "not filtered");
   return absl::OkStatus();
 }
 
@@ -666,7 +739,7 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   run.tap->set_udp(run.udp.get());
   if (!cfg.no_splice) {
     if (!run.ns_sockets)
-      run.ns_sockets = std::make_unique<NsSocketPool>(run.target.fds());
+      run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
     run.udp_relay_in = std::make_unique<udp::UdpRelay>(
         run.epoll.get(), flow::RandomSipKey(),
         [pool = run.ns_sockets.get()](int family) {
@@ -724,7 +797,7 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
     if (!run.ns_sockets)
-      run.ns_sockets = std::make_unique<NsSocketPool>(run.target.fds());
+      run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
     run.splice = std::make_unique<tcp::SpliceFlows>(
         run.epoll.get(),
         [pool = run.ns_sockets.get()](int family) {
@@ -1228,11 +1301,14 @@ int Main(int argc, char* argv[]) {
   // status tells an engine that the namespace is ready), or write the PID
   // file in the foreground.
   const bool attach = cfg.target != config::Target::kSpawn;
+  UniqueFd ready;
   if (attach && !cfg.foreground) {
-    st = Daemonize(run);
+    absl::StatusOr<UniqueFd> r = Daemonize(run);
+    st = r.status();
     // A signalfd reports readiness for the process that registered it with
     // epoll: the background process needs its own.
     if (st.ok()) {
+      ready = std::move(*r);
       epoll_ctl(run.epoll.get(), EPOLL_CTL_DEL, run.signals.get(), nullptr);
       run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
       st = run.signals.valid()
@@ -1250,8 +1326,11 @@ int Main(int argc, char* argv[]) {
     if (!st.ok()) return Fail(st);
   }
   RaiseFileLimit();
+  st = EnterSandbox(run);
+  if (!st.ok()) return Fail(st);
+  SignalReady(std::move(ready));
   const int status = Loop(run);
-  if (run.pid_file_written) unlink(cfg.pid_file.c_str());
+  RemovePidFile(run);
   const auto& c = run.tap->counters();
   LOG_DEBUG(
       "tap: %u frames, %u bytes read, %u frames sent; %u dropped "

@@ -1,13 +1,18 @@
 #include "common/log.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace pasta::log {
 
@@ -17,6 +22,7 @@ namespace {
 
 bool g_stderr = true;
 bool g_syslog = false;
+int g_syslog_fd = -1;  // datagram socket connected to /dev/log
 bool g_timestamps = false;
 int g_file_fd = -1;
 size_t g_file_max = 0;
@@ -77,9 +83,24 @@ int OpenFile(const std::string& path, size_t max_size) {
   return 0;
 }
 
+// Our own syslog client rather than syslog(3): glibc's takes a lock (a
+// line from the sandbox's SIGSYS handler could deadlock on it) and may read
+// the time zone file on first use, after the sandbox has hidden it. Local
+// syslog daemons accept "<PRI>TAG[PID]: MESSAGE" and add the time.
 void SetSyslog(bool on) {
-  if (on && !g_syslog) openlog("pasta", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-  g_syslog = on;
+  if (on && g_syslog_fd < 0) {
+    g_syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, "/dev/log");
+    if (g_syslog_fd >= 0 &&
+        connect(g_syslog_fd, reinterpret_cast<sockaddr*>(&addr),
+                sizeof(addr)) != 0) {
+      close(g_syslog_fd);
+      g_syslog_fd = -1;
+    }
+  }
+  g_syslog = on && g_syslog_fd >= 0;
 }
 
 void Write(Level level, std::string_view line) {
@@ -115,8 +136,17 @@ void Write(Level level, std::string_view line) {
     g_file_size += len;
   }
   if (g_syslog) {
-    syslog(SyslogPriority(level), "%.*s", static_cast<int>(line.size()),
-           line.data());
+    char buf[2048];
+    const int head = snprintf(buf, sizeof(buf), "<%d>pasta[%d]: ",
+                              LOG_DAEMON | SyslogPriority(level),
+                              static_cast<int>(getpid()));
+    if (head > 0) {
+      const size_t len =
+          std::min(line.size(), sizeof(buf) - static_cast<size_t>(head));
+      memcpy(buf + head, line.data(), len);
+      send(g_syslog_fd, buf, static_cast<size_t>(head) + len,
+           MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
   }
 }
 

@@ -580,7 +580,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.log_size = static_cast<size_t>(number);
       return absl::OkStatus();
     case kOptRunas:
-      Unimplemented("runas");
       return SetRunas(label, arg);
     case 'h':
       cfg_.help = true;

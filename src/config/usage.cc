@@ -18,13 +18,14 @@ Logging and process:
   -d, --debug              log debugging messages too
       --trace              log every packet-level event (implies --debug)
   -q, --quiet              log warnings and errors only
-  -f, --foreground         stay in the foreground (default: fork to background
-                           once the namespace is connected)
-  -e, --stderr             log to standard error (kept for compatibility)
-  -l, --log-file PATH      log to PATH instead of the system log
+  -f, --foreground         stay in the foreground (default: with PID or
+                           --netns, go to the background once connected)
+  -e, --stderr             log to standard error, with -l too
+  -l, --log-file PATH      log to PATH, not to standard error or syslog
       --log-size BYTES     cap the log file at BYTES (default: 1 MiB)
-      --runas UID|UID:GID  user (and group) to run as, numbers or names
-                           (default: when started as root, user nobody)
+      --runas UID|UID:GID  user (and group) to run as once set up, numbers
+                           or names (default: stay the user we started as;
+                           as root, keep only the capabilities we need)
   -P, --pid FILE           write our process ID to FILE
   -p, --pcap FILE          record every frame on the tap to FILE (pcap format)
   -F, --fd FD              use FD as an already opened tap or socket
@@ -32,6 +33,7 @@ Logging and process:
       --stats DELAY        print event statistics every DELAY seconds
                            (needs --foreground)
       --chroot-fallback    accepted for compatibility
+      --repair-path PATH   accepted for compatibility (only 'none')
   -h, --help               print this text and exit
       --version            print the version and exit
 
@@ -59,8 +61,8 @@ Addresses and routes:
                            optionally ADDR/PREFIX (default: the host's)
   -n, --netmask MASK       IPv4 netmask, dot-decimal or prefix length
                            (default: the host's)
-  -M, --mac-addr ADDR      MAC address we use on the tap side
-                           (default: 9a:55:9a:55:9a:55)
+  -M, --mac-addr ADDR      MAC address we use on the tap side (default:
+                           the host interface's, else 9a:55:9a:55:9a:55)
   -g, --gateway ADDR       gateway address, IPv4 and/or IPv6
                            (default: the host's default gateway)
   -i, --interface NAME     host interface to copy addresses and routes from
@@ -92,12 +94,13 @@ DNS and DHCP:
                            advertises none (default: from /etc/resolv.conf)
   -H, --hostname NAME      host name to hand out by DHCP
       --fqdn NAME          fully qualified name to hand out by DHCP/DHCPv6
-      --dhcp-dns           advertise DNS servers by DHCP/NDP/DHCPv6 too
+      --dhcp-dns           advertise DNS servers in router advertisements
+                           too; DHCP/DHCPv6 always do (default: off)
+      --dhcp-search        advertise the search list in router
+                           advertisements too; DHCP/DHCPv6 always do
                            (default: off)
-      --dhcp-search        advertise the search list by DHCP/NDP/DHCPv6 too
-                           (default: off)
-      --no-dhcp-dns        don't advertise DNS servers (the default)
-      --no-dhcp-search     don't advertise the search list (the default)
+      --no-dhcp-dns        undo --dhcp-dns (the default)
+      --no-dhcp-search     undo --dhcp-search (the default)
       --dns-forward ADDR   forward DNS queries to ADDR to the host's resolver,
                            one per family (default: none)
       --dns-host ADDR      host resolver to send forwarded queries to

@@ -49,7 +49,7 @@ absl::Status RunInNamespace(const NsFds& target,
   // handling is reserved for the command we spawn.
   const pid_t pid =
       clone(HelperMain, StackTop(g_helper_stack, sizeof(g_helper_stack)),
-            CLONE_VM | CLONE_VFORK | CLONE_FILES, &args);
+            kHelperCloneFlags, &args);
   if (pid < 0) return ErrnoToStatus(errno, "clone() of the namespace helper");
   int status = 0;
   while (waitpid(pid, &status, __WALL) < 0) {

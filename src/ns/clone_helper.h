@@ -1,7 +1,9 @@
 // Running code inside another namespace without leaving our own.
 //
 // Theory of operation: a process can join a user namespace only once and can
-// never go back, so pasta never joins the target itself. Work that must happen
+// never go back, so pasta never joins the target during setup (the sandbox
+// may join its user namespace afterwards, never its network namespace; the
+// helper then joins only the latter). Work that must happen
 // in the target (opening /dev/net/tun, netlink to configure the tap, sockets
 // for the splice path) runs in a short-lived helper made with
 // clone(CLONE_VM | CLONE_VFORK | CLONE_FILES): it shares our memory and file
@@ -16,6 +18,8 @@
 // the rounding and has a unit test for every offset of the buffer.
 #pragma once
 
+#include <sched.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -25,6 +29,10 @@
 namespace pasta::ns {
 
 inline constexpr size_t kStackAlign = 16;
+
+// The helper's clone() flags (no exit signal: it is reaped at once). The
+// sandbox's system call filter allows clone() with exactly these.
+inline constexpr int kHelperCloneFlags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
 
 // Returns the highest address inside [base, base + size] that is a multiple
 // of kStackAlign: the initial stack pointer for a downward-growing stack in

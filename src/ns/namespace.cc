@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "common/log.h"
 #include "common/status.h"
@@ -266,11 +267,28 @@ absl::StatusOr<UniqueFd> WatchNetnsFile(const std::string& path) {
 }
 
 bool NetnsFileGone(int inotify_fd, const std::string& path) {
+  // Decided from the events alone, without a look at the path: after setup
+  // the sandbox leaves us no file system to look in.
+  const size_t slash = path.rfind('/');
+  const std::string_view base = slash == std::string::npos
+                                    ? std::string_view(path)
+                                    : std::string_view(path).substr(slash + 1);
   alignas(inotify_event) char buf[4096];
-  while (read(inotify_fd, buf, sizeof(buf)) > 0) {
+  bool gone = false;
+  ssize_t n;
+  while ((n = read(inotify_fd, buf, sizeof(buf))) > 0) {
+    for (ssize_t off = 0;
+         off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+      if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) gone = true;
+      if ((ev->mask & (IN_DELETE | IN_MOVED_FROM)) && ev->len > 0 &&
+          std::string_view(ev->name) == base) {
+        gone = true;
+      }
+      off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
   }
-  struct stat st;
-  return stat(path.c_str(), &st) != 0 && errno == ENOENT;
+  return gone;
 }
 
 absl::StatusOr<UniqueFd> WatchPid(pid_t pid) {

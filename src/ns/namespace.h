@@ -56,7 +56,8 @@ absl::StatusOr<Target> OpenPid(pid_t pid, bool netns_only,
 // NetnsFileGone(). Non-blocking, close-on-exec.
 absl::StatusOr<UniqueFd> WatchNetnsFile(const std::string& path);
 
-// Drains the inotify descriptor and returns true if `path` no longer exists.
+// Drains the inotify descriptor and returns true if it reported `path`
+// deleted or moved away (or its directory gone). Looks at no file.
 bool NetnsFileGone(int inotify_fd, const std::string& path);
 
 // Returns a pidfd for `pid` (readable once the process exits).

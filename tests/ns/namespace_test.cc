@@ -106,6 +106,11 @@ TEST(WatchTest, NetnsFileGoneAfterUnlink) {
   auto w = WatchNetnsFile(path);
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_FALSE(NetnsFileGone(w->get(), path));
+  // Another file of the same directory going away is not ours.
+  const std::string other = std::string(dir) + "/other";
+  close(open(other.c_str(), O_CREAT | O_WRONLY, 0600));
+  unlink(other.c_str());
+  EXPECT_FALSE(NetnsFileGone(w->get(), path));
   unlink(path.c_str());
   EXPECT_TRUE(NetnsFileGone(w->get(), path));
   rmdir(dir);
