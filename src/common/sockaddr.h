@@ -1,12 +1,13 @@
 // Socket addresses to and from the (family, address bytes, port) triples the
 // flow code keeps: 4 or 16 address bytes in network order, the port in host
-// order. FormatEndpoint() allocates; the rest does not (BindTo, ConnectTo
-// and BindToDevice are the system calls, nothing more).
+// order. FormatEndpoint() allocates; the rest does not (BindTo, ConnectTo,
+// BindToDevice and CloseWithReset are the system calls, nothing more).
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -88,6 +89,14 @@ inline int ConnectTo(int fd, int family, const uint8_t* addr, uint16_t port) {
 inline int BindToDevice(int fd, const std::string& ifname) {
   return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
                     static_cast<socklen_t>(ifname.size()));
+}
+
+// Closes a TCP socket so that its peer gets RST rather than FIN
+// (SO_LINGER with a zero timeout).
+inline void CloseWithReset(int fd) {
+  const linger lg{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  close(fd);
 }
 
 // "198.51.100.2:80" or "[2001:db8::2]:80", for traces.

@@ -62,9 +62,7 @@ void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
   if (out < 0) {
     ++counters_.refused;
     LOG_DEBUG("splice: no socket in the namespace: %s", strerror(errno));
-    const linger lg{1, 0};
-    setsockopt(accepted, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close(accepted);
+    CloseWithReset(accepted);
     return;
   }
   const IpAddr& ns = family == AF_INET ? ns_addr4_ : ns_addr6_;
@@ -83,9 +81,7 @@ void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
   if (out < 0) {
     ++counters_.refused;
     LOG_DEBUG("splice: socket: %s", strerror(errno));
-    const linger lg{1, 0};
-    setsockopt(accepted, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close(accepted);
+    CloseWithReset(accepted);
     return;
   }
   Join(accepted, out, family, nullptr, host_port,
@@ -98,9 +94,7 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
     ++counters_.refused;
     LOG_WARN("splice: flow table full (%u flows), connection reset",
              kMaxSpliceFlows);
-    const linger lg{1, 0};
-    setsockopt(accepted, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close(accepted);
+    CloseWithReset(accepted);
     close(out);
     return;
   }
@@ -314,8 +308,8 @@ void SpliceFlows::Reap() {
     Flow& f = flows_[slot];
     for (Side& s : f.side) {
       if (f.reset && s.fd >= 0) {
-        const linger lg{1, 0};
-        setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        CloseWithReset(s.fd);
+        s.fd = -1;
       }
       CloseFd(s.fd);
       CloseFd(s.pipe_r);
