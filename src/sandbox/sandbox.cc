@@ -218,6 +218,8 @@ absl::Status DropPrivileges(CapMask keep, const std::optional<Ids>& runas) {
   return absl::OkStatus();
 }
 
+bool SyscallFilterApplies() { return kFilterSupported && !kSanitizerBuild; }
+
 const std::vector<int>& AllowedSyscalls() {
   // The hot ones first: the filter compares in this order.
   static const std::vector<int> calls = {
@@ -337,7 +339,7 @@ absl::StatusOr<Outcome> Enter(const Plan& plan) {
   if (absl::Status st = DropPrivileges(plan.keep, plan.runas); !st.ok())
     return absl::Status(st.code(), absl::StrCat("sandbox: ", st.message()));
   out.caps = EffectiveCaps();
-  if (plan.filter_syscalls && !kSanitizerBuild && kFilterSupported) {
+  if (plan.filter_syscalls && SyscallFilterApplies()) {
     absl::Status st = InstallSyscallFilter(
         AllowedSyscalls(), static_cast<uint32_t>(ns::kHelperCloneFlags));
     if (!st.ok())

@@ -85,6 +85,10 @@ const std::vector<int>& AllowedSyscalls();
 // The clone() flags the namespace helper uses (ns/clone_helper.cc).
 uint32_t HelperCloneFlags();
 
+// Whether Enter() installs the filter in this build: not in sanitizer
+// builds, nor on architectures without one.
+bool SyscallFilterApplies();
+
 // Installs the filter: `allowed` pass, clone() only with `clone_flags`, any
 // other call traps. Sets PR_SET_NO_NEW_PRIVS.
 absl::Status InstallSyscallFilter(const std::vector<int>& allowed,
