@@ -412,7 +412,10 @@ void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
   }
   const size_t max_mss = static_cast<size_t>(cfg_.mtu) - IpHeader(family) -
                          kTcpHeader;
-  f.mss = static_cast<uint16_t>(std::clamp<size_t>(mss, 64, max_mss));
+  // Our 64-byte floor gives way under an MTU below 104 (std::clamp needs
+  // lo <= hi).
+  f.mss = static_cast<uint16_t>(
+      std::clamp<size_t>(mss, std::min<size_t>(64, max_mss), max_mss));
   if (ws >= 0) {
     f.ns_ws = static_cast<uint8_t>(ws);
     f.our_ws = kWindowScale;
@@ -546,12 +549,11 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
   f.key = key;
   f.fd = fd;
   f.last = f.opened = now;
-  // RFC 6528: a keyed hash of the connection, plus a clock.
-  struct {
-    Key k;
-    int64_t t;
-  } seed{key, now};
-  f.isn = static_cast<uint32_t>(flow::SipHash24(key_, &seed, sizeof(seed))) +
+  // RFC 6528: a keyed hash of the connection's ends (not of the time),
+  // plus a clock. So a new connection on the ends of an old one starts
+  // beyond it (its ISN grew by 250 per ms since), and a namespace socket
+  // still in TIME-WAIT for those ends takes our SYN (RFC 1122 4.2.2.13).
+  f.isn = static_cast<uint32_t>(flow::SipHash24(key_, &key, sizeof(key))) +
           static_cast<uint32_t>(now * 250);  // 4 µs per tick, as RFC 9293
   f.seq_next = f.seq_max = f.isn + 1;
   f.seq_acked = f.isn;
@@ -612,6 +614,14 @@ void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
   }
   if ((flags & kAck) == 0) return;  // RFC 9293 3.10.7.4: drop
   if ((f.ev & kEvEstablished) == 0) {
+    if ((f.ev & kEvSynSent) && tcp.ack() != f.isn + 1) {
+      // Inbound, an ACK that is not for our SYN (RFC 9293 3.10.7.3): the
+      // answer of a namespace socket still in TIME-WAIT for these ends,
+      // about the old connection. A reset with its ACK number as sequence
+      // ends the TIME-WAIT; our SYN goes again at its retransmission.
+      ResetUnknown(f.key.family, f.key.ns_addr, f.key.remote, tcp, f.ns_mac);
+      return;
+    }
     if ((f.ev & kEvSynAckSent) == 0) return;  // still connecting
     if (tcp.ack() != f.isn + 1) {
       ResetUnknown(f.key.family, f.key.ns_addr, f.key.remote, tcp, f.ns_mac);

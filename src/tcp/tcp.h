@@ -10,7 +10,12 @@
 //   connect()s it to the mapped destination (flow/addr_map.h). The SYN-ACK
 //   goes back only once the connect completes (EPOLLOUT, SO_ERROR 0); a
 //   failure sends RST. Inbound (-t): accept() on a listener sends a SYN to
-//   the namespace's address; its SYN-ACK completes the flow.
+//   the namespace's address; its SYN-ACK completes the flow. Our ISN is a
+//   keyed hash of the flow's ends plus a 4 µs clock (RFC 6528), so a new
+//   connection on the ends of an old one starts beyond it and a namespace
+//   socket still in TIME-WAIT for them accepts it; if it answers with an
+//   ACK of the old connection instead, we reset it (RFC 9293 3.10.7.3) and
+//   the retransmitted SYN opens the connection.
 // - Namespace -> socket: in-order payload is send() on the socket at once;
 //   what the socket refuses goes to a per-flow buffer (kBufferSize, taken
 //   from a pool of kBufferPool) that is flushed on EPOLLOUT. We ACK all we

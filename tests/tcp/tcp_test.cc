@@ -1720,6 +1720,50 @@ TEST_F(TcpInboundTest, RstToOurSynClosesTheSocketWithReset) {
   EXPECT_EQ(Sock(lfd).closes, 0) << "the listener stays";
 }
 
+// A namespace socket in TIME-WAIT for the same ends answers a SYN that is
+// not beyond the old connection with an ACK of the old one: we reset it
+// (RFC 9293 3.10.7.3, <SEQ=SEG.ACK><CTL=RST>), which ends the TIME-WAIT,
+// and our retransmitted SYN then opens the connection.
+TEST_F(TcpInboundTest, AnAckNotForOurSynIsResetAndTheSynRepeated) {
+  const int lfd = Listen();
+  const int fd = Accept(lfd, kClient, 41000, 80);
+  const uint32_t old_ack = our_isn_ - 70'000;
+  FromNamespace(kAck, ns_isn_, old_ack);
+  const Out rst = ExpectToNamespace(kRst, old_ack, std::nullopt);
+  EXPECT_EQ(rst.ack, 0u);
+  ExpectNothingToNamespace();
+  flows_->Reap();
+  EXPECT_EQ(flows_->active(), 1u) << "the flow waits for its SYN to go again";
+  EXPECT_EQ(Sock(fd).closes, 0);
+  now_ += 1000;
+  flows_->Tick(now_);
+  ExpectToNamespace(kSyn, our_isn_, std::nullopt);
+  FromNamespace(kSyn | kAck, ns_isn_, Ours(0), {}, 64240, DefaultSynOptions());
+  ExpectToNamespace(kAck, Ours(0), Ns(0));
+  SocketData(fd, "request");
+  ExpectData(Ours(0), Ns(0), "request");
+}
+
+// RFC 6528: the ISN is a hash of the ends plus a clock, so a connection on
+// the ends of an earlier one starts beyond it by 250 per ms (a TIME-WAIT
+// socket in the namespace then accepts the new SYN, RFC 1122 4.2.2.13).
+TEST_F(TcpInboundTest, IsnsOfTheSameEndsGrowWithTheClock) {
+  const int lfd = Listen();
+  Accept(lfd, kClient, 41000, 80);
+  const uint32_t first = our_isn_;
+  FromNamespace(kRst | kAck, 0, Ours(0));
+  flows_->Reap();
+  ASSERT_EQ(flows_->active(), 0u);
+  now_ += 1000;
+  Accept(lfd, kClient, 41000, 80);
+  EXPECT_EQ(our_isn_ - first, 250'000u);
+  // Other ends: another hash.
+  FromNamespace(kRst | kAck, 0, Ours(0));
+  flows_->Reap();
+  Accept(lfd, kClient, 41001, 80);
+  EXPECT_NE(our_isn_ - first, 250'000u);
+}
+
 TEST_F(TcpInboundTest, SeveralWaitingConnectionsAreAllAccepted) {
   const int lfd = Listen();
   for (uint16_t port = 41000; port < 41003; ++port)
@@ -1824,6 +1868,17 @@ TEST_F(TcpTest, NoMssOptionMeansTheDefault) {
   const int fd = Establish(65535, {});
   SocketData(fd, Pattern(0, 2000));
   EXPECT_EQ(ExpectStream(0, 536), 2000u);
+}
+
+// With an MTU below 104 (-m 68 is allowed) the largest MSS is under our
+// 64-byte floor: segments must still fit the MTU (and std::clamp must not be
+// called with lo > hi, which is undefined).
+TEST_F(TcpTest, TinyMtuCapsTheMssBelowTheFloor) {
+  cfg_.mtu = 68;
+  Make();
+  const int fd = Establish(65535, Concat(MssOption(28), WindowScaleOption(0)));
+  SocketData(fd, Pattern(0, 200));
+  EXPECT_EQ(ExpectStream(0, 68 - 40), 200u);
 }
 
 }  // namespace
