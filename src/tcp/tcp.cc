@@ -164,10 +164,10 @@ class SystemTcpSockets : public TcpSockets {
 
   void Close(int fd, bool reset) override {
     if (reset) {
-      const linger lg{1, 0};
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      CloseWithReset(fd);
+    } else {
+      close(fd);
     }
-    close(fd);
   }
 
  private:
