@@ -142,7 +142,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FakeSockets sockets;
   NullSink sink;
   pasta::tcp::TcpConfig cfg;
-  cfg.mtu = 1500 + in.Byte() * 64;
+  // MTUs from the IPv4 minimum (68) up to 65520, small ones more often.
+  const uint8_t mtu_byte = in.Byte();
+  cfg.mtu = mtu_byte < 32 ? 68 + mtu_byte * 46 : 1500 + (mtu_byte - 32) * 287;
   cfg.buffers = 2;  // fewer than flows: the pool runs dry too
   cfg.ns_addr4 = *pasta::ParseIp("10.0.2.15");
   cfg.ns_addr6 = *pasta::ParseIp("2001:db8::15");

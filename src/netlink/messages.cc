@@ -7,6 +7,8 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace pasta::netlink {
@@ -95,6 +97,14 @@ bool GetVia(const nlattr* attr, IpAddr* out) {
       len);
   *out = a;
   return true;
+}
+
+// The errno an ack, error or DONE message carries: the kernel sends
+// -errno; either sign is taken. INT_MIN, which has no positive counterpart
+// (negating it overflows), is no errno at all: EBADMSG.
+int WireErrno(int v) {
+  if (v == INT_MIN) return EBADMSG;
+  return v < 0 ? -v : v;
 }
 
 IpAddr AnyAddr(int family) {
@@ -307,7 +317,7 @@ std::optional<AckInfo> ParseAck(const nlmsghdr* nlh) {
     if (len < NLMSG_LENGTH(sizeof(nlmsgerr))) return std::nullopt;
     nlmsgerr err;
     std::memcpy(&err, base + NLMSG_HDRLEN, sizeof(err));
-    info.error = -err.error;
+    info.error = WireErrno(err.error);
     tlv_offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
     // Without NETLINK_CAP_ACK (or on an error) the request's payload follows.
     if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && err.msg.nlmsg_len > NLMSG_HDRLEN)
@@ -317,13 +327,12 @@ std::optional<AckInfo> ParseAck(const nlmsghdr* nlh) {
     if (len >= NLMSG_LENGTH(sizeof(int))) {
       int error = 0;
       std::memcpy(&error, base + NLMSG_HDRLEN, sizeof(error));
-      info.error = -error;
+      info.error = WireErrno(error);
       tlv_offset = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(int));
     }
   } else {
     return std::nullopt;
   }
-  if (info.error < 0) info.error = -info.error;  // be lenient on the sign
   if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && tlv_offset > 0 &&
       tlv_offset < len) {
     ForEachAttr(base + tlv_offset, len - tlv_offset, [&](const nlattr* attr) {

@@ -40,7 +40,11 @@ void ProcessReplies(absl::Span<const uint8_t> bytes, uint32_t seq,
                     MessageFn on_message, ReplyState* state) {
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
   int rem = static_cast<int>(bytes.size());
-  while (!state->done && mnl_nlmsg_ok(nlh, rem)) {
+  // mnl_nlmsg_ok() compares nlmsg_len as an int: a length of 2 GiB or more
+  // passes as negative (and then rounds up to 0, so the walk would never
+  // advance). Compare it unsigned as well.
+  while (!state->done && mnl_nlmsg_ok(nlh, rem) &&
+         nlh->nlmsg_len <= static_cast<uint32_t>(rem)) {
     if (nlh->nlmsg_seq != seq) {
       LOG_TRACE("netlink: skipping stale reply (seq %u, want %u)",
                 nlh->nlmsg_seq, seq);

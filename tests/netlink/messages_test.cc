@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -462,6 +464,32 @@ TEST(ParseAck, AckDoneAndShortMessages) {
   MsgWriter short_err(NLMSG_ERROR);
   short_err.Fixed(zero);
   EXPECT_FALSE(ParseAck(short_err.hdr()).has_value());
+}
+
+// Found by netlink_fuzz: an error of INT_MIN was negated (signed overflow,
+// undefined). Either sign of a real errno is taken; INT_MIN is no errno.
+TEST(ParseAck, ErrorOfIntMinIsABadMessage) {
+  MsgWriter err_msg(NLMSG_ERROR, NLM_F_CAPPED);
+  nlmsgerr e{};
+  e.error = INT_MIN;
+  err_msg.Fixed(e);
+  std::optional<AckInfo> a = ParseAck(err_msg.hdr());
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->error, EBADMSG);
+
+  MsgWriter done(NLMSG_DONE, NLM_F_MULTI);
+  const int min = INT_MIN;
+  done.Fixed(min);
+  a = ParseAck(done.hdr());
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->error, EBADMSG);
+
+  MsgWriter positive(NLMSG_ERROR, NLM_F_CAPPED);
+  e.error = EPERM;  // the wrong sign, taken as it is
+  positive.Fixed(e);
+  a = ParseAck(positive.hdr());
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->error, EPERM);
 }
 
 // --- Builders: what we build parses back to what we meant -------------------

@@ -155,6 +155,20 @@ TEST(ProcessReplies, OverlongLengthIsAnError) {
   EXPECT_EQ(st.error, EBADMSG);
 }
 
+// nlmsg_len 0xffffffff looks negative to libmnl's int comparison: found by
+// netlink_fuzz, where the walk never advanced (and a route parser would have
+// read past the buffer).
+TEST(ProcessReplies, HugeLengthIsAnError) {
+  MsgWriter a = Data(7);
+  std::vector<uint8_t> bytes = a.bytes();
+  bytes[0] = bytes[1] = bytes[2] = bytes[3] = 0xff;  // nlmsg_len 0xffffffff
+  ReplyState st;
+  ProcessReplies(
+      bytes, 7, [](const nlmsghdr*) { FAIL(); }, &st);
+  EXPECT_TRUE(st.done);
+  EXPECT_EQ(st.error, EBADMSG);
+}
+
 // --- The real socket, read-only, in whatever namespace the test runs in ----
 
 TEST(NlSocket, GetLinkLoopback) {
