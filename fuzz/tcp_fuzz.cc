@@ -17,6 +17,7 @@
 #include <string>
 
 #include "tcp/tcp.h"
+#include "fuzz_util.h"
 #include "wire/bytes.h"
 #include "wire/ip.h"
 
@@ -24,18 +25,7 @@ namespace {
 
 using pasta::tcp::TcpFlows;
 
-// Reads bytes off the front of the input; zeros once it runs out.
-struct Input {
-  const uint8_t* p;
-  size_t n;
-  uint8_t Byte() {
-    if (n == 0) return 0;
-    --n;
-    return *p++;
-  }
-  uint16_t U16() { return static_cast<uint16_t>(Byte() << 8 | Byte()); }
-  uint32_t U32() { return static_cast<uint32_t>(U16()) << 16 | U16(); }
-};
+using pasta::fuzz::Input;
 
 // Sockets whose behaviour the script sets: how much send() takes, what
 // the receive queue holds, and whether connect/peek fail.
