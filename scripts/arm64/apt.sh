@@ -56,11 +56,12 @@ arm64_apt() {
   apt-get -q "$@"
 }
 
+# Its output goes to stderr: callers print paths on stdout.
 arm64_apt_update() {
   _arm64_apt_setup
   local stamp="$_arm64_apt_dir/lists/.updated"
   if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
-    timeout 600 apt-get -q update && touch "$stamp"
+    timeout 600 apt-get -q update >&2 && touch "$stamp"
   fi
 }
 
