@@ -83,7 +83,6 @@ IcmpFlows::IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets,
       sockets_(sockets),
       sink_(sink),
       index_(key),
-      flows_(new Flow[kMaxFlows]),
       buf_(new uint8_t[kBufSize]) {}
 
 bool IcmpFlows::Probe() {
@@ -122,27 +121,25 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   std::memcpy(key.dst, dst, AddrLen(family));
   int64_t slot = index_.Find(key);
   if (slot < 0) {
-    if (index_.size() >= kMaxFlows) {
+    if (flows_.full()) {
       ++counters_.dropped_table_full;
       LOG_TRACE("icmp: flow table full, echo to %s dropped",
                 Format(family, dst));
       return true;
     }
-    uint32_t free_slot = 0;
-    while (flows_[free_slot].used) ++free_slot;  // size < kMaxFlows: exists
     const int fd = sockets_->Open(family);
     if (fd < 0) {
       ++counters_.dropped_socket;
       LOG_TRACE("icmp: ping socket: %s", strerror(errno));
       return true;
     }
-    Flow& f = flows_[free_slot];
-    f.used = true;
+    const uint32_t new_slot = flows_.Take();
+    Flow& f = flows_[new_slot];
     f.key = key;
     f.fd = fd;
-    index_.Insert(key, free_slot);
-    sockets_->Watch(fd, free_slot);
-    slot = free_slot;
+    index_.Insert(key, new_slot);
+    sockets_->Watch(fd, new_slot);
+    slot = new_slot;
     LOG_DEBUG("icmp: new flow %s -> %s id %u%s", Format(family, src),
               Format(family, dst), key.id,
               IsMapped(family, dst) ? " (mapped to the host's loopback)" : "");
@@ -163,7 +160,7 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
 }
 
 void IcmpFlows::OnReadable(uint32_t slot, int64_t now) {
-  if (slot >= kMaxFlows || !flows_[slot].used) return;
+  if (!flows_.InUse(slot)) return;
   Flow& f = flows_[slot];
   const int family = f.key.family;
   const size_t off = family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
@@ -202,13 +199,15 @@ void IcmpFlows::Close(uint32_t slot) {
   Flow& f = flows_[slot];
   index_.Erase(f.key);
   sockets_->Close(f.fd);
-  f = Flow{};
+  flows_.Release(slot);
 }
 
 void IcmpFlows::Expire(int64_t now) {
   if (index_.size() == 0) return;
-  for (uint32_t s = 0; s < kMaxFlows; ++s) {
-    if (flows_[s].used && now - flows_[s].last >= kIdleSeconds) {
+  // Backwards: Close() moves the last slot in use into the closed one's place.
+  for (size_t k = flows_.size(); k-- > 0;) {
+    const uint32_t s = flows_.in_use()[k];
+    if (now - flows_[s].last >= kIdleSeconds) {
       ++counters_.expired;
       Close(s);
     }

@@ -22,12 +22,17 @@
 #include "common/net_types.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
+#include "flow/slot_table.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
 namespace pasta::icmp {
 
+#ifndef PASTA_FUZZ_SMALL_TABLES
 inline constexpr size_t kMaxFlows = 1024;
+#else
+inline constexpr size_t kMaxFlows = 16;  // the fuzz build (CMakeLists.txt)
+#endif
 inline constexpr int64_t kIdleSeconds = 60;
 
 struct IcmpConfig {
@@ -103,7 +108,6 @@ class IcmpFlows {
     uint8_t dst[16];
   };
   struct Flow {
-    bool used = false;
     Key key{};
     int fd = -1;
     uint8_t ns_addr[16] = {};  // where replies go
@@ -118,7 +122,7 @@ class IcmpFlows {
   PingSockets* sockets_;
   wire::FrameSink* sink_;
   flow::FlowIndex<Key, kMaxFlows> index_;
-  std::unique_ptr<Flow[]> flows_;
+  flow::SlotTable<Flow, kMaxFlows> flows_;
   std::unique_ptr<uint8_t[]> buf_;  // one frame
   Counters counters_;
 };

@@ -190,8 +190,6 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
       sink_(sink),
       key_(key),
       index_(key),
-      flows_(new Flow[kMaxFlows]),
-      active_pos_(new uint32_t[kMaxFlows]),
       offload_(sink->can_offload()),
       frame_size_(wire::kEthHeaderLen +
                   (offload_ ? kMaxIpPacket
@@ -199,9 +197,6 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
       frames_(new uint8_t[frame_size_ * kSendBatch]),
       ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kMaxOptions]),
       pool_(new uint8_t[cfg.buffers * kBufferSize]) {
-  free_.reserve(kMaxFlows);
-  for (uint32_t i = kMaxFlows; i > 0; --i) free_.push_back(i - 1);
-  active_.reserve(kMaxFlows);
   queued_.reserve(2 * kMaxFlows);
   closing_.reserve(kMaxFlows);
   buffer_free_.reserve(cfg.buffers);
@@ -210,7 +205,7 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
 }
 
 TcpFlows::~TcpFlows() {
-  for (const uint32_t slot : active_) {
+  for (const uint32_t slot : flows_.in_use()) {
     Flow& f = flows_[slot];
     if (f.fd < 0) continue;
     // A flow whose namespace side has finished (its FIN taken, everything
@@ -478,7 +473,7 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
     LOG_TRACE("%s: not a unicast destination, dropped", Describe(key));
     return;
   }
-  if (free_.empty()) {
+  if (flows_.full()) {
     ++counters_.dropped_table_full;
     if (now - last_full_warning_ >= kFullWarningIntervalMs) {
       last_full_warning_ = now;
@@ -542,10 +537,8 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
 }
 
 int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
-  const uint32_t slot = free_.back();
-  free_.pop_back();
+  const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
-  f = Flow{};
   f.key = key;
   f.fd = fd;
   f.last = f.opened = now;
@@ -558,8 +551,6 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
   f.seq_next = f.seq_max = f.isn + 1;
   f.seq_acked = f.isn;
   index_.Insert(key, slot);
-  active_pos_[slot] = static_cast<uint32_t>(active_.size());
-  active_.push_back(slot);
   ++counters_.flows_opened;
   return slot;
 }
@@ -1047,7 +1038,7 @@ void TcpFlows::Flush(int64_t now) {
 }
 
 void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
-  if (slot >= kMaxFlows) return;
+  if (!flows_.InUse(slot)) return;
   Flow& f = flows_[slot];
   if (f.fd < 0 || (f.ev & kEvClosing)) return;
   if (events & EPOLLRDHUP) f.ev |= kEvRdHup;
@@ -1103,8 +1094,8 @@ void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
     key.family = static_cast<uint8_t>(family);
     key.ns_port = l.ns_port;
     key.remote_port = port;
-    if (family != l.family || ns.family != family || free_.empty()) {
-      if (free_.empty()) {
+    if (family != l.family || ns.family != family || flows_.full()) {
+      if (flows_.full()) {
         ++counters_.dropped_table_full;
         if (now - last_full_warning_ >= kFullWarningIntervalMs) {
           last_full_warning_ = now;
@@ -1146,8 +1137,8 @@ void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
 }
 
 void TcpFlows::Tick(int64_t now) {
-  for (size_t i = 0; i < active_.size(); ++i) {
-    const uint32_t slot = active_[i];
+  for (size_t i = 0; i < flows_.size(); ++i) {
+    const uint32_t slot = flows_.in_use()[i];
     Flow& f = flows_[slot];
     if (f.ev & kEvClosing) continue;
     if ((f.ev & kEvEstablished) == 0) {
@@ -1229,13 +1220,8 @@ void TcpFlows::Reap() {
     if (f.fd >= 0) sockets_->Close(f.fd, (f.ev & kEvReset) != 0);
     f.fd = -1;
     ReleaseBuffer(f);
-    const uint32_t pos = active_pos_[slot];
-    const uint32_t last = active_.back();
-    active_[pos] = last;
-    active_pos_[last] = pos;
-    active_.pop_back();
     f.ev = 0;
-    free_.push_back(slot);
+    flows_.Release(slot);
   }
   closing_.clear();
 }
@@ -1272,7 +1258,7 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
 
 size_t TcpFlows::PendingFromNamespace() const {
   size_t n = 0;
-  for (const uint32_t slot : active_) {
+  for (const uint32_t slot : flows_.in_use()) {
     const uint32_t ev = flows_[slot].ev;
     if (ev & kEvClosing) continue;
     if ((ev & kEvNsFin) && (ev & kEvSockShut)) continue;

@@ -64,13 +64,18 @@
 #include "common/net_types.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
+#include "flow/slot_table.h"
 #include "tcp/splice.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
 namespace pasta::tcp {
 
+#ifndef PASTA_FUZZ_SMALL_TABLES
 inline constexpr size_t kMaxFlows = 8192;
+#else
+inline constexpr size_t kMaxFlows = 16;  // the fuzz build (CMakeLists.txt)
+#endif
 // Epoll slots at or above this are listeners (slot - kListenerBase).
 inline constexpr uint32_t kListenerBase = 1u << 16;
 static_assert(kListenerBase >= kMaxFlows);
@@ -370,12 +375,9 @@ class TcpFlows {
   SpliceFlows* splice_ = nullptr;
   flow::SipKey key_;
   flow::FlowIndex<Key, kMaxFlows> index_;
-  std::unique_ptr<Flow[]> flows_;
-  std::vector<uint32_t> free_;      // free slots (reserved at kMaxFlows)
-  std::vector<uint32_t> active_;    // slots in use, unordered
+  flow::SlotTable<Flow, kMaxFlows> flows_;
   std::vector<uint32_t> queued_;    // slots with kEvQueued
   std::vector<uint32_t> closing_;   // slots with kEvClosing
-  std::unique_ptr<uint32_t[]> active_pos_;  // slot -> index in active_
   std::vector<Listener> listeners_;
   bool offload_;  // partial checksums and TSO frames (FrameSink)
   static constexpr size_t kMaxIpPacket = 65535;

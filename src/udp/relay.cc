@@ -48,10 +48,7 @@ UdpRelay::UdpRelay(int epoll_fd, flow::SipKey key,
       other_side_socket_(std::move(other_side_socket)),
       ref_base_(ref_base),
       index_(key),
-      flows_(new Flow[kMaxFlows]),
       bufs_(new uint8_t[kBatch * kMaxDatagram]) {
-  free_.reserve(kMaxFlows);
-  for (uint32_t i = kMaxFlows; i > 0; --i) free_.push_back(i - 1);
   for (int i = 0; i < kBatch; ++i) {
     iovs_[i] = iovec{bufs_.get() + static_cast<size_t>(i) * kMaxDatagram,
                      kMaxDatagram};
@@ -59,8 +56,7 @@ UdpRelay::UdpRelay(int epoll_fd, flow::SipKey key,
 }
 
 UdpRelay::~UdpRelay() {
-  for (size_t i = 0; i < kMaxFlows; ++i)
-    if (flows_[i].used) close(flows_[i].fd);
+  for (const uint32_t slot : flows_.in_use()) close(flows_[slot].fd);
   for (const Listener& l : listeners_)
     if (l.fd >= 0) close(l.fd);
 }
@@ -102,7 +98,7 @@ void UdpRelay::OnReadable(uint32_t index, int64_t now) {
       ReadListener(index - kListenerBase, now);
     return;
   }
-  if (index < kMaxFlows && flows_[index].used) ReadFlow(index, now);
+  if (flows_.InUse(index)) ReadFlow(index, now);
 }
 
 void UdpRelay::ReadListener(uint32_t index, int64_t now) {
@@ -146,14 +142,15 @@ bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
 }
 
 void UdpRelay::ForgetListener(int listener_fd) {
-  for (uint32_t slot = 0; slot < kMaxFlows; ++slot) {
-    if (flows_[slot].used && flows_[slot].key.listener_fd == listener_fd)
-      Close(slot);
+  // Backwards: Close() moves the last slot in use into the closed one's place.
+  for (size_t k = flows_.size(); k-- > 0;) {
+    const uint32_t slot = flows_.in_use()[k];
+    if (flows_[slot].key.listener_fd == listener_fd) Close(slot);
   }
 }
 
 int64_t UdpRelay::OpenFlow(const Key& key, int family, int64_t now) {
-  if (free_.empty()) {
+  if (flows_.full()) {
     ++counters_.dropped;
     LOG_TRACE("udp relay: flow table full, datagram dropped");
     return -1;
@@ -173,18 +170,17 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, int64_t now) {
     close(fd);
     return -1;
   }
-  const uint32_t slot = free_.back();
+  const uint32_t slot = flows_.Take();
   if (const int err = loop::EpollAdd(
           epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, ref_base_ + slot, fd},
           EPOLLIN);
       err != 0) {
     ++counters_.dropped;
     close(fd);
+    flows_.Release(slot);
     return -1;
   }
-  free_.pop_back();
-  Flow& f = flows_[slot];
-  f = Flow{true, key, family, fd, now};
+  flows_[slot] = Flow{key, family, fd, now};
   index_.Insert(key, slot);
   LOG_TRACE("udp relay: new flow from loopback port %u to port %u", key.port,
             key.target);
@@ -217,9 +213,10 @@ void UdpRelay::ReadFlow(uint32_t slot, int64_t now) {
 }
 
 void UdpRelay::Expire(int64_t now) {
-  for (uint32_t slot = 0; slot < kMaxFlows; ++slot) {
-    if (flows_[slot].used && now - flows_[slot].last >= kIdleSeconds)
-      Close(slot);
+  // Backwards: Close() moves the last slot in use into the closed one's place.
+  for (size_t k = flows_.size(); k-- > 0;) {
+    const uint32_t slot = flows_.in_use()[k];
+    if (now - flows_[slot].last >= kIdleSeconds) Close(slot);
   }
 }
 
@@ -227,8 +224,7 @@ void UdpRelay::Close(uint32_t slot) {
   Flow& f = flows_[slot];
   close(f.fd);
   index_.Erase(f.key);
-  f = Flow{};
-  free_.push_back(slot);
+  flows_.Release(slot);
 }
 
 }  // namespace pasta::udp

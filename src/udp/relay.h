@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "flow/flow_index.h"
+#include "flow/slot_table.h"
 
 namespace pasta::udp {
 
@@ -88,7 +89,6 @@ class UdpRelay {
     uint16_t target;      // the other side's loopback port
   };
   struct Flow {
-    bool used = false;
     Key key{};
     int family = 0;
     int fd = -1;
@@ -110,8 +110,7 @@ class UdpRelay {
   std::function<int(int)> other_side_socket_;
   uint32_t ref_base_;
   flow::FlowIndex<Key, kMaxFlows> index_;
-  std::unique_ptr<Flow[]> flows_;
-  std::vector<uint32_t> free_;
+  flow::SlotTable<Flow, kMaxFlows> flows_;
   std::vector<Listener> listeners_;
   std::unique_ptr<uint8_t[]> bufs_;  // kBatch * kMaxDatagram
   mmsghdr msgs_[kBatch];

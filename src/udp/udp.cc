@@ -200,23 +200,17 @@ UdpFlows::UdpFlows(const UdpConfig& cfg, UdpSockets* sockets,
       sockets_(sockets),
       sink_(sink),
       index_(key),
-      flows_(new Flow[kMaxFlows]),
-      free_(new uint32_t[kMaxFlows]),
       err_buf_(new uint8_t[kErrBufSize]) {
   if (cfg_.mtu <= 0) cfg_.mtu = 65520;
   cfg_.mtu = std::clamp(cfg_.mtu, 68, 65535);
   frame_size_ = wire::kEthHeaderLen + static_cast<size_t>(cfg_.mtu);
   frames_.reset(new uint8_t[kBatch * frame_size_]);
   if (cfg_.coalesce) run_buf_.reset(new uint8_t[kMaxRunBytes]);
-  // Slot 0 is handed out first.
-  for (uint32_t i = 0; i < kMaxFlows; ++i)
-    free_[i] = static_cast<uint32_t>(kMaxFlows - 1 - i);
-  free_count_ = kMaxFlows;
 }
 
 UdpFlows::~UdpFlows() {
-  for (uint32_t s = 0; s < kMaxFlows; ++s) {
-    if (flows_[s].used && flows_[s].listener < 0) sockets_->Close(flows_[s].fd);
+  for (const uint32_t s : flows_.in_use()) {
+    if (flows_[s].listener < 0) sockets_->Close(flows_[s].fd);
   }
   for (const Listener& l : listeners_)
     if (l.fd >= 0) sockets_->Close(l.fd);
@@ -368,7 +362,7 @@ int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
               Format(family, dst, key.remote_port));
     return -1;
   }
-  if (free_count_ == 0) {
+  if (flows_.full()) {
     ++counters_.dropped_table_full;
     LOG_TRACE("udp: flow table full, %s -> %s dropped",
               Format(family, key.ns_addr, key.ns_port),
@@ -424,10 +418,8 @@ int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
 
 int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
                           int64_t now) {
-  const uint32_t slot = free_[--free_count_];
+  const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
-  f = Flow{};
-  f.used = true;
   f.key = key;
   f.fd = fd;
   f.listener = listener;
@@ -471,9 +463,10 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
     Listener& l = listeners_[i];
     if (l.fd < 0 || l.host_port != host_port) continue;
     // Inbound flows answer through the listener's socket: they go first.
-    for (uint32_t slot = 0; slot < kMaxFlows; ++slot) {
-      if (flows_[slot].used && flows_[slot].listener == static_cast<int32_t>(i))
-        Close(slot);
+    // Backwards: Close() moves the last slot in use into the closed one's place.
+    for (size_t k = flows_.size(); k-- > 0;) {
+      const uint32_t slot = flows_.in_use()[k];
+      if (flows_[slot].listener == static_cast<int32_t>(i)) Close(slot);
     }
     if (relay_ != nullptr) relay_->ForgetListener(l.fd);
     sockets_->Close(l.fd);
@@ -490,7 +483,7 @@ void UdpFlows::OnReadable(uint32_t slot, int64_t now) {
       ReadListener(index, now);
     return;
   }
-  if (slot < kMaxFlows && flows_[slot].used) ReadFlow(slot, now);
+  if (flows_.InUse(slot)) ReadFlow(slot, now);
 }
 
 int UdpFlows::Receive(int fd, int family) {
@@ -564,7 +557,7 @@ void UdpFlows::ReadListener(uint32_t index, int64_t now) {
     ShownRemote(family, d.addr, key.remote);
     int64_t slot = index_.Find(key);
     if (slot < 0) {
-      if (free_count_ == 0) {
+      if (flows_.full()) {
         ++counters_.dropped_table_full;
         LOG_TRACE("udp: flow table full, datagram from %s dropped",
                   Format(family, d.addr, d.port));
@@ -737,14 +730,15 @@ void UdpFlows::Close(uint32_t slot) {
   Flow& f = flows_[slot];
   index_.Erase(f.key);
   if (f.listener < 0) sockets_->Close(f.fd);  // listeners stay open
-  f = Flow{};
-  free_[free_count_++] = slot;
+  flows_.Release(slot);
 }
 
 void UdpFlows::Expire(int64_t now) {
   if (index_.size() == 0) return;
-  for (uint32_t s = 0; s < kMaxFlows; ++s) {
-    if (flows_[s].used && now - flows_[s].last >= kIdleSeconds) {
+  // Backwards: Close() moves the last slot in use into the closed one's place.
+  for (size_t k = flows_.size(); k-- > 0;) {
+    const uint32_t s = flows_.in_use()[k];
+    if (now - flows_[s].last >= kIdleSeconds) {
       ++counters_.expired;
       LOG_TRACE("udp: %s -> %s: idle, closed",
                 Format(flows_[s].key.family, flows_[s].key.ns_addr,

@@ -45,13 +45,18 @@
 #include "common/net_types.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
+#include "flow/slot_table.h"
 #include "udp/relay.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
 namespace pasta::udp {
 
+#ifndef PASTA_FUZZ_SMALL_TABLES
 inline constexpr size_t kMaxFlows = 4096;
+#else
+inline constexpr size_t kMaxFlows = 16;  // the fuzz build (CMakeLists.txt)
+#endif
 // Epoll slots at or above this are listeners (slot - kListenerBase indexes
 // them); below it, flows.
 inline constexpr uint32_t kListenerBase = 1u << 16;
@@ -241,7 +246,6 @@ class UdpFlows {
   };
   static_assert(sizeof(Key) == 40);
   struct Flow {
-    bool used = false;
     Key key{};
     int fd = -1;
     int32_t listener = -1;  // >= 0: inbound, fd is that listener's
@@ -269,7 +273,8 @@ class UdpFlows {
   // Checks the destination, opens, binds and connects the socket of a new
   // outbound flow. Returns its slot, or -1 (counted).
   int64_t OpenOutbound(const Key& key, int64_t now);
-  // Takes a free slot (the caller checked free_count_) and indexes it.
+  // Takes a free slot (the caller checked the table is not full) and
+  // indexes it.
   int64_t NewSlot(const Key& key, int fd, int32_t listener, int64_t now);
   // Points batch_ at the frame buffers and reads. Returns Recv()'s result.
   int Receive(int fd, int family);
@@ -308,9 +313,7 @@ class UdpFlows {
   wire::FrameSink* sink_;
   UdpRelay* relay_ = nullptr;
   flow::FlowIndex<Key, kMaxFlows> index_;
-  std::unique_ptr<Flow[]> flows_;
-  std::unique_ptr<uint32_t[]> free_;  // stack of free slots
-  size_t free_count_ = 0;
+  flow::SlotTable<Flow, kMaxFlows> flows_;
   std::vector<Listener> listeners_;
   size_t frame_size_;                  // 14 + mtu
   std::unique_ptr<uint8_t[]> frames_;  // kBatch frames of frame_size_

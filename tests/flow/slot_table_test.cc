@@ -1,0 +1,111 @@
+#include "flow/slot_table.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pasta::flow {
+namespace {
+
+using ::testing::UnorderedElementsAreArray;
+
+struct Item {
+  int fd = -1;
+  uint32_t value = 7;
+};
+
+std::vector<uint32_t> InUse(const SlotTable<Item, 4>& t) {
+  return {t.in_use().begin(), t.in_use().end()};
+}
+
+TEST(SlotTableTest, HandsOutLowestFreshSlotsFirstAsValueInitialised) {
+  SlotTable<Item, 4> t;
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_FALSE(t.InUse(0));
+  EXPECT_EQ(t.Take(), 0u);
+  EXPECT_EQ(t.Take(), 1u);
+  EXPECT_EQ(t[0].fd, -1);
+  EXPECT_EQ(t[1].value, 7u);
+  EXPECT_TRUE(t.InUse(1));
+  EXPECT_FALSE(t.InUse(2));
+  EXPECT_THAT(InUse(t), UnorderedElementsAreArray({0u, 1u}));
+}
+
+TEST(SlotTableTest, ReleasedSlotIsReusedAndResetNothingOfTheOldFlowRemains) {
+  SlotTable<Item, 4> t;
+  const uint32_t a = t.Take();
+  t[a].fd = 42;
+  t[a].value = 99;
+  t.Release(a);
+  EXPECT_FALSE(t.InUse(a));
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.Take(), a);
+  EXPECT_EQ(t[a].fd, -1);
+  EXPECT_EQ(t[a].value, 7u);
+}
+
+TEST(SlotTableTest, FullAtCapacityAndOutOfRangeSlotsAreNotInUse) {
+  SlotTable<Item, 4> t;
+  for (int i = 0; i < 4; ++i) t.Take();
+  EXPECT_TRUE(t.full());
+  EXPECT_FALSE(t.InUse(4));
+  EXPECT_FALSE(t.InUse(UINT32_MAX));
+  EXPECT_FALSE(t.InUse(uint64_t{1} << 40));
+  t.Release(2);
+  EXPECT_FALSE(t.full());
+  EXPECT_EQ(t.Take(), 2u);
+}
+
+TEST(SlotTableTest, ReleasingWhileWalkingBackwardsVisitsEverySlotOnce) {
+  SlotTable<Item, 4> t;
+  for (int i = 0; i < 4; ++i) t[t.Take()].value = static_cast<uint32_t>(i);
+  t.Release(1);
+  t.Take();  // 1 again
+  std::vector<uint32_t> seen;
+  for (size_t k = t.size(); k-- > 0;) {
+    const uint32_t s = t.in_use()[k];
+    seen.push_back(s);
+    if (s % 2 == 0) t.Release(s);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_THAT(InUse(t), UnorderedElementsAreArray({1u, 3u}));
+  EXPECT_TRUE(t.InUse(1));
+  EXPECT_FALSE(t.InUse(0));
+}
+
+// A model check: random takes and releases agree with a set.
+TEST(SlotTableTest, AgreesWithAModelOverManyOperations) {
+  SlotTable<Item, 64> t;
+  std::vector<bool> model(64, false);
+  uint32_t x = 12345;
+  for (int step = 0; step < 20000; ++step) {
+    x = x * 1103515245u + 12345u;
+    const uint32_t r = (x >> 8) % 64;
+    if ((x >> 20) & 1) {
+      if (!t.full()) {
+        const uint32_t s = t.Take();
+        ASSERT_FALSE(model[s]);
+        model[s] = true;
+      }
+    } else if (model[r]) {
+      t.Release(r);
+      model[r] = false;
+    }
+    ASSERT_EQ(t.size(), static_cast<size_t>(
+                            std::count(model.begin(), model.end(), true)));
+    for (uint32_t s = 0; s < 64; ++s) ASSERT_EQ(t.InUse(s), model[s]) << s;
+  }
+  std::vector<uint32_t> expected;
+  for (uint32_t s = 0; s < 64; ++s)
+    if (model[s]) expected.push_back(s);
+  std::vector<uint32_t> got(t.in_use().begin(), t.in_use().end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, expected);
+}
+
+}  // namespace
+}  // namespace pasta::flow
