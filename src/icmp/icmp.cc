@@ -115,6 +115,12 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
     return false;
   if (family == AF_INET ? !cfg_.enabled4 : !cfg_.enabled6) return false;
   ++counters_.requests;
+  if (!flow::AllowedDestination(cfg_.map, family, dst)) {
+    ++counters_.dropped_invalid;
+    LOG_TRACE("icmp: echo to %s: not a unicast destination, dropped",
+              Format(family, dst));
+    return true;
+  }
   Key key{};
   key.family = static_cast<uint8_t>(family);
   key.id = icmp.echo_id();

@@ -70,7 +70,8 @@ struct Counters {
   uint64_t requests = 0;
   uint64_t replies = 0;
   uint64_t dropped_table_full = 0;
-  uint64_t dropped_socket = 0;  // could not open or send
+  uint64_t dropped_socket = 0;   // could not open or send
+  uint64_t dropped_invalid = 0;  // to no one host's address (multicast...)
   uint64_t expired = 0;
 };
 

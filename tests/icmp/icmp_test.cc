@@ -197,6 +197,32 @@ TEST_F(Fixture, FullTableRefusesCleanly) {
   EXPECT_EQ(sockets.sent.size(), kMaxFlows + 1);
 }
 
+// As for UDP and TCP: no echo to an address that is not one host's (the
+// unspecified address, loopback, broadcast, multicast, IPv4-mapped), but
+// the gateway (map_host) is fine.
+TEST_F(Fixture, EchoToANonUnicastAddressIsDroppedAndCounted) {
+  const uint8_t bad4[][4] = {
+      {0, 0, 0, 0}, {127, 0, 0, 1}, {255, 255, 255, 255}, {224, 0, 0, 1}};
+  for (const auto& dst : bad4) EXPECT_TRUE(Request(dst, 1, 1, 0));
+  const auto msg = Echo(128, 1, 1);
+  const uint8_t ns6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0,
+                           0,    0,    0,    0,    0, 0, 0, 2};
+  const uint8_t bad6[][16] = {
+      {},
+      {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 1}};
+  for (const auto& dst : bad6)
+    EXPECT_TRUE(flows->FromNamespace(AF_INET6, ns6, dst,
+                                     *wire::IcmpView::Parse(msg), kNsMac, 0));
+  EXPECT_TRUE(sockets.opened.empty());
+  EXPECT_TRUE(sockets.sent.empty());
+  EXPECT_EQ(flows->active(), 0u);
+  EXPECT_EQ(flows->counters().dropped_invalid, 8u);
+  Request(kGw4, 1, 1, 0);
+  EXPECT_EQ(sockets.sent.size(), 1u);
+}
+
 TEST_F(Fixture, RefusedSocketsAreCountedNotFatal) {
   sockets.refuse = true;
   EXPECT_FALSE(flows->Probe());

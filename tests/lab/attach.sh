@@ -15,7 +15,7 @@ in_host timeout 20 "$PASTA" --config-net --netns "$target" -P "$pidfile"
 rc=$?
 check "attach by name returns 0" test $rc = 0
 check "pid file written" test -s "$pidfile"
-pid=$(cat "$pidfile" 2>/dev/null || echo 0)
+pid=$(cat "$pidfile" 2>/dev/null || echo "$LAB_NO_PID")
 LAB_PIDS+=("$pid")
 check "background pasta is running" kill -0 "$pid"
 out=$(ip -n "$target" -br addr show eth0)
@@ -34,7 +34,7 @@ check "pid file removed on exit" test ! -e "$pidfile"
 # --no-netns-quit keeps it running; SIGTERM ends it with status 0.
 ip netns add "$target"
 in_host timeout 20 "$PASTA" --netns "$target" --no-netns-quit -P "$pidfile"
-pid=$(cat "$pidfile" 2>/dev/null || echo 0)
+pid=$(cat "$pidfile" 2>/dev/null || echo "$LAB_NO_PID")
 LAB_PIDS+=("$pid")
 ip netns del "$target"
 sleep 0.5

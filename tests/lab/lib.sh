@@ -10,6 +10,10 @@ HOST_NS="${LAB_ID}h"
 SERVER_NS="${LAB_ID}s"
 LAB_EXTRA_NS=()
 LAB_PIDS=()
+# A PID no process can have (above the kernel's largest pid_max): stands in
+# for one a test could not read, so `kill -0` fails instead of signalling
+# the test's own process group as `kill -0 0` would.
+LAB_NO_PID=2147483647
 LAB_TMP=""
 FAILS=0
 CHECKS=0

@@ -67,7 +67,7 @@ attached() {
     [ -s "$LAB_TMP/pid" ] && grep -q "sandbox:" "$LAB_TMP/pasta.log" 2>/dev/null && break
     sleep 0.1
   done
-  PID=$(cat "$LAB_TMP/pid" 2>/dev/null || echo 0)
+  PID=$(cat "$LAB_TMP/pid" 2>/dev/null || echo "$LAB_NO_PID")
   LAB_PIDS+=("$PID")
 }
 
@@ -139,7 +139,7 @@ for ((i = 0; i < 150; i++)); do
   [ -e "$LAB_TMP/u/done" ] && break
   sleep 0.1
 done
-PID=$(cat "$LAB_TMP/u/pid" 2>/dev/null || echo 0)
+PID=$(cat "$LAB_TMP/u/pid" 2>/dev/null || echo "$LAB_NO_PID")
 LAB_PIDS+=("$PID")
 check "unprivileged: TCP over the tap, 4 MiB intact" test "$(cat "$LAB_TMP/u/got")" = "$want"
 check "unprivileged: runs as the user" test "$(status_field "$PID" Uid | cut -f1)" = 65534
