@@ -261,34 +261,20 @@ void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
       const auto icmp = wire::IcmpView::Parse(ip->payload(), &err);
       if (!icmp)
         return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
-      if (icmp_ == nullptr ||
-          !icmp_->FromNamespace(AF_INET, ip->src(), ip->dst(), *icmp,
-                                ToMac(src_mac), now / 1000)) {
-        return Drop(DropReason::kNoHandler, frame, "ICMP");
-      }
-      return;
+      return ToIcmpFlows(AF_INET, ip->src(), ip->dst(), *icmp, src_mac, frame,
+                         now);
     }
-    case wire::kProtoTcp: {
-      const auto tcp = wire::TcpView::Parse(ip->payload(), &err);
-      if (!tcp)
-        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
-      if (tcp_ == nullptr || !tcp_->FromNamespace(AF_INET, ip->src(), ip->dst(),
-                                                  *tcp, ToMac(src_mac), now))
-        return Drop(DropReason::kNoHandler, frame, "TCP");
-      return;
-    }
+    case wire::kProtoTcp:
+      return ToTcpFlows(AF_INET, ip->src(), ip->dst(), ip->payload(), src_mac,
+                        frame, now);
     case wire::kProtoUdp: {
       const auto udp = wire::UdpView::Parse(ip->payload(), &err);
       if (!udp)
         return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
       if (udp->dst_port() != kDhcpServerPort || services_ == nullptr ||
           !services_->dhcp4) {
-        if (udp_ != nullptr &&
-            udp_->FromNamespace(AF_INET, ip->src(), ip->dst(), *udp,
-                                ToMac(src_mac), now / 1000)) {
-          return;
-        }
-        return Drop(DropReason::kNoHandler, frame, "UDP");
+        return ToUdpFlows(AF_INET, ip->src(), ip->dst(), *udp, src_mac, frame,
+                          now);
       }
       const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
       constexpr size_t kPayload = wire::kL4Offset4 + wire::UdpView::kHeader;
@@ -341,34 +327,20 @@ void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
         if (len == 0) return Drop(DropReason::kNoReply, frame, "NDP too long");
         return SendFrame(out.subspan(0, len));
       }
-      if (icmp_ == nullptr ||
-          !icmp_->FromNamespace(AF_INET6, ip->src(), ip->dst(), *icmp,
-                                ToMac(src_mac), now / 1000)) {
-        return Drop(DropReason::kNoHandler, frame, "ICMPv6");
-      }
-      return;
+      return ToIcmpFlows(AF_INET6, ip->src(), ip->dst(), *icmp, src_mac, frame,
+                         now);
     }
-    case wire::kProtoTcp: {
-      const auto tcp = wire::TcpView::Parse(ip->payload(), &err);
-      if (!tcp)
-        return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
-      if (tcp_ == nullptr || !tcp_->FromNamespace(AF_INET6, ip->src(), ip->dst(),
-                                                  *tcp, ToMac(src_mac), now))
-        return Drop(DropReason::kNoHandler, frame, "TCP");
-      return;
-    }
+    case wire::kProtoTcp:
+      return ToTcpFlows(AF_INET6, ip->src(), ip->dst(), ip->payload(), src_mac,
+                        frame, now);
     case wire::kProtoUdp: {
       const auto udp = wire::UdpView::Parse(ip->payload(), &err);
       if (!udp)
         return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
       if (udp->dst_port() != kDhcp6ServerPort || services_ == nullptr ||
           !services_->dhcp6) {
-        if (udp_ != nullptr &&
-            udp_->FromNamespace(AF_INET6, ip->src(), ip->dst(), *udp,
-                                ToMac(src_mac), now / 1000)) {
-          return;
-        }
-        return Drop(DropReason::kNoHandler, frame, "UDP");
+        return ToUdpFlows(AF_INET6, ip->src(), ip->dst(), *udp, src_mac, frame,
+                          now);
       }
       constexpr size_t kPayload = wire::kL4Offset6 + wire::UdpView::kHeader;
       const size_t n = dhcp::HandleDhcp6(udp->payload(), *services_->dhcp6,
@@ -388,6 +360,33 @@ void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
     default:
       return Drop(DropReason::kNoHandler, frame);
   }
+}
+
+void Tap::ToIcmpFlows(int family, const uint8_t* src, const uint8_t* dst,
+                      const wire::IcmpView& icmp, const uint8_t* src_mac,
+                      absl::Span<const uint8_t> frame, int64_t now) {
+  if (icmp_ == nullptr ||
+      !icmp_->FromNamespace(family, src, dst, icmp, ToMac(src_mac), now / 1000))
+    Drop(DropReason::kNoHandler, frame, family == AF_INET ? "ICMP" : "ICMPv6");
+}
+
+void Tap::ToTcpFlows(int family, const uint8_t* src, const uint8_t* dst,
+                     absl::Span<const uint8_t> l4, const uint8_t* src_mac,
+                     absl::Span<const uint8_t> frame, int64_t now) {
+  wire::ParseError err;
+  const auto tcp = wire::TcpView::Parse(l4, &err);
+  if (!tcp) return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
+  if (tcp_ == nullptr ||
+      !tcp_->FromNamespace(family, src, dst, *tcp, ToMac(src_mac), now))
+    Drop(DropReason::kNoHandler, frame, "TCP");
+}
+
+void Tap::ToUdpFlows(int family, const uint8_t* src, const uint8_t* dst,
+                     const wire::UdpView& udp, const uint8_t* src_mac,
+                     absl::Span<const uint8_t> frame, int64_t now) {
+  if (udp_ == nullptr ||
+      !udp_->FromNamespace(family, src, dst, udp, ToMac(src_mac), now / 1000))
+    Drop(DropReason::kNoHandler, frame, "UDP");
 }
 
 void Tap::SendRouterAdvert() {

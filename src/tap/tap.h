@@ -134,6 +134,18 @@ class Tap : public wire::FrameSink {
                   absl::Span<const uint8_t> frame, int64_t now);
   void HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
                   absl::Span<const uint8_t> frame, int64_t now);
+  // The parts of HandleIpv4/6 that do not depend on the family: an echo
+  // request to the ICMP flows, a segment to the TCP flows, a datagram to the
+  // UDP flows (`l4` is the IP payload; `src`, `dst` the addresses).
+  void ToIcmpFlows(int family, const uint8_t* src, const uint8_t* dst,
+                   const wire::IcmpView& icmp, const uint8_t* src_mac,
+                   absl::Span<const uint8_t> frame, int64_t now);
+  void ToTcpFlows(int family, const uint8_t* src, const uint8_t* dst,
+                  absl::Span<const uint8_t> l4, const uint8_t* src_mac,
+                  absl::Span<const uint8_t> frame, int64_t now);
+  void ToUdpFlows(int family, const uint8_t* src, const uint8_t* dst,
+                  const wire::UdpView& udp, const uint8_t* src_mac,
+                  absl::Span<const uint8_t> frame, int64_t now);
   void Drop(DropReason reason, absl::Span<const uint8_t> frame,
             const char* detail = nullptr);
   // Writes `frame` behind virtio-net header `vnet` (when vnet_).
