@@ -1,14 +1,15 @@
 #include "app/pasta.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <linux/capability.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -402,9 +403,10 @@ absl::StatusOr<ns::Target> OpenTarget(const config::Config& cfg) {
   return absl::InternalError("bad target");
 }
 
-// Every TCP flow holds a socket (a spliced one two sockets and two pipes):
-// raise our soft limit on descriptors to the hard one. Done after the
-// command was forked, so that it keeps the limit it was started with.
+// Every TCP flow holds a socket (a spliced one two sockets and two pipes),
+// every forwarded port one listener per family: raise our soft limit on
+// descriptors to the hard one. Done after the command was forked, so that
+// it keeps the limit it was started with.
 void RaiseFileLimit() {
   rlimit lim;
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max)
@@ -602,31 +604,112 @@ IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
   return IpAddr{};
 }
 
-// Opens a listener (through `add`) for every port an explicit `spec`
-// forwards, per enabled family; `auto` and `all` are not implemented yet
-// and forward nothing. Errors name the option and port.
+// The kernel's ephemeral port range (net.ipv4.ip_local_port_range, which
+// applies to IPv6 too), read from pasta's own namespace; the kernel's
+// default if it can't be read.
+std::pair<uint16_t, uint16_t> EphemeralPorts() {
+  std::pair<uint16_t, uint16_t> range{32768, 60999};
+  FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+  if (f == nullptr) return range;
+  unsigned lo = 0, hi = 0;
+  if (std::fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= hi && hi <= 65535) {
+    range = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+  }
+  std::fclose(f);
+  return range;
+}
+
+// Descriptors this process may still open under its soft limit.
+size_t FreeDescriptors() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  size_t open = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (const dirent* e = readdir(d))
+      if (e->d_name[0] != '.') ++open;
+    closedir(d);
+  }
+  return lim.rlim_cur > open ? static_cast<size_t>(lim.rlim_cur) - open : 0;
+}
+
+// Opens a listener (through `add`) for every port `spec` forwards, per
+// enabled family; `auto` is handled by the automatic forwarding instead.
+// An explicit list fails on the first port that can't be forwarded, and
+// the error names the option and port. An exclusion-only list (`~25`:
+// every port but those) leaves out the ephemeral range, which the host's
+// own connections need, and skips ports that can't be bound (in use,
+// privileged): like upstream, it fails only if no port at all could be.
 template <typename AddFn>
 absl::Status AddForwards(const config::PortSpec& spec, const char* option,
                          bool enabled4, bool enabled6, AddFn add) {
-  if (spec.mode() == config::PortSpec::Mode::kAll) {
-    LOG_WARN("%s all: not implemented yet, no port is forwarded", option);
-  }
-  if (spec.mode() != config::PortSpec::Mode::kExplicit) return absl::OkStatus();
-  for (uint32_t port = 1; port <= 65535; ++port) {
-    const uint16_t p = static_cast<uint16_t>(port);
-    if (!spec.Forwarded(p)) continue;
-    const config::PortSpec::Bind bind = spec.BindFor(p);
-    for (int family : {AF_INET, AF_INET6}) {
-      if (family == AF_INET ? !enabled4 : !enabled6) continue;
-      if (bind.addr && bind.addr->family != family) continue;
-      absl::Status st =
-          add(family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
-      if (!st.ok()) {
-        return absl::Status(st.code(), std::string(option) + " " +
-                                           std::to_string(p) + ": " +
-                                           std::string(st.message()));
+  using Mode = config::PortSpec::Mode;
+  if (spec.mode() != Mode::kExplicit && spec.mode() != Mode::kAll)
+    return absl::OkStatus();
+  const bool every = spec.mode() == Mode::kAll;
+  const auto [eph_lo, eph_hi] = EphemeralPorts();
+  // Calls f(port, family) for each listener wanted.
+  auto for_each = [&](auto f) {
+    for (uint32_t port = 1; port <= 65535; ++port) {
+      const uint16_t p = static_cast<uint16_t>(port);
+      if (!spec.Forwarded(p)) continue;
+      if (every && p >= eph_lo && p <= eph_hi) continue;
+      const config::PortSpec::Bind bind = spec.BindFor(p);
+      for (int family : {AF_INET, AF_INET6}) {
+        if (family == AF_INET ? !enabled4 : !enabled6) continue;
+        if (bind.addr && bind.addr->family != family) continue;
+        if (!f(p, family, bind)) return false;
       }
     }
+    return true;
+  };
+  if (every) {
+    // Tens of thousands of listeners: all of them, with descriptors to
+    // spare for the flows, or a clear error (never a pasta that forwards
+    // some of them and then can't accept a connection).
+    size_t wanted = 0;
+    for_each([&](uint16_t, int, const config::PortSpec::Bind&) {
+      ++wanted;
+      return true;
+    });
+    constexpr size_t kSpare = 1024;
+    const size_t free_fds = FreeDescriptors();
+    if (wanted + kSpare > free_fds) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "%s: every port but the excluded ones takes %u listening sockets, "
+          "and only %u descriptors are free under the limit (ulimit -n), "
+          "%u of them kept for connections: raise the limit, or give ranges",
+          option, wanted, free_fds, kSpare));
+    }
+  }
+  size_t bound = 0, skipped = 0;
+  absl::Status error;
+  for_each([&](uint16_t p, int family, const config::PortSpec::Bind& bind) {
+    absl::Status st =
+        add(family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
+    if (st.ok()) {
+      ++bound;
+    } else if (every) {
+      ++skipped;
+      LOG_TRACE("%s: port %u skipped: %s", option, p, st.message());
+    } else {
+      error = absl::Status(st.code(), std::string(option) + " " +
+                                          std::to_string(p) + ": " +
+                                          std::string(st.message()));
+      return false;
+    }
+    return true;
+  });
+  if (!error.ok()) return error;
+  if (every) {
+    if (bound == 0) {
+      return absl::UnavailableError(absl::StrFormat(
+          "%s: no port could be forwarded (%u refused)", option, skipped));
+    }
+    LOG_INFO(
+        "%s: %u listeners for every port but the excluded ones and the "
+        "ephemeral range %u-%u; %u refused (port in use or not "
+        "permitted)",
+        option, bound, eph_lo, eph_hi, skipped);
   }
   return absl::OkStatus();
 }
@@ -822,10 +905,14 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                      });
 }
 
-// The ports an explicit `spec` forwards (on the side it listens on).
+// The ports a list `spec` forwards (on the side it listens on), with an
+// exclusion-only list's (ephemeral ones included: it never binds them, but
+// they are no business of the other direction's auto either).
 fwd::PortSet ExplicitPorts(const config::PortSpec& spec) {
   fwd::PortSet ports;
-  if (spec.mode() != config::PortSpec::Mode::kExplicit) return ports;
+  if (spec.mode() != config::PortSpec::Mode::kExplicit &&
+      spec.mode() != config::PortSpec::Mode::kAll)
+    return ports;
   for (uint32_t p = 1; p <= 65535; ++p)
     if (spec.Forwarded(static_cast<uint16_t>(p))) ports.set(p);
   return ports;
@@ -1197,6 +1284,7 @@ int Main(int argc, char* argv[]) {
     return Fail(absl::Status(target.status().code(), what));
   }
   Run run(cfg, std::move(*target));
+  RaiseFileLimit();  // the command (if any) was forked with its own
   switch (cfg.target) {
     case config::Target::kSpawn:
       LOG_DEBUG("namespace: new, for command pid %d", run.target.child);
@@ -1325,7 +1413,6 @@ int Main(int argc, char* argv[]) {
     st = ns::Release(run.target);
     if (!st.ok()) return Fail(st);
   }
-  RaiseFileLimit();
   st = EnterSandbox(run);
   if (!st.ok()) return Fail(st);
   SignalReady(std::move(ready));

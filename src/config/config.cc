@@ -540,6 +540,13 @@ absl::Status Parser::AddPorts(int val, const std::string& label,
                    : index == 1 ? &cfg_.udp_ports
                    : index == 2 ? &cfg_.tcp_ns
                                 : &cfg_.udp_ns;
+  // As upstream: `all` is passt's (a VM has no ports of its own to clash
+  // with); pasta takes exclusion-only lists instead.
+  if (std::strcmp(arg, "all") == 0) {
+    return Bad(label, arg,
+               "'all' is only allowed for passt; give ports, or exclude some "
+               "with '~' to forward every other one");
+  }
   absl::Status status = spec->Add(arg, /*allow_bind=*/index < 2);
   if (!status.ok()) {
     return Bad(label, *arg ? arg : "''", std::string(status.message()));

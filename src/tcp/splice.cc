@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -15,6 +16,7 @@
 #include "common/sockaddr.h"
 #include "common/status.h"
 #include "flow/addr_map.h"
+#include "flow/slot_table.h"
 #include "loop/epoll_ref.h"
 
 namespace pasta::tcp {
@@ -157,15 +159,15 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
 absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
                                                uint16_t ns_port,
                                                uint16_t host_port) {
-  uint32_t index = 0;
-  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
+  const uint32_t index =
+      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   if (const int err = loop::EpollAdd(
           epoll_fd_, loop::Ref{loop::Kind::kSpliceListen, index, fd}, EPOLLIN);
       err != 0) {
     close(fd);
+    lowest_free_listener_ = index;  // the entry stays free
     return ErrnoToStatus(err, "epoll_ctl");
   }
-  if (index == listeners_.size()) listeners_.push_back({});
   listeners_[index] = Listener{fd, family, ns_port, host_port};
   LOG_DEBUG("splice: forwarding namespace port %u to host port %u (%s)",
             ns_port, host_port, family == AF_INET ? "IPv4" : "IPv6");
@@ -184,10 +186,12 @@ void SpliceFlows::OnListenerReadable(uint32_t index) {
 }
 
 void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
-  for (Listener& l : listeners_) {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    Listener& l = listeners_[i];
     if (l.fd < 0 || l.ns_port != ns_port) continue;
     close(l.fd);
     l.fd = -1;
+    lowest_free_listener_ = std::min(lowest_free_listener_, i);
     LOG_DEBUG("splice: no longer forwarding namespace port %u (%s)", ns_port,
               l.family == AF_INET ? "IPv4" : "IPv6");
   }

@@ -134,6 +134,7 @@ class SpliceFlows {
   std::vector<uint32_t> free_;
   std::vector<uint32_t> closing_;
   std::vector<Listener> listeners_;
+  size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   SpliceCounters counters_;
 };
 

@@ -1246,9 +1246,8 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
         err, absl::StrFormat("listen on TCP%s port %u",
                              family == AF_INET ? "" : "v6", host_port));
   }
-  uint32_t index = 0;
-  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
-  if (index == listeners_.size()) listeners_.push_back({});
+  const uint32_t index =
+      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] = Listener{fd, family, host_port, ns_port};
   sockets_->Watch(fd, kListenerBase + index, true);
   LOG_DEBUG("tcp: forwarding host port %u to namespace port %u (%s)",
@@ -1268,10 +1267,12 @@ size_t TcpFlows::PendingFromNamespace() const {
 }
 
 void TcpFlows::RemoveListeners(uint16_t host_port) {
-  for (Listener& l : listeners_) {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    Listener& l = listeners_[i];
     if (l.fd < 0 || l.host_port != host_port) continue;
     sockets_->Close(l.fd, false);
     l.fd = -1;
+    lowest_free_listener_ = std::min(lowest_free_listener_, i);
     LOG_DEBUG("tcp: no longer forwarding host port %u (%s)", host_port,
               l.family == AF_INET ? "IPv4" : "IPv6");
   }

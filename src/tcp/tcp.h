@@ -379,6 +379,7 @@ class TcpFlows {
   std::vector<uint32_t> queued_;    // slots with kEvQueued
   std::vector<uint32_t> closing_;   // slots with kEvClosing
   std::vector<Listener> listeners_;
+  size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   bool offload_;  // partial checksums and TSO frames (FrameSink)
   static constexpr size_t kMaxIpPacket = 65535;
   size_t frame_size_;  // 14 + mtu, or 14 + kMaxIpPacket with offload_

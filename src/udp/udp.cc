@@ -448,9 +448,8 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
         err, absl::StrFormat("bind UDP%s port %u",
                              family == AF_INET ? "" : "v6", host_port));
   }
-  uint32_t index = 0;
-  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
-  if (index == listeners_.size()) listeners_.push_back({});
+  const uint32_t index =
+      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] = Listener{fd, family, host_port, ns_port};
   sockets_->Watch(fd, kListenerBase + index);
   LOG_DEBUG("udp: forwarding host port %u to namespace port %u (%s)", host_port,
@@ -471,6 +470,7 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
     if (relay_ != nullptr) relay_->ForgetListener(l.fd);
     sockets_->Close(l.fd);
     l.fd = -1;
+    lowest_free_listener_ = std::min(lowest_free_listener_, i);
     LOG_DEBUG("udp: no longer forwarding host port %u (%s)", host_port,
               l.family == AF_INET ? "IPv4" : "IPv6");
   }

@@ -315,6 +315,7 @@ class UdpFlows {
   flow::FlowIndex<Key, kMaxFlows> index_;
   flow::SlotTable<Flow, kMaxFlows> flows_;
   std::vector<Listener> listeners_;
+  size_t lowest_free_listener_ = 0;    // flow::TakeListenerEntry
   size_t frame_size_;                  // 14 + mtu
   std::unique_ptr<uint8_t[]> frames_;  // kBatch frames of frame_size_
   Datagram batch_[kBatch];

@@ -757,6 +757,22 @@ TEST(ConfigTest, PortErrorsNameOptionAndSpec) {
   EXPECT_THAT(ParseError({"-U", ""}), StartsWith("-U '': empty"));
 }
 
+// As upstream pasta: `all` is refused (passt's); an exclusion-only list
+// means every other port.
+TEST(ConfigTest, AllIsRefusedButAnExclusionOnlyListIsTaken) {
+  for (const char* opt : {"-t", "-u", "-T", "-U"}) {
+    EXPECT_THAT(
+        ParseError({opt, "all"}),
+        StartsWith(std::string(opt) + " all: 'all' is only allowed for passt"));
+  }
+  Config cfg = ParseOk({"-t", "~25", "-u", "~53,~5353"});
+  EXPECT_EQ(cfg.tcp_ports.mode(), PortSpec::Mode::kAll);
+  EXPECT_FALSE(cfg.tcp_ports.Forwarded(25));
+  EXPECT_TRUE(cfg.tcp_ports.Forwarded(24));
+  EXPECT_FALSE(cfg.udp_ports.Forwarded(5353));
+  EXPECT_TRUE(cfg.udp_ports.Forwarded(1));
+}
+
 TEST(ConfigTest, PortsNeedTheirProtocol) {
   EXPECT_EQ(ParseError({"--no-tcp", "-t", "22"}),
             "-t 22: TCP port forwarding requested but --no-tcp given");

@@ -107,5 +107,34 @@ TEST(SlotTableTest, AgreesWithAModelOverManyOperations) {
   EXPECT_EQ(got, expected);
 }
 
+struct Entry {
+  int fd = -1;
+};
+
+TEST(TakeListenerEntryTest, FillsTheLowestFreeEntryAndAppendsWhenNoneIs) {
+  std::vector<Entry> list;
+  size_t lowest = 0;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t e = TakeListenerEntry(list, &lowest);
+    EXPECT_EQ(e, static_cast<uint32_t>(i));
+    list[e].fd = 10 + i;
+  }
+  // Free 2 and 1 (the caller lowers the bound), then take twice and once.
+  list[2].fd = -1;
+  lowest = std::min<size_t>(lowest, 2);
+  list[1].fd = -1;
+  lowest = std::min<size_t>(lowest, 1);
+  uint32_t e = TakeListenerEntry(list, &lowest);
+  EXPECT_EQ(e, 1u);
+  list[e].fd = 20;
+  e = TakeListenerEntry(list, &lowest);
+  EXPECT_EQ(e, 2u);
+  list[e].fd = 21;
+  e = TakeListenerEntry(list, &lowest);
+  EXPECT_EQ(e, 4u);
+  EXPECT_EQ(list.size(), 5u);
+  EXPECT_EQ(list[4].fd, -1);  // appended as L{}: the caller fills it
+}
+
 }  // namespace
 }  // namespace pasta::flow

@@ -381,6 +381,39 @@ fi
 unserve
 pasta_down
 
+# An exclusion-only list: every port but those, and but the ephemeral range
+# (set here to 1024-65000 in the host netns, so that 1 456 ports are left:
+# the default range leaves 37 000, whose 74 000 listeners this machine's
+# descriptor limit of 20 000 would refuse).
+listening() { # listening t|u NETNS: how many TCP or UDP sockets listen there
+  ip netns exec "$(netns "$2")" ss -H -l -n -"$1" | wc -l
+}
+ip netns exec "$HOST_NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+spec='~900,~65100-65200'
+if pasta_up -t "$spec" -u "$spec" && serve target 0.0.0.0,:: 80,900,2000,65150,65300; then
+  want=(80:80 900:refused 2000:refused 65150:refused 65300:65300)
+  check "-t $spec, IPv4, tap: 80 and 65300 forwarded; 900, 65150 (excluded), 2000 (ephemeral) refused" \
+    answers server 198.51.100.2 "${want[@]}"
+  check "-t $spec, IPv6, spliced: the same" answers host ::1 "${want[@]}"
+  check "-t $spec: 2 912 TCP listeners on the host (1 456 ports, 2 families)" \
+    test "$(listening t host)" = 2912
+  check "-u $spec: 2 912 UDP sockets on the host" test "$(listening u host)" = 2912
+  check "-t $spec: pasta says so" grep -q -- "-t: 2912 listeners" "$LAB_TMP/pasta.log"
+else
+  check "-t $spec: pasta and the namespace's servers came up" false
+fi
+unserve
+pasta_down
+# With the default range, the listeners would not fit under the limit: one
+# clear line, exit 1 (not a pasta forwarding some of the ports).
+ip netns exec "$HOST_NS" sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
+err=$(in_host bash -c 'ulimit -n 4096; exec timeout 10 "$0" --config-net -t "~25" -- true' "$PASTA" 2>&1 >/dev/null)
+rc=$?
+check "-t ~25 under a limit of 4096 descriptors: exit 1" test "$rc" = 1
+check "-t ~25 under a limit of 4096 descriptors: one line saying why" \
+  test "$(wc -l <<<"$err")" = 1 -a -n "$(grep -F "ulimit -n" <<<"$err")"
+echo "   $err"
+
 # A bind address: -t 127.0.0.1/9300 listens on the host's 127.0.0.1 only.
 if pasta_up -t 127.0.0.1/9300 && serve target 0.0.0.0,:: 9300; then
   check "-t 127.0.0.1/9300: reachable at 127.0.0.1" answers host 127.0.0.1 9300:9300
@@ -436,7 +469,7 @@ bad_spec() {
   printf '  exit status %s (expected 1), stderr:\n%s\n' "$rc" "$err" >&2
   return 1
 }
-for spec in 80-22 0 70000 foo 22-80:32-40; do
+for spec in 80-22 0 70000 foo 22-80:32-40 all; do
   check "-t $spec: exit 1, one line naming the spec" bad_spec -t "$spec"
 done
 check "-u 80-22: exit 1, one line naming the spec" bad_spec -u 80-22
