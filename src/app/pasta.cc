@@ -831,8 +831,7 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
         kRelayInBase);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
-  if (cfg.udp_ns.mode() == config::PortSpec::Mode::kExplicit ||
-      cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto) {
+  if (cfg.udp_ns.mode() != config::PortSpec::Mode::kNone) {
     if (cfg.no_splice && cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto) {
       // -U auto is the default: nothing to say.
     } else if (cfg.no_splice) {
@@ -893,7 +892,8 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
         [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
           return AddNamespaceListener(run, family, ns_port, host_port);
         }));
-  } else if (cfg.tcp_ns.mode() == config::PortSpec::Mode::kExplicit) {
+  } else if (cfg.tcp_ns.mode() == config::PortSpec::Mode::kExplicit ||
+             cfg.tcp_ns.mode() == config::PortSpec::Mode::kAll) {
     LOG_WARN("-T: the namespace's ports are reached by splicing, which "
              "--no-splice turns off: not forwarded");
   }

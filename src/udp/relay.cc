@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -63,17 +64,17 @@ UdpRelay::~UdpRelay() {
 
 absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
                                    uint16_t target) {
-  uint32_t index = 0;
-  while (index < listeners_.size() && listeners_[index].fd >= 0) ++index;
+  const uint32_t index =
+      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   if (const int err = loop::EpollAdd(
           epoll_fd_,
           loop::Ref{loop::Kind::kUdpRelay, ref_base_ + kListenerBase + index, fd},
           EPOLLIN);
       err != 0) {
     close(fd);
+    lowest_free_listener_ = index;  // the entry stays free
     return ErrnoToStatus(err, "epoll_ctl");
   }
-  if (index == listeners_.size()) listeners_.push_back({});
   listeners_[index] = Listener{fd, family, port, target};
   LOG_DEBUG("udp relay: forwarding loopback port %u to the other side's "
             "loopback port %u (%s)",
@@ -82,11 +83,13 @@ absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
 }
 
 void UdpRelay::RemoveListeners(uint16_t port) {
-  for (Listener& l : listeners_) {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    Listener& l = listeners_[i];
     if (l.fd < 0 || l.port != port) continue;
     ForgetListener(l.fd);
     close(l.fd);
     l.fd = -1;
+    lowest_free_listener_ = std::min(lowest_free_listener_, i);
     LOG_DEBUG("udp relay: no longer forwarding loopback port %u", port);
   }
 }

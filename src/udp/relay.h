@@ -112,6 +112,7 @@ class UdpRelay {
   flow::FlowIndex<Key, kMaxFlows> index_;
   flow::SlotTable<Flow, kMaxFlows> flows_;
   std::vector<Listener> listeners_;
+  size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   std::unique_ptr<uint8_t[]> bufs_;  // kBatch * kMaxDatagram
   mmsghdr msgs_[kBatch];
   iovec iovs_[kBatch];

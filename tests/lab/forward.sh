@@ -390,7 +390,18 @@ listening() { # listening t|u NETNS: how many TCP or UDP sockets listen there
 }
 ip netns exec "$HOST_NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 spec='~900,~65100-65200'
+# log_says PATTERN: waits (at most 10 s) for PATTERN in pasta's messages:
+# the listeners are opened after the namespace's addresses are set.
+log_says() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q -- "$1" "$LAB_TMP/pasta.log" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 if pasta_up -t "$spec" -u "$spec" && serve target 0.0.0.0,:: 80,900,2000,65150,65300; then
+  check "-t $spec: pasta says it opened 2 912 listeners" log_says "-t: 2912 listeners"
   want=(80:80 900:refused 2000:refused 65150:refused 65300:65300)
   check "-t $spec, IPv4, tap: 80 and 65300 forwarded; 900, 65150 (excluded), 2000 (ephemeral) refused" \
     answers server 198.51.100.2 "${want[@]}"
@@ -398,11 +409,20 @@ if pasta_up -t "$spec" -u "$spec" && serve target 0.0.0.0,:: 80,900,2000,65150,6
   check "-t $spec: 2 912 TCP listeners on the host (1 456 ports, 2 families)" \
     test "$(listening t host)" = 2912
   check "-u $spec: 2 912 UDP sockets on the host" test "$(listening u host)" = 2912
-  check "-t $spec: pasta says so" grep -q -- "-t: 2912 listeners" "$LAB_TMP/pasta.log"
 else
   check "-t $spec: pasta and the namespace's servers came up" false
 fi
 unserve
+pasta_down
+# The same the other way: -T and -U listen in the namespace (1 557 ports).
+if pasta_up -t none -u none -T "~900" -U "~900"; then
+  # (A helper per listener; UDP's are opened first, then TCP's.)
+  check "-T ~900: pasta says it opened 3 114 listeners" log_says "-T: 3114 listeners"
+  check "-T ~900: 3 114 TCP listeners in the namespace" test "$(listening t target)" = 3114
+  check "-U ~900: 3 114 UDP sockets in the namespace" test "$(listening u target)" = 3114
+else
+  check "-T ~900 -U ~900: pasta came up" false
+fi
 pasta_down
 # With the default range, the listeners would not fit under the limit: one
 # clear line, exit 1 (not a pasta forwarding some of the ports).
