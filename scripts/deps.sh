@@ -17,6 +17,9 @@ packages=(
   socat curl
   # lab_sandbox (gdb injects a forbidden system call), docs tests (groff)
   gdb groff-base
+  # the arm64 test: cross compiler, emulated machine, its disk images
+  # (scripts/arm64/; the arm64 libraries go to a private sysroot, not dpkg)
+  g++-aarch64-linux-gnu qemu-system-arm e2fsprogs ccache
 )
 missing=()
 for p in "${packages[@]}"; do
