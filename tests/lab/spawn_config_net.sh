@@ -73,14 +73,15 @@ check "stdin and stdout pass through" test "$out" = hello
 
 # --trace describes the frames the namespace sends and what became of them.
 # The gateway stands for the host's loopback, where nothing listens on port
-# 9: the connection is refused.
-err=$(in_host timeout 20 "$PASTA" --config-net --trace -- bash -c 'echo x > /dev/udp/198.51.100.1/9; timeout 0.3 bash -c "echo > /dev/tcp/198.51.100.1/9"; sleep 0.3' 2>&1 >/dev/null)
+# 9: the connection is refused. (Timeouts of seconds, not tenths: on the
+# emulated arm64 machine, starting bash alone can take longer than 0.3 s.)
+err=$(in_host timeout 20 "$PASTA" --config-net --trace -- bash -c 'echo x > /dev/udp/198.51.100.1/9; timeout 3 bash -c "echo > /dev/tcp/198.51.100.1/9"; sleep 0.5' 2>&1 >/dev/null)
 check "--trace: answered frames are described" contains "$err" "tap: sent ARP, 42 bytes"
 check "--trace: new flows are described" contains "$err" "udp: new flow 198.51.100.2:"
 check "--trace: TCP flows name both ends" grep -qE "tcp 198.51.100.2:[0-9]+ -> 198.51.100.1:9: tap SYN, socket connecting to 127.0.0.1:9" <<<"$err"
 check "--trace: a refused connect says so" grep -qE "tcp 198.51.100.2:[0-9]+ -> 198.51.100.1:9 .*connect: Connection refused, reset" <<<"$err"
 # With --no-tcp, the SYN is dropped on the tap, and says why.
-err=$(in_host timeout 20 "$PASTA" --config-net --no-tcp --trace -- bash -c 'timeout 0.3 bash -c "echo > /dev/tcp/198.51.100.1/9"; sleep 0.3' 2>&1 >/dev/null)
+err=$(in_host timeout 20 "$PASTA" --config-net --no-tcp --trace -- bash -c 'timeout 1.5 bash -c "echo > /dev/tcp/198.51.100.1/9"; sleep 0.3' 2>&1 >/dev/null)
 check "--trace: dropped frames say why" grep -qE "tap: IPv4 198.51.100.2 -> 198.51.100.1 proto 6, [0-9]+ bytes: no handler: TCP, dropped" <<<"$err"
 check "--trace: lines carry timestamps" grep -qE '^[0-9]+\.[0-9]{4}: ' <<<"$err"
 err=$(in_host timeout 20 "$PASTA" -d --freebind -- true 2>&1)
