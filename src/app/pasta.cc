@@ -646,7 +646,8 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
   if (spec.mode() != Mode::kExplicit && spec.mode() != Mode::kAll)
     return absl::OkStatus();
   const bool every = spec.mode() == Mode::kAll;
-  const auto [eph_lo, eph_hi] = EphemeralPorts();
+  const auto [eph_lo, eph_hi] =
+      every ? EphemeralPorts() : std::pair<uint16_t, uint16_t>{1, 0};
   // Calls f(port, family) for each listener wanted.
   auto for_each = [&](auto f) {
     for (uint32_t port = 1; port <= 65535; ++port) {
@@ -905,16 +906,20 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                      });
 }
 
-// The ports a list `spec` forwards (on the side it listens on), with an
-// exclusion-only list's (ephemeral ones included: it never binds them, but
-// they are no business of the other direction's auto either).
+// The ports a list `spec` listens on (on its side), as AddForwards opened
+// them: an exclusion-only list's but the ephemeral range.
 fwd::PortSet ExplicitPorts(const config::PortSpec& spec) {
   fwd::PortSet ports;
   if (spec.mode() != config::PortSpec::Mode::kExplicit &&
       spec.mode() != config::PortSpec::Mode::kAll)
     return ports;
-  for (uint32_t p = 1; p <= 65535; ++p)
+  const bool every = spec.mode() == config::PortSpec::Mode::kAll;
+  const auto [eph_lo, eph_hi] =
+      every ? EphemeralPorts() : std::pair<uint16_t, uint16_t>{1, 0};
+  for (uint32_t p = 1; p <= 65535; ++p) {
+    if (every && p >= eph_lo && p <= eph_hi) continue;
     if (spec.Forwarded(static_cast<uint16_t>(p))) ports.set(p);
+  }
   return ports;
 }
 
