@@ -127,8 +127,15 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
     s.pipe_size = size > 0 ? static_cast<size_t>(size) : 65536;
   }
   const int one = 1;
-  setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  setsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  for (const int fd : {accepted, out}) {
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    // Best effort, as the pipe size: a smaller net.core.rmem_max or
+    // wmem_max caps it, and a flow works with any buffer.
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer,
+               sizeof(kSocketBuffer));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer,
+               sizeof(kSocketBuffer));
+  }
   for (int i = 0; i < 2; ++i) {
     const loop::Ref ref{loop::Kind::kTcpSplice, slot * 2 + i, f.side[i].fd};
     if (const int err = loop::EpollAdd(
