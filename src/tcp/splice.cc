@@ -237,7 +237,10 @@ void SpliceFlows::OnEvent(uint32_t ref_index, uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
     if (!Move(slot, side)) return;
   }
-  if (events & EPOLLOUT) {
+  // Room to write only matters with something waiting in the pipe: an
+  // empty pipe means the other socket was read dry (its next data brings
+  // its own EPOLLIN), and a read now would only say EAGAIN.
+  if ((events & EPOLLOUT) && f.side[1 - side].in_pipe > 0) {
     if (!Move(slot, 1 - side)) return;
   }
   MaybeDone(slot);
@@ -247,15 +250,18 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
   Flow& f = flows_[slot];
   Side& in = f.side[from];
   Side& out = f.side[1 - from];
+  // A read that leaves room in the pipe took all the socket had: the next
+  // read waits for the next EPOLLIN (edge triggered), unless the peer's FIN
+  // is in and must still be read. (EAGAIN is no such sign: a pipe whose
+  // slots are all taken by small segments says it too.)
+  bool drained = false;
   for (;;) {
     bool progress = false;
-    // A read that leaves room in the pipe took all the socket had: the next
-    // read waits for the next EPOLLIN (edge triggered), unless the peer's
-    // FIN is in and must still be read.
-    bool drained = false;
-    if (!in.eof) {
-      const size_t room =
-          in.pipe_size > in.in_pipe ? in.pipe_size - in.in_pipe : 0;
+    const size_t room =
+        in.pipe_size > in.in_pipe ? in.pipe_size - in.in_pipe : 0;
+    // A full pipe is not read into (that would say EAGAIN): what is in it
+    // goes first, and the writer's EPOLLOUT comes back here.
+    if (!in.eof && !drained && room > 0) {
       const ssize_t n =
           splice(in.fd, nullptr, in.pipe_w, nullptr, kPipeSize,
                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
