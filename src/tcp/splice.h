@@ -50,9 +50,9 @@ inline constexpr size_t kPipeSize = 512 * 1024;
 // sender that outruns us park megabytes in the receiving socket (the likely
 // cost: data gone cold in the caches before the reader copies it out).
 // Measured on the 2-core lab machines, iperf3 through -t, 8 runs of 8 s
-// each way, interleaved: 13.2 Gbit/s against 10.7 with autotuning, at the
-// same CPU per GB; 64 and 256 KiB gave 12.4 and 12.0. Loopback round trips
-// take microseconds, so this is still far more window than a flow needs.
+// (4 each way), interleaved: 13.2 Gbit/s against 10.7 with autotuning, at
+// the same CPU per GB; 64 and 256 KiB gave 12.4 and 12.0. Loopback round
+// trips take microseconds, so this is still more window than a flow needs.
 inline constexpr int kSocketBuffer = 128 * 1024;
 
 struct SpliceCounters {
