@@ -242,8 +242,13 @@ kill -TERM "${P_PID[p1]}"
 check "SIGTERM ends pasta with status 0" pasta_exits p1 5
 grep -E "tcp: [0-9]+ flows" "$LAB_TMP/p1.log" | sed 's/^/   pasta: /'
 refused=$(sed -n 's/.*, \([0-9]*\) refused (table full).*/\1/p' "$LAB_TMP/p1.log")
-check "pasta counted the $refused_want connections refused for a full table (${refused:-none})" \
-  test "${refused:-0}" = "$refused_want"
+# The counter counts refused SYNs: a connect whose SYN waited in the tap
+# queue past the namespace's 1 s SYN timeout (a sanitizer build gets there
+# with 8200 SYNs in a burst) sends it again before our reset arrives, and
+# that one is refused and counted too. The tool above checked that exactly
+# the right connections were refused.
+check "pasta counted the $refused_want connections refused for a full table, at most once more each (${refused:-none})" \
+  test "${refused:-0}" -ge "$refused_want" -a "${refused:-0}" -le $((2 * refused_want))
 
 # 6. SIGTERM during transfers.
 echo "-- 6. SIGTERM to pasta during transfers"
