@@ -55,6 +55,10 @@ if [ "$status" != 0 ]; then
 fi
 if ! grep -q '^pasta-arm64: result ok' "$log"; then
   grep '^pasta-arm64: \(FAIL\|failed\|result\)' "$log" >&2 || echo "arm64-test: no result from the machine" >&2
+  # Each failure's own output last, where a CI excerpt (the log's tail)
+  # shows it: the "  |" lines after its FAIL line, at most 60 of them.
+  awk '/^pasta-arm64: FAIL /{show=1; n=0; print; next}
+       show && /^  \|/{if (++n <= 60) print; next} {show=0}' "$log" | tr -d '\r' >&2
   echo "arm64-test: FAILED" >&2
   exit 1
 fi
