@@ -250,18 +250,21 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
   Flow& f = flows_[slot];
   Side& in = f.side[from];
   Side& out = f.side[1 - from];
-  // A read that leaves room in the pipe took all the socket had: the next
-  // read waits for the next EPOLLIN (edge triggered), unless the peer's FIN
-  // is in and must still be read. (EAGAIN is no such sign: a pipe whose
-  // slots are all taken by small segments says it too.)
-  bool drained = false;
+  // Reads and writes until neither moves anything. The socket is known to
+  // be read dry only when a read into an empty pipe says EAGAIN: then its
+  // next data brings the next EPOLLIN (edge triggered), and OnEvent relies
+  // on it (a Move that ends with an empty pipe read the socket dry). A
+  // short read is no such sign, nor EAGAIN with data in the pipe: the
+  // pipe's slots (one per page or segment) can run out before its bytes
+  // do, small segments fill them fast, and a socket left holding data
+  // behind a closed window would never signal again.
   for (;;) {
     bool progress = false;
     const size_t room =
         in.pipe_size > in.in_pipe ? in.pipe_size - in.in_pipe : 0;
     // A full pipe is not read into (that would say EAGAIN): what is in it
     // goes first, and the writer's EPOLLOUT comes back here.
-    if (!in.eof && !drained && room > 0) {
+    if (!in.eof && room > 0) {
       const ssize_t n =
           splice(in.fd, nullptr, in.pipe_w, nullptr, kPipeSize,
                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -271,8 +274,9 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
       } else if (n > 0) {
         in.in_pipe += static_cast<size_t>(n);
         progress = true;
-        drained = static_cast<size_t>(n) < room && !in.rdhup;
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      } else if (errno == EINTR) {
+        progress = true;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
         LOG_TRACE("splice %u: read side %d: %s, reset", slot, from,
                   strerror(errno));
         ++counters_.resets;
@@ -302,7 +306,7 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
       out.shut = true;
       LOG_TRACE("splice %u: end of stream from side %d", slot, from);
     }
-    if (!progress || (drained && in.in_pipe == 0)) return true;
+    if (!progress) return true;
   }
 }
 
