@@ -1023,7 +1023,11 @@ absl::Status SetUpAutoForwarding(Run& run) {
 // One scan of automatic forwarding. A port our own listeners hold on the
 // scanned side (forwarded the other way) is never forwarded back: that
 // would loop. Each direction sees the other's state as just updated, so
-// the first direction to take a port keeps it.
+// the first direction to take a port keeps it. The tables are read before
+// any update, so the outward directions also count as ours what the
+// inward ones held then: a listener -t auto closes in this scan is still
+// in the host's table, and taking its port for -T would bind it in the
+// namespace, for a scan, under the feet of the server that just left it.
 void ScanAutoForwarding(Run& run) {
   AutoForwarding& a = run.autofwd;
   const fwd::PortSet none;
@@ -1032,16 +1036,20 @@ void ScanAutoForwarding(Run& run) {
   // Each table is read once per scan.
   const fwd::PortSet ns_tcp = a.ns_tcp.Read(), ns_udp = a.ns_udp.Read();
   const fwd::PortSet host_tcp = a.host_tcp.Read(), host_udp = a.host_udp.Read();
+  const fwd::PortSet tcp_in_before = active(a.tcp_in);
+  const fwd::PortSet udp_in_before = active(a.udp_in);
   if (a.tcp_in) a.tcp_in->Update(ns_tcp, a.explicit_T | active(a.tcp_out));
   if (a.udp_in) {
     const fwd::PortSet ours = a.explicit_U | active(a.udp_out);
     const fwd::PortSet tcp = ns_tcp & ~(a.explicit_T | active(a.tcp_out));
     a.udp_in->Update(ns_udp | tcp, ours);
   }
-  if (a.tcp_out) a.tcp_out->Update(host_tcp, a.explicit_t | active(a.tcp_in));
+  const fwd::PortSet tcp_in = active(a.tcp_in) | tcp_in_before;
+  const fwd::PortSet udp_in = active(a.udp_in) | udp_in_before;
+  if (a.tcp_out) a.tcp_out->Update(host_tcp, a.explicit_t | tcp_in);
   if (a.udp_out) {
-    const fwd::PortSet ours = a.explicit_u | active(a.udp_in);
-    const fwd::PortSet tcp = host_tcp & ~(a.explicit_t | active(a.tcp_in));
+    const fwd::PortSet ours = a.explicit_u | udp_in;
+    const fwd::PortSet tcp = host_tcp & ~(a.explicit_t | tcp_in);
     a.udp_out->Update(host_udp | tcp, ours);
   }
 }

@@ -223,6 +223,21 @@ waits() {
   return 1
 }
 
+# unbound NETNS PORT SECONDS: nothing listens on TCP PORT in NETNS at any
+# time for SECONDS (polled every 0.1 s).
+unbound() {
+  local i out
+  for ((i = 0; i < $3 * 10; i++)); do
+    out=$(at "$1" ss -Hltn "sport = :$2")
+    if [ -n "$out" ]; then
+      printf '  a listener on port %s after %s ms:\n%s\n' "$2" $((i * 100)) "$out" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  return 0
+}
+
 # 1. -t 8080: a server in the namespace; the host's loopback reaches it
 # spliced, the server netns through the tap.
 if pasta_up -t 8080 && serve target 0.0.0.0,:: 8080; then
@@ -325,10 +340,18 @@ if serve host 127.0.0.1,::1 5500 && pasta_up; then
   if serve target 0.0.0.0,:: 8310; then
     check "-t auto is the default: a new server in the namespace reachable within 2.5 s" \
       waits host 127.0.0.1 8310 open 2.5
+    unserve
+    # The scan that closes -t's listener must not hand the port to -T
+    # (its table was read with our listener still in it): the namespace's
+    # port stays free for the server to come back.
+    check "-t auto (default): refused within 2.5 s after the server stopped" \
+      waits host 127.0.0.1 8310 refused 2.5
+    check "... and -T auto does not take the port in the namespace (2 s)" \
+      unbound target 8310 2
   else
     check "-t auto (default): the namespace's server came up" false
+    unserve
   fi
-  unserve
   SERVE_PID=$host_server
 else
   check "-T auto: pasta and the host's server came up" false
