@@ -51,7 +51,8 @@ wait_carrier() { lab_wait_carrier "$@" || exit 1; }
 # Runs a command in the host netns.
 in_host() { ip netns exec "$HOST_NS" "$@"; }
 
-# check DESCRIPTION COMMAND...: runs COMMAND, counts a failure if it fails.
+# check DESCRIPTION COMMAND...: runs COMMAND, counts a failure (and returns
+# 1) if it fails.
 check() {
   local what=$1
   shift
@@ -61,6 +62,7 @@ check() {
   else
     echo "FAIL: $what" >&2
     FAILS=$((FAILS + 1))
+    return 1
   fi
 }
 
@@ -74,6 +76,13 @@ contains() {
 lacks() {
   if ! grep -qF -- "$2" <<<"$1"; then return 0; fi
   printf '  expected not to find: %s\n  in:\n%s\n' "$2" "$1" >&2
+  return 1
+}
+
+# equals GOT WANT: true if the two strings are equal; both shown otherwise.
+equals() {
+  [ "$1" = "$2" ] && return 0
+  printf '  got:  %s\n  want: %s\n' "$1" "$2" >&2
   return 1
 }
 

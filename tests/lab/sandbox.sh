@@ -81,13 +81,15 @@ detach() {
 traffic() {
   local what=$1 got
   got=$(target timeout 30 "${TOOL[@]}" get 203.0.113.1 7001 2>&1)
-  check "$what: TCP over the tap, 4 MiB intact" test "$got" = "$want"
+  check "$what: TCP over the tap, 4 MiB intact" equals "$got" "$want"
   target timeout 30 "${TOOL[@]}" serve 0.0.0.0 8080 25 "$LAB_TMP/data" "$LAB_TMP/ready8080" &
   LAB_PIDS+=($!)
   got=$(in_host "${TOOL[@]}" wait 127.0.0.1 8080 open 5 2>&1)
   check "$what: -t auto forwards a port opened after setup" test $? = 0
   got=$(in_host timeout 30 "${TOOL[@]}" get 127.0.0.1 8080 2>&1)
-  check "$what: spliced from the host's loopback, 4 MiB intact" test "$got" = "$want"
+  if ! check "$what: spliced from the host's loopback, 4 MiB intact" equals "$got" "$want"; then
+    tail -n 30 "$LAB_TMP/pasta.log" | sed 's/^/  pasta: /' >&2
+  fi
 }
 
 # 1. Root, attached.
@@ -141,7 +143,7 @@ for ((i = 0; i < 150; i++)); do
 done
 PID=$(cat "$LAB_TMP/u/pid" 2>/dev/null || echo "$LAB_NO_PID")
 LAB_PIDS+=("$PID")
-check "unprivileged: TCP over the tap, 4 MiB intact" test "$(cat "$LAB_TMP/u/got")" = "$want"
+check "unprivileged: TCP over the tap, 4 MiB intact" equals "$(cat "$LAB_TMP/u/got")" "$want"
 check "unprivileged: runs as the user" test "$(status_field "$PID" Uid | cut -f1)" = 65534
 # (A sanitizer build does not join, so it has no capabilities to check.)
 ((FULL)) && isolated "$PID" unprivileged
