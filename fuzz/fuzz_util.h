@@ -7,12 +7,24 @@
 #include <cstdlib>
 
 #include "absl/types/span.h"
+#include "common/log.h"
 #include "wire/bytes.h"
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/ip.h"
 
 namespace pasta::fuzz {
+
+// Errors only, once per process: the stateful targets provoke warnings (a
+// full flow table, a refused frame) by the thousand per second, megabytes
+// of log that slow the run and bury a real report.
+inline void QuietLogs() {
+  static const bool quiet = [] {
+    log::SetLevel(log::Level::kError);
+    return true;
+  }();
+  (void)quiet;
+}
 
 // Reads bytes off the front of the input; zeros once it runs out.
 struct Input {

@@ -91,6 +91,7 @@ pasta::IpAddr Ip(const char* s) { return *pasta::ParseIp(s); }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pasta::fuzz::QuietLogs();
   Input in{data, size};
   FakeSockets sockets;
   CheckingSink sink;

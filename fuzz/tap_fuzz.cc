@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/log.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
 #include "icmp/icmp.h"
@@ -42,6 +43,8 @@ class NullSockets : public pasta::icmp::PingSockets {
 
 struct World {
   World() {
+    // Errors only: malformed frames are dropped with a warning each.
+    pasta::log::SetLevel(pasta::log::Level::kError);
     const MacAddr our{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
     services.our_mac = our;
     services.arp = pasta::ndp::ArpConfig{our, *pasta::ParseIp("198.51.100.2")};

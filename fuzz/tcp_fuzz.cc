@@ -128,6 +128,7 @@ class NullSink : public pasta::wire::FrameSink {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pasta::fuzz::QuietLogs();
   Input in{data, size};
   FakeSockets sockets;
   NullSink sink;

@@ -181,6 +181,7 @@ int PickErrno(uint8_t b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pasta::fuzz::QuietLogs();
   Input in{data, size};
   FakeSockets sockets;
   CheckingSink sink;

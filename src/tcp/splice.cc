@@ -220,7 +220,6 @@ void SpliceFlows::OnEvent(uint32_t ref_index, uint32_t events) {
     Close(slot, true, "socket error");
     return;
   }
-  if (events & (EPOLLRDHUP | EPOLLHUP)) f.side[side].rdhup = true;
   if (f.connecting) {
     if (side != 1 || (events & EPOLLOUT) == 0) return;
     f.connecting = false;

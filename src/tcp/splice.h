@@ -106,7 +106,6 @@ class SpliceFlows {
     int pipe_r = -1, pipe_w = -1;  // carries what this side sends
     size_t in_pipe = 0;
     size_t pipe_size = 0;  // the pipe's capacity
-    bool rdhup = false;  // the peer's FIN was reported: read to the end
     bool eof = false;   // read end of stream
     bool shut = false;  // we shut its write side
   };
