@@ -145,6 +145,20 @@ class SpliceTest : public ::testing::Test {
     flows_->Reap();
   }
 
+  // Pumps and reads `fd` into `out` until its end of stream (true) or the
+  // deadline (false).
+  template <typename Deadline>
+  bool ReadToEnd(int fd, Deadline deadline, std::string* out) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      Pump(10);
+      char buf[64];
+      const ssize_t n = read(fd, buf, sizeof(buf));
+      if (n == 0) return true;
+      if (n > 0) out->append(buf, static_cast<size_t>(n));
+    }
+    return false;
+  }
+
   int ep_ = -1;
   std::unique_ptr<SpliceFlows> flows_;
   int server_listener_ = -1;
@@ -253,32 +267,16 @@ TEST_F(SpliceTest, HalfCloseThenAnswer) {
   ASSERT_NO_FATAL_FAILURE(Connect());
   ASSERT_EQ(write(client_, "request", 7), 7);
   shutdown(client_, SHUT_WR);
-  std::string at_server;
-  bool server_eof = false;
   const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!server_eof && Clock::now() < deadline) {
-    Pump(10);
-    char buf[64];
-    const ssize_t n = read(server_, buf, sizeof(buf));
-    if (n > 0) at_server.append(buf, static_cast<size_t>(n));
-    if (n == 0) server_eof = true;
-  }
+  std::string at_server;
+  ASSERT_TRUE(ReadToEnd(server_, deadline, &at_server)) << at_server;
   EXPECT_EQ(at_server, "request");
-  ASSERT_TRUE(server_eof);
   ASSERT_EQ(write(server_, "answer", 6), 6);
   close(server_);
   server_ = -1;
   std::string at_client;
-  bool client_eof = false;
-  while (!client_eof && Clock::now() < deadline) {
-    Pump(10);
-    char buf[64];
-    const ssize_t n = read(client_, buf, sizeof(buf));
-    if (n > 0) at_client.append(buf, static_cast<size_t>(n));
-    if (n == 0) client_eof = true;
-  }
+  EXPECT_TRUE(ReadToEnd(client_, deadline, &at_client)) << at_client;
   EXPECT_EQ(at_client, "answer");
-  EXPECT_TRUE(client_eof);
   for (int i = 0; i < 100 && flows_->active() > 0; ++i) Pump(10);
   EXPECT_EQ(flows_->active(), 0u);
   EXPECT_EQ(flows_->counters().resets, 0u);
