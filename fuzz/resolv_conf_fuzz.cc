@@ -10,11 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "common/log.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
 #include "dhcp/dns_name.h"
 #include "dhcp/resolv_conf.h"
+#include "fuzz_util.h"
 #include "ndp/ndp.h"
 #include "wire/bytes.h"
 
@@ -62,11 +62,7 @@ std::vector<uint8_t> InformationRequest() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = [] {
-    pasta::log::SetLevel(pasta::log::Level::kError);  // no skip warnings
-    return true;
-  }();
-  (void)quiet;
+  pasta::fuzz::QuietLogs();  // no skip warnings
   if (size > 16384) return 0;
   const pasta::dhcp::ResolvConf rc = pasta::dhcp::ParseResolvConf(
       std::string_view(reinterpret_cast<const char*>(data), size));

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "common/log.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
+#include "fuzz_util.h"
 #include "icmp/icmp.h"
 #include "ndp/ndp.h"
 #include "tap/tap.h"
@@ -43,8 +43,7 @@ class NullSockets : public pasta::icmp::PingSockets {
 
 struct World {
   World() {
-    // Errors only: malformed frames are dropped with a warning each.
-    pasta::log::SetLevel(pasta::log::Level::kError);
+    pasta::fuzz::QuietLogs();  // malformed frames: a warning each
     const MacAddr our{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
     services.our_mac = our;
     services.arp = pasta::ndp::ArpConfig{our, *pasta::ParseIp("198.51.100.2")};
