@@ -39,7 +39,7 @@ secs=${SECS:-4}
 rows=${ROWS:-loopback ours deb13 deb12}
 paths=${PATHS:-"-t -T"}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
-trixie=${TRIXIE_ROOT:-/srv/trixie}
+trixie=${TRIXIE_ROOT:-${PASTA_CACHE:-/srv}/trixie}
 deb12=/usr/bin/pasta
 [[ $runs =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ ]] || {
   echo "usage: bench/splice.sh [RUNS] (SECS, ROWS, PATHS, PASTA in the environment)" >&2

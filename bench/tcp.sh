@@ -31,7 +31,7 @@ secs=${SECS:-4}
 rows=${ROWS:-veth ours deb13 deb12}
 mtus=${MTUS:-65520 1500}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
-trixie=${TRIXIE_ROOT:-/srv/trixie}
+trixie=${TRIXIE_ROOT:-${PASTA_CACHE:-/srv}/trixie}
 deb12=/usr/bin/pasta
 [[ $runs =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ ]] || {
   echo "usage: bench/tcp.sh [RUNS] (SECS, ROWS, MTUS, PASTA in the environment)" >&2

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Makes a Debian 13 (trixie) root at ${TRIXIE_ROOT:-/srv/trixie} holding the
+# Makes a Debian 13 (trixie) root at $TRIXIE_ROOT (default
+# $PASTA_CACHE/trixie, /srv/trixie) holding the
 # `passt` package (2025 upstream pasta) and iperf3, so bench/tcp.sh can run
 # a newer upstream pasta beside Debian 12's. Idempotent: does nothing if the
 # root already has usr/bin/pasta. Needs root and Debian's mirror (the one
 # apt uses here); takes a few minutes. Usage: bench/trixie-root.sh
 set -eu
-root=${TRIXIE_ROOT:-/srv/trixie}
+root=${TRIXIE_ROOT:-${PASTA_CACHE:-/srv}/trixie}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # version ROOT: pasta --version inside the root. It needs /proc there (it
 # re-executes itself as pasta.avx2 through /proc/self/exe), mounted in a

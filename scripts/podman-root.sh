@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes (once) and caches a Debian 13 (trixie) root at
-# ${PODMAN_ROOT:-/srv/podman-root} with rootless podman 5.4 and what it needs
+# Makes (once) and caches a Debian 13 (trixie) root at $PODMAN_ROOT
+# (default $PASTA_CACHE/podman-root, /srv/podman-root) with rootless
+# podman 5.4 and what it needs
 # (crun, conmon, catatonit, uidmap, netavark, nftables), trixie's own pasta
 # (package passt, to compare with ours), busybox-static and socat (the test
 # image is built from these two), rootlesskit 2 (tests/lab/rootlesskit.sh),
@@ -15,7 +16,7 @@
 # measured), 280 MB.
 # Usage: scripts/podman-root.sh   (prints the root's path and podman's version)
 set -eu
-root=${PODMAN_ROOT:-/srv/podman-root}
+root=${PODMAN_ROOT:-${PASTA_CACHE:-/srv}/podman-root}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 marker="$root/.podman-root-ready"
 pkgs=podman,crun,conmon,catatonit,uidmap,netavark,nftables,busybox-static,socat,passt,iproute2,procps,rootlesskit

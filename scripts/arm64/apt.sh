@@ -8,7 +8,7 @@
 #   arm64_apt ARGS...   apt-get with the private configuration
 #   arm64_apt_update    refreshes the lists (once a day at most)
 
-ARM64_CACHE=${ARM64_CACHE:-/srv/arm64}
+ARM64_CACHE=${ARM64_CACHE:-${PASTA_CACHE:-/srv}/arm64}
 ARM64_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 ARM64_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 ARM64_SUITE=bookworm

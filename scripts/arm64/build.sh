@@ -19,6 +19,10 @@ arm64_host_packages g++-aarch64-linux-gnu ccache
 export CCACHE_DIR="$ARM64_CACHE/ccache" CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 ccache --max-size=2G >/dev/null
 sysroot=$(scripts/arm64/sysroot.sh)
+if [ ! -d "$sysroot/usr/include" ]; then
+  echo "arm64-build: scripts/arm64/sysroot.sh printed '$sysroot', which is no sysroot" >&2
+  exit 1
+fi
 build=${ARM64_BUILD_DIR:-build-arm64}
 cmake -S . -B "$build" \
   -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" \

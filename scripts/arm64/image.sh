@@ -26,7 +26,13 @@
 # the second stage under emulation 11-12), 520 MB (the .deb files are kept
 # in $ARM64_CACHE/debootstrap-debs for the next time).
 # Usage: scripts/arm64/image.sh   (prints the cache directory)
+#
+# Standard output carries the cache directory and nothing else (callers
+# take it with $(...)): everything this script and the tools it runs print
+# goes to standard error (mke2fs says "Creating regular file" on standard
+# output when the image does not exist yet: the cold-run failure).
 set -euo pipefail
+exec 3>&1 1>&2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/apt.sh"
 vm="$ARM64_CACHE/vm"
@@ -55,7 +61,7 @@ init_sum=$(sha256sum "$here/vm-init" | cut -c1-16)
 want="format=$format init=$init_sum packages=$pkgs"
 if [ -e "$vm/.ready" ] && [ "${ARM64_IMAGE_REFRESH:-0}" != 1 ] &&
   [ "$(sed 's/ kernel=[^ ]*//' "$vm/.ready")" = "$want" ]; then
-  echo "$vm"
+  echo "$vm" >&3
   exit 0
 fi
 
@@ -153,4 +159,4 @@ cp "$work/stage2-console.log" "$vm/"
 rm -rf --one-file-system "$work"
 echo "format=$format init=$init_sum kernel=$kver packages=$pkgs" >"$vm/.ready"
 echo "arm64-image: made in $(($(date +%s) - start)) s, $(du -sh "$vm" | cut -f1)" >&2
-echo "$vm"
+echo "$vm" >&3

@@ -11,7 +11,11 @@
 # same package list is reused. Needs root and Debian's mirror the first
 # time: about 30 s, 300 MB (150 MB of it the .deb files, kept).
 # Usage: scripts/arm64/sysroot.sh   (prints the sysroot's path)
+#
+# Standard output carries the path and nothing else (callers take it with
+# $(...)): everything else goes to standard error.
 set -eu
+exec 3>&1 1>&2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/apt.sh"
 root="$ARM64_CACHE/sysroot"
@@ -19,7 +23,7 @@ pkgs=(libmnl-dev libabsl-dev libgtest-dev libgmock-dev libpcap-dev libbenchmark-
   libc6-dev libstdc++-12-dev)
 marker="$root/.arm64-sysroot-ready"
 if [ -e "$marker" ] && [ "$(cat "$marker")" = "${pkgs[*]}" ]; then
-  echo "$root"
+  echo "$root" >&3
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -50,4 +54,4 @@ find "$root" -type l -lname '/*' | while read -r link; do
 done
 echo "${pkgs[*]}" >"$marker"
 echo "arm64-sysroot: made in $(($(date +%s) - start)) s, $(du -sh "$root" | cut -f1)" >&2
-echo "$root"
+echo "$root" >&3

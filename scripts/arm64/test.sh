@@ -26,6 +26,10 @@ t0=$(date +%s)
 scripts/arm64/build.sh
 t1=$(date +%s)
 vm=$(scripts/arm64/image.sh)
+if [ ! -f "$vm/vmlinuz" ] || [ ! -f "$vm/rootfs.img" ]; then
+  echo "arm64-test: scripts/arm64/image.sh printed '$vm', which is no machine directory" >&2
+  exit 1
+fi
 t2=$(date +%s)
 
 work=$(mktemp -d /tmp/pasta-arm64.XXXXXX)

@@ -9,7 +9,7 @@
 # host netns, and pasta gone after `podman rm -f`.
 #
 # Needs the Debian 13 root of scripts/podman-root.sh (made and cached at
-# ${PODMAN_ROOT:-/srv/podman-root} if missing: about 5 minutes, once).
+# $PODMAN_ROOT, default $PASTA_CACHE/podman-root, if missing: about 5 minutes, once).
 # A run takes 20-40 s.
 # PASTA_IMPL=upstream runs trixie's own /usr/bin/pasta instead of $PASTA,
 # to compare. PASTA_TRACE=1 runs every pasta with --trace into a log of its
@@ -39,7 +39,7 @@
 #   helper_binaries_dir = ["/opt/pasta-cpp/bin", "/usr/lib/podman"].
 . "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT=${PODMAN_ROOT:-/srv/podman-root}
+ROOT=${PODMAN_ROOT:-${PASTA_CACHE:-/srv}/podman-root}
 IMPL=${PASTA_IMPL:-ours}
 PY=/usr/bin/python3
 USER_ID=2000

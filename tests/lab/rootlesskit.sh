@@ -39,7 +39,7 @@
 # records its arguments and execs it with LD_LIBRARY_PATH set.
 . "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT=${PODMAN_ROOT:-/srv/podman-root}
+ROOT=${PODMAN_ROOT:-${PASTA_CACHE:-/srv}/podman-root}
 IMPL=${PASTA_IMPL:-ours}
 PY=/usr/bin/python3
 USER_ID=2000
