@@ -206,10 +206,6 @@ struct Run {
   UniqueFd timer;
   UniqueFd netns_watch;
   UniqueFd pid_watch;
-  // The PID file's directory (O_PATH) and name, for removing it at exit
-  // without a path: the sandbox leaves us no file system.
-  UniqueFd pid_dir;
-  std::string pid_name;
 };
 
 int64_t NowUs() {
@@ -456,18 +452,9 @@ absl::Status WritePidFile(Run& run) {
       static_cast<ssize_t>(text.size())) {
     return ErrnoToStatus(errno, "writing " + run.cfg.pid_file);
   }
-  const std::string& path = run.cfg.pid_file;
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
-  run.pid_dir.reset(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  run.pid_name = slash == std::string::npos ? path : path.substr(slash + 1);
+  // The file stays after we exit, as upstream's: podman reads it then to
+  // check that we are gone, and its rootless-netns teardown to signal us.
   return absl::OkStatus();
-}
-
-void RemovePidFile(Run& run) {
-  if (run.pid_dir.valid()) unlinkat(run.pid_dir.get(), run.pid_name.c_str(), 0);
 }
 
 // Forks; the parent waits until the child says it is ready, then exits 0
@@ -1256,6 +1243,7 @@ int Main(int argc, char* argv[]) {
   for (const std::string& opt : cfg.unimplemented) {
     LOG_DEBUG("option --%s is accepted but not implemented yet", opt);
   }
+  for (const std::string& line : cfg.repeated) LOG_DEBUG("option %s", line);
 
   // Signals are read from a signalfd; block them before any child exists so
   // none is lost. A spawned child clears the mask before exec.
@@ -1430,7 +1418,6 @@ int Main(int argc, char* argv[]) {
   if (!st.ok()) return Fail(st);
   SignalReady(std::move(ready));
   const int status = Loop(run);
-  RemovePidFile(run);
   const auto& c = run.tap->counters();
   LOG_DEBUG(
       "tap: %u frames, %u bytes read, %u frames sent; %u dropped "

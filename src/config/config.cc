@@ -1,6 +1,8 @@
 // Command-line parsing: getopt_long over upstream pasta's option set, into a
 // validated Config. One pass over the options records values and catches
-// per-option errors (bad value, option given twice); a second step handles
+// per-option errors (bad value); a single-valued option given again replaces
+// the earlier value, as upstream (engines layer options: containers.conf's,
+// then the command line's), and is noted for --debug. A second step handles
 // the non-option arguments (command or PID) and the checks that involve more
 // than one option (-4 with -6, -q with -d, --userns without a target, ...).
 #include "config/config.h"
@@ -14,7 +16,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,88 +72,84 @@ enum LongOnly : int {
   kOptMigrateNoLinger,
 };
 
-struct OptionDef {
-  const char* name;
-  int has_arg;
-  int val;
-};
+using R = Repeat;
 
 // Every option of upstream pasta (and passt's, so that those get a precise
 // message). The first entry for a value is its canonical long name.
 constexpr OptionDef kOptionDefs[] = {
-    {"debug", no_argument, 'd'},
-    {"trace", no_argument, kOptTrace},
-    {"quiet", no_argument, 'q'},
-    {"foreground", no_argument, 'f'},
-    {"stderr", no_argument, 'e'},
-    {"log-file", required_argument, 'l'},
-    {"log-size", required_argument, kOptLogSize},
-    {"runas", required_argument, kOptRunas},
-    {"help", no_argument, 'h'},
-    {"version", no_argument, kOptVersion},
-    {"ns-ifname", required_argument, 'I'},
-    {"fd", required_argument, 'F'},
-    {"pcap", required_argument, 'p'},
-    {"pid", required_argument, 'P'},
-    {"mtu", required_argument, 'm'},
-    {"address", required_argument, 'a'},
-    {"netmask", required_argument, 'n'},
-    {"mac-addr", required_argument, 'M'},
-    {"gateway", required_argument, 'g'},
-    {"interface", required_argument, 'i'},
-    {"outbound", required_argument, 'o'},
-    {"outbound-if4", required_argument, kOptOutboundIf4},
-    {"outbound-if6", required_argument, kOptOutboundIf6},
-    {"dns", required_argument, 'D'},
-    {"search", required_argument, 'S'},
-    {"hostname", required_argument, 'H'},
-    {"fqdn", required_argument, kOptFqdn},
-    {"dhcp-dns", no_argument, kOptDhcpDns},
-    {"dhcp-search", no_argument, kOptDhcpSearch},
-    {"no-dhcp-dns", no_argument, kOptNoDhcpDns},
-    {"no-dhcp-search", no_argument, kOptNoDhcpSearch},
-    {"dns-forward", required_argument, kOptDnsForward},
-    {"dns-host", required_argument, kOptDnsHost},
-    {"no-tcp", no_argument, kOptNoTcp},
-    {"no-udp", no_argument, kOptNoUdp},
-    {"no-icmp", no_argument, kOptNoIcmp},
-    {"no-dhcp", no_argument, kOptNoDhcp},
-    {"no-ndp", no_argument, kOptNoNdp},
-    {"no-dhcpv6", no_argument, kOptNoDhcpv6},
-    {"no-ra", no_argument, kOptNoRa},
-    {"no-map-gw", no_argument, kOptNoMapGw},
-    {"map-host-loopback", required_argument, kOptMapHostLoopback},
-    {"map-guest-addr", required_argument, kOptMapGuestAddr},
-    {"no-splice", no_argument, kOptNoSplice},
-    {"splice-only", no_argument, kOptSpliceOnly},
-    {"host-lo-to-ns-lo", no_argument, kOptHostLoToNsLo},
-    {"freebind", no_argument, kOptFreebind},
-    {"ipv4-only", no_argument, '4'},
-    {"ipv6-only", no_argument, '6'},
-    {"tcp-ports", required_argument, 't'},
-    {"udp-ports", required_argument, 'u'},
-    {"tcp-ns", required_argument, 'T'},
-    {"udp-ns", required_argument, 'U'},
-    {"userns", required_argument, kOptUserns},
-    {"netns", required_argument, kOptNetns},
-    {"netns-only", no_argument, kOptNetnsOnly},
-    {"no-netns-quit", no_argument, kOptNoNetnsQuit},
-    {"config-net", no_argument, kOptConfigNet},
-    {"ns-mac-addr", required_argument, kOptNsMacAddr},
-    {"no-copy-routes", no_argument, kOptNoCopyRoutes},
-    {"no-copy-addrs", no_argument, kOptNoCopyAddrs},
-    {"stats", required_argument, kOptStats},
-    {"conf-path", required_argument, 'c'},
-    {"chroot-fallback", no_argument, kOptChrootFallback},
-    {"repair-path", required_argument, kOptRepairPath},
+    {"debug", no_argument, 'd', R::kFlag},
+    {"trace", no_argument, kOptTrace, R::kFlag},
+    {"quiet", no_argument, 'q', R::kFlag},
+    {"foreground", no_argument, 'f', R::kFlag},
+    {"stderr", no_argument, 'e', R::kFlag},
+    {"log-file", required_argument, 'l', R::kLastWins},
+    {"log-size", required_argument, kOptLogSize, R::kLastWins},
+    {"runas", required_argument, kOptRunas, R::kLastWins},
+    {"help", no_argument, 'h', R::kFlag},
+    {"version", no_argument, kOptVersion, R::kFlag},
+    {"ns-ifname", required_argument, 'I', R::kLastWins},
+    {"fd", required_argument, 'F', R::kLastWins},
+    {"pcap", required_argument, 'p', R::kLastWins},
+    {"pid", required_argument, 'P', R::kLastWins},
+    {"mtu", required_argument, 'm', R::kLastWins},
+    {"address", required_argument, 'a', R::kLastWinsPerFamily},
+    {"netmask", required_argument, 'n', R::kLastWins},
+    {"mac-addr", required_argument, 'M', R::kLastWins},
+    {"gateway", required_argument, 'g', R::kLastWinsPerFamily},
+    {"interface", required_argument, 'i', R::kLastWins},
+    {"outbound", required_argument, 'o', R::kLastWinsPerFamily},
+    {"outbound-if4", required_argument, kOptOutboundIf4, R::kLastWins},
+    {"outbound-if6", required_argument, kOptOutboundIf6, R::kLastWins},
+    {"dns", required_argument, 'D', R::kAccumulates},
+    {"search", required_argument, 'S', R::kAccumulates},
+    {"hostname", required_argument, 'H', R::kLastWins},
+    {"fqdn", required_argument, kOptFqdn, R::kLastWins},
+    {"dhcp-dns", no_argument, kOptDhcpDns, R::kFlag},
+    {"dhcp-search", no_argument, kOptDhcpSearch, R::kFlag},
+    {"no-dhcp-dns", no_argument, kOptNoDhcpDns, R::kFlag},
+    {"no-dhcp-search", no_argument, kOptNoDhcpSearch, R::kFlag},
+    {"dns-forward", required_argument, kOptDnsForward, R::kLastWinsPerFamily},
+    {"dns-host", required_argument, kOptDnsHost, R::kLastWinsPerFamily},
+    {"no-tcp", no_argument, kOptNoTcp, R::kFlag},
+    {"no-udp", no_argument, kOptNoUdp, R::kFlag},
+    {"no-icmp", no_argument, kOptNoIcmp, R::kFlag},
+    {"no-dhcp", no_argument, kOptNoDhcp, R::kFlag},
+    {"no-ndp", no_argument, kOptNoNdp, R::kFlag},
+    {"no-dhcpv6", no_argument, kOptNoDhcpv6, R::kFlag},
+    {"no-ra", no_argument, kOptNoRa, R::kFlag},
+    {"no-map-gw", no_argument, kOptNoMapGw, R::kFlag},
+    {"map-host-loopback", required_argument, kOptMapHostLoopback, R::kLastWinsPerFamily},
+    {"map-guest-addr", required_argument, kOptMapGuestAddr, R::kLastWinsPerFamily},
+    {"no-splice", no_argument, kOptNoSplice, R::kFlag},
+    {"splice-only", no_argument, kOptSpliceOnly, R::kFlag},
+    {"host-lo-to-ns-lo", no_argument, kOptHostLoToNsLo, R::kFlag},
+    {"freebind", no_argument, kOptFreebind, R::kFlag},
+    {"ipv4-only", no_argument, '4', R::kFlag},
+    {"ipv6-only", no_argument, '6', R::kFlag},
+    {"tcp-ports", required_argument, 't', R::kAccumulates},
+    {"udp-ports", required_argument, 'u', R::kAccumulates},
+    {"tcp-ns", required_argument, 'T', R::kAccumulates},
+    {"udp-ns", required_argument, 'U', R::kAccumulates},
+    {"userns", required_argument, kOptUserns, R::kLastWins},
+    {"netns", required_argument, kOptNetns, R::kLastWins},
+    {"netns-only", no_argument, kOptNetnsOnly, R::kFlag},
+    {"no-netns-quit", no_argument, kOptNoNetnsQuit, R::kFlag},
+    {"config-net", no_argument, kOptConfigNet, R::kFlag},
+    {"ns-mac-addr", required_argument, kOptNsMacAddr, R::kLastWins},
+    {"no-copy-routes", no_argument, kOptNoCopyRoutes, R::kFlag},
+    {"no-copy-addrs", no_argument, kOptNoCopyAddrs, R::kFlag},
+    {"stats", required_argument, kOptStats, R::kLastWins},
+    {"conf-path", required_argument, 'c', R::kLastWins},
+    {"chroot-fallback", no_argument, kOptChrootFallback, R::kFlag},
+    {"repair-path", required_argument, kOptRepairPath, R::kLastWins},
     // passt (VM) mode only: recognised so we can say so.
-    {"socket", required_argument, 's'},
-    {"socket-path", required_argument, 's'},
-    {"one-off", no_argument, '1'},
-    {"vhost-user", no_argument, kOptVhostUser},
-    {"print-capabilities", no_argument, kOptPrintCapabilities},
-    {"migrate-exit", no_argument, kOptMigrateExit},
-    {"migrate-no-linger", no_argument, kOptMigrateNoLinger},
+    {"socket", required_argument, 's', R::kPasstOnly},
+    {"socket-path", required_argument, 's', R::kPasstOnly},
+    {"one-off", no_argument, '1', R::kPasstOnly},
+    {"vhost-user", no_argument, kOptVhostUser, R::kPasstOnly},
+    {"print-capabilities", no_argument, kOptPrintCapabilities, R::kPasstOnly},
+    {"migrate-exit", no_argument, kOptMigrateExit, R::kPasstOnly},
+    {"migrate-no-linger", no_argument, kOptMigrateNoLinger, R::kPasstOnly},
 };
 
 // '+': stop at the first non-option. ':': report a missing argument as ':'.
@@ -264,11 +261,12 @@ class Parser {
     return absl::InvalidArgumentError(
         absl::StrCat(label, " ", value, ": ", reason));
   }
-  // Fails if the option keyed `key` was already given.
-  absl::Status Once(const std::string& key, const std::string& description);
-  absl::Status OnceOption(int val) {
-    return Once(CanonicalName(val),
-                absl::StrCat("--", CanonicalName(val), " options"));
+  // Records that the option keyed `key` (shown as `shown`) was given the
+  // value `value`; a second time is noted in cfg_.repeated by Run().
+  void Given(const std::string& key, const std::string& shown,
+             const char* value);
+  void GivenOption(int val, const char* value) {
+    Given(CanonicalName(val), absl::StrCat("--", CanonicalName(val)), value);
   }
   void Unimplemented(const char* long_name);
 
@@ -295,9 +293,14 @@ class Parser {
   absl::Status HandleArguments(int first, int argc, char* const argv[]);
   absl::Status CrossCheck();
 
+  struct Seen {
+    std::string key, shown, last;
+    int count;
+  };
+
   int (*path_exists_)(const std::string&);
   Config cfg_;
-  std::set<std::string> seen_;
+  std::vector<Seen> seen_;  // in order of first appearance
   bool debug_ = false;
   bool trace_ = false;
   bool netns_given_ = false;
@@ -306,18 +309,22 @@ class Parser {
   std::string addr4_text_, addr6_text_, gw4_text_, gw6_text_;
   std::string out4_text_, out6_text_, netmask_text_;
   bool addr4_has_prefix_ = false;
+  int netmask_len_ = -1;  // the last -n, as a prefix length
   // First -t/-u/-T/-U spec, per option, for messages.
   std::string port_text_[4];
   std::string port_label_[4];
 };
 
-absl::Status Parser::Once(const std::string& key,
-                          const std::string& description) {
-  if (!seen_.insert(key).second) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("multiple ", description, " given"));
+void Parser::Given(const std::string& key, const std::string& shown,
+                   const char* value) {
+  for (Seen& seen : seen_) {
+    if (seen.key == key) {
+      ++seen.count;
+      seen.last = value;
+      return;
+    }
   }
-  return absl::OkStatus();
+  seen_.push_back({key, shown, value, 1});
 }
 
 void Parser::Unimplemented(const char* long_name) {
@@ -340,9 +347,8 @@ absl::Status Parser::SetAddrPerFamily(int val, const std::string& label,
   }
   bool v6_family = addr->IsV6();
   const char* name = CanonicalName(val);
-  RETURN_IF_ERROR(
-      Once(absl::StrCat(name, v6_family ? "/6" : "/4"),
-           absl::StrCat(v6_family ? "IPv6" : "IPv4", " --", name, " options")));
+  Given(absl::StrCat(name, v6_family ? "/6" : "/4"),
+        absl::StrCat("--", name, v6_family ? " (IPv6)" : " (IPv4)"), arg);
   (v6_family ? *v6 : *v4) = *addr;
   return absl::OkStatus();
 }
@@ -350,16 +356,21 @@ absl::Status Parser::SetAddrPerFamily(int val, const std::string& label,
 absl::Status Parser::SetNat(int val, const std::string& label, const char* arg,
                             std::optional<IpAddr>* v4,
                             std::optional<IpAddr>* v6, bool* none) {
+  // As upstream: "none" drops both families' addresses given so far; an
+  // address given after it maps its own family only.
   if (std::strcmp(arg, "none") == 0) {
-    RETURN_IF_ERROR(Once(absl::StrCat(CanonicalName(val), "/none"),
-                         absl::StrCat("--", CanonicalName(val), " none")));
-    if (v4->has_value() || v6->has_value()) {
-      return Bad(label, arg, "conflicts with an address given earlier");
+    const char* name = CanonicalName(val);
+    for (const char* family : {"/4", "/6"}) {
+      Given(absl::StrCat(name, family),
+            absl::StrCat("--", name,
+                         family[1] == '4' ? " (IPv4)" : " (IPv6)"),
+            arg);
     }
+    v4->reset();
+    v6->reset();
     *none = true;
     return absl::OkStatus();
   }
-  if (*none) return Bad(label, arg, "conflicts with 'none' given earlier");
   return SetAddrPerFamily(val, label, arg,
                           kRejectUnspecified | kRejectLoopback |
                               kRejectMulticast | kRejectBroadcast,
@@ -373,7 +384,7 @@ absl::Status Parser::SetInterface(int val, const std::string& label,
                "invalid interface name (1 to 15 characters, no '/', ':' or "
                "spaces)");
   }
-  RETURN_IF_ERROR(OnceOption(val));
+  GivenOption(val, arg);
   *out = arg;
   return absl::OkStatus();
 }
@@ -382,7 +393,7 @@ absl::Status Parser::SetPath(int val, const std::string& label, const char* arg,
                              std::string* out) {
   if (*arg == '\0') return Bad(label, "''", "empty path");
   if (std::strlen(arg) >= PATH_MAX) return Bad(label, "(...)", "path too long");
-  RETURN_IF_ERROR(OnceOption(val));
+  GivenOption(val, arg);
   *out = arg;
   return absl::OkStatus();
 }
@@ -408,34 +419,29 @@ absl::Status Parser::SetAddress(const std::string& label, const char* arg) {
                      kRejectBroadcast | kRejectV4Mapped)) {
     return Bad(label, arg, absl::StrCat("not usable as address (", why, ")"));
   }
+  // The last -a of a family replaces the earlier one, prefix included.
   if (addr->IsV4()) {
-    RETURN_IF_ERROR(Once("address/4", "IPv4 --address options"));
+    Given("address/4", "--address (IPv4)", arg);
     cfg_.addr4 = *addr;
     addr4_text_ = arg;
-    if (prefix >= 0) {
-      cfg_.prefix_len4 = prefix;
-      addr4_has_prefix_ = true;
-    }
+    addr4_has_prefix_ = prefix >= 0;
+    cfg_.prefix_len4 = prefix >= 0 ? prefix : netmask_len_;
   } else {
-    RETURN_IF_ERROR(Once("address/6", "IPv6 --address options"));
+    Given("address/6", "--address (IPv6)", arg);
     cfg_.addr6 = *addr;
     addr6_text_ = arg;
-    if (prefix >= 0) cfg_.prefix_len6 = prefix;
+    cfg_.prefix_len6 = prefix;
   }
   return absl::OkStatus();
 }
 
 absl::Status Parser::SetDns(const std::string& label, const char* arg) {
+  // As upstream: "none" (or "") drops the addresses given so far; an
+  // address after it starts a new list.
   if (*arg == '\0' || std::strcmp(arg, "none") == 0) {
-    if (!cfg_.dns.empty()) {
-      return Bad(label, *arg ? arg : "''",
-                 "disabling DNS conflicts with DNS addresses given earlier");
-    }
+    cfg_.dns.clear();
     cfg_.dns_disabled = true;
     return absl::OkStatus();
-  }
-  if (cfg_.dns_disabled) {
-    return Bad(label, arg, "conflicts with DNS disabled earlier");
   }
   std::optional<IpAddr> addr = ParseIp(arg);
   if (!addr) return Bad(label, arg, "invalid DNS server address");
@@ -443,6 +449,7 @@ absl::Status Parser::SetDns(const std::string& label, const char* arg) {
     return Bad(label, arg,
                absl::StrCat("not usable as DNS server (", why, ")"));
   }
+  cfg_.dns_disabled = false;
   cfg_.dns.push_back(*addr);
   return absl::OkStatus();
 }
@@ -459,17 +466,11 @@ absl::Status Parser::SetSearch(const std::string& label, const char* arg) {
       current.push_back(*p);
     }
   }
+  // As -D: "none" (or "") drops the domains given so far.
   if (domains.empty() || (domains.size() == 1 && domains[0] == "none")) {
-    if (!cfg_.search.empty()) {
-      return Bad(label, *arg ? arg : "''",
-                 "disabling the search list conflicts with domains given "
-                 "earlier");
-    }
+    cfg_.search.clear();
     cfg_.search_disabled = true;
     return absl::OkStatus();
-  }
-  if (cfg_.search_disabled) {
-    return Bad(label, arg, "conflicts with the search list disabled earlier");
   }
   for (std::string& domain : domains) {
     if (domain.size() > 253) {
@@ -478,6 +479,7 @@ absl::Status Parser::SetSearch(const std::string& label, const char* arg) {
     }
     cfg_.search.push_back(std::move(domain));
   }
+  cfg_.search_disabled = false;
   return absl::OkStatus();
 }
 
@@ -526,7 +528,7 @@ absl::Status Parser::SetRunas(const std::string& label, const char* arg) {
     have_gid = true;
   }
   if (!have_gid) gid = static_cast<gid_t>(uid);  // unknown numeric UID
-  RETURN_IF_ERROR(OnceOption(kOptRunas));
+  GivenOption(kOptRunas, arg);
   cfg_.runas_set = true;
   cfg_.runas_uid = uid;
   cfg_.runas_gid = gid;
@@ -583,7 +585,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
       if (!ParseDecimal(arg, SIZE_MAX, &number) || number == 0) {
         return Bad(label, arg, "invalid size (a positive number of bytes)");
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       cfg_.log_size = static_cast<size_t>(number);
       return absl::OkStatus();
     case kOptRunas:
@@ -600,7 +602,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
       if (!ParseDecimal(arg, INT_MAX, &number) || number <= STDERR_FILENO) {
         return Bad(label, arg, "invalid file descriptor (a number above 2)");
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       Unimplemented("fd");
       cfg_.fd = static_cast<int>(number);
       return absl::OkStatus();
@@ -615,7 +617,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
             label, arg,
             absl::StrCat("invalid MTU (0, or ", kMinMtu, " to ", kMaxMtu, ")"));
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       cfg_.mtu = static_cast<int>(number);
       cfg_.mtu_set = true;
       return absl::OkStatus();
@@ -628,8 +630,9 @@ absl::Status Parser::Handle(int code, const std::string& label,
                    "invalid netmask (contiguous dot-decimal mask, or prefix "
                    "length 0 to 32)");
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       netmask_text_ = arg;
+      netmask_len_ = len;
       if (!addr4_has_prefix_) cfg_.prefix_len4 = len;
       return absl::OkStatus();
     }
@@ -639,7 +642,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
       if (!mac) {
         return Bad(label, arg, "invalid MAC address (like 9a:55:9a:55:9a:55)");
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       (code == 'M' ? cfg_.our_mac : cfg_.ns_mac) = *mac;
       return absl::OkStatus();
     }
@@ -674,7 +677,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
         return Bad(label, *arg ? arg : "''",
                    "invalid name (1 to 253 characters)");
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       Unimplemented(CanonicalName(code));
       (code == 'H' ? cfg_.hostname : cfg_.fqdn) = arg;
       return absl::OkStatus();
@@ -761,7 +764,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
       return AddPorts(code, label, arg);
     case kOptUserns:
       if (*arg == '\0') return Bad(label, "''", "empty path");
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       cfg_.userns_path = arg;
       return absl::OkStatus();
     case kOptNetns: {
@@ -770,7 +773,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
                              ? std::string(arg)
                              : absl::StrCat("/run/netns/", arg);
       if (path.size() >= PATH_MAX) return Bad(label, arg, "path too long");
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       netns_given_ = true;
       netns_arg_ = arg;
       cfg_.netns_path = std::move(path);
@@ -795,7 +798,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
       if (!ParseDecimal(arg, INT_MAX, &number)) {
         return Bad(label, arg, "invalid delay (a number of seconds)");
       }
-      RETURN_IF_ERROR(OnceOption(code));
+      GivenOption(code, arg);
       Unimplemented("stats");
       cfg_.stats_delay = static_cast<int>(number);
       return absl::OkStatus();
@@ -811,6 +814,7 @@ absl::Status Parser::Handle(int code, const std::string& label,
       if (std::strcmp(arg, "none") != 0) {
         return Bad(label, arg, "only 'none' is valid outside vhost-user mode");
       }
+      GivenOption(code, arg);
       return absl::OkStatus();
     case 's':
     case '1':
@@ -1035,10 +1039,18 @@ absl::StatusOr<Config> Parser::Run(int argc, char* const argv[]) {
   }
   RETURN_IF_ERROR(HandleArguments(optind, argc, argv));
   RETURN_IF_ERROR(CrossCheck());
+  for (const Seen& seen : seen_) {
+    if (seen.count < 2) continue;
+    cfg_.repeated.push_back(absl::StrCat(seen.shown, " given ", seen.count,
+                                         " times, kept the last: ",
+                                         seen.last));
+  }
   return std::move(cfg_);
 }
 
 }  // namespace
+
+absl::Span<const OptionDef> Options() { return kOptionDefs; }
 
 absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[]) {
   return ParseCommandLine(argc, argv, ParseEnv{});

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "common/log.h"
 #include "common/net_types.h"
 #include "config/port_spec.h"
@@ -141,7 +142,37 @@ struct Config {
   // Long option names given that are accepted but have no effect yet, each
   // once, in order of first appearance (e.g. "pcap", "runas").
   std::vector<std::string> unimplemented;
+
+  // One line for each single-valued option given more than once (the last
+  // value is kept, as upstream), in order of first appearance, e.g.
+  // "--ns-mac-addr given 2 times, kept the last: aa:bb:cc:dd:ee:ff". main
+  // logs them at --debug level.
+  std::vector<std::string> repeated;
 };
+
+// What giving an option more than once does.
+enum class Repeat {
+  kFlag,                // no argument: the same as giving it once
+  kLastWins,            // the last value replaces the earlier ones
+  kLastWinsPerFamily,   // the same, separately for IPv4 and IPv6 values;
+                        // "none", where taken, resets both families
+  kAccumulates,         // every value counts (-t, -u, -T, -U, -D, -S);
+                        // "none" for -D and -S drops the earlier values
+  kPasstOnly,           // refused: passt (VM) mode only
+};
+
+// One long option: its name, getopt_long's has_arg, the code it returns
+// (its short option's character where it has one) and how repeats behave.
+struct OptionDef {
+  const char* name;
+  int has_arg;
+  int val;
+  Repeat repeat;
+};
+
+// Every option the parser knows, in --help order; an option with two long
+// names (--socket, --socket-path) has two entries. Static storage.
+absl::Span<const OptionDef> Options();
 
 // Seams for tests. The defaults look at the real file system.
 struct ParseEnv {
@@ -161,7 +192,7 @@ struct ParseEnv {
 // On a bad option or value, returns InvalidArgument (or NotFound etc. for a
 // missing path or process) whose message is one line naming the option, the
 // value and the reason, e.g. "-m abc: invalid MTU (0, or 68 to 65520)",
-// "multiple --mtu options given", "unrecognized option '--bogus'",
+// "unrecognized option '--bogus'",
 // "option '--mtu' requires an argument", "no such process: 999999999".
 // Touches nothing but getpwnam/getgrnam for --runas names and stat(2) for
 // --netns/--userns paths and /proc/PID. Uses getopt_long's globals (resets

@@ -236,16 +236,13 @@ const std::vector<int>& AllowedSyscalls() {
       SYS_timerfd_gettime, SYS_lseek, SYS_pread64, SYS_ftruncate,
       SYS_getpid, SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,
       SYS_getegid, SYS_getppid, SYS_getrandom,
-      SYS_kill, SYS_tgkill, SYS_wait4, SYS_waitid, SYS_setns, SYS_unlinkat,
+      SYS_kill, SYS_tgkill, SYS_wait4, SYS_waitid, SYS_setns,
       SYS_fstat, SYS_newfstatat, SYS_statx, SYS_close_range, SYS_dup,
       SYS_mmap, SYS_munmap, SYS_mremap, SYS_madvise, SYS_brk, SYS_mprotect,
       SYS_futex, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_sched_yield,
       SYS_restart_syscall, SYS_exit, SYS_exit_group,
 #if defined(SYS_epoll_pwait2)
       SYS_epoll_pwait2,
-#endif
-#if defined(__x86_64__)
-      SYS_unlink,
 #endif
   };
   return calls;

@@ -7,8 +7,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace pasta::config {
 namespace {
@@ -549,10 +553,15 @@ TEST(ConfigTest, DnsDisabled) {
   EXPECT_TRUE(empty.dns_disabled);
   EXPECT_TRUE(empty.dns.empty());
   EXPECT_TRUE(ParseOk({"--dns", "none"}).dns_disabled);
-  EXPECT_THAT(ParseError({"-D", "192.0.2.53", "-D", ""}),
-              HasSubstr("conflicts with DNS addresses"));
-  EXPECT_THAT(ParseError({"-D", "none", "-D", "192.0.2.53"}),
-              HasSubstr("conflicts with DNS disabled"));
+  // As upstream: "none" drops the addresses before it; an address after
+  // it starts a new list.
+  Config dropped = ParseOk({"-D", "192.0.2.53", "-D", ""});
+  EXPECT_TRUE(dropped.dns_disabled);
+  EXPECT_TRUE(dropped.dns.empty());
+  Config again = ParseOk({"-D", "192.0.2.1", "-D", "none", "-D", "192.0.2.53"});
+  EXPECT_FALSE(again.dns_disabled);
+  ASSERT_EQ(again.dns.size(), 1u);
+  EXPECT_EQ(FormatIp(again.dns[0]), "192.0.2.53");
 }
 
 TEST(ConfigTest, BadDns) {
@@ -570,8 +579,12 @@ TEST(ConfigTest, SearchDomains) {
   EXPECT_TRUE(none.search_disabled);
   EXPECT_TRUE(none.search.empty());
   EXPECT_TRUE(ParseOk({"--search", "none"}).search_disabled);
-  EXPECT_THAT(ParseError({"-S", "a.test", "-S", ""}), HasSubstr("conflicts"));
-  EXPECT_THAT(ParseError({"-S", "", "-S", "a.test"}), HasSubstr("conflicts"));
+  // As -D: "none" drops what came before; a domain after it starts anew.
+  EXPECT_TRUE(ParseOk({"-S", "a.test", "-S", ""}).search_disabled);
+  EXPECT_TRUE(ParseOk({"-S", "a.test", "-S", ""}).search.empty());
+  Config again = ParseOk({"-S", "", "-S", "a.test"});
+  EXPECT_FALSE(again.search_disabled);
+  EXPECT_THAT(again.search, ElementsAre("a.test"));
   EXPECT_THAT(ParseError({"-S", std::string(254, 'a')}),
               HasSubstr("longer than 253"));
 }
@@ -692,12 +705,25 @@ TEST(ConfigTest, BadMappings) {
               StartsWith("--map-guest-addr bogus: invalid address to map"));
   EXPECT_THAT(ParseError({"--map-host-loopback", "127.0.0.1"}),
               HasSubstr("loopback"));
-  EXPECT_THAT(ParseError({"--map-host-loopback", "10.0.0.1",
-                          "--map-host-loopback", "none"}),
-              HasSubstr("conflicts"));
-  EXPECT_THAT(
-      ParseError({"--map-guest-addr", "none", "--map-guest-addr", "10.0.0.1"}),
-      HasSubstr("conflicts"));
+}
+
+TEST(ConfigTest, MappingNoneAndAddressesInOrder) {
+  // As upstream: "none" drops both families given before it...
+  Config none = ParseOk({"--map-host-loopback", "10.0.0.1",
+                         "--map-host-loopback", "fd00::1",
+                         "--map-host-loopback", "none"});
+  EXPECT_FALSE(none.map_host_loopback4.has_value());
+  EXPECT_FALSE(none.map_host_loopback6.has_value());
+  EXPECT_TRUE(none.no_map_gw);
+  // ...and an address after it maps that family only.
+  Config after = ParseOk(
+      {"--map-host-loopback", "none", "--map-host-loopback", "10.0.0.1"});
+  EXPECT_EQ(FormatIp(*after.map_host_loopback4), "10.0.0.1");
+  EXPECT_FALSE(after.map_host_loopback6.has_value());
+  EXPECT_TRUE(after.no_map_gw);
+  Config guest =
+      ParseOk({"--map-guest-addr", "none", "--map-guest-addr", "10.0.0.1"});
+  EXPECT_EQ(FormatIp(*guest.map_guest_addr4), "10.0.0.1");
 }
 
 TEST(ConfigTest, StatsAndConfPath) {
@@ -784,64 +810,192 @@ TEST(ConfigTest, PortsNeedTheirProtocol) {
 
 // --- Duplicates ---------------------------------------------------------
 
-TEST(ConfigTest, SingleValuedOptionsGivenTwice) {
-  TempFile file;
-  struct Case {
-    std::vector<std::string> args;
-    const char* message;
+// Two valid values of each single-valued option, and what a Config shows
+// of it. The tests below walk the parser's own option table, so an option
+// added there without an entry here fails them.
+struct Sample {
+  std::vector<std::string> before;  // needed with it (e.g. -f for --stats)
+  std::string first, second;
+  std::string (*shown)(const Config&);
+};
+
+std::string Ip(const std::optional<IpAddr>& a) { return a ? FormatIp(*a) : ""; }
+
+const std::map<std::string, Sample>& Samples(const std::string& file_a,
+                                             const std::string& file_b) {
+  static std::map<std::string, Sample> samples;
+  samples = {
+      {"log-file", {{}, "/a", "/b", [](const Config& c) { return c.log_file; }}},
+      {"log-size",
+       {{}, "5", "6",
+        [](const Config& c) { return std::to_string(c.log_size); }}},
+      {"runas",
+       {{}, "1", "2:3",
+        [](const Config& c) {
+          return absl::StrCat(c.runas_uid, ":", c.runas_gid);
+        }}},
+      {"ns-ifname", {{}, "a", "b", [](const Config& c) { return c.ns_ifname; }}},
+      {"fd", {{}, "3", "4", [](const Config& c) { return std::to_string(c.fd); }}},
+      {"pcap", {{}, "/a", "/b", [](const Config& c) { return c.pcap_file; }}},
+      {"pid", {{}, "/a", "/b", [](const Config& c) { return c.pid_file; }}},
+      {"mtu",
+       {{}, "1500", "9000",
+        [](const Config& c) { return std::to_string(c.mtu); }}},
+      {"netmask",
+       {{}, "16", "255.255.255.0",
+        [](const Config& c) { return std::to_string(c.prefix_len4); }}},
+      {"mac-addr",
+       {{}, "02:00:00:00:00:01", "02:00:00:00:00:02",
+        [](const Config& c) { return FormatMac(*c.our_mac); }}},
+      {"ns-mac-addr",
+       {{}, "9a:dd:31:ea:92:98", "aa:bb:cc:dd:ee:ff",
+        [](const Config& c) { return FormatMac(*c.ns_mac); }}},
+      {"interface",
+       {{}, "a", "b", [](const Config& c) { return c.template_if; }}},
+      {"outbound-if4",
+       {{}, "a", "b", [](const Config& c) { return c.outbound_if4; }}},
+      {"outbound-if6",
+       {{}, "a", "b", [](const Config& c) { return c.outbound_if6; }}},
+      {"hostname", {{}, "a", "b", [](const Config& c) { return c.hostname; }}},
+      {"fqdn", {{}, "a.example", "b.example",
+                [](const Config& c) { return c.fqdn; }}},
+      {"userns",
+       {{"--netns", file_a}, file_a, file_b,
+        [](const Config& c) { return c.userns_path; }}},
+      {"netns", {{}, file_a, file_b, [](const Config& c) { return c.netns_path; }}},
+      {"stats",
+       {{"-f"}, "1", "2",
+        [](const Config& c) { return std::to_string(c.stats_delay); }}},
+      {"conf-path", {{}, "/a", "/b", [](const Config& c) { return c.conf_path; }}},
+      {"repair-path", {{}, "none", "none", [](const Config&) {
+                         return std::string("none");
+                       }}},
+      // Per family: two values of one family.
+      {"address",
+       {{}, "192.0.2.1", "192.0.2.2",
+        [](const Config& c) { return Ip(c.addr4); }}},
+      {"gateway",
+       {{}, "fe80::1", "fe80::2", [](const Config& c) { return Ip(c.gw6); }}},
+      {"outbound",
+       {{}, "192.0.2.1", "192.0.2.2",
+        [](const Config& c) { return Ip(c.outbound4); }}},
+      {"dns-forward",
+       {{}, "192.0.2.1", "192.0.2.2",
+        [](const Config& c) { return Ip(c.dns_forward4); }}},
+      {"dns-host",
+       {{}, "fd00::1", "fd00::2", [](const Config& c) { return Ip(c.dns_host6); }}},
+      {"map-host-loopback",
+       {{}, "192.0.2.1", "192.0.2.2",
+        [](const Config& c) { return Ip(c.map_host_loopback4); }}},
+      {"map-guest-addr",
+       {{}, "192.0.2.1", "192.0.2.2",
+        [](const Config& c) { return Ip(c.map_guest_addr4); }}},
   };
-  const Case cases[] = {
-      {{"-m", "1500", "--mtu", "9000"}, "multiple --mtu options given"},
-      {{"-l", "/a", "-l", "/b"}, "multiple --log-file options given"},
-      {{"--log-size", "5", "--log-size", "6"},
-       "multiple --log-size options given"},
-      {{"-P", "/a", "--pid", "/b"}, "multiple --pid options given"},
-      {{"-p", "/a", "-p", "/b"}, "multiple --pcap options given"},
-      {{"-I", "a", "-I", "b"}, "multiple --ns-ifname options given"},
-      {{"-M", "02:00:00:00:00:01", "-M", "02:00:00:00:00:02"},
-       "multiple --mac-addr options given"},
-      {{"--ns-mac-addr", "02:00:00:00:00:01", "--ns-mac-addr",
-        "02:00:00:00:00:02"},
-       "multiple --ns-mac-addr options given"},
-      {{"-i", "a", "--interface", "b"}, "multiple --interface options given"},
-      {{"--outbound-if4", "a", "--outbound-if4", "b"},
-       "multiple --outbound-if4 options given"},
-      {{"--outbound-if6", "a", "--outbound-if6", "b"},
-       "multiple --outbound-if6 options given"},
-      {{"--netns", file.path(), "--netns", file.path()},
-       "multiple --netns options given"},
-      {{"--userns", file.path(), "--userns", file.path()},
-       "multiple --userns options given"},
-      {{"--runas", "0", "--runas", "0"}, "multiple --runas options given"},
-      {{"-F", "3", "-F", "4"}, "multiple --fd options given"},
-      {{"-n", "24", "-n", "24"}, "multiple --netmask options given"},
-      {{"-a", "10.0.0.1", "-a", "10.0.0.2"},
-       "multiple IPv4 --address options given"},
-      {{"-a", "2001:db8::1", "-a", "2001:db8::2"},
-       "multiple IPv6 --address options given"},
-      {{"-g", "10.0.0.1", "-g", "10.0.0.2"},
-       "multiple IPv4 --gateway options given"},
-      {{"-g", "fe80::1", "-g", "fe80::2"},
-       "multiple IPv6 --gateway options given"},
-      {{"-o", "10.0.0.1", "-o", "10.0.0.2"},
-       "multiple IPv4 --outbound options given"},
-      {{"--dns-forward", "10.0.0.1", "--dns-forward", "10.0.0.2"},
-       "multiple IPv4 --dns-forward options given"},
-      {{"--dns-host", "fd00::1", "--dns-host", "fd00::2"},
-       "multiple IPv6 --dns-host options given"},
-      {{"--map-host-loopback", "10.0.0.1", "--map-host-loopback", "10.0.0.2"},
-       "multiple IPv4 --map-host-loopback options given"},
-      {{"--map-guest-addr", "none", "--map-guest-addr", "none"},
-       "multiple --map-guest-addr none given"},
-      {{"-H", "a", "-H", "b"}, "multiple --hostname options given"},
-      {{"--fqdn", "a", "--fqdn", "b"}, "multiple --fqdn options given"},
-      {{"-f", "--stats", "1", "--stats", "2"},
-       "multiple --stats options given"},
-      {{"-c", "/a", "-c", "/b"}, "multiple --conf-path options given"},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(ParseError(c.args), c.message);
+  return samples;
+}
+
+TEST(ConfigTest, EverySingleValuedOptionGivenTwiceKeepsTheLast) {
+  TempFile a, b;
+  const auto& samples = Samples(a.path(), b.path());
+  int checked = 0;
+  for (const OptionDef& def : Options()) {
+    if (def.repeat != Repeat::kLastWins &&
+        def.repeat != Repeat::kLastWinsPerFamily) {
+      continue;
+    }
+    SCOPED_TRACE(def.name);
+    auto it = samples.find(def.name);
+    ASSERT_NE(it, samples.end()) << "no sample values for --" << def.name;
+    const Sample& sample = it->second;
+    const std::string name = absl::StrCat("--", def.name);
+    std::vector<std::string> args = sample.before;
+    for (const std::string& v : {sample.first, sample.second}) {
+      args.push_back(name);
+      args.push_back(v);
+    }
+    Config twice = ParseOk(args);
+    std::vector<std::string> once_args = sample.before;
+    once_args.push_back(name);
+    once_args.push_back(sample.second);
+    Config once = ParseOk(once_args);
+    EXPECT_EQ(sample.shown(twice), sample.shown(once));
+    if (sample.first != sample.second) {
+      std::vector<std::string> first_args = sample.before;
+      first_args.push_back(name);
+      first_args.push_back(sample.first);
+      EXPECT_NE(sample.shown(twice), sample.shown(ParseOk(first_args)));
+    }
+    // --debug names the option and the value kept.
+    ASSERT_EQ(twice.repeated.size(), 1u);
+    EXPECT_THAT(twice.repeated[0], StartsWith(name + " "));
+    EXPECT_THAT(twice.repeated[0],
+                HasSubstr("given 2 times, kept the last: " + sample.second));
+    // Given once: nothing to say.
+    EXPECT_THAT(once.repeated, IsEmpty());
+    // The short spelling counts as the same option.
+    if (def.val < 256 && def.val != 0) {
+      std::vector<std::string> mixed = sample.before;
+      mixed.push_back(std::string{'-', static_cast<char>(def.val)});
+      mixed.push_back(sample.first);
+      mixed.push_back(name);
+      mixed.push_back(sample.second);
+      EXPECT_EQ(sample.shown(ParseOk(mixed)), sample.shown(once));
+    }
+    ++checked;
   }
+  EXPECT_EQ(checked, static_cast<int>(samples.size()))
+      << "a sample names an option that is not single-valued";
+}
+
+// The podman case: containers.conf's pasta_options first, then the ones
+// of --network pasta:...
+TEST(ConfigTest, LayeredOptionsFromAnEngine) {
+  Config cfg = ParseOk({"-I", "myname", "--ns-mac-addr", "9a:dd:31:ea:92:98",
+                        "--ns-mac-addr", "aa:bb:cc:dd:ee:ff"});
+  EXPECT_EQ(FormatMac(*cfg.ns_mac), "aa:bb:cc:dd:ee:ff");
+  EXPECT_EQ(cfg.ns_ifname, "myname");
+  EXPECT_THAT(cfg.repeated,
+              ElementsAre("--ns-mac-addr given 2 times, kept the last: "
+                          "aa:bb:cc:dd:ee:ff"));
+}
+
+TEST(ConfigTest, PerFamilyOptionsKeepTheLastOfEachFamily) {
+  Config cfg = ParseOk({"-a", "192.0.2.1/16", "-a", "2001:db8::1", "-a",
+                        "192.0.2.2", "-g", "192.0.2.254", "-g", "fe80::1"});
+  EXPECT_EQ(FormatIp(*cfg.addr4), "192.0.2.2");
+  EXPECT_EQ(FormatIp(*cfg.addr6), "2001:db8::1");
+  // The later -a had no prefix: the earlier one's /16 is gone with it.
+  EXPECT_EQ(cfg.prefix_len4, -1);
+  EXPECT_THAT(cfg.repeated,
+              ElementsAre("--address (IPv4) given 2 times, kept the last: "
+                          "192.0.2.2"));
+  // A prefix length from -n stands for an -a without one.
+  EXPECT_EQ(ParseOk({"-n", "20", "-a", "192.0.2.1/16", "-a", "192.0.2.2"})
+                .prefix_len4,
+            20);
+}
+
+TEST(ConfigTest, AccumulatingOptions) {
+  // Every table entry that accumulates is covered here.
+  std::vector<std::string> accumulating;
+  for (const OptionDef& def : Options()) {
+    if (def.repeat == Repeat::kAccumulates) accumulating.push_back(def.name);
+  }
+  EXPECT_THAT(accumulating, ElementsAre("dns", "search", "tcp-ports",
+                                        "udp-ports", "tcp-ns", "udp-ns"));
+  Config cfg = ParseOk({"-D", "192.0.2.53", "-D", "2001:db8::53", "-S",
+                        "a.example", "-S", "b.example c.example", "-t", "22",
+                        "-t", "80", "-u", "53", "-u", "5353", "-T", "8080",
+                        "-T", "8081", "-U", "9000", "-U", "9001"});
+  ASSERT_EQ(cfg.dns.size(), 2u);
+  EXPECT_THAT(cfg.search, ElementsAre("a.example", "b.example", "c.example"));
+  for (const PortSpec* spec :
+       {&cfg.tcp_ports, &cfg.udp_ports, &cfg.tcp_ns, &cfg.udp_ns}) {
+    EXPECT_EQ(spec->ForwardedCount(), 2u);
+  }
+  EXPECT_TRUE(cfg.tcp_ports.Forwarded(22) && cfg.tcp_ports.Forwarded(80));
+  EXPECT_TRUE(cfg.udp_ns.Forwarded(9000) && cfg.udp_ns.Forwarded(9001));
+  EXPECT_THAT(cfg.repeated, IsEmpty());
 }
 
 // --- getopt-level errors ------------------------------------------------

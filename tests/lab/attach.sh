@@ -11,7 +11,10 @@ ip netns add "$target"
 pidfile="$LAB_TMP/pasta.pid"
 
 start=$(date +%s%N)
-in_host timeout 20 "$PASTA" --config-net --netns "$target" -P "$pidfile"
+# Options layered as podman does (containers.conf's pasta_options, then
+# --network pasta:...): the last --ns-mac-addr wins.
+in_host timeout 20 "$PASTA" --config-net --ns-mac-addr 9a:dd:31:ea:92:98 \
+  --netns "$target" -P "$pidfile" --ns-mac-addr aa:bb:cc:dd:ee:ff
 rc=$?
 check "attach by name returns 0" test $rc = 0
 check "pid file written" test -s "$pidfile"
@@ -23,13 +26,16 @@ check "tap configured in the target (IPv4)" contains "$out" "198.51.100.2/24"
 check "tap configured in the target (IPv6)" contains "$out" "2001:db8:1::2/64"
 out=$(ip -n "$target" route)
 check "default route in the target" contains "$out" "default via 198.51.100.1 dev eth0"
+out=$(ip -n "$target" -br link show eth0)
+check "the last of two --ns-mac-addr is the tap's MAC" contains "$out" "aa:bb:cc:dd:ee:ff"
 # By device (1:3 is /dev/null): the sandbox's mount namespace hides paths.
 out=$(stat -L -c %t:%T /proc/"$pid"/fd/0 /proc/"$pid"/fd/1 /proc/"$pid"/fd/2 2>&1)
 check "daemon holds no inherited stdio" test "$(grep -c '^1:3$' <<<"$out")" = 3
 
 ip netns del "$target"
 check "pasta quits when the netns is deleted" wait_gone "$pid" 5
-check "pid file removed on exit" test ! -e "$pidfile"
+# As upstream: the file stays, and podman reads it after the fact.
+check "pid file kept after exit, with pasta's PID" equals "$(cat "$pidfile" 2>&1)" "$pid"
 
 # --no-netns-quit keeps it running; SIGTERM ends it with status 0.
 ip netns add "$target"

@@ -310,6 +310,25 @@ out=$(run hci 60 'grep host.containers.internal /etc/hosts; wget -q -O- http://h
 check "host.containers.internal reaches the host netns' server" contains "$out" host-netns-server
 echo "$out" | head -n 4 | sed 's/^/   /'
 
+# Options layered as podman layers them: containers.conf's pasta_options
+# first, then those of --network pasta:... (podman's "Use options from
+# containers.conf" test). The last --ns-mac-addr wins, as upstream.
+printf '[network]\npasta_options = ["-I", "myname", "--ns-mac-addr", "9a:dd:31:ea:92:98"]\n' \
+  >"$S/tmp/layer.conf"
+chmod 644 "$S/tmp/layer.conf"
+out=$(in_root "CONTAINERS_CONF_OVERRIDE=/tmp/layer.conf timeout $(limit 60) podman run --rm \
+  --network pasta:--ns-mac-addr,aa:bb:cc:dd:ee:ff $IMG ip link show myname" 2>&1)
+check "containers.conf pasta_options then --network pasta: the last MAC wins" \
+  contains "$out" "link/ether aa:bb:cc:dd:ee:ff"
+echo "$out" | head -n 3 | sed 's/^/   /'
+# podman's "pasta(1) quits when the namespace is gone": the PID file is
+# read after the container (and pasta) ended.
+out=$(pm 60 run --rm --network pasta:--pid,/tmp/pasta-run.pid $IMG true)
+check "podman run --network pasta:--pid,FILE" test $? = 0
+pid=$(cat "$S/tmp/pasta-run.pid" 2>/dev/null)
+check "the PID file is still there after the container ended" test -n "$pid"
+check "the PID it names is gone" wait_gone "${pid:-$LAB_NO_PID}" 5
+
 # Published ports: a detached container with a TCP and a UDP server.
 out=$(pm 60 run -d --name pub --network "$(net pub)" -p 8080:80 -p 5353:5353/udp $IMG \
   sh -c 'socat TCP6-LISTEN:80,ipv6only=0,fork,reuseaddr SYSTEM:"echo hello-published-tcp" &
