@@ -4,5 +4,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DPASTA_WERROR=ON "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

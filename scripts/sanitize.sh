@@ -8,13 +8,13 @@ cd "$(dirname "$0")/.."
 build=${ASAN_BUILD_DIR:-build-asan}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-cmake -S . -B "$build" -DPASTA_SANITIZE=ON -DPASTA_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B "$build" -DPASTA_SANITIZE=ON -DPASTA_WERROR=ON -DPASTA_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 ctest --test-dir "$build" -L unit --output-on-failure -j2 | tail -n 3
 failed=0
 for t in tests/lab/*.sh; do
   case $(basename "$t") in lib.sh | jobs.sh) continue ;; esac  # sourced, not tests
-  if PASTA="$PWD/$build/src/pasta" bash "$t" >"/tmp/sanitize-$(basename "$t").log" 2>&1; then
+  if PASTA="$PWD/$build/src/pasta" OLD_KERNEL="$PWD/$build/tests/tools/old_kernel" bash "$t" >"/tmp/sanitize-$(basename "$t").log" 2>&1; then
     echo "sanitize: $(basename "$t") passed"
   else
     echo "sanitize: $(basename "$t") FAILED" >&2

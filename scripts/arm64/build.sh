@@ -28,7 +28,7 @@ cmake -S . -B "$build" \
   -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   -DPASTA_ARM64_SYSROOT="$sysroot" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPASTA_WERROR=ON \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="${ARM64_CXXFLAGS:--O2 -DNDEBUG}" \
   -DPASTA_BUILD_BENCH="${ARM64_BENCH:-OFF}" "$@" >/dev/null
 nice cmake --build "$build" -j"$(nproc)"

@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${ARM64_BUILD_DIR:-build-arm64}
-lab_tests=${ARM64_LAB_TESTS:-spawn_config_net attach bad_input unprivileged routes sandbox}
+lab_tests=${ARM64_LAB_TESTS:-spawn_config_net attach bad_input unprivileged routes sandbox old_kernel}
 timeout=${ARM64_TIMEOUT:-900}
 if [ "$(id -u)" != 0 ]; then
   echo "arm64-test: needs root (the cached machine in /srv/arm64)" >&2
@@ -37,6 +37,7 @@ trap 'rm -rf "$work"' EXIT
 p="$work/payload"
 mkdir -p "$p/bin" "$p/unit" "$p/src/tests/lab" "$p/src/scripts"
 aarch64-linux-gnu-strip -o "$p/bin/pasta" "$build/src/pasta"
+aarch64-linux-gnu-strip -o "$p/bin/old_kernel" "$build/tests/tools/old_kernel"
 while read -r t; do
   aarch64-linux-gnu-strip -o "$p/unit/$(basename "$t")" "$t"
 done < <(find "$build/tests" -name '*_test' -type f -perm -u+x | sort)

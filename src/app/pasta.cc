@@ -28,6 +28,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/fd.h"
+#include "common/kernel.h"
 #include "common/log.h"
 #include "common/net_types.h"
 #include "common/sockaddr.h"
@@ -206,6 +207,7 @@ struct Run {
   UniqueFd timer;
   UniqueFd netns_watch;
   UniqueFd pid_watch;
+  bool poll_target_pid = false;  // no pidfd_open: kill(pid, 0) every second
 };
 
 int64_t NowUs() {
@@ -1148,6 +1150,14 @@ int Loop(Run& run) {
           if (run.tcp) run.tcp->Tick(now_ms);
           if (now == last_expiry) break;  // the rest once a second
           last_expiry = now;
+          // A zombie still answers: like a pidfd, which is readable only
+          // once the process has exited, this waits for its parent to reap
+          // it at the latest.
+          if (run.poll_target_pid && kill(run.cfg.target_pid, 0) != 0 &&
+              errno == ESRCH) {
+            LOG_INFO("process %d exited, exiting", run.cfg.target_pid);
+            return 0;
+          }
           if (run.icmp) run.icmp->Expire(now);
           if (run.udp) run.udp->Expire(now);
           if (run.udp_relay) run.udp_relay->Expire(now);
@@ -1222,13 +1232,7 @@ int Main(int argc, char* argv[]) {
   }
   // Close what the caller left open beyond stdio (a daemon holding a
   // caller's pipe keeps it waiting for EOF), except a -F descriptor.
-  if (cfg.fd > STDERR_FILENO) {
-    if (cfg.fd > STDERR_FILENO + 1)
-      close_range(STDERR_FILENO + 1, cfg.fd - 1, 0);
-    close_range(cfg.fd + 1, ~0U, 0);
-  } else {
-    close_range(STDERR_FILENO + 1, ~0U, 0);
-  }
+  CloseDescriptorsFrom(STDERR_FILENO + 1, cfg.fd > STDERR_FILENO ? cfg.fd : -1);
   SetUpLogging(cfg);
   if (log::Enabled(log::Level::kDebug)) {
     // The start of a --debug/--trace log says what was asked of us.
@@ -1244,6 +1248,7 @@ int Main(int argc, char* argv[]) {
     LOG_DEBUG("option --%s is accepted but not implemented yet", opt);
   }
   for (const std::string& line : cfg.repeated) LOG_DEBUG("option %s", line);
+  LOG_DEBUG("kernel %s: %s", KernelRelease(), Kernel().Describe());
 
   // Signals are read from a signalfd; block them before any child exists so
   // none is lost. A spawned child clears the mask before exec.
@@ -1370,6 +1375,9 @@ int Main(int argc, char* argv[]) {
                               "--no-netns-quit): " +
                               std::string(w.status().message()));
       }
+    } else if (cfg.target == config::Target::kPid && !Kernel().pidfd_open) {
+      // Before 5.3: the timer looks for the process once a second.
+      run.poll_target_pid = true;
     } else if (cfg.target == config::Target::kPid) {
       absl::StatusOr<UniqueFd> w = ns::WatchPid(cfg.target_pid);
       if (w.ok()) {
