@@ -8,8 +8,6 @@
 #include "config/config.h"
 
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "config/passwd.h"
 
 namespace pasta::config {
 namespace {
@@ -249,8 +248,9 @@ int ParseNetmask(const char* text) {
 class Parser {
  public:
   explicit Parser(const ParseEnv& env)
-      : path_exists_(env.path_exists != nullptr ? env.path_exists : &StatPath) {
-  }
+      : path_exists_(env.path_exists != nullptr ? env.path_exists : &StatPath),
+        passwd_path_(env.passwd_path),
+        group_path_(env.group_path) {}
 
   absl::StatusOr<Config> Run(int argc, char* const argv[]);
 
@@ -299,6 +299,7 @@ class Parser {
   };
 
   int (*path_exists_)(const std::string&);
+  std::string passwd_path_, group_path_;
   Config cfg_;
   std::vector<Seen> seen_;  // in order of first appearance
   bool debug_ = false;
@@ -492,22 +493,32 @@ absl::Status Parser::SetRunas(const std::string& label, const char* arg) {
   gid_t gid = 0;
   bool have_gid = false;
   uint64_t number = 0;
+  // Read here, not through NSS: see config/passwd.h.
+  const std::optional<std::string> passwd = ReadSmallFile(passwd_path_);
+  std::optional<Account> account;
   if (AllDigits(user)) {
     if (!ParseDecimal(user.c_str(), UINT32_MAX - 1, &number)) {
       return Bad(label, arg, "UID out of range");
     }
     uid = static_cast<uid_t>(number);
-    if (struct passwd* pw = getpwuid(uid)) {
-      gid = pw->pw_gid;
+    if (passwd && (account = FindPasswd(*passwd, user, /*by_id=*/true))) {
+      gid = account->gid;
       have_gid = true;
     }
   } else {
-    struct passwd* pw = getpwnam(user.c_str());
-    if (pw == nullptr) {
-      return Bad(label, arg, absl::StrCat("no such user '", user, "'"));
+    if (!passwd) {
+      return Bad(label, arg,
+                 absl::StrCat("can't read ", passwd_path_,
+                              " to look the user up (give a numeric UID)"));
     }
-    uid = pw->pw_uid;
-    gid = pw->pw_gid;
+    account = FindPasswd(*passwd, user, /*by_id=*/false);
+    if (!account) {
+      return Bad(label, arg,
+                 absl::StrCat("no such user '", user, "' in ", passwd_path_,
+                              " (give a numeric UID for others)"));
+    }
+    uid = account->id;
+    gid = account->gid;
     have_gid = true;
   }
   if (colon != std::string::npos) {
@@ -519,11 +530,15 @@ absl::Status Parser::SetRunas(const std::string& label, const char* arg) {
       }
       gid = static_cast<gid_t>(number);
     } else {
-      struct group* gr = getgrnam(group.c_str());
-      if (gr == nullptr) {
-        return Bad(label, arg, absl::StrCat("no such group '", group, "'"));
+      const std::optional<std::string> groups = ReadSmallFile(group_path_);
+      std::optional<Account> gr =
+          groups ? FindGroup(*groups, group, /*by_id=*/false) : std::nullopt;
+      if (!gr) {
+        return Bad(label, arg,
+                   absl::StrCat("no such group '", group, "' in ", group_path_,
+                                " (give a numeric GID for others)"));
       }
-      gid = gr->gr_gid;
+      gid = gr->id;
     }
     have_gid = true;
   }

@@ -179,6 +179,9 @@ struct ParseEnv {
   // Returns 0 if `path` exists (--netns, --userns, /proc/PID), else an errno
   // value. nullptr: stat(2).
   int (*path_exists)(const std::string& path) = nullptr;
+  // Where --runas names are looked up (see config/passwd.h).
+  std::string passwd_path = "/etc/passwd";
+  std::string group_path = "/etc/group";
 };
 
 // Parses argv (as given to main) into a validated Config.
@@ -194,7 +197,7 @@ struct ParseEnv {
 // value and the reason, e.g. "-m abc: invalid MTU (0, or 68 to 65520)",
 // "unrecognized option '--bogus'",
 // "option '--mtu' requires an argument", "no such process: 999999999".
-// Touches nothing but getpwnam/getgrnam for --runas names and stat(2) for
+// Touches nothing but /etc/passwd and /etc/group for --runas and stat(2) for
 // --netns/--userns paths and /proc/PID. Uses getopt_long's globals (resets
 // optind), so it is not thread-safe. Allocates.
 absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[]);

@@ -357,9 +357,11 @@ TEST(ConfigTest, RunasNames) {
 
 TEST(ConfigTest, BadRunas) {
   EXPECT_EQ(ParseError({"--runas", "no-such-user-xyz"}),
-            "--runas no-such-user-xyz: no such user 'no-such-user-xyz'");
+            "--runas no-such-user-xyz: no such user 'no-such-user-xyz' in "
+            "/etc/passwd (give a numeric UID for others)");
   EXPECT_EQ(ParseError({"--runas", "0:no-such-group-xyz"}),
-            "--runas 0:no-such-group-xyz: no such group 'no-such-group-xyz'");
+            "--runas 0:no-such-group-xyz: no such group 'no-such-group-xyz' "
+            "in /etc/group (give a numeric GID for others)");
   EXPECT_THAT(ParseError({"--runas", ":0"}), HasSubstr("missing user"));
   EXPECT_THAT(ParseError({"--runas", "0:"}), HasSubstr("missing group"));
   EXPECT_THAT(ParseError({"--runas", "99999999999"}), HasSubstr("UID out"));
@@ -806,6 +808,40 @@ TEST(ConfigTest, PortsNeedTheirProtocol) {
             "-U 53: UDP port forwarding requested but --no-udp given");
   Config cfg = ParseOk({"--no-tcp", "-t", "none", "-T", "none"});
   EXPECT_TRUE(cfg.no_tcp);
+}
+
+// --runas reads the files itself (no NSS): a release build carrying its
+// own C library must not load the host's NSS modules.
+TEST(ConfigTest, RunasReadsPasswdAndGroupFiles) {
+  TempFile passwd, group;
+  FILE* f = fopen(passwd.path().c_str(), "w");
+  fputs("# comment\nbroken line\nalice:x:1500:1600:A:/home/a:/bin/sh\n"
+        "bob:x:notanumber:1:B:/:/bin/sh\n", f);
+  fclose(f);
+  f = fopen(group.path().c_str(), "w");
+  fputs("staff:x:50:alice\nwheel:x:10:\n", f);
+  fclose(f);
+  ParseEnv env;
+  env.passwd_path = passwd.path();
+  env.group_path = group.path();
+  Config a = ParseOk({"--runas", "alice"}, env);
+  EXPECT_EQ(a.runas_uid, 1500u);
+  EXPECT_EQ(a.runas_gid, 1600u);
+  Config b = ParseOk({"--runas", "alice:wheel"}, env);
+  EXPECT_EQ(b.runas_gid, 10u);
+  Config by_id = ParseOk({"--runas", "1500"}, env);
+  EXPECT_EQ(by_id.runas_gid, 1600u);  // alice's primary group
+  Config unknown_id = ParseOk({"--runas", "4242"}, env);
+  EXPECT_EQ(unknown_id.runas_gid, 4242u);
+  EXPECT_THAT(ParseError({"--runas", "bob"}, env),
+              HasSubstr("no such user 'bob'"));
+  EXPECT_THAT(ParseError({"--runas", "root"}, env),
+              HasSubstr("no such user 'root'"));
+  ParseEnv missing;
+  missing.passwd_path = "/nonexistent/passwd";
+  EXPECT_THAT(ParseError({"--runas", "alice"}, missing),
+              HasSubstr("can't read /nonexistent/passwd"));
+  EXPECT_EQ(ParseOk({"--runas", "7:8"}, missing).runas_uid, 7u);
 }
 
 // --- Duplicates ---------------------------------------------------------
