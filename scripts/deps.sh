@@ -20,6 +20,9 @@ packages=(
   # the arm64 test: cross compiler, emulated machine, its disk images
   # (scripts/arm64/; the arm64 libraries go to a private sysroot, not dpkg)
   g++-aarch64-linux-gnu qemu-system-arm e2fsprogs ccache
+  # the release artifacts (scripts/release.sh): libpcap from Debian's
+  # source package (bison, flex, dpkg-source), the .deb and the .rpm
+  bison flex dpkg-dev rpm cpio
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -14,6 +14,8 @@ ctest --test-dir "$build" -L unit --output-on-failure -j2 | tail -n 3
 failed=0
 for t in tests/lab/*.sh; do
   case $(basename "$t") in lib.sh | jobs.sh) continue ;; esac  # sourced, not tests
+  # release.sh checks the release artifact, not the binary built here.
+  [ "$(basename "$t")" = release.sh ] && continue
   if PASTA="$PWD/$build/src/pasta" OLD_KERNEL="$PWD/$build/tests/tools/old_kernel" bash "$t" >"/tmp/sanitize-$(basename "$t").log" 2>&1; then
     echo "sanitize: $(basename "$t") passed"
   else

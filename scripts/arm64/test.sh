@@ -38,6 +38,13 @@ p="$work/payload"
 mkdir -p "$p/bin" "$p/unit" "$p/src/tests/lab" "$p/src/scripts"
 aarch64-linux-gnu-strip -o "$p/bin/pasta" "$build/src/pasta"
 aarch64-linux-gnu-strip -o "$p/bin/old_kernel" "$build/tests/tools/old_kernel"
+# With $ARM64_ARTIFACT (ctest sets it), the lab tests run the aarch64
+# release artifact itself (scripts/release.sh), unpacked in the payload.
+if [ -n "${ARM64_ARTIFACT:-}" ]; then
+  mkdir -p "$p/artifact"
+  tar -C "$p/artifact" --strip-components=1 -xzf "$ARM64_ARTIFACT"
+  echo "arm64-test: the lab tests run the release artifact $(basename "$ARM64_ARTIFACT")"
+fi
 while read -r t; do
   aarch64-linux-gnu-strip -o "$p/unit/$(basename "$t")" "$t"
 done < <(find "$build/tests" -name '*_test' -type f -perm -u+x | sort)

@@ -4,6 +4,9 @@
 # its own kernel, with no network device but lo). scripts/arm64/test.sh
 # puts it there with:
 #   /payload/bin/pasta            the arm64 binary under test
+#   /payload/bin/old_kernel       tests/tools/old_kernel (lab old_kernel)
+#   /payload/artifact/            the aarch64 release artifact, if given:
+#                                 the lab tests run its bin/pasta instead
 #   /payload/unit/*_test          the unit test binaries
 #   /payload/src/tests/lab/       the lab tests, as in the source tree
 #   /payload/lab-tests            which lab tests to run, one name a line
@@ -20,6 +23,11 @@ modprobe tun && modprobe veth || echo "pasta-arm64: modprobe tun/veth failed"
 modprobe sch_netem 2>/dev/null
 sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 export PASTA=/payload/bin/pasta
+# The release artifact, where the host put one in the payload.
+if [ -x /payload/artifact/bin/pasta ]; then
+  PASTA=/payload/artifact/bin/pasta
+  echo "pasta-arm64: lab tests run the release artifact: $($PASTA --version)"
+fi
 # lab old_kernel: the core tests again as on a 4.18 kernel; under emulation
 # forward.sh moves 8 MiB a transfer instead of 100.
 export OLD_KERNEL=/payload/bin/old_kernel FORWARD_MIB=8

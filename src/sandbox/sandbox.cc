@@ -150,8 +150,15 @@ absl::Status DetachFileSystem() {
   if (unshare(CLONE_NEWNS) != 0)
     return ErrnoToStatus(errno, "unshare(CLONE_NEWNS)");
   // Nothing we do from here may reach the mounts we came from.
-  if (mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    return ErrnoToStatus(errno, "making / private");
+  if (mount("", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    // EINVAL: "/" is no mount point, as in a plain chroot (upstream fails
+    // there too).
+    return ErrnoToStatus(errno, errno == EINVAL
+                                    ? "making / private (is / a mount point? "
+                                      "for a chroot, bind-mount its directory "
+                                      "onto itself first)"
+                                    : "making / private");
+  }
   // Any directory serves as the mount point of the new root.
   const char* dir = nullptr;
   for (const char* d : {"/tmp", "/run", "/proc", "/dev"}) {

@@ -31,11 +31,12 @@
 #   /dev/net/tun in the private mount namespace;
 # - no registry is reachable: the image is imported from a tarball
 #   (busybox-static, socat and the libraries socat needs);
-# - our binary links Debian 12 libraries (abseil 20220623) that trixie lacks:
-#   it goes in as /opt/pasta-cpp/libexec/pasta with those libraries in
-#   /opt/pasta-cpp/lib, behind a small /opt/pasta-cpp/bin/pasta that records
-#   its arguments (the test prints them) and execs it with LD_LIBRARY_PATH
-#   set; containers.conf has
+# - with $PASTA_ARTIFACT (ctest sets it), the release artifact goes in
+#   unpacked as it is, at /opt/pasta-cpp/artifact; otherwise $PASTA, which
+#   links Debian 12 libraries (abseil 20220623) that trixie lacks, goes in
+#   as /opt/pasta-cpp/libexec/pasta with those libraries in
+#   /opt/pasta-cpp/lib. Either sits behind a small /opt/pasta-cpp/bin/pasta
+#   that records its arguments (the test prints them); containers.conf has
 #   helper_binaries_dir = ["/opt/pasta-cpp/bin", "/usr/lib/podman"].
 . "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -71,16 +72,23 @@ chown "$USER_ID:$USER_ID" "$S/home" "$S/run/user/$USER_ID"
 lab_private_tun "$S"
 echo "nameserver 198.51.100.1" >"$S/resolv.conf"
 
-# Our pasta and the libraries it needs that the root does not have.
+# Our pasta: the release artifact as it is ($PASTA_ARTIFACT, unpacked in
+# /opt/pasta-cpp/artifact: it carries its own libraries), or else $PASTA
+# with the Debian 12 libraries it needs that the root does not have.
+ARTIFACT=${PASTA_ARTIFACT:-}
 if [ "$IMPL" = ours ]; then
-  cp "$PASTA" "$S/opt/libexec/pasta"
+  if [ -n "$ARTIFACT" ]; then
+    mkdir -p "$S/opt/artifact"
+    tar -C "$S/opt/artifact" --strip-components=1 -xzf "$ARTIFACT"
+    run_pasta='exec /opt/pasta-cpp/artifact/bin/pasta "$@"'
+  else
+    cp "$PASTA" "$S/opt/libexec/pasta"
+    chmod 755 "$S/opt/libexec/pasta"
+    run_pasta='LD_LIBRARY_PATH=/opt/pasta-cpp/lib exec /opt/pasta-cpp/libexec/pasta "$@"'
+  fi
   # The wrapper also records what podman passed, one line per start.
-  cat >"$S/opt/bin/pasta" <<'WRAP'
-#!/bin/sh
-echo "$*" >>/tmp/pasta-argv.log
-LD_LIBRARY_PATH=/opt/pasta-cpp/lib exec /opt/pasta-cpp/libexec/pasta "$@"
-WRAP
-  chmod 755 "$S/opt/bin/pasta" "$S/opt/libexec/pasta"
+  printf '#!/bin/sh\necho "$*" >>/tmp/pasta-argv.log\n%s\n' "$run_pasta" >"$S/opt/bin/pasta"
+  chmod 755 "$S/opt/bin/pasta"
 fi
 mkdir -p "$S/home/.config/containers"
 {
@@ -231,7 +239,14 @@ rm -rf "$d"
 ' 2>&1)
 check "the image's rootfs is built" test $? = 0
 [ -n "$out" ] && echo "$out" | sed 's/^/   /'
-if [ "$IMPL" = ours ]; then
+if [ "$IMPL" = ours ] && [ -n "$ARTIFACT" ]; then
+  echo "   our pasta: the release artifact $(basename "$ARTIFACT"), nothing of Debian 12 beside it"
+  out=$(find "$S/opt/lib" "$S/opt/libexec" -type f | head -n 3)
+  check "no Debian 12 library or binary beside the artifact" test -z "$out"
+  out=$(in_root "/opt/pasta-cpp/bin/pasta --version" 2>&1)
+  rc=$?
+  check "the artifact runs in the Debian 13 root: $(head -n 1 <<<"$out")" test "$rc" = 0
+elif [ "$IMPL" = ours ]; then
   # The libraries (host's ldd: the whole closure) that the root lacks.
   ldd "$PASTA" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' |
     while read -r name path; do
