@@ -374,6 +374,21 @@ absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
     }
   }
   if (!read.ok()) return read.status();
+  // Binding sockets to a device needs CAP_NET_RAW before Linux 5.7 (and
+  // where it is not held): say so now, not with every flow that fails.
+  for (const auto& [opt, name] :
+       {std::pair<const char*, const std::string*>{"--outbound-if4",
+                                                   &cfg.outbound_if4},
+        {"--outbound-if6", &cfg.outbound_if6}}) {
+    if (name->empty()) continue;
+    UniqueFd probe(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (probe.valid() && BindToDevice(probe.get(), *name) != 0) {
+      return ErrnoToStatus(
+          errno, std::string(opt) + " " + *name +
+                     ": binding sockets to it (SO_BINDTODEVICE; before Linux "
+                     "5.7 it needs CAP_NET_RAW)");
+    }
+  }
   netlink::HostTemplate tmpl = std::move(*read);
   // A family without a template is disabled, unless the user asked for
   // that family alone: then it is an error.

@@ -32,6 +32,9 @@ in_host timeout 20 "$PASTA" --config-net -- sh -c 'exit 7'
 check "exit status of the command (7)" test $? = 7
 in_host timeout 20 "$PASTA" --config-net -- true
 check "exit status of the command (0)" test $? = 0
+# --outbound-if4: probed at start-up (SO_BINDTODEVICE), then used.
+out=$(in_host timeout 20 "$PASTA" --config-net --outbound-if4 eth0 -- ip -br addr show eth0 2>&1)
+check "--outbound-if4 eth0: set up and configured" contains "$out" "198.51.100.2/24"
 # The command is PID 1 of a new PID namespace (as upstream), which ignores
 # signals it has no handler for; a child of it is killed as usual.
 out=$(in_host timeout 20 "$PASTA" -- sh -c 'echo $$; readlink /proc/self/ns/pid')
