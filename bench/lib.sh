@@ -107,9 +107,10 @@ pasta_launch() {
   local kind=$1 label=$2 log=$3 i
   shift 3
   case $kind in
-    ours | deb12)
+    ours | deb12 | art)
       local bin=$ours
       [ "$kind" = deb12 ] && bin=$deb12
+      [ "$kind" = art ] && bin=$art
       # lab_as_nobody, spelled out: a shell function started with & runs in
       # a subshell, and $! would be that subshell, not the pasta chain.
       ip netns exec "$h" sh -c 'mount --bind "$0" /dev/net/tun &&
@@ -241,6 +242,7 @@ cell_iperf() {
 version_of() {
   case $1 in
     ours) echo "$ours, $(timeout 5 "$ours" --version 2>&1 | head -n 1)" ;;
+    art) echo "$art, $(timeout 5 "$art" --version 2>&1 | head -n 1)" ;;
     deb12) dpkg-query -W -f='${Version}' passt 2>/dev/null ;;
     deb13) chroot "$trixie" dpkg-query -W -f='${Version}' passt 2>/dev/null ;;
   esac

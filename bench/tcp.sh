@@ -9,6 +9,8 @@
 #   deb13  Debian 13's pasta (passt 2025), from the root bench/trixie-root.sh
 #          makes at $TRIXIE_ROOT (default /srv/trixie)
 #   deb12  Debian 12's pasta, /usr/bin/pasta (passt 2023)
+#   art    the release artifact's bin/pasta ($PASTA_ART, an unpacked
+#          scripts/release.sh tarball), only when named in ROWS
 # each pasta at its default MTU (65520) and at -m 1500 (MTUS="65520 1500").
 # Every pasta runs as nobody with a private tun node, `--config-net --
 # sleep`; the clients (the host's iperf3 and sockperf, the same binaries for
@@ -33,6 +35,7 @@ mtus=${MTUS:-65520 1500}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
 trixie=${TRIXIE_ROOT:-${PASTA_CACHE:-/srv}/trixie}
 deb12=/usr/bin/pasta
+art=${PASTA_ART:-}
 [[ $runs =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ ]] || {
   echo "usage: bench/tcp.sh [RUNS] (SECS, ROWS, MTUS, PASTA in the environment)" >&2
   exit 2
@@ -151,8 +154,8 @@ echo "TCP via pasta, $runs run(s) of ${secs}s per cell, median; server $srv_addr
 for kind in $rows; do
   case $kind in
     veth) ;;
-    ours | deb12 | deb13) echo "$kind: $(version_of $kind)" ;;
-    *) echo "unknown row $kind (veth ours deb13 deb12)" >&2; exit 2 ;;
+    ours | deb12 | deb13 | art) echo "$kind: $(version_of $kind)" ;;
+    *) echo "unknown row $kind (veth ours deb13 deb12 art)" >&2; exit 2 ;;
   esac
 done
 echo
@@ -168,6 +171,13 @@ for kind in $rows; do
         continue
       fi
       for m in $mtus; do row ours "$m"; done
+      ;;
+    art)
+      if [ ! -x "$art" ]; then
+        row_out art - "fail (no artifact: PASTA_ART=$art)" "" "" "" ""
+        continue
+      fi
+      for m in $mtus; do row art "$m"; done
       ;;
     deb13)
       if [ ! -x "$trixie/usr/bin/pasta" ]; then

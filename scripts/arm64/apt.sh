@@ -66,21 +66,6 @@ arm64_apt_update() {
 }
 
 # arm64_host_packages PKG...: installs the machine's own (amd64) packages
-# that are missing, with its own apt (as scripts/deps.sh does).
-arm64_host_packages() {
-  local p missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ "${#missing[@]}" -gt 0 ] || return 0
-  if [ "$(id -u)" != 0 ]; then
-    echo "arm64: missing ${missing[*]}; run as root to install them" >&2
-    return 1
-  fi
-  echo "arm64: installing ${missing[*]}" >&2
-  env -u APT_CONFIG DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-    { env -u APT_CONFIG apt-get update -q >&2 &&
-      env -u APT_CONFIG DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
-}
+# that are missing (scripts/host-packages.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../host-packages.sh"
+arm64_host_packages() { host_packages arm64 "$@"; }

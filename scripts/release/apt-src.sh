@@ -45,14 +45,5 @@ release_source() {
   echo "$dir"
 }
 
-release_host_packages() {
-  local p missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ "${#missing[@]}" -gt 0 ] || return 0
-  echo "release: installing ${missing[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-    { apt-get update -q >&2 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../host-packages.sh"
+release_host_packages() { host_packages release "$@"; }
