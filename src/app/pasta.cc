@@ -232,6 +232,16 @@ const netlink::Address* FirstAddress(const std::vector<netlink::Address>& addrs,
   return nullptr;
 }
 
+// Our IPv6 address on the tap, the source of NDP and of host peers shown
+// as us: the gateway where it is link-local, else the link-local address
+// of our MAC.
+IpAddr OurLinkLocal6(const netlink::TapConfig& net, const MacAddr& our_mac) {
+  const IpAddr gw6 = netlink::DefaultGateway(net.routes, AF_INET6);
+  const bool link_local =
+      gw6.IsV6() && gw6.bytes[0] == 0xfe && (gw6.bytes[1] & 0xc0) == 0x80;
+  return link_local ? gw6 : ndp::LinkLocalFromMac(our_mac);
+}
+
 // What the namespace's services hand out: the addresses and routes the tap
 // gets (or would get, without --config-net), DNS from -D/-S or the host's
 // resolv.conf, as upstream.
@@ -295,10 +305,7 @@ tap::Services BuildServices(const config::Config& cfg,
     s.arp = ndp::ArpConfig{s.our_mac, IpAddr{}};
   }
   const netlink::Address* a6 = FirstAddress(net.addrs, AF_INET6);
-  const IpAddr gw6 = netlink::DefaultGateway(net.routes, AF_INET6);
-  const bool gw6_link_local =
-      gw6.IsV6() && gw6.bytes[0] == 0xfe && (gw6.bytes[1] & 0xc0) == 0x80;
-  s.our_ll6 = gw6_link_local ? gw6 : ndp::LinkLocalFromMac(s.our_mac);
+  s.our_ll6 = OurLinkLocal6(net, s.our_mac);
   if (!cfg.no_ndp && !cfg.ipv4_only) {
     ndp::NdpConfig n;
     n.our_mac = s.our_mac;
@@ -723,10 +730,16 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
 // fills for ICMP and UDP, and DNS forwarding).
 flow::AddressMap AddressMapFor(const config::Config& cfg,
                                const netlink::HostTemplate& tmpl,
-                               const netlink::TapConfig& net) {
+                               const netlink::TapConfig& net,
+                               const MacAddr& our_mac) {
   flow::AddressMap m;
   m.map_host4 = MapHostAddress(cfg, net, AF_INET);
   m.map_host6 = MapHostAddress(cfg, net, AF_INET6);
+  // A host peer at the namespace's own address is shown as us.
+  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET)) m.ns4 = a->addr;
+  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET6)) m.ns6 = a->addr;
+  m.ours4 = netlink::DefaultGateway(net.routes, AF_INET);
+  m.ours6 = OurLinkLocal6(net, our_mac);
   if (cfg.map_guest_addr4) {
     m.map_guest4 = *cfg.map_guest_addr4;
     m.guest_host4 = GuestHostAddress(tmpl, AF_INET);
@@ -801,7 +814,7 @@ void SetCommonFlowConfig(const config::Config& cfg,
   out.enabled4 = !cfg.ipv6_only;
   out.enabled6 = !cfg.ipv4_only;
   out.our_mac = our_mac;
-  out.map = AddressMapFor(cfg, tmpl, net);
+  out.map = AddressMapFor(cfg, tmpl, net, our_mac);
 }
 
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not

@@ -74,10 +74,22 @@ bool MapDestination(const AddressMap& m, int family, const uint8_t* dst,
 
 void ShownPeer(const AddressMap& m, int family, const uint8_t* real,
                uint8_t* shown) {
-  std::memcpy(shown, real, AddrLen(family));
+  const size_t len = AddrLen(family);
+  std::memcpy(shown, real, len);
+  const bool v4 = family == AF_INET;
   const IpAddr& map = m.map_host(family);
-  if (IsLoopback(family, real) && map.family == family)
-    std::memcpy(shown, map.bytes.data(), AddrLen(family));
+  if (IsLoopback(family, real)) {
+    if (map.family == family) std::memcpy(shown, map.bytes.data(), len);
+    return;
+  }
+  if (!Matches(v4 ? m.ns4 : m.ns6, family, real)) return;
+  const IpAddr& guest = v4 ? m.map_guest4 : m.map_guest6;
+  const IpAddr& ours = v4 ? m.ours4 : m.ours6;
+  if (guest.family == family) {
+    std::memcpy(shown, guest.bytes.data(), len);
+  } else if (ours.family == family) {
+    std::memcpy(shown, ours.bytes.data(), len);
+  }
 }
 
 }  // namespace pasta::flow

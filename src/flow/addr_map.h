@@ -8,7 +8,13 @@
 //   goes to dns_target), map_host (to 127.0.0.1 or ::1), map_guest (to the
 //   host's own address that the namespace's address copies).
 // - ShownPeer() is the reverse for inbound traffic: a peer on the host's
-//   loopback appears as the map_host address.
+//   loopback appears as the map_host address; a peer at the namespace's
+//   own address (the host itself, at the address the namespace copies: a
+//   client on the host connecting to its own address) appears as the
+//   map_guest address where one is given, else as our address on the tap
+//   (the gateway for IPv4, our link-local address for IPv6), as upstream.
+//   The namespace would drop a packet from its own address as a martian
+//   (IPv4) or answer itself (IPv6).
 // Addresses are 4 or 16 bytes in network order. Pure; no allocation.
 #pragma once
 
@@ -24,6 +30,8 @@ struct AddressMap {
   IpAddr guest_host4, guest_host6;    // what map_guest stands for
   IpAddr dns_forward4, dns_forward6;  // AF_UNSPEC: none
   IpAddr dns_target4, dns_target6;    // where forwarded DNS goes
+  IpAddr ns4, ns6;                    // the namespace's own address
+  IpAddr ours4, ours6;                // our address on the tap (see above)
 
   const IpAddr& map_host(int family) const {
     return family == AF_INET ? map_host4 : map_host6;

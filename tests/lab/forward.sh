@@ -211,6 +211,20 @@ came_via() {
   echo "   the server saw it come from $got"
 }
 
+# came_from NETNS ADDR PORT WANT: the namespace's server sees a connection
+# from NETNS to ADDR:PORT come from WANT (a link-local one without %scope).
+came_from() {
+  local got
+  got=$(at "$1" timeout 10 "${TOOL[@]}" peer "$2" "$3" 2>&1)
+  got=${got%%%*}
+  if [ "$got" = "$4" ]; then
+    echo "   the server saw it come from $got"
+    return 0
+  fi
+  echo "  expected the server to see $4; it saw: $got" >&2
+  return 1
+}
+
 # waits NETNS ADDR PORT STATE SECONDS: PORT at ADDR, probed from NETNS,
 # reaches STATE ("open" or "refused") within SECONDS.
 waits() {
@@ -251,6 +265,20 @@ if pasta_up -t 8080 && serve target 0.0.0.0,:: 8080; then
     came_via tap server 198.51.100.2 8080
   check "-t 8080, IPv6: from the server netns, through the tap" \
     came_via tap server 2001:db8:1::2 8080
+  # From the host netns to its own address, which the namespace's address
+  # copies: through the tap, shown as the gateway (IPv4) and as our
+  # link-local address (IPv6; the gateway here is global, so the one of
+  # the host interface's MAC), as upstream; the namespace would drop its
+  # own address as a source.
+  ll=$(ip -n "$HOST_NS" -6 -o addr show dev eth0 scope link | awk '{print $4}')
+  check "-t 8080, IPv4: from the host netns to its own address, shown as the gateway" \
+    came_from host 198.51.100.2 8080 198.51.100.1
+  check "-t 8080, IPv6: from the host netns to its own address, shown as our link-local address" \
+    came_from host 2001:db8:1::2 8080 "${ll%/*}"
+  check "-t 8080, IPv4: $MIB MiB from the namespace to the host netns at its own address intact" \
+    moved get host 198.51.100.2 8080
+  check "-t 8080, IPv6: $MIB MiB from the host netns at its own address to the namespace intact" \
+    moved put host 2001:db8:1::2 8080
   check "-t 8080, IPv4, spliced: $MIB MiB from the namespace to the host's loopback intact" \
     moved get host 127.0.0.1 8080
   check "-t 8080, IPv4, spliced: $MIB MiB from the host's loopback to the namespace intact" \
@@ -485,6 +513,13 @@ if pasta_up -u 5353; then
   echo "   $out"
   out=$(server timeout "$(limit 30)" "${UDP_TOOL[@]}" client 2001:db8:1::2 5353 200 2>&1)
   check "-u 5353, IPv6: 200 datagrams from the server netns echoed from the namespace" test $? = 0
+  echo "   $out"
+  # From the host netns to its own address (shown to the namespace as us).
+  out=$(at host timeout "$(limit 30)" "${UDP_TOOL[@]}" client 198.51.100.2 5353 100 2>&1)
+  check "-u 5353, IPv4: 100 datagrams from the host netns to its own address echoed" test $? = 0
+  echo "   $out"
+  out=$(at host timeout "$(limit 30)" "${UDP_TOOL[@]}" client 2001:db8:1::2 5353 100 2>&1)
+  check "-u 5353, IPv6: 100 datagrams from the host netns to its own address echoed" test $? = 0
   echo "   $out"
   kill "$echo4" "$echo6" 2>/dev/null
   wait "$echo4" "$echo6" 2>/dev/null
