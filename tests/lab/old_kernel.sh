@@ -42,7 +42,9 @@ for t in $tests; do
   rc=$?
   summary=$(tail -n 1 "$LAB_TMP/$t.log")
   if ! check "$t under the old-kernel filter ($summary, $((SECONDS - start)) s)" test $rc = 0; then
-    grep -E '^FAIL|^  ' "$LAB_TMP/$t.log" | head -n 40 | sed 's/^/   /' >&2
+    # Each failed check and its own explanation (indented by two spaces;
+    # the tests' progress lines have three).
+    grep -E '^FAIL|^  [^ ]' "$LAB_TMP/$t.log" | head -n 60 | sed 's/^/   /' >&2
   fi
 done
 lab_finish
