@@ -383,10 +383,9 @@ absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
   if (!read.ok()) return read.status();
   // Binding sockets to a device needs CAP_NET_RAW before Linux 5.7 (and
   // where it is not held): say so now, not with every flow that fails.
-  for (const auto& [opt, name] :
-       {std::pair<const char*, const std::string*>{"--outbound-if4",
-                                                   &cfg.outbound_if4},
-        {"--outbound-if6", &cfg.outbound_if6}}) {
+  for (const auto& [opt, name] : {std::pair<const char*, const std::string*>{
+                                      "--outbound-if4", &cfg.outbound_if4},
+                                  {"--outbound-if6", &cfg.outbound_if6}}) {
     if (name->empty()) continue;
     UniqueFd probe(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (probe.valid() && BindToDevice(probe.get(), *name) != 0) {
@@ -736,8 +735,10 @@ flow::AddressMap AddressMapFor(const config::Config& cfg,
   m.map_host4 = MapHostAddress(cfg, net, AF_INET);
   m.map_host6 = MapHostAddress(cfg, net, AF_INET6);
   // A host peer at the namespace's own address is shown as us.
-  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET)) m.ns4 = a->addr;
-  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET6)) m.ns6 = a->addr;
+  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET))
+    m.ns4 = a->addr;
+  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET6))
+    m.ns6 = a->addr;
   m.ours4 = netlink::DefaultGateway(net.routes, AF_INET);
   m.ours6 = OurLinkLocal6(net, our_mac);
   if (cfg.map_guest_addr4) {

@@ -117,8 +117,10 @@ constexpr OptionDef kOptionDefs[] = {
     {"no-dhcpv6", no_argument, kOptNoDhcpv6, R::kFlag},
     {"no-ra", no_argument, kOptNoRa, R::kFlag},
     {"no-map-gw", no_argument, kOptNoMapGw, R::kFlag},
-    {"map-host-loopback", required_argument, kOptMapHostLoopback, R::kLastWinsPerFamily},
-    {"map-guest-addr", required_argument, kOptMapGuestAddr, R::kLastWinsPerFamily},
+    {"map-host-loopback", required_argument, kOptMapHostLoopback,
+     R::kLastWinsPerFamily},
+    {"map-guest-addr", required_argument, kOptMapGuestAddr,
+     R::kLastWinsPerFamily},
     {"no-splice", no_argument, kOptNoSplice, R::kFlag},
     {"splice-only", no_argument, kOptSpliceOnly, R::kFlag},
     {"host-lo-to-ns-lo", no_argument, kOptHostLoToNsLo, R::kFlag},
@@ -363,8 +365,7 @@ absl::Status Parser::SetNat(int val, const std::string& label, const char* arg,
     const char* name = CanonicalName(val);
     for (const char* family : {"/4", "/6"}) {
       Given(absl::StrCat(name, family),
-            absl::StrCat("--", name,
-                         family[1] == '4' ? " (IPv4)" : " (IPv6)"),
+            absl::StrCat("--", name, family[1] == '4' ? " (IPv4)" : " (IPv6)"),
             arg);
     }
     v4->reset();
@@ -1057,8 +1058,7 @@ absl::StatusOr<Config> Parser::Run(int argc, char* const argv[]) {
   for (const Seen& seen : seen_) {
     if (seen.count < 2) continue;
     cfg_.repeated.push_back(absl::StrCat(seen.shown, " given ", seen.count,
-                                         " times, kept the last: ",
-                                         seen.last));
+                                         " times, kept the last: ", seen.last));
   }
   return std::move(cfg_);
 }

@@ -152,13 +152,13 @@ struct Config {
 
 // What giving an option more than once does.
 enum class Repeat {
-  kFlag,                // no argument: the same as giving it once
-  kLastWins,            // the last value replaces the earlier ones
-  kLastWinsPerFamily,   // the same, separately for IPv4 and IPv6 values;
-                        // "none", where taken, resets both families
-  kAccumulates,         // every value counts (-t, -u, -T, -U, -D, -S);
-                        // "none" for -D and -S drops the earlier values
-  kPasstOnly,           // refused: passt (VM) mode only
+  kFlag,               // no argument: the same as giving it once
+  kLastWins,           // the last value replaces the earlier ones
+  kLastWinsPerFamily,  // the same, separately for IPv4 and IPv6 values;
+                       // "none", where taken, resets both families
+  kAccumulates,        // every value counts (-t, -u, -T, -U, -D, -S);
+                       // "none" for -D and -S drops the earlier values
+  kPasstOnly,          // refused: passt (VM) mode only
 };
 
 // One long option: its name, getopt_long's has_arg, the code it returns

@@ -68,8 +68,10 @@ int main(int argc, char** argv) {
     return 127;
   }
   // LOADER --library-path DIR --argv0 ARGV0 REAL ARGS... NULL
-  std::vector<char*> args = {loader, const_cast<char*>("--library-path"),
-                             libdir, const_cast<char*>("--argv0"),
+  std::vector<char*> args = {loader,
+                             const_cast<char*>("--library-path"),
+                             libdir,
+                             const_cast<char*>("--argv0"),
                              argc > 0 ? argv[0] : const_cast<char*>("pasta"),
                              real};
   for (int a = 1; a < argc; ++a) args.push_back(argv[a]);

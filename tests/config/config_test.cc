@@ -711,9 +711,9 @@ TEST(ConfigTest, BadMappings) {
 
 TEST(ConfigTest, MappingNoneAndAddressesInOrder) {
   // As upstream: "none" drops both families given before it...
-  Config none = ParseOk({"--map-host-loopback", "10.0.0.1",
-                         "--map-host-loopback", "fd00::1",
-                         "--map-host-loopback", "none"});
+  Config none =
+      ParseOk({"--map-host-loopback", "10.0.0.1", "--map-host-loopback",
+               "fd00::1", "--map-host-loopback", "none"});
   EXPECT_FALSE(none.map_host_loopback4.has_value());
   EXPECT_FALSE(none.map_host_loopback6.has_value());
   EXPECT_TRUE(none.no_map_gw);
@@ -815,8 +815,10 @@ TEST(ConfigTest, PortsNeedTheirProtocol) {
 TEST(ConfigTest, RunasReadsPasswdAndGroupFiles) {
   TempFile passwd, group;
   FILE* f = fopen(passwd.path().c_str(), "w");
-  fputs("# comment\nbroken line\nalice:x:1500:1600:A:/home/a:/bin/sh\n"
-        "bob:x:notanumber:1:B:/:/bin/sh\n", f);
+  fputs(
+      "# comment\nbroken line\nalice:x:1500:1600:A:/home/a:/bin/sh\n"
+      "bob:x:notanumber:1:B:/:/bin/sh\n",
+      f);
   fclose(f);
   f = fopen(group.path().c_str(), "w");
   fputs("staff:x:50:alice\nwheel:x:10:\n", f);
@@ -861,30 +863,45 @@ const std::map<std::string, Sample>& Samples(const std::string& file_a,
                                              const std::string& file_b) {
   static std::map<std::string, Sample> samples;
   samples = {
-      {"log-file", {{}, "/a", "/b", [](const Config& c) { return c.log_file; }}},
+      {"log-file",
+       {{}, "/a", "/b", [](const Config& c) { return c.log_file; }}},
       {"log-size",
-       {{}, "5", "6",
+       {{},
+        "5",
+        "6",
         [](const Config& c) { return std::to_string(c.log_size); }}},
       {"runas",
-       {{}, "1", "2:3",
+       {{},
+        "1",
+        "2:3",
         [](const Config& c) {
           return absl::StrCat(c.runas_uid, ":", c.runas_gid);
         }}},
-      {"ns-ifname", {{}, "a", "b", [](const Config& c) { return c.ns_ifname; }}},
-      {"fd", {{}, "3", "4", [](const Config& c) { return std::to_string(c.fd); }}},
+      {"ns-ifname",
+       {{}, "a", "b", [](const Config& c) { return c.ns_ifname; }}},
+      {"fd",
+       {{}, "3", "4", [](const Config& c) { return std::to_string(c.fd); }}},
       {"pcap", {{}, "/a", "/b", [](const Config& c) { return c.pcap_file; }}},
       {"pid", {{}, "/a", "/b", [](const Config& c) { return c.pid_file; }}},
       {"mtu",
-       {{}, "1500", "9000",
+       {{},
+        "1500",
+        "9000",
         [](const Config& c) { return std::to_string(c.mtu); }}},
       {"netmask",
-       {{}, "16", "255.255.255.0",
+       {{},
+        "16",
+        "255.255.255.0",
         [](const Config& c) { return std::to_string(c.prefix_len4); }}},
       {"mac-addr",
-       {{}, "02:00:00:00:00:01", "02:00:00:00:00:02",
+       {{},
+        "02:00:00:00:00:01",
+        "02:00:00:00:00:02",
         [](const Config& c) { return FormatMac(*c.our_mac); }}},
       {"ns-mac-addr",
-       {{}, "9a:dd:31:ea:92:98", "aa:bb:cc:dd:ee:ff",
+       {{},
+        "9a:dd:31:ea:92:98",
+        "aa:bb:cc:dd:ee:ff",
         [](const Config& c) { return FormatMac(*c.ns_mac); }}},
       {"interface",
        {{}, "a", "b", [](const Config& c) { return c.template_if; }}},
@@ -893,38 +910,56 @@ const std::map<std::string, Sample>& Samples(const std::string& file_a,
       {"outbound-if6",
        {{}, "a", "b", [](const Config& c) { return c.outbound_if6; }}},
       {"hostname", {{}, "a", "b", [](const Config& c) { return c.hostname; }}},
-      {"fqdn", {{}, "a.example", "b.example",
-                [](const Config& c) { return c.fqdn; }}},
+      {"fqdn",
+       {{}, "a.example", "b.example", [](const Config& c) { return c.fqdn; }}},
       {"userns",
-       {{"--netns", file_a}, file_a, file_b,
+       {{"--netns", file_a},
+        file_a,
+        file_b,
         [](const Config& c) { return c.userns_path; }}},
-      {"netns", {{}, file_a, file_b, [](const Config& c) { return c.netns_path; }}},
+      {"netns",
+       {{}, file_a, file_b, [](const Config& c) { return c.netns_path; }}},
       {"stats",
-       {{"-f"}, "1", "2",
+       {{"-f"},
+        "1",
+        "2",
         [](const Config& c) { return std::to_string(c.stats_delay); }}},
-      {"conf-path", {{}, "/a", "/b", [](const Config& c) { return c.conf_path; }}},
-      {"repair-path", {{}, "none", "none", [](const Config&) {
-                         return std::string("none");
-                       }}},
+      {"conf-path",
+       {{}, "/a", "/b", [](const Config& c) { return c.conf_path; }}},
+      {"repair-path",
+       {{}, "none", "none", [](const Config&) { return std::string("none"); }}},
       // Per family: two values of one family.
       {"address",
-       {{}, "192.0.2.1", "192.0.2.2",
+       {{},
+        "192.0.2.1",
+        "192.0.2.2",
         [](const Config& c) { return Ip(c.addr4); }}},
       {"gateway",
        {{}, "fe80::1", "fe80::2", [](const Config& c) { return Ip(c.gw6); }}},
       {"outbound",
-       {{}, "192.0.2.1", "192.0.2.2",
+       {{},
+        "192.0.2.1",
+        "192.0.2.2",
         [](const Config& c) { return Ip(c.outbound4); }}},
       {"dns-forward",
-       {{}, "192.0.2.1", "192.0.2.2",
+       {{},
+        "192.0.2.1",
+        "192.0.2.2",
         [](const Config& c) { return Ip(c.dns_forward4); }}},
       {"dns-host",
-       {{}, "fd00::1", "fd00::2", [](const Config& c) { return Ip(c.dns_host6); }}},
+       {{},
+        "fd00::1",
+        "fd00::2",
+        [](const Config& c) { return Ip(c.dns_host6); }}},
       {"map-host-loopback",
-       {{}, "192.0.2.1", "192.0.2.2",
+       {{},
+        "192.0.2.1",
+        "192.0.2.2",
         [](const Config& c) { return Ip(c.map_host_loopback4); }}},
       {"map-guest-addr",
-       {{}, "192.0.2.1", "192.0.2.2",
+       {{},
+        "192.0.2.1",
+        "192.0.2.2",
         [](const Config& c) { return Ip(c.map_guest_addr4); }}},
   };
   return samples;
@@ -1019,10 +1054,12 @@ TEST(ConfigTest, AccumulatingOptions) {
   }
   EXPECT_THAT(accumulating, ElementsAre("dns", "search", "tcp-ports",
                                         "udp-ports", "tcp-ns", "udp-ns"));
-  Config cfg = ParseOk({"-D", "192.0.2.53", "-D", "2001:db8::53", "-S",
-                        "a.example", "-S", "b.example c.example", "-t", "22",
-                        "-t", "80", "-u", "53", "-u", "5353", "-T", "8080",
-                        "-T", "8081", "-U", "9000", "-U", "9001"});
+  Config cfg = ParseOk({"-D", "192.0.2.53", "-D", "2001:db8::53",
+                        "-S", "a.example",  "-S", "b.example c.example",
+                        "-t", "22",         "-t", "80",
+                        "-u", "53",         "-u", "5353",
+                        "-T", "8080",       "-T", "8081",
+                        "-U", "9000",       "-U", "9001"});
   ASSERT_EQ(cfg.dns.size(), 2u);
   EXPECT_THAT(cfg.search, ElementsAre("a.example", "b.example", "c.example"));
   for (const PortSpec* spec :
