@@ -38,7 +38,7 @@ check "--debug: the probes found no close_range and no pidfd_open" \
 
 for t in $tests; do
   start=$SECONDS
-  PASTA="$wrap/pasta" bash "$HERE/$t.sh" >"$LAB_TMP/$t.log" 2>&1
+  PASTA_BINARY="$PASTA" PASTA="$wrap/pasta" bash "$HERE/$t.sh" >"$LAB_TMP/$t.log" 2>&1
   rc=$?
   summary=$(tail -n 1 "$LAB_TMP/$t.log")
   if ! check "$t under the old-kernel filter ($summary, $((SECONDS - start)) s)" test $rc = 0; then

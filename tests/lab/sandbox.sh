@@ -19,8 +19,10 @@ LAB_EXTRA_NS+=("$TARGET")
 KEPT=0000000000200400 # CAP_SYS_ADMIN (21) and CAP_NET_BIND_SERVICE (10)
 # Sanitizer builds keep the file system and skip the filter by design
 # (ASan/LSan read /proc and use ptrace): only the other layers are checked.
+# ($PASTA_BINARY: the binary itself where $PASTA is a wrapper script, as in
+# old_kernel.sh.)
 FULL=1
-if ldd "$PASTA" | grep -q libasan; then
+if ldd "${PASTA_BINARY:-$PASTA}" 2>/dev/null | grep -q libasan; then
   FULL=0
   echo "sanitizer build: no mount namespace or system call filter to check"
 fi
