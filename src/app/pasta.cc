@@ -829,10 +829,9 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   if (cfg.outbound6) uc.bind6 = *cfg.outbound6;
   uc.bind_if4 = cfg.outbound_if4;
   uc.bind_if6 = cfg.outbound_if6;
-  for (const netlink::Address& a : net.addrs) {
-    if (a.addr.IsV4() && !uc.ns_addr4.IsV4()) uc.ns_addr4 = a.addr;
-    if (a.addr.IsV6() && !uc.ns_addr6.IsV6()) uc.ns_addr6 = a.addr;
-  }
+  // The namespace's first address per family, as the address map has it.
+  uc.ns_addr4 = uc.map.ns4;
+  uc.ns_addr6 = uc.map.ns6;
   uc.mtu = net.mtu;
   uc.coalesce = true;
   run.udp_sockets = udp::MakeSystemUdpSockets(run.epoll.get());
@@ -883,10 +882,9 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   const config::Config& cfg = run.cfg;
   tcp::TcpConfig tc;
   SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, tc);
-  for (const netlink::Address& a : net.addrs) {
-    if (a.addr.IsV4() && !tc.ns_addr4.IsV4()) tc.ns_addr4 = a.addr;
-    if (a.addr.IsV6() && !tc.ns_addr6.IsV6()) tc.ns_addr6 = a.addr;
-  }
+  // The namespace's first address per family, as the address map has it.
+  tc.ns_addr4 = tc.map.ns4;
+  tc.ns_addr6 = tc.map.ns6;
   if (cfg.outbound4) tc.bind4 = *cfg.outbound4;
   if (cfg.outbound6) tc.bind6 = *cfg.outbound6;
   tc.bind_if4 = cfg.outbound_if4;
