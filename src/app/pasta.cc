@@ -1,7 +1,6 @@
 #include "app/pasta.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/rtnetlink.h>
@@ -37,6 +36,9 @@
 #include "dhcp/resolv_conf.h"
 #include "flow/siphash.h"
 #include "fwd/auto_forward.h"
+#include "fwd/auto_scan.h"
+#include "fwd/forwards.h"
+#include "fwd/limits.h"
 #include "fwd/proc_net.h"
 #include "icmp/icmp.h"
 #include "loop/epoll_ref.h"
@@ -132,53 +134,6 @@ class NsSocketPool {
   std::vector<int> udp4_, udp6_;
 };
 
-// One namespace's socket tables for a protocol (/proc/net/tcp and tcp6,
-// or udp and udp6), opened once (in that namespace) and read again at
-// every scan.
-struct ProcNetTables {
-  fwd::Table table = fwd::Table::kTcp;
-  UniqueFd v4, v6;
-  std::string buf;  // reused; grows to the largest table seen
-
-  // The ports bound in that namespace now (both families).
-  fwd::PortSet Read() {
-    fwd::PortSet ports;
-    for (const UniqueFd* fd : {&v4, &v6}) {
-      if (!fd->valid() || lseek(fd->get(), 0, SEEK_SET) != 0) continue;
-      buf.clear();
-      char chunk[16384];
-      ssize_t n;
-      while ((n = read(fd->get(), chunk, sizeof(chunk))) > 0)
-        buf.append(chunk, static_cast<size_t>(n));
-      fwd::ParseProcNet(buf, table, &ports);
-    }
-    return ports;
-  }
-};
-
-// Opens `proto` ("tcp" or "udp") tables of the calling thread's namespace.
-ProcNetTables OpenProcNet(const char* proto) {
-  ProcNetTables t;
-  t.table = std::string_view(proto) == "tcp" ? fwd::Table::kTcp
-                                             : fwd::Table::kUdp;
-  const std::string path = std::string("/proc/net/") + proto;
-  t.v4.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  t.v6.reset(open((path + "6").c_str(), O_RDONLY | O_CLOEXEC));
-  return t;
-}
-
-// Automatic forwarding (-t/-u/-T auto): what is scanned, and the
-// listeners kept in step with it.
-// As upstream, UDP auto forwarding also takes the ports where TCP listens
-// (tools like iperf3 use both).
-struct AutoForwarding {
-  ProcNetTables ns_tcp, ns_udp, host_tcp, host_udp;
-  // -t, -u, -T, -U
-  std::unique_ptr<fwd::AutoForward> tcp_in, udp_in, tcp_out, udp_out;
-  // Ports given as numbers, per option.
-  fwd::PortSet explicit_t, explicit_T, explicit_u, explicit_U;
-};
-
 // Epoll indices of the -u loopback relay start here (the -U relay's below).
 constexpr uint32_t kRelayInBase = 1u << 20;
 
@@ -200,7 +155,7 @@ struct Run {
   std::unique_ptr<tcp::TcpFlows> tcp;
   std::unique_ptr<NsSocketPool> ns_sockets;
   std::unique_ptr<tcp::SpliceFlows> splice;
-  AutoForwarding autofwd;
+  fwd::AutoForwarding autofwd;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;
@@ -614,117 +569,6 @@ IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
   return IpAddr{};
 }
 
-// The kernel's ephemeral port range (net.ipv4.ip_local_port_range, which
-// applies to IPv6 too), read from pasta's own namespace; the kernel's
-// default if it can't be read.
-std::pair<uint16_t, uint16_t> EphemeralPorts() {
-  std::pair<uint16_t, uint16_t> range{32768, 60999};
-  FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-  if (f == nullptr) return range;
-  unsigned lo = 0, hi = 0;
-  if (std::fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= hi && hi <= 65535) {
-    range = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
-  }
-  std::fclose(f);
-  return range;
-}
-
-// Descriptors this process may still open under its soft limit.
-size_t FreeDescriptors() {
-  rlimit lim;
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
-  size_t open = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (const dirent* e = readdir(d))
-      if (e->d_name[0] != '.') ++open;
-    closedir(d);
-  }
-  return lim.rlim_cur > open ? static_cast<size_t>(lim.rlim_cur) - open : 0;
-}
-
-// Opens a listener (through `add`) for every port `spec` forwards, per
-// enabled family; `auto` is handled by the automatic forwarding instead.
-// An explicit list fails on the first port that can't be forwarded, and
-// the error names the option and port. An exclusion-only list (`~25`:
-// every port but those) leaves out the ephemeral range, which the host's
-// own connections need, and skips ports that can't be bound (in use,
-// privileged): like upstream, it fails only if no port at all could be.
-template <typename AddFn>
-absl::Status AddForwards(const config::PortSpec& spec, const char* option,
-                         bool enabled4, bool enabled6, AddFn add) {
-  using Mode = config::PortSpec::Mode;
-  if (spec.mode() != Mode::kExplicit && spec.mode() != Mode::kAll)
-    return absl::OkStatus();
-  const bool every = spec.mode() == Mode::kAll;
-  const auto [eph_lo, eph_hi] =
-      every ? EphemeralPorts() : std::pair<uint16_t, uint16_t>{1, 0};
-  // Calls f(port, family) for each listener wanted.
-  auto for_each = [&](auto f) {
-    for (uint32_t port = 1; port <= 65535; ++port) {
-      const uint16_t p = static_cast<uint16_t>(port);
-      if (!spec.Forwarded(p)) continue;
-      if (every && p >= eph_lo && p <= eph_hi) continue;
-      const config::PortSpec::Bind bind = spec.BindFor(p);
-      for (int family : {AF_INET, AF_INET6}) {
-        if (family == AF_INET ? !enabled4 : !enabled6) continue;
-        if (bind.addr && bind.addr->family != family) continue;
-        if (!f(p, family, bind)) return false;
-      }
-    }
-    return true;
-  };
-  if (every) {
-    // Tens of thousands of listeners: all of them, with descriptors to
-    // spare for the flows, or a clear error (never a pasta that forwards
-    // some of them and then can't accept a connection).
-    size_t wanted = 0;
-    for_each([&](uint16_t, int, const config::PortSpec::Bind&) {
-      ++wanted;
-      return true;
-    });
-    constexpr size_t kSpare = 1024;
-    const size_t free_fds = FreeDescriptors();
-    if (wanted + kSpare > free_fds) {
-      return absl::ResourceExhaustedError(absl::StrFormat(
-          "%s: every port but the excluded ones takes %u listening sockets, "
-          "and only %u descriptors are free under the limit (ulimit -n), "
-          "%u of them kept for connections: raise the limit, or give ranges",
-          option, wanted, free_fds, kSpare));
-    }
-  }
-  size_t bound = 0, skipped = 0;
-  absl::Status error;
-  for_each([&](uint16_t p, int family, const config::PortSpec::Bind& bind) {
-    absl::Status st =
-        add(family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
-    if (st.ok()) {
-      ++bound;
-    } else if (every) {
-      ++skipped;
-      LOG_TRACE("%s: port %u skipped: %s", option, p, st.message());
-    } else {
-      error = absl::Status(st.code(), std::string(option) + " " +
-                                          std::to_string(p) + ": " +
-                                          std::string(st.message()));
-      return false;
-    }
-    return true;
-  });
-  if (!error.ok()) return error;
-  if (every) {
-    if (bound == 0) {
-      return absl::UnavailableError(absl::StrFormat(
-          "%s: no port could be forwarded (%u refused)", option, skipped));
-    }
-    LOG_INFO(
-        "%s: %u listeners for every port but the excluded ones and the "
-        "ephemeral range %u-%u; %u refused (port in use or not "
-        "permitted)",
-        option, bound, eph_lo, eph_hi, skipped);
-  }
-  return absl::OkStatus();
-}
-
 // The destination mapping TCP uses (the same fields as SetCommonFlowConfig
 // fills for ICMP and UDP, and DNS forwarding).
 flow::AddressMap AddressMapFor(const config::Config& cfg,
@@ -861,19 +705,19 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
             return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                           IPPROTO_UDP);
           });
-      RETURN_IF_ERROR(AddForwards(
-          cfg.udp_ns, "-U", uc.enabled4, uc.enabled6,
+      RETURN_IF_ERROR(fwd::AddForwards(
+          cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
           [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
             return AddRelayListener(run, family, ns_port, host_port);
           }));
     }
   }
-  return AddForwards(cfg.udp_ports, "-u", uc.enabled4, uc.enabled6,
-                     [&](int family, const IpAddr* bind, uint16_t host_port,
-                         uint16_t ns_port) {
-                       return run.udp->AddListener(family, bind, host_port,
-                                                   ns_port);
-                     });
+  return fwd::AddForwards(
+      cfg.udp_ports, "-u", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
+      [&](int family, const IpAddr* bind, uint16_t host_port,
+          uint16_t ns_port) {
+        return run.udp->AddListener(family, bind, host_port, ns_port);
+      });
 }
 
 // TCP flows, and listeners for the -t ports (explicit specs, as for UDP).
@@ -904,8 +748,8 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
         },
         tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo);
     run.tcp->set_splice(run.splice.get());
-    RETURN_IF_ERROR(AddForwards(
-        cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6,
+    RETURN_IF_ERROR(fwd::AddForwards(
+        cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
         [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
           return AddNamespaceListener(run, family, ns_port, host_port);
         }));
@@ -914,42 +758,26 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
     LOG_WARN("-T: the namespace's ports are reached by splicing, which "
              "--no-splice turns off: not forwarded");
   }
-  return AddForwards(cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6,
-                     [&](int family, const IpAddr* bind, uint16_t host_port,
-                         uint16_t ns_port) {
-                       return run.tcp->AddListener(family, bind, host_port,
-                                                   ns_port);
-                     });
-}
-
-// The ports a list `spec` listens on (on its side), as AddForwards opened
-// them: an exclusion-only list's but the ephemeral range.
-fwd::PortSet ExplicitPorts(const config::PortSpec& spec) {
-  fwd::PortSet ports;
-  if (spec.mode() != config::PortSpec::Mode::kExplicit &&
-      spec.mode() != config::PortSpec::Mode::kAll)
-    return ports;
-  const bool every = spec.mode() == config::PortSpec::Mode::kAll;
-  const auto [eph_lo, eph_hi] =
-      every ? EphemeralPorts() : std::pair<uint16_t, uint16_t>{1, 0};
-  for (uint32_t p = 1; p <= 65535; ++p) {
-    if (every && p >= eph_lo && p <= eph_hi) continue;
-    if (spec.Forwarded(static_cast<uint16_t>(p))) ports.set(p);
-  }
-  return ports;
+  return fwd::AddForwards(
+      cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
+      [&](int family, const IpAddr* bind, uint16_t host_port,
+          uint16_t ns_port) {
+        return run.tcp->AddListener(family, bind, host_port, ns_port);
+      });
 }
 
 // Sets up automatic forwarding for the specs that say `auto` (the default
-// of each): -t and -u watch the namespace's bound ports, -T the host's.
-// -U auto is not implemented (it needs UDP between the loopbacks).
+// of each): -t and -u watch the namespace's bound ports, -T and -U the
+// host's.
 absl::Status SetUpAutoForwarding(Run& run) {
   const config::Config& cfg = run.cfg;
-  AutoForwarding& a = run.autofwd;
+  fwd::AutoForwarding& a = run.autofwd;
   const bool v4 = !cfg.ipv6_only, v6 = !cfg.ipv4_only;
-  a.explicit_t = ExplicitPorts(cfg.tcp_ports);
-  a.explicit_T = ExplicitPorts(cfg.tcp_ns);
-  a.explicit_u = ExplicitPorts(cfg.udp_ports);
-  a.explicit_U = ExplicitPorts(cfg.udp_ns);
+  const std::pair<uint16_t, uint16_t> ephemeral = fwd::EphemeralPorts();
+  a.explicit_ports.tcp_in = fwd::ExplicitPorts(cfg.tcp_ports, ephemeral);
+  a.explicit_ports.tcp_out = fwd::ExplicitPorts(cfg.tcp_ns, ephemeral);
+  a.explicit_ports.udp_in = fwd::ExplicitPorts(cfg.udp_ports, ephemeral);
+  a.explicit_ports.udp_out = fwd::ExplicitPorts(cfg.udp_ns, ephemeral);
   const auto is_auto = [](const config::PortSpec& spec) {
     return spec.mode() == config::PortSpec::Mode::kAuto;
   };
@@ -959,115 +787,46 @@ absl::Status SetUpAutoForwarding(Run& run) {
   const bool want_U = run.udp_relay && is_auto(cfg.udp_ns);
   if (want_t || want_u) {
     RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
-      a.ns_tcp = OpenProcNet("tcp");
-      if (want_u) a.ns_udp = OpenProcNet("udp");
+      a.ns_tcp = fwd::OpenProcNet(fwd::Table::kTcp);
+      if (want_u) a.ns_udp = fwd::OpenProcNet(fwd::Table::kUdp);
       return absl::OkStatus();
     }));
   }
-  if (want_T || want_U) a.host_tcp = OpenProcNet("tcp");
-  if (want_U) a.host_udp = OpenProcNet("udp");
+  if (want_T || want_U) a.host_tcp = fwd::OpenProcNet(fwd::Table::kTcp);
+  if (want_U) a.host_udp = fwd::OpenProcNet(fwd::Table::kUdp);
   if (want_t) {
-    a.tcp_in = std::make_unique<fwd::AutoForward>(
-        "-t auto",
-        [&run, v4, v6](uint16_t port) {
-          bool any = false;
-          for (int family : {AF_INET, AF_INET6}) {
-            if (family == AF_INET ? !v4 : !v6) continue;
-            const absl::Status st =
-                run.tcp->AddListener(family, nullptr, port, port);
-            if (st.ok()) any = true;
-            else LOG_DEBUG("-t auto: %s", std::string(st.message()));
-          }
-          if (any) LOG_DEBUG("-t auto: forwarding TCP port %u", port);
-          return any;
+    a.dirs.tcp_in = fwd::MakeAutoForward(
+        "-t auto", "TCP", v4, v6,
+        [&run](int family, uint16_t port) {
+          return run.tcp->AddListener(family, nullptr, port, port);
         },
         [&run](uint16_t port) { run.tcp->RemoveListeners(port); });
   }
   if (want_u) {
-    a.udp_in = std::make_unique<fwd::AutoForward>(
-        "-u auto",
-        [&run, v4, v6](uint16_t port) {
-          bool any = false;
-          for (int family : {AF_INET, AF_INET6}) {
-            if (family == AF_INET ? !v4 : !v6) continue;
-            const absl::Status st =
-                run.udp->AddListener(family, nullptr, port, port);
-            if (st.ok()) any = true;
-            else LOG_DEBUG("-u auto: %s", std::string(st.message()));
-          }
-          if (any) LOG_DEBUG("-u auto: forwarding UDP port %u", port);
-          return any;
+    a.dirs.udp_in = fwd::MakeAutoForward(
+        "-u auto", "UDP", v4, v6,
+        [&run](int family, uint16_t port) {
+          return run.udp->AddListener(family, nullptr, port, port);
         },
         [&run](uint16_t port) { run.udp->RemoveListeners(port); });
   }
   if (want_U) {
-    a.udp_out = std::make_unique<fwd::AutoForward>(
-        "-U auto",
-        [&run, v4, v6](uint16_t port) {
-          bool any = false;
-          for (int family : {AF_INET, AF_INET6}) {
-            if (family == AF_INET ? !v4 : !v6) continue;
-            const absl::Status st = AddRelayListener(run, family, port, port);
-            if (st.ok()) any = true;
-            else LOG_DEBUG("-U auto: %s", std::string(st.message()));
-          }
-          if (any) LOG_DEBUG("-U auto: forwarding UDP port %u", port);
-          return any;
+    a.dirs.udp_out = fwd::MakeAutoForward(
+        "-U auto", "UDP", v4, v6,
+        [&run](int family, uint16_t port) {
+          return AddRelayListener(run, family, port, port);
         },
         [&run](uint16_t port) { run.udp_relay->RemoveListeners(port); });
   }
   if (want_T) {
-    a.tcp_out = std::make_unique<fwd::AutoForward>(
-        "-T auto",
-        [&run, v4, v6](uint16_t port) {
-          bool any = false;
-          for (int family : {AF_INET, AF_INET6}) {
-            if (family == AF_INET ? !v4 : !v6) continue;
-            const absl::Status st =
-                AddNamespaceListener(run, family, port, port);
-            if (st.ok()) any = true;
-            else LOG_DEBUG("-T auto: %s", std::string(st.message()));
-          }
-          if (any) LOG_DEBUG("-T auto: forwarding TCP port %u", port);
-          return any;
+    a.dirs.tcp_out = fwd::MakeAutoForward(
+        "-T auto", "TCP", v4, v6,
+        [&run](int family, uint16_t port) {
+          return AddNamespaceListener(run, family, port, port);
         },
         [&run](uint16_t port) { run.splice->RemoveNamespaceListeners(port); });
   }
   return absl::OkStatus();
-}
-
-// One scan of automatic forwarding. A port our own listeners hold on the
-// scanned side (forwarded the other way) is never forwarded back: that
-// would loop. Each direction sees the other's state as just updated, so
-// the first direction to take a port keeps it. The tables are read before
-// any update, so the outward directions also count as ours what the
-// inward ones held then: a listener -t auto closes in this scan is still
-// in the host's table, and taking its port for -T would bind it in the
-// namespace, for a scan, under the feet of the server that just left it.
-void ScanAutoForwarding(Run& run) {
-  AutoForwarding& a = run.autofwd;
-  const fwd::PortSet none;
-  const auto active = [&none](const std::unique_ptr<fwd::AutoForward>& f)
-      -> const fwd::PortSet& { return f ? f->active() : none; };
-  // Each table is read once per scan.
-  const fwd::PortSet ns_tcp = a.ns_tcp.Read(), ns_udp = a.ns_udp.Read();
-  const fwd::PortSet host_tcp = a.host_tcp.Read(), host_udp = a.host_udp.Read();
-  const fwd::PortSet tcp_in_before = active(a.tcp_in);
-  const fwd::PortSet udp_in_before = active(a.udp_in);
-  if (a.tcp_in) a.tcp_in->Update(ns_tcp, a.explicit_T | active(a.tcp_out));
-  if (a.udp_in) {
-    const fwd::PortSet ours = a.explicit_U | active(a.udp_out);
-    const fwd::PortSet tcp = ns_tcp & ~(a.explicit_T | active(a.tcp_out));
-    a.udp_in->Update(ns_udp | tcp, ours);
-  }
-  const fwd::PortSet tcp_in = active(a.tcp_in) | tcp_in_before;
-  const fwd::PortSet udp_in = active(a.udp_in) | udp_in_before;
-  if (a.tcp_out) a.tcp_out->Update(host_tcp, a.explicit_t | tcp_in);
-  if (a.udp_out) {
-    const fwd::PortSet ours = a.explicit_u | udp_in;
-    const fwd::PortSet tcp = host_tcp & ~(a.explicit_t | tcp_in);
-    a.udp_out->Update(host_udp | tcp, ours);
-  }
 }
 
 // Unsolicited router advertisements: the first at the first timer tick
@@ -1189,7 +948,7 @@ int Loop(Run& run) {
           if (run.udp) run.udp->Expire(now);
           if (run.udp_relay) run.udp_relay->Expire(now);
           if (run.udp_relay_in) run.udp_relay_in->Expire(now);
-          ScanAutoForwarding(run);
+          run.autofwd.Scan();
           if (now - last_ra >= kRouterAdvertInterval) {
             run.tap->SendRouterAdvert();
             last_ra = now;

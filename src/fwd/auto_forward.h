@@ -8,13 +8,19 @@
 // (the port is taken on our side) is not retried until it goes away and
 // comes back. Control plane: Update() costs a pass over the changed ports;
 // the callbacks may allocate.
+//
+// MakeAutoForward() builds the one used for each of -t, -u, -T and -U auto:
+// opening a port means a listener per enabled family.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "fwd/proc_net.h"
 
 namespace pasta::fwd {
@@ -56,5 +62,20 @@ class AutoForward {
   CloseFn close_;
   PortSet active_, failed_;
 };
+
+// Opens one listener at `port` for `family` (AF_INET or AF_INET6),
+// forwarding to the same port on the other side. Returns its error, if any.
+using AutoListenFn = std::function<absl::Status(int family, uint16_t port)>;
+
+// Returns the AutoForward named `name` ("-t auto") for `protocol` ("TCP" or
+// "UDP"): opening a port calls `add` for each enabled family, IPv4 first,
+// and succeeds if any family did; each failed family is logged at debug as
+// "NAME: message", a port opened as "NAME: forwarding PROTOCOL port N".
+// Closing a port calls `remove`. Allocates.
+std::unique_ptr<AutoForward> MakeAutoForward(std::string name,
+                                             std::string_view protocol,
+                                             bool enabled4, bool enabled6,
+                                             AutoListenFn add,
+                                             AutoForward::CloseFn remove);
 
 }  // namespace pasta::fwd

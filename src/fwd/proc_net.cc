@@ -1,5 +1,8 @@
 #include "fwd/proc_net.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace pasta::fwd {
 
 namespace {
@@ -63,6 +66,30 @@ int ParseProcNet(std::string_view text, Table table, PortSet* out) {
     ++counted;
   }
   return counted;
+}
+
+PortSet ProcNetTables::Read() {
+  PortSet ports;
+  for (const UniqueFd* fd : {&v4, &v6}) {
+    if (!fd->valid() || lseek(fd->get(), 0, SEEK_SET) != 0) continue;
+    buf.clear();
+    char chunk[16384];
+    ssize_t n;
+    while ((n = read(fd->get(), chunk, sizeof(chunk))) > 0)
+      buf.append(chunk, static_cast<size_t>(n));
+    ParseProcNet(buf, table, &ports);
+  }
+  return ports;
+}
+
+ProcNetTables OpenProcNet(Table table) {
+  ProcNetTables t;
+  t.table = table;
+  const std::string path =
+      std::string("/proc/net/") + (table == Table::kTcp ? "tcp" : "udp");
+  t.v4.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  t.v6.reset(open((path + "6").c_str(), O_RDONLY | O_CLOEXEC));
+  return t;
 }
 
 }  // namespace pasta::fwd

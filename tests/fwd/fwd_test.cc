@@ -1,11 +1,21 @@
 // Automatic forwarding: reading the kernel's socket tables, and keeping
-// listeners in step with them.
+// listeners in step with them (one AutoForward, and MakeAutoForward()'s
+// listener per family).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "common/fd.h"
 #include "fwd/auto_forward.h"
 #include "fwd/proc_net.h"
 #include "gtest/gtest.h"
+#include "log_capture.h"
 
 namespace pasta::fwd {
 namespace {
@@ -148,6 +158,98 @@ TEST_F(AutoForwardTest, APortThatFailedIsNotRetriedUntilItComesBack) {
 TEST_F(AutoForwardTest, HighestPort) {
   fwd_.Update(Ports({65535}), {});
   EXPECT_EQ(opened_, (std::vector<int>{65535}));
+}
+
+// The kernel's own table, read back: a listener of ours on the loopback
+// (port 0: any free port) is in it while it listens.
+TEST(ProcNetTablesTest, ReadsTheCallersNamespace) {
+  UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(s.valid());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(s.get(), 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const uint16_t port = ntohs(addr.sin_port);
+
+  ProcNetTables tcp = OpenProcNet(Table::kTcp);
+  ASSERT_TRUE(tcp.v4.valid());
+  EXPECT_EQ(tcp.table, Table::kTcp);
+  EXPECT_TRUE(tcp.Read().test(port));
+  EXPECT_FALSE(OpenProcNet(Table::kUdp).Read().test(port));
+  s.reset();
+  EXPECT_FALSE(tcp.Read().test(port));  // read again from the start
+}
+
+TEST(ProcNetTablesTest, UnopenedTablesReadAsNoPorts) {
+  EXPECT_TRUE(ProcNetTables().Read().none());
+}
+
+// One add callback's calls: (family, port); fails the families in `refuse`
+// with "bind: Address in use".
+struct FamilyCalls {
+  std::vector<std::pair<int, int>> calls;
+  std::vector<int> refuse;
+  std::vector<int> removed;
+};
+
+std::unique_ptr<AutoForward> MakeRecorded(const char* name,
+                                          const char* protocol, bool v4,
+                                          bool v6, FamilyCalls& c) {
+  return MakeAutoForward(
+      name, protocol, v4, v6,
+      [&c](int family, uint16_t port) {
+        c.calls.emplace_back(family, port);
+        for (int f : c.refuse)
+          if (f == family)
+            return absl::UnavailableError("bind: Address in use");
+        return absl::OkStatus();
+      },
+      [&c](uint16_t port) { c.removed.push_back(port); });
+}
+
+TEST(MakeAutoForwardTest, OpensAListenerPerEnabledFamily) {
+  FamilyCalls both, v4, v6;
+  MakeRecorded("-t auto", "TCP", true, true, both)->Update(Ports({80}), {});
+  MakeRecorded("-t auto", "TCP", true, false, v4)->Update(Ports({80}), {});
+  MakeRecorded("-t auto", "TCP", false, true, v6)->Update(Ports({80}), {});
+  using Calls = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(both.calls, (Calls{{AF_INET, 80}, {AF_INET6, 80}}));
+  EXPECT_EQ(v4.calls, (Calls{{AF_INET, 80}}));
+  EXPECT_EQ(v6.calls, (Calls{{AF_INET6, 80}}));
+}
+
+TEST(MakeAutoForwardTest, OnePortOpensIfAnyFamilyDoesAndSaysSo) {
+  LogCapture log(log::Level::kDebug);
+  FamilyCalls c;
+  c.refuse = {AF_INET6};
+  std::unique_ptr<AutoForward> f =
+      MakeRecorded("-u auto", "UDP", true, true, c);
+  EXPECT_EQ(f->name(), "-u auto");
+  f->Update(Ports({5353}), {});
+  EXPECT_TRUE(f->active().test(5353));
+  EXPECT_EQ(log.Text(),
+            "-u auto: bind: Address in use\n"
+            "-u auto: forwarding UDP port 5353\n");
+  f->Update({}, {});
+  EXPECT_EQ(c.removed, std::vector<int>{5353});
+}
+
+TEST(MakeAutoForwardTest, APortNoFamilyCouldOpenIsNotForwarded) {
+  LogCapture log(log::Level::kDebug);
+  FamilyCalls c;
+  c.refuse = {AF_INET, AF_INET6};
+  std::unique_ptr<AutoForward> f =
+      MakeRecorded("-T auto", "TCP", true, true, c);
+  f->Update(Ports({8080}), {});
+  EXPECT_TRUE(f->active().none());
+  EXPECT_EQ(log.Text(),
+            "-T auto: bind: Address in use\n"
+            "-T auto: bind: Address in use\n");
+  f->Update({}, {});
+  EXPECT_TRUE(c.removed.empty());  // nothing was open
 }
 
 }  // namespace
