@@ -70,7 +70,7 @@ void BM_ArpRequestToReply(benchmark::State& state) {
                            0, 0, 0, 0x0e, 198, 51, 100, 2, 0,    0,
                            0, 0, 0, 0,    198, 51, 100, 1};
   std::memcpy(f.data() + 14, arp, sizeof(arp));
-  for (auto _ : state) tap.HandleFrame(f, 0);
+  for (auto _ : state) tap.HandleFrame(f, pasta::Instant());
   if (tap.counters().sent != static_cast<uint64_t>(state.iterations()))
     state.SkipWithError("ARP requests were not all answered");
   state.SetItemsProcessed(state.iterations());

@@ -111,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pasta::icmp::IcmpFlows flows(cfg, &sockets, &sink,
                                  pasta::flow::SipKey{1, 2});
     static uint8_t msg[65536];
-    int64_t now = 100;
+    pasta::Instant now = pasta::Instant::FromClockZero(pasta::Seconds(100));
     for (int step = 0; step < 256 && in.n > 0; ++step) {
       switch (in.Byte() % 6) {
         case 0:
@@ -164,7 +164,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           sockets.send_errno = in.Byte() & 1 ? ENETUNREACH : 0;
           break;
         case 4:  // time passes
-          now += in.Byte();
+          now += pasta::Seconds(in.Byte());
           flows.Expire(now);
           break;
         case 5:  // an event for a stale or unknown slot
@@ -172,7 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           break;
       }
     }
-    now += pasta::icmp::kIdleSeconds;
+    now += pasta::icmp::kIdleTimeout;
     flows.Expire(now);
     if (flows.active() != 0) __builtin_trap();
   }

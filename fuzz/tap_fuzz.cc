@@ -91,8 +91,10 @@ struct World {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World* world = new World();
-  static int64_t now = 0;
-  world->tap->HandleFrame(absl::MakeConstSpan(data, size), now++);
+  // A second per input: ICMP flows expire after a minute of inputs.
+  static pasta::Instant now;
+  world->tap->HandleFrame(absl::MakeConstSpan(data, size), now);
+  now += pasta::Seconds(1);
   world->icmp->Expire(now);
   return 0;
 }

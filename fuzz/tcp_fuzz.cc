@@ -147,7 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                               0xb8, 0, 2};
   ns6[15] = 0x15;
   remote6[15] = 7;
-  int64_t now = 1000;
+  pasta::Instant now = pasta::Instant::FromClockZero(pasta::Seconds(1));
   uint8_t seg[2048];
   for (int step = 0; step < 256 && in.n > 0; ++step) {
     switch (in.Byte() % 8) {
@@ -207,7 +207,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         sink.accept = (in.Byte() & 3) != 0;
         break;
       case 5:  // time passes
-        now += in.U16() * 10;
+        now += pasta::Milliseconds(in.U16() * 10);
         flows.Tick(now);
         break;
       case 6:  // an inbound connection

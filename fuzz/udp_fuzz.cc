@@ -212,7 +212,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     pasta::udp::UdpFlows flows(cfg, &sockets, &sink, pasta::flow::SipKey{1, 2});
     static uint8_t seg[8 + 65535];
-    int64_t now = 1000;
+    pasta::Instant now = pasta::Instant::FromClockZero(pasta::Seconds(1000));
     for (int step = 0; step < 512 && in.n > 0; ++step) {
       switch (in.Byte() % 8) {
         case 0:
@@ -292,7 +292,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           break;
         }
         case 5:  // time passes
-          now += in.U16() % 400;
+          now += pasta::Seconds(in.U16() % 400);
           flows.Expire(now);
           break;
         case 6: {  // listeners come and go

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -26,12 +27,15 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "app/loop.h"
+#include "app/run.h"
 #include "common/fd.h"
 #include "common/kernel.h"
 #include "common/log.h"
 #include "common/net_types.h"
 #include "common/sockaddr.h"
 #include "common/status.h"
+#include "common/time.h"
 #include "config/config.h"
 #include "dhcp/resolv_conf.h"
 #include "flow/siphash.h"
@@ -80,103 +84,6 @@ void SetUpLogging(const config::Config& cfg) {
       log::SetStderr(false);  // -l logs only to the file, as upstream
     }
   }
-}
-
-// TCP sockets made in the target namespace for the splice path, kBatch at
-// a time: one namespace helper serves many connections.
-class NsSocketPool {
- public:
-  static constexpr size_t kBatch = 16;
-  // Reads `target`'s descriptors at each refill: the sandbox may have joined
-  // its user namespace meanwhile.
-  explicit NsSocketPool(const ns::Target* target) : target_(target) {
-    for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
-      v->reserve(kBatch);
-  }
-  ~NsSocketPool() {
-    for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
-      for (int fd : *v) close(fd);
-  }
-  // A non-blocking socket of `family` and `type` (SOCK_STREAM or
-  // SOCK_DGRAM) in the namespace, or -1 (errno set).
-  int Take(int family, int type) {
-    std::vector<int>& pool =
-        type == SOCK_STREAM ? (family == AF_INET ? pool4_ : pool6_)
-                            : (family == AF_INET ? udp4_ : udp6_);
-    if (pool.empty()) {
-      int err = 0;
-      const absl::Status st = ns::RunInNamespace(target_->fds(), [&] {
-        while (pool.size() < kBatch) {
-          const int fd =
-              socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-          if (fd < 0) {
-            err = errno;
-            break;
-          }
-          pool.push_back(fd);
-        }
-        return absl::OkStatus();
-      });
-      if (!st.ok()) LOG_DEBUG("splice: %s", std::string(st.message()));
-      if (pool.empty()) {
-        errno = err != 0 ? err : EMFILE;
-        return -1;
-      }
-    }
-    const int fd = pool.back();
-    pool.pop_back();
-    return fd;
-  }
-
- private:
-  const ns::Target* target_;
-  std::vector<int> pool4_, pool6_;  // TCP
-  std::vector<int> udp4_, udp6_;
-};
-
-// Epoll indices of the -u loopback relay start here (the -U relay's below).
-constexpr uint32_t kRelayInBase = 1u << 20;
-
-// Everything the run holds; destroyed (descriptors closed) on return.
-struct Run {
-  Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
-
-  const config::Config& cfg;
-  ns::Target target;
-  tap::Services services;
-  std::unique_ptr<pcap::PcapWriter> pcap;
-  std::unique_ptr<icmp::PingSockets> ping_sockets;
-  std::unique_ptr<icmp::IcmpFlows> icmp;
-  std::unique_ptr<udp::UdpSockets> udp_sockets;
-  std::unique_ptr<udp::UdpFlows> udp;
-  std::unique_ptr<udp::UdpRelay> udp_relay;  // -U
-  std::unique_ptr<udp::UdpRelay> udp_relay_in;  // -u from the host's loopback
-  std::unique_ptr<tcp::TcpSockets> tcp_sockets;
-  std::unique_ptr<tcp::TcpFlows> tcp;
-  std::unique_ptr<NsSocketPool> ns_sockets;
-  std::unique_ptr<tcp::SpliceFlows> splice;
-  fwd::AutoForwarding autofwd;
-  std::optional<tap::Tap> tap;
-  UniqueFd epoll;
-  UniqueFd signals;
-  UniqueFd timer;
-  UniqueFd netns_watch;
-  UniqueFd pid_watch;
-  bool poll_target_pid = false;  // no pidfd_open: kill(pid, 0) every second
-};
-
-int64_t NowUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000 + ts.tv_nsec / 1000;
-}
-
-// Milliseconds on the monotonic clock: read once per wakeup and passed
-// down (ICMP and UDP count in seconds: now / 1000).
-int64_t NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
 }
 
 // The first address of `family` in `addrs`.
@@ -531,12 +438,6 @@ absl::Status EnterSandbox(Run& run) {
   return absl::OkStatus();
 }
 
-int ExitStatusOf(int wstatus) {
-  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
-  return 1;
-}
-
 // The address that stands for the host itself (its loopback) in the
 // namespace: --map-host-loopback, else the gateway unless --no-map-gw.
 IpAddr MapHostAddress(const config::Config& cfg, const netlink::TapConfig& net,
@@ -829,170 +730,6 @@ absl::Status SetUpAutoForwarding(Run& run) {
   return absl::OkStatus();
 }
 
-// Unsolicited router advertisements: the first at the first timer tick
-// after start, then at this interval (seconds).
-constexpr int64_t kRouterAdvertInterval = 60;
-
-// The event loop. Returns the exit status.
-int Loop(Run& run) {
-  constexpr int kMaxEvents = 64;
-  epoll_event events[kMaxEvents];
-  int64_t last_ra = 0;
-  int64_t last_expiry = 0;
-  // Once the command has exited: its sockets, now orphans in the
-  // namespace's kernel, may still be sending what it wrote last. Keep
-  // carrying that until every connection has delivered all of it (the host
-  // kernel then finishes on its own), for kDrainMs at most.
-  constexpr int64_t kDrainMs = 10'000;
-  int exit_status = -1;
-  int64_t drain_until = 0;
-  // After a wakeup with events, poll (epoll_wait with no timeout) for
-  // kBusyPollUs more before sleeping: a request/response exchange through
-  // us then mostly avoids two sleep/wake-up cycles (measured: 15 000 to
-  // 20 000 round trips per second, bench/tcp.sh), for at most that much
-  // CPU per wakeup. PASTA_BUSY_POLL_US overrides it (0: off), for
-  // benchmarks.
-  constexpr int64_t kBusyPollUs = 10;
-  const char* bp = getenv("PASTA_BUSY_POLL_US");
-  const int64_t busy_poll_us = bp ? atoll(bp) : kBusyPollUs;
-  bool was_busy = false;
-  for (;;) {
-    if (exit_status >= 0) {
-      if (!run.tcp || run.tcp->PendingFromNamespace() == 0) {
-        LOG_DEBUG("command's connections done, exiting");
-        return exit_status;
-      }
-      if (NowMs() >= drain_until) {
-        LOG_DEBUG("%u connections still sending after %d ms, exiting",
-                  run.tcp->PendingFromNamespace(), kDrainMs);
-        return exit_status;
-      }
-    }
-    if (run.pcap) run.pcap->Flush();
-    int n = 0;
-    if (busy_poll_us > 0 && was_busy) {
-      const int64_t until = NowUs() + busy_poll_us;
-      while ((n = epoll_wait(run.epoll.get(), events, kMaxEvents, 0)) == 0 &&
-             NowUs() < until) {
-      }
-    }
-    if (n == 0) n = epoll_wait(run.epoll.get(), events, kMaxEvents, -1);
-    was_busy = n > 0;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      LOG_ERROR("epoll_wait: %s", strerror(errno));
-      return 1;
-    }
-    const int64_t now_ms = NowMs();
-    const int64_t now = now_ms / 1000;
-    for (int i = 0; i < n; ++i) {
-      const Ref ref = Ref::Unpack(events[i].data.u64);
-      switch (ref.kind) {
-        case Kind::kTap:
-          if (!run.tap->OnReadable(now_ms)) {
-            LOG_INFO("tap device closed, exiting");
-            return 0;
-          }
-          break;
-        case Kind::kSignal: {
-          signalfd_siginfo si;
-          while (read(ref.fd, &si, sizeof(si)) == sizeof(si)) {
-            const int sig = static_cast<int>(si.ssi_signo);
-            if (sig == SIGCHLD) {
-              if (run.target.child <= 0) continue;
-              int wstatus = 0;
-              if (waitpid(run.target.child, &wstatus, WNOHANG) ==
-                  run.target.child) {
-                LOG_DEBUG("command exited with status %d",
-                          ExitStatusOf(wstatus));
-                exit_status = ExitStatusOf(wstatus);
-                drain_until = NowMs() + kDrainMs;
-              }
-              continue;
-            }
-            if (run.target.child > 0) {
-              // The command decides when we end: pass the signal on.
-              LOG_DEBUG("passing signal %d to the command", sig);
-              kill(run.target.child, sig);
-              continue;
-            }
-            LOG_INFO("signal %d, exiting", sig);
-            return 0;
-          }
-          break;
-        }
-        case Kind::kNetnsWatch:
-          if (ns::NetnsFileGone(ref.fd, run.cfg.netns_path)) {
-            LOG_INFO("namespace %s is gone, exiting", run.cfg.netns_path);
-            return 0;
-          }
-          break;
-        case Kind::kPidWatch:
-          LOG_INFO("process %d exited, exiting", run.cfg.target_pid);
-          return 0;
-        case Kind::kTimer: {
-          uint64_t expirations;
-          if (read(ref.fd, &expirations, sizeof(expirations)) < 0) break;
-          if (run.tcp) run.tcp->Tick(now_ms);
-          if (now == last_expiry) break;  // the rest once a second
-          last_expiry = now;
-          // A zombie still answers: like a pidfd, which is readable only
-          // once the process has exited, this waits for its parent to reap
-          // it at the latest.
-          if (run.poll_target_pid && kill(run.cfg.target_pid, 0) != 0 &&
-              errno == ESRCH) {
-            LOG_INFO("process %d exited, exiting", run.cfg.target_pid);
-            return 0;
-          }
-          if (run.icmp) run.icmp->Expire(now);
-          if (run.udp) run.udp->Expire(now);
-          if (run.udp_relay) run.udp_relay->Expire(now);
-          if (run.udp_relay_in) run.udp_relay_in->Expire(now);
-          run.autofwd.Scan();
-          if (now - last_ra >= kRouterAdvertInterval) {
-            run.tap->SendRouterAdvert();
-            last_ra = now;
-          }
-          break;
-        }
-        case Kind::kIcmp:
-          if (run.icmp) run.icmp->OnReadable(ref.index, now);
-          break;
-        case Kind::kUdp:
-          if (run.udp) run.udp->OnReadable(ref.index, now);
-          break;
-        case Kind::kUdpRelay:
-          if (ref.index >= kRelayInBase) {
-            if (run.udp_relay_in)
-              run.udp_relay_in->OnReadable(ref.index - kRelayInBase, now);
-          } else if (run.udp_relay) {
-            run.udp_relay->OnReadable(ref.index, now);
-          }
-          break;
-        case Kind::kTcpListen:
-          if (run.tcp) run.tcp->OnListenerReadable(ref.index, now_ms);
-          break;
-        case Kind::kTcpSock:
-          if (run.tcp) run.tcp->OnSocketEvent(ref.index, events[i].events, now_ms);
-          break;
-        case Kind::kTcpSplice:
-          if (run.splice) run.splice->OnEvent(ref.index, events[i].events);
-          break;
-        case Kind::kSpliceListen:
-          if (run.splice) run.splice->OnListenerReadable(ref.index);
-          break;
-      }
-    }
-    // ACKs and data owed after socket events; then the flows closed in
-    // this iteration give their descriptors back.
-    if (run.tcp) {
-      run.tcp->Flush(now_ms);
-      run.tcp->Reap();
-    }
-    if (run.splice) run.splice->Reap();
-  }
-}
-
 int Fail(const absl::Status& status) {
   LOG_ERROR("pasta: %s", std::string(status.message()));
   return 1;
@@ -1116,12 +853,9 @@ int Main(int argc, char* argv[]) {
   run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!run.epoll.valid() || !run.signals.valid())
     return Fail(ErrnoToStatus(errno, "setting up the event loop"));
-  // One timer, every 100 ms: TCP retransmissions and timeouts; once a
-  // second of them: ICMP and UDP flow expiry, router advertisements.
+  // One timer, armed by the loop for the next deadline only.
   run.timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!run.timer.valid()) return Fail(ErrnoToStatus(errno, "timerfd_create"));
-  const itimerspec tick{{0, 100'000'000}, {0, 100'000'000}};
-  timerfd_settime(run.timer.get(), 0, &tick, nullptr);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
     SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);

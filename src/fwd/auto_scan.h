@@ -61,6 +61,10 @@ struct AutoForwarding {
 
   // Reads each table once and runs ScanOnce().
   void Scan();
+  // Whether any direction is set up: then the loop scans once a second.
+  bool on() const {
+    return dirs.tcp_in || dirs.udp_in || dirs.tcp_out || dirs.udp_out;
+  }
 };
 
 }  // namespace pasta::fwd

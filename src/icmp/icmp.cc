@@ -109,7 +109,7 @@ bool IcmpFlows::IsMapped(int family, const uint8_t* dst) const {
 
 bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
                               const uint8_t* dst, const wire::IcmpView& icmp,
-                              const MacAddr& ns_mac, int64_t now) {
+                              const MacAddr& ns_mac, Instant now) {
   const uint8_t request = family == AF_INET ? kEchoRequest4 : kEchoRequest6;
   if (icmp.type() != request || icmp.code() != 0 || !icmp.has_echo_fields())
     return false;
@@ -154,6 +154,7 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   std::memcpy(f.ns_addr, src, AddrLen(family));
   f.ns_mac = ns_mac;
   f.last = now;
+  next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   uint8_t target[16];
   flow::MapDestination(cfg_.map, family, dst, 0, target);
   // The kernel replaces the identifier with the socket's and computes the
@@ -165,7 +166,7 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   return true;
 }
 
-void IcmpFlows::OnReadable(uint32_t slot, int64_t now) {
+void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
   if (!flows_.InUse(slot)) return;
   Flow& f = flows_[slot];
   const int family = f.key.family;
@@ -208,16 +209,21 @@ void IcmpFlows::Close(uint32_t slot) {
   flows_.Release(slot);
 }
 
-void IcmpFlows::Expire(int64_t now) {
-  if (index_.size() == 0) return;
+void IcmpFlows::Expire(Instant now) {
   // Backwards: Close() moves the last slot in use into the closed one's place.
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t s = flows_.in_use()[k];
-    if (now - flows_[s].last >= kIdleSeconds) {
+    if (now - flows_[s].last >= kIdleTimeout) {
       ++counters_.expired;
       Close(s);
     }
   }
+  // Every flow has the same timeout: the next to expire is the one idle
+  // longest.
+  next_deadline_ = Instant::Never();
+  for (size_t k = 0; k < flows_.size(); ++k)
+    next_deadline_ =
+        Earlier(next_deadline_, flows_[flows_.in_use()[k]].last + kIdleTimeout);
 }
 
 }  // namespace pasta::icmp

@@ -9,7 +9,7 @@
 // Ethernet headers addressed to the requester, from the address it pinged.
 // The address mapped to the host (the gateway, unless --no-map-gw, or
 // --map-host-loopback ADDR) is pinged on the host's loopback instead.
-// Flows expire after kIdleSeconds without a request. The table is fixed
+// Flows expire after kIdleTimeout without a request. The table is fixed
 // (kMaxFlows); when full, new requests are dropped and counted. Ping
 // sockets need the caller's group in net.ipv4.ping_group_range: Probe()
 // says so once at start-up. Nothing allocates per packet.
@@ -20,6 +20,7 @@
 
 #include "common/fd.h"
 #include "common/net_types.h"
+#include "common/time.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
 #include "flow/slot_table.h"
@@ -33,7 +34,7 @@ inline constexpr size_t kMaxFlows = 1024;
 #else
 inline constexpr size_t kMaxFlows = 16;  // the fuzz build (CMakeLists.txt)
 #endif
-inline constexpr int64_t kIdleSeconds = 60;
+inline constexpr Duration kIdleTimeout = Seconds(60);
 
 struct IcmpConfig {
   bool enabled4 = true;
@@ -90,13 +91,15 @@ class IcmpFlows {
   // IP addresses (4 or 16 bytes), `ns_mac` the requester's MAC.
   bool FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
                      const wire::IcmpView& icmp, const MacAddr& ns_mac,
-                     int64_t now);
+                     Instant now);
 
   // The socket of flow `slot` is readable: relays every reply queued.
-  void OnReadable(uint32_t slot, int64_t now);
+  void OnReadable(uint32_t slot, Instant now);
 
-  // Closes flows idle for kIdleSeconds.
-  void Expire(int64_t now);
+  // Closes flows idle for kIdleTimeout.
+  void Expire(Instant now);
+  // No flow expires before this instant (Never(): no flow). Costs nothing.
+  Instant NextDeadline() const { return next_deadline_; }
 
   size_t active() const { return index_.size(); }
   const Counters& counters() const { return counters_; }
@@ -113,7 +116,7 @@ class IcmpFlows {
     int fd = -1;
     uint8_t ns_addr[16] = {};  // where replies go
     MacAddr ns_mac;
-    int64_t last = 0;
+    Instant last;
   };
 
   void Close(uint32_t slot);
@@ -126,6 +129,7 @@ class IcmpFlows {
   flow::SlotTable<Flow, kMaxFlows> flows_;
   std::unique_ptr<uint8_t[]> buf_;  // one frame
   Counters counters_;
+  Instant next_deadline_ = Instant::Never();
 };
 
 }  // namespace pasta::icmp

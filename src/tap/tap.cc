@@ -143,7 +143,7 @@ Tap::Tap(UniqueFd fd, const Services* services, icmp::IcmpFlows* icmp,
       in_(new uint8_t[kVnetHeaderLen + kMaxFrame]),
       out_(new uint8_t[kMaxFrame]) {}
 
-bool Tap::OnReadable(int64_t now) {
+bool Tap::OnReadable(Instant now) {
   bool alive = true;
   for (int i = 0; i < kMaxBatch; ++i) {
     // With a virtio-net header, what it says (partial checksum, TSO) needs
@@ -213,7 +213,7 @@ bool Tap::Write(absl::Span<const uint8_t> frame, const uint8_t* vnet) {
   return true;
 }
 
-void Tap::HandleFrame(absl::Span<const uint8_t> frame, int64_t now) {
+void Tap::HandleFrame(absl::Span<const uint8_t> frame, Instant now) {
   ++counters_.frames;
   counters_.bytes += frame.size();
   const auto eth = wire::EthernetView::Parse(frame);
@@ -251,7 +251,7 @@ void Tap::HandleArp(const uint8_t* src_mac, absl::Span<const uint8_t> arp,
 }
 
 void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
-                     absl::Span<const uint8_t> frame, int64_t now) {
+                     absl::Span<const uint8_t> frame, Instant now) {
   wire::ParseError err;
   const auto ip = wire::Ipv4View::Parse(packet, &err);
   if (!ip) return Drop(DropReason::kBadIp, frame, wire::ParseErrorName(err));
@@ -301,7 +301,7 @@ void Tap::HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
 }
 
 void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
-                     absl::Span<const uint8_t> frame, int64_t now) {
+                     absl::Span<const uint8_t> frame, Instant now) {
   wire::ParseError err;
   const auto ip = wire::Ipv6View::Parse(packet, &err);
   if (!ip) return Drop(DropReason::kBadIp, frame, wire::ParseErrorName(err));
@@ -364,15 +364,15 @@ void Tap::HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
 
 void Tap::ToIcmpFlows(int family, const uint8_t* src, const uint8_t* dst,
                       const wire::IcmpView& icmp, const uint8_t* src_mac,
-                      absl::Span<const uint8_t> frame, int64_t now) {
+                      absl::Span<const uint8_t> frame, Instant now) {
   if (icmp_ == nullptr ||
-      !icmp_->FromNamespace(family, src, dst, icmp, ToMac(src_mac), now / 1000))
+      !icmp_->FromNamespace(family, src, dst, icmp, ToMac(src_mac), now))
     Drop(DropReason::kNoHandler, frame, family == AF_INET ? "ICMP" : "ICMPv6");
 }
 
 void Tap::ToTcpFlows(int family, const uint8_t* src, const uint8_t* dst,
                      absl::Span<const uint8_t> l4, const uint8_t* src_mac,
-                     absl::Span<const uint8_t> frame, int64_t now) {
+                     absl::Span<const uint8_t> frame, Instant now) {
   wire::ParseError err;
   const auto tcp = wire::TcpView::Parse(l4, &err);
   if (!tcp) return Drop(DropReason::kBadL4, frame, wire::ParseErrorName(err));
@@ -383,9 +383,9 @@ void Tap::ToTcpFlows(int family, const uint8_t* src, const uint8_t* dst,
 
 void Tap::ToUdpFlows(int family, const uint8_t* src, const uint8_t* dst,
                      const wire::UdpView& udp, const uint8_t* src_mac,
-                     absl::Span<const uint8_t> frame, int64_t now) {
+                     absl::Span<const uint8_t> frame, Instant now) {
   if (udp_ == nullptr ||
-      !udp_->FromNamespace(family, src, dst, udp, ToMac(src_mac), now / 1000))
+      !udp_->FromNamespace(family, src, dst, udp, ToMac(src_mac), now))
     Drop(DropReason::kNoHandler, frame, "UDP");
 }
 

@@ -30,6 +30,7 @@
 #include "absl/types/span.h"
 #include "common/fd.h"
 #include "common/net_types.h"
+#include "common/time.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
 #include "icmp/icmp.h"
@@ -111,11 +112,10 @@ class Tap : public wire::FrameSink {
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
   // gone (EOF or a fatal read error); EAGAIN ends the batch normally.
-  // `now` is in milliseconds.
-  bool OnReadable(int64_t now);
+  bool OnReadable(Instant now);
 
   // Handles one frame read from the tap. Public for tests and fuzzing.
-  void HandleFrame(absl::Span<const uint8_t> frame, int64_t now);
+  void HandleFrame(absl::Span<const uint8_t> frame, Instant now);
 
   // Writes one frame to the namespace (and the pcap file).
   void SendFrame(absl::Span<const uint8_t> frame) override;
@@ -131,21 +131,21 @@ class Tap : public wire::FrameSink {
   void HandleArp(const uint8_t* src_mac, absl::Span<const uint8_t> arp,
                  absl::Span<const uint8_t> frame);
   void HandleIpv4(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
-                  absl::Span<const uint8_t> frame, int64_t now);
+                  absl::Span<const uint8_t> frame, Instant now);
   void HandleIpv6(const uint8_t* src_mac, absl::Span<const uint8_t> packet,
-                  absl::Span<const uint8_t> frame, int64_t now);
+                  absl::Span<const uint8_t> frame, Instant now);
   // The parts of HandleIpv4/6 that do not depend on the family: an echo
   // request to the ICMP flows, a segment to the TCP flows, a datagram to the
   // UDP flows (`l4` is the IP payload; `src`, `dst` the addresses).
   void ToIcmpFlows(int family, const uint8_t* src, const uint8_t* dst,
                    const wire::IcmpView& icmp, const uint8_t* src_mac,
-                   absl::Span<const uint8_t> frame, int64_t now);
+                   absl::Span<const uint8_t> frame, Instant now);
   void ToTcpFlows(int family, const uint8_t* src, const uint8_t* dst,
                   absl::Span<const uint8_t> l4, const uint8_t* src_mac,
-                  absl::Span<const uint8_t> frame, int64_t now);
+                  absl::Span<const uint8_t> frame, Instant now);
   void ToUdpFlows(int family, const uint8_t* src, const uint8_t* dst,
                   const wire::UdpView& udp, const uint8_t* src_mac,
-                  absl::Span<const uint8_t> frame, int64_t now);
+                  absl::Span<const uint8_t> frame, Instant now);
   void Drop(DropReason reason, absl::Span<const uint8_t> frame,
             const char* detail = nullptr);
   // Writes `frame` behind virtio-net header `vnet` (when vnet_).

@@ -35,8 +35,8 @@ constexpr uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
 // Without an MSS option (RFC 9293 3.7.1).
 constexpr uint16_t kDefaultMss4 = 536, kDefaultMss6 = 1220;
 constexpr int kAcceptBatch = 32;
-constexpr int64_t kSynRetransmitMs = 1000;
-constexpr int64_t kFullWarningIntervalMs = 10'000;
+constexpr Duration kSynRetransmit = Seconds(1);
+constexpr Duration kFullWarningInterval = Seconds(10);
 // Payload of a TSO frame: what a 65535-byte IPv4 packet carries after a
 // 20-byte TCP header (IPv6 could carry 20 bytes more; not worth a case).
 constexpr size_t kMaxTsoPayload = 65535 - 20 - 20;
@@ -427,7 +427,7 @@ void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
 
 bool TcpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
                              const wire::TcpView& tcp, const MacAddr& ns_mac,
-                             int64_t now) {
+                             Instant now) {
   if (family != AF_INET && family != AF_INET6) return false;
   if (!Enabled(family)) return false;
   Key key{};
@@ -465,7 +465,7 @@ bool TcpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
 }
 
 void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
-                            const MacAddr& ns_mac, int64_t now) {
+                            const MacAddr& ns_mac, Instant now) {
   const int family = key.family;
   if (key.remote_port == 0 || key.ns_port == 0 ||
       !flow::AllowedDestination(cfg_.map, family, key.remote)) {
@@ -475,7 +475,7 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   }
   if (flows_.full()) {
     ++counters_.dropped_table_full;
-    if (now - last_full_warning_ >= kFullWarningIntervalMs) {
+    if (now - last_full_warning_ >= kFullWarningInterval) {
       last_full_warning_ = now;
       LOG_WARN("tcp: flow table full (%u flows), refusing new connections",
                kMaxFlows);
@@ -530,24 +530,26 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   if (rc == 0) {
     f.ev |= kEvSynAckSent;
     SendFlags(f, kSyn | kAck);
-    f.rto_at = now + kSynRetransmitMs;
+    Arm(f, now + kSynRetransmit);
   } else {
     f.ev |= kEvConnecting;
   }
 }
 
-int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
+int64_t TcpFlows::NewSlot(const Key& key, int fd, Instant now) {
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
   f.key = key;
   f.fd = fd;
   f.last = f.opened = now;
+  Due(now + kSynTimeout);
   // RFC 6528: a keyed hash of the connection's ends (not of the time),
   // plus a clock. So a new connection on the ends of an old one starts
   // beyond it (its ISN grew by 250 per ms since), and a namespace socket
   // still in TIME-WAIT for those ends takes our SYN (RFC 1122 4.2.2.13).
   f.isn = static_cast<uint32_t>(flow::SipHash24(key_, &key, sizeof(key))) +
-          static_cast<uint32_t>(now * 250);  // 4 µs per tick, as RFC 9293
+          static_cast<uint32_t>(now.SinceClockZero().ToMicroseconds() /
+                                4);  // 4 µs per tick, as RFC 9293
   f.seq_next = f.seq_max = f.isn + 1;
   f.seq_acked = f.isn;
   index_.Insert(key, slot);
@@ -556,7 +558,7 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, int64_t now) {
 }
 
 void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
-                             int64_t now) {
+                             Instant now) {
   Flow& f = flows_[slot];
   if (f.ev & kEvClosing) return;
   const uint8_t flags = tcp.flags();
@@ -591,7 +593,7 @@ void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
       f.ns_wnd = tcp.window();
       f.seq_acked = f.isn + 1;
       f.ev |= kEvEstablished;
-      f.rto_at = 0;
+      f.rto_at = Instant::Never();
       f.retries = 0;
       LOG_TRACE("%s: tap SYN-ACK, established", Describe(f));
       SendAckNow(f);
@@ -620,7 +622,7 @@ void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
     }
     f.ev |= kEvEstablished;
     f.seq_acked = f.isn + 1;
-    f.rto_at = 0;
+    f.rto_at = Instant::Never();
     f.retries = 0;
     LOG_TRACE("%s: tap ACK, established", Describe(f));
     Queue(slot, kEvSendDue);  // the server may have spoken first
@@ -630,7 +632,7 @@ void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
   HandlePayload(slot, tcp, now);
 }
 
-void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
+void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now) {
   Flow& f = flows_[slot];
   const uint32_t ack = tcp.ack();
   const int32_t advance = SeqDiff(ack, f.seq_acked);
@@ -662,7 +664,8 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
     }
     f.dup_acks = 0;
     f.retries = 0;
-    f.rto_at = f.seq_acked != f.seq_next ? now + kRtoMinMs : 0;
+    f.rto_at = Instant::Never();
+    if (f.seq_acked != f.seq_next) Arm(f, now + kRtoMin);
     Queue(slot, kEvSendDue);
     if (f.ev & kEvFinAcked) MaybeFinish(slot);
   } else if (advance == 0 && pure_ack && f.seq_next != f.seq_acked &&
@@ -681,7 +684,7 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now) {
 }
 
 void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
-                             int64_t now) {
+                             Instant now) {
   (void)now;
   Flow& f = flows_[slot];
   absl::Span<const uint8_t> data = tcp.payload();
@@ -905,7 +908,7 @@ void TcpFlows::MergeOutOfOrder(Flow& f) {
   f.ooo_last = 0;
 }
 
-void TcpFlows::Push(uint32_t slot, int64_t now) {
+void TcpFlows::Push(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
   if ((f.ev & kEvEstablished) == 0 ||
       (f.ev & (kEvClosing | kEvFinSent | kEvDrained)))
@@ -917,7 +920,7 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
     const int32_t avail = SeqDiff(f.seq_acked + f.ns_wnd, f.seq_next);
     if (avail <= 0) {
       // Zero window: probe it later (RFC 9293 3.8.6.1).
-      if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
+      if (f.rto_at.is_never()) Arm(f, now + kRtoMin);
       return;
     }
     // One segment per frame, or with offloads as many whole segments as a
@@ -954,11 +957,12 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
     }
     if (r <= 0) {
       f.ev |= kEvSockEof | kEvFinSent;
+      Due(f.last + kFinTimeout);
       LOG_TRACE("%s: socket EOF, FIN to the namespace", Describe(f));
       SendFlags(f, kFin | kAck);
       f.fin_seq = f.seq_next++;
       if (SeqDiff(f.seq_next, f.seq_max) > 0) f.seq_max = f.seq_next;
-      if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
+      if (f.rto_at.is_never()) Arm(f, now + kRtoMin);
       return;
     }
     size_t left = static_cast<size_t>(r);
@@ -981,12 +985,13 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
       f.seq_max = seq;
     }
     f.seq_next = seq;
-    if (f.rto_at == 0) f.rto_at = now + kRtoMinMs;
+    if (f.rto_at.is_never()) Arm(f, now + kRtoMin);
     if (refused) {
       // The tap's queue is full: what did not go is sent again from here
       // at the next ACK or tick.
       if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, f.seq_next - f.seq_acked);
       f.ev |= kEvRetryPush;
+      Due(now + kRetryPushDelay);
       return;
     }
     if (static_cast<size_t>(r) < total) {
@@ -1000,13 +1005,13 @@ void TcpFlows::Push(uint32_t slot, int64_t now) {
   }
 }
 
-void TcpFlows::Rewind(uint32_t slot, int64_t now) {
+void TcpFlows::Rewind(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
   ++counters_.retransmits;
   f.seq_next = f.seq_acked;
   f.ev &= ~(kEvFinSent | kEvDrained);
   if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, 0);
-  f.rto_at = 0;
+  f.rto_at = Instant::Never();
   Push(slot, now);
 }
 
@@ -1018,7 +1023,7 @@ void TcpFlows::MaybeFinish(uint32_t slot) {
   Close(slot, false, false, "closed");
 }
 
-void TcpFlows::Flush(int64_t now) {
+void TcpFlows::Flush(Instant now) {
   for (size_t i = 0; i < queued_.size(); ++i) {
     const uint32_t slot = queued_[i];
     Flow& f = flows_[slot];
@@ -1037,7 +1042,7 @@ void TcpFlows::Flush(int64_t now) {
   queued_.clear();
 }
 
-void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
+void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
   if (!flows_.InUse(slot)) return;
   Flow& f = flows_[slot];
   if (f.fd < 0 || (f.ev & kEvClosing)) return;
@@ -1057,7 +1062,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
     f.last = now;
     LOG_TRACE("%s: socket connected, SYN-ACK to the namespace", Describe(f));
     SendFlags(f, kSyn | kAck);
-    f.rto_at = now + kSynRetransmitMs;
+    Arm(f, now + kSynRetransmit);
     return;
   }
   if (events & EPOLLERR) {
@@ -1074,7 +1079,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, int64_t now) {
   }
 }
 
-void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
+void TcpFlows::OnListenerReadable(uint32_t slot, Instant now) {
   if (slot < kListenerBase || slot - kListenerBase >= listeners_.size()) return;
   const Listener& l = listeners_[slot - kListenerBase];
   if (l.fd < 0) return;
@@ -1097,7 +1102,7 @@ void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
     if (family != l.family || ns.family != family || flows_.full()) {
       if (flows_.full()) {
         ++counters_.dropped_table_full;
-        if (now - last_full_warning_ >= kFullWarningIntervalMs) {
+        if (now - last_full_warning_ >= kFullWarningInterval) {
           last_full_warning_ = now;
           LOG_WARN("tcp: flow table full (%u flows), refusing new connections",
                    kMaxFlows);
@@ -1132,36 +1137,46 @@ void TcpFlows::OnListenerReadable(uint32_t slot, int64_t now) {
     LOG_TRACE("%s: accepted from %s, SYN to the namespace", Describe(f),
               FormatEndpoint(family, peer, port));
     SendFlags(f, kSyn);
-    f.rto_at = now + kSynRetransmitMs;
+    Arm(f, now + kSynRetransmit);
   }
 }
 
-void TcpFlows::Tick(int64_t now) {
+Instant TcpFlows::FlowDeadline(const Flow& f, Instant now) {
+  if (f.ev & kEvClosing) return Instant::Never();
+  if ((f.ev & kEvEstablished) == 0)
+    return Earlier(f.opened + kSynTimeout, f.rto_at);
+  Instant d = Earlier(f.last + kIdleTimeout, f.rto_at);
+  if (f.ev & kEvSockEof) d = Earlier(d, f.last + kFinTimeout);
+  if (f.ev & kEvRetryPush) d = Earlier(d, now + kRetryPushDelay);
+  return d;
+}
+
+void TcpFlows::Tick(Instant now) {
   for (size_t i = 0; i < flows_.size(); ++i) {
     const uint32_t slot = flows_.in_use()[i];
     Flow& f = flows_[slot];
     if (f.ev & kEvClosing) continue;
     if ((f.ev & kEvEstablished) == 0) {
-      if (now - f.opened >= kSynTimeoutMs) {
+      if (now - f.opened >= kSynTimeout) {
         ++counters_.timeouts;
         Close(slot, true, true, "handshake timeout");
         continue;
       }
-      if (f.rto_at != 0 && now >= f.rto_at) {
+      if (now >= f.rto_at) {
         // Our SYN or SYN-ACK went unanswered: send it again.
         SendFlags(f, (f.ev & kEvSynSent) ? kSyn : kSyn | kAck);
-        f.rto_at = now + (kSynRetransmitMs << std::min<int>(++f.retries, 3));
+        Arm(f, now + (kSynRetransmit << std::min<int>(++f.retries, 3)));
       }
       continue;
     }
-    // Once our FIN is out, the namespace has kFinTimeoutMs to finish; a
+    // Once our FIN is out, the namespace has kFinTimeout to finish; a
     // half-close from its side alone may last (the server may still speak).
-    if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeoutMs) {
+    if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeout) {
       ++counters_.timeouts;
       Close(slot, true, true, "FIN timeout");
       continue;
     }
-    if (now - f.last >= kIdleTimeoutMs) {
+    if (now - f.last >= kIdleTimeout) {
       ++counters_.timeouts;
       Close(slot, true, true, "idle timeout");
       continue;
@@ -1172,8 +1187,8 @@ void TcpFlows::Tick(int64_t now) {
       Push(slot, now);
       if (f.ev & kEvClosing) continue;
     }
-    if (f.rto_at == 0 || now < f.rto_at) continue;
-    f.rto_at = 0;
+    if (now < f.rto_at) continue;
+    f.rto_at = Instant::Never();
     if (f.seq_next != f.seq_acked) {
       if (++f.retries > kMaxRetransmits) {
         ++counters_.timeouts;
@@ -1184,7 +1199,7 @@ void TcpFlows::Tick(int64_t now) {
                 f.seq_next - f.seq_acked);
       f.dup_acks = 0;
       Rewind(slot, now);
-      f.rto_at = now + (kRtoMinMs << std::min<int>(f.retries, 6));
+      Arm(f, now + (kRtoMin << std::min<int>(f.retries, 6)));
     } else if (f.ns_wnd == 0) {
       // Zero-window probe: an old sequence number makes the namespace
       // answer with its current window.
@@ -1192,11 +1207,16 @@ void TcpFlows::Tick(int64_t now) {
       f.seq_next = saved - 1;
       SendAckNow(f);
       f.seq_next = saved;
-      f.rto_at = now + (kRtoMinMs << std::min<int>(++f.retries, 6));
+      Arm(f, now + (kRtoMin << std::min<int>(++f.retries, 6)));
     } else {
       Push(slot, now);  // a frame the tap refused, nothing in flight
     }
   }
+  // What is due next, now that everything due is done.
+  next_deadline_ = Instant::Never();
+  for (size_t i = 0; i < flows_.size(); ++i)
+    next_deadline_ =
+        Earlier(next_deadline_, FlowDeadline(flows_[flows_.in_use()[i]], now));
 }
 
 void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,

@@ -22,9 +22,11 @@
 //   took, and advertise as window the free space of that buffer: the
 //   namespace never sends more than we can hold, so nothing it sends in
 //   window is dropped and it never waits for its retransmission timer.
-//   Out-of-order segments are dropped and answered with a duplicate ACK
-//   (the namespace fast-retransmits). A FIN becomes shutdown(SHUT_WR) once
-//   the buffer is empty.
+//   A segment beyond a gap is kept in the same buffer (kMaxOutOfOrder
+//   ranges at most; beyond them it is dropped) and answered at once with a
+//   duplicate ACK carrying SACK blocks (RFC 2018) where the namespace
+//   offered them, so it resends only what is missing. A FIN becomes
+//   shutdown(SHUT_WR) once the buffer is empty.
 // - Socket -> namespace: data is read with MSG_PEEK at the socket's peek
 //   offset (SO_PEEK_OFF; without it, a discard buffer skips what is in
 //   flight), straight into frame buffers, at most the namespace's window,
@@ -33,14 +35,20 @@
 //   per loss: more duplicates are the same loss), or no progress for the
 //   retransmission timeout, rewind to the last ACK (peek offset back to 0)
 //   and send again; a late ACK for what was sent before a rewind is still
-//   taken. A frame the tap refused is sent again at the next ACK or Tick().
+//   taken. A frame the tap refused is sent again at the next ACK or at
+//   kRetryPushDelay.
 //   EOF becomes a FIN after the data; a socket error becomes RST.
 // - ACKs and further sends are batched: Flush() sends them, called by the
-//   tap after each batch of frames and by the loop after every iteration. Sockets are registered edge-triggered (EPOLLIN |
-//   EPOLLOUT | EPOLLRDHUP | EPOLLET) once; reads stop when the namespace's
-//   window is full and resume on its next ACK.
+//   tap after each batch of frames and by the loop after every iteration.
+//   Sockets are registered edge-triggered (EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+//   EPOLLET) once; reads stop when the namespace's window is full and resume on
+//   its next ACK.
 // - Closing: a flow is freed when both FINs are acknowledged, on RST either
-//   way, or on a timeout (kSynTimeoutMs, kFinTimeoutMs, kIdleTimeoutMs).
+//   way, or on a timeout (kSynTimeout, kFinTimeout, kIdleTimeout).
+// - Time: every deadline of a flow (handshake, retransmission, FIN, idle,
+//   a refused frame) is an Instant; NextDeadline() says when the earliest
+//   is due, and Tick() at that time handles what is due. The loop arms its
+//   timer for that instant only, so an idle pasta does not wake up.
 //   Closing is deferred: Close() marks the flow, Reap() (end of each loop
 //   iteration) closes its fd and frees its slot, so a late event in the
 //   same epoll batch can never reach a reused slot or fd number.
@@ -62,6 +70,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "common/net_types.h"
+#include "common/time.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
 #include "flow/slot_table.h"
@@ -88,10 +97,12 @@ inline constexpr uint8_t kWindowScale = 7;
 // Frames built per peek.
 inline constexpr int kSendBatch = 32;
 // Timeouts, as upstream's.
-inline constexpr int64_t kSynTimeoutMs = 10'000;
-inline constexpr int64_t kRtoMinMs = 200;  // first retransmission timeout
-inline constexpr int64_t kFinTimeoutMs = 60'000;
-inline constexpr int64_t kIdleTimeoutMs = 7'200'000;
+inline constexpr Duration kSynTimeout = Seconds(10);
+inline constexpr Duration kRtoMin = Milliseconds(200);  // first retransmission
+inline constexpr Duration kFinTimeout = Seconds(60);
+inline constexpr Duration kIdleTimeout = Seconds(7200);
+// A frame the tap refused is pushed again this much later at the latest.
+inline constexpr Duration kRetryPushDelay = Milliseconds(100);
 inline constexpr int kMaxRetransmits = 8;
 
 // TCP header flags (RFC 9293 3.1).
@@ -187,24 +198,29 @@ class TcpFlows {
 
   // A TCP segment from the namespace; `src`/`dst` are 4 or 16 bytes.
   // Returns false if not handled (family disabled); true otherwise, also
-  // when dropped (counted). `now` in milliseconds. Allocates nothing.
+  // when dropped (counted). Allocates nothing.
   bool FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
                      const wire::TcpView& tcp, const MacAddr& ns_mac,
-                     int64_t now);
+                     Instant now);
 
   // After a batch of frames: sends the ACKs and window updates owed, and
   // more data where the namespace's window opened.
-  void Flush(int64_t now);
+  void Flush(Instant now);
 
   // Epoll events on the socket of flow `slot`.
-  void OnSocketEvent(uint32_t slot, uint32_t events, int64_t now);
+  void OnSocketEvent(uint32_t slot, uint32_t events, Instant now);
   // A listener (kListenerBase + index) is readable: accepts what is
   // waiting.
-  void OnListenerReadable(uint32_t slot, int64_t now);
+  void OnListenerReadable(uint32_t slot, Instant now);
 
-  // Retransmissions, zero-window probes and timeouts. Call at least every
-  // 100 ms; costs a scan of the active flows.
-  void Tick(int64_t now);
+  // Retransmissions, zero-window probes and timeouts: handles what is due
+  // at `now`, then finds the next deadline. Call when NextDeadline() has
+  // come (earlier is harmless); costs two scans of the active flows.
+  void Tick(Instant now);
+  // No flow has anything due before this instant (Never(): nothing
+  // pending). It may be earlier than needed (a deadline that moved later
+  // since), never later. Costs nothing.
+  Instant NextDeadline() const { return next_deadline_; }
 
   // Closes the sockets of flows closed during this loop iteration and
   // frees their slots. Call at the end of every iteration.
@@ -253,25 +269,25 @@ class TcpFlows {
 
   // Event bits of a flow.
   enum : uint32_t {
-    kEvInbound = 1u << 0,       // accepted on a listener
-    kEvConnecting = 1u << 1,    // outbound connect() in progress
-    kEvSynAckSent = 1u << 2,    // outbound: SYN-ACK sent to the namespace
-    kEvSynSent = 1u << 3,       // inbound: SYN sent to the namespace
-    kEvEstablished = 1u << 4,   // handshake done on the tap side
-    kEvNsFin = 1u << 5,         // FIN received from the namespace
-    kEvSockShut = 1u << 6,      // shutdown(SHUT_WR) done
-    kEvSockEof = 1u << 7,       // end of stream: FIN sent at fin_seq
-    kEvFinSent = 1u << 8,       // FIN in flight (cleared by a rewind)
-    kEvFinAcked = 1u << 9,      // the namespace ACKed our FIN
-    kEvAckDue = 1u << 10,       // owe the namespace an ACK
-    kEvSendDue = 1u << 11,      // try sending data at Flush()
-    kEvClosing = 1u << 12,      // Close()d, waiting for Reap()
-    kEvQueued = 1u << 13,       // on the flush list
-    kEvRdHup = 1u << 14,        // EPOLLRDHUP seen: the peer sent FIN
-    kEvReset = 1u << 15,        // close the socket with RST
-    kEvRetryPush = 1u << 16,    // the tap refused a frame: push at Tick()
-    kEvSack = 1u << 17,         // SACK permitted (RFC 2018) on this flow
-    kEvDrained = 1u << 18,      // a peek found nothing more: wait for EPOLLIN
+    kEvInbound = 1u << 0,      // accepted on a listener
+    kEvConnecting = 1u << 1,   // outbound connect() in progress
+    kEvSynAckSent = 1u << 2,   // outbound: SYN-ACK sent to the namespace
+    kEvSynSent = 1u << 3,      // inbound: SYN sent to the namespace
+    kEvEstablished = 1u << 4,  // handshake done on the tap side
+    kEvNsFin = 1u << 5,        // FIN received from the namespace
+    kEvSockShut = 1u << 6,     // shutdown(SHUT_WR) done
+    kEvSockEof = 1u << 7,      // end of stream: FIN sent at fin_seq
+    kEvFinSent = 1u << 8,      // FIN in flight (cleared by a rewind)
+    kEvFinAcked = 1u << 9,     // the namespace ACKed our FIN
+    kEvAckDue = 1u << 10,      // owe the namespace an ACK
+    kEvSendDue = 1u << 11,     // try sending data at Flush()
+    kEvClosing = 1u << 12,     // Close()d, waiting for Reap()
+    kEvQueued = 1u << 13,      // on the flush list
+    kEvRdHup = 1u << 14,       // EPOLLRDHUP seen: the peer sent FIN
+    kEvReset = 1u << 15,       // close the socket with RST
+    kEvRetryPush = 1u << 16,   // the tap refused a frame: push again soon
+    kEvSack = 1u << 17,        // SACK permitted (RFC 2018) on this flow
+    kEvDrained = 1u << 18,     // a peek found nothing more: wait for EPOLLIN
   };
   static constexpr int kMaxOutOfOrder = 4;  // ranges held (and SACK blocks)
 
@@ -305,9 +321,9 @@ class TcpFlows {
     uint8_t dup_acks = 0;
     uint8_t retries = 0;
     uint16_t mss = 536;       // segment size towards the namespace
-    int64_t rto_at = 0;       // retransmission deadline (0: none)
-    int64_t last = 0;         // last activity
-    int64_t opened = 0;       // when the flow was created
+    Instant rto_at = Instant::Never();  // retransmission deadline
+    Instant last;                       // last activity
+    Instant opened;                     // when the flow was created
   };
   struct Listener {
     int fd = -1;  // -1: a free entry
@@ -324,18 +340,28 @@ class TcpFlows {
   std::string Describe(const Key& k) const;
 
   void OpenOutbound(const Key& key, const wire::TcpView& tcp,
-                    const MacAddr& ns_mac, int64_t now);
-  int64_t NewSlot(const Key& key, int fd, int64_t now);
+                    const MacAddr& ns_mac, Instant now);
+  int64_t NewSlot(const Key& key, int fd, Instant now);
   void ReadOptions(Flow& f, const wire::TcpView& tcp);
-  void HandleSegment(uint32_t slot, const wire::TcpView& tcp, int64_t now);
-  void HandleAck(uint32_t slot, const wire::TcpView& tcp, int64_t now);
-  void HandlePayload(uint32_t slot, const wire::TcpView& tcp, int64_t now);
+  void HandleSegment(uint32_t slot, const wire::TcpView& tcp, Instant now);
+  void HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now);
+  void HandlePayload(uint32_t slot, const wire::TcpView& tcp, Instant now);
   // Writes what the flow's buffer holds to the socket. Returns false if the
   // flow was closed.
   bool FlushBuffer(uint32_t slot);
   // Sends socket data within the namespace's window.
-  void Push(uint32_t slot, int64_t now);
-  void Rewind(uint32_t slot, int64_t now);
+  void Push(uint32_t slot, Instant now);
+  // The flow's earliest deadline: handshake, retransmission, FIN or idle
+  // timeout, or a refused frame to push again.
+  static Instant FlowDeadline(const Flow& f, Instant now);
+  // Sets the retransmission deadline (also of a SYN or SYN-ACK).
+  void Arm(Flow& f, Instant at) {
+    f.rto_at = at;
+    Due(at);
+  }
+  // Something is due at `at`: NextDeadline() is no later.
+  void Due(Instant at) { next_deadline_ = Earlier(next_deadline_, at); }
+  void Rewind(uint32_t slot, Instant now);
   void MaybeFinish(uint32_t slot);
 
   // Frames. Payload (if any) is already at PayloadOffset() in `frame`.
@@ -390,7 +416,9 @@ class TcpFlows {
   bool peek_off_ok_ = true;
   MacAddr ns_mac_;
   Counters counters_;
-  int64_t last_full_warning_ = -1'000'000;
+  // So that the first warning is never held back.
+  Instant last_full_warning_ = Instant() - Seconds(1000);
+  Instant next_deadline_ = Instant::Never();
 };
 
 }  // namespace pasta::tcp

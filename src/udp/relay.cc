@@ -94,7 +94,7 @@ void UdpRelay::RemoveListeners(uint16_t port) {
   }
 }
 
-void UdpRelay::OnReadable(uint32_t index, int64_t now) {
+void UdpRelay::OnReadable(uint32_t index, Instant now) {
   if (index >= kListenerBase) {
     if (index - kListenerBase < listeners_.size() &&
         listeners_[index - kListenerBase].fd >= 0)
@@ -104,7 +104,7 @@ void UdpRelay::OnReadable(uint32_t index, int64_t now) {
   if (flows_.InUse(index)) ReadFlow(index, now);
 }
 
-void UdpRelay::ReadListener(uint32_t index, int64_t now) {
+void UdpRelay::ReadListener(uint32_t index, Instant now) {
   const Listener& l = listeners_[index];
   for (int i = 0; i < kBatch; ++i) {
     msgs_[i] = mmsghdr{};
@@ -128,13 +128,14 @@ void UdpRelay::ReadListener(uint32_t index, int64_t now) {
 
 bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
                        uint16_t target, absl::Span<const uint8_t> payload,
-                       int64_t now) {
+                       Instant now) {
   const Key key{listener_fd, client_port, target};
   int64_t slot = index_.Find(key);
   if (slot < 0) slot = OpenFlow(key, family, now);
   if (slot < 0) return false;
   Flow& f = flows_[slot];
   f.last = now;
+  next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   if (send(f.fd, payload.data(), payload.size(), MSG_DONTWAIT) < 0) {
     ++counters_.dropped;
     LOG_TRACE("udp relay: send: %s", strerror(errno));
@@ -152,7 +153,7 @@ void UdpRelay::ForgetListener(int listener_fd) {
   }
 }
 
-int64_t UdpRelay::OpenFlow(const Key& key, int family, int64_t now) {
+int64_t UdpRelay::OpenFlow(const Key& key, int family, Instant now) {
   if (flows_.full()) {
     ++counters_.dropped;
     LOG_TRACE("udp relay: flow table full, datagram dropped");
@@ -190,7 +191,7 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, int64_t now) {
   return slot;
 }
 
-void UdpRelay::ReadFlow(uint32_t slot, int64_t now) {
+void UdpRelay::ReadFlow(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
   for (int i = 0; i < kBatch; ++i) {
     msgs_[i] = mmsghdr{};
@@ -215,12 +216,18 @@ void UdpRelay::ReadFlow(uint32_t slot, int64_t now) {
   if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));
 }
 
-void UdpRelay::Expire(int64_t now) {
+void UdpRelay::Expire(Instant now) {
   // Backwards: Close() moves the last slot in use into the closed one's place.
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t slot = flows_.in_use()[k];
-    if (now - flows_[slot].last >= kIdleSeconds) Close(slot);
+    if (now - flows_[slot].last >= kIdleTimeout) Close(slot);
   }
+  // Every flow has the same timeout: the next to expire is the one idle
+  // longest.
+  next_deadline_ = Instant::Never();
+  for (size_t k = 0; k < flows_.size(); ++k)
+    next_deadline_ =
+        Earlier(next_deadline_, flows_[flows_.in_use()[k]].last + kIdleTimeout);
 }
 
 void UdpRelay::Close(uint32_t slot) {

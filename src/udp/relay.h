@@ -14,7 +14,7 @@
 //   client hears from the port it wrote to.
 // - Datagrams are read with recvmmsg(), kBatch per wakeup, into
 //   preallocated buffers; replies of one wakeup leave in one sendmmsg().
-// - Flows idle for kIdleSeconds are closed by Expire(); kMaxFlows at most,
+// - Flows idle for kIdleTimeout are closed by Expire(); kMaxFlows at most,
 //   new ones refused (counted) when full.
 // Registrations: (loop::Kind::kUdpRelay, ref_base + index): listeners at
 // index kListenerBase + i, flows below it; ref_base tells relays apart.
@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "common/time.h"
 #include "flow/flow_index.h"
 #include "flow/slot_table.h"
 
@@ -39,7 +40,7 @@ class UdpRelay {
  public:
   static constexpr size_t kMaxFlows = 1024;
   static constexpr uint32_t kListenerBase = 1u << 16;
-  static constexpr int64_t kIdleSeconds = 180;
+  static constexpr Duration kIdleTimeout = Seconds(180);
   static constexpr int kBatch = 32;
   static constexpr size_t kMaxDatagram = 65535;
 
@@ -60,8 +61,7 @@ class UdpRelay {
   // `listener_fd` (not ours: the caller reads it): relays it to the other
   // side's loopback port `target`. Returns false if it was dropped.
   bool Forward(int listener_fd, int family, uint16_t client_port,
-               uint16_t target, absl::Span<const uint8_t> payload,
-               int64_t now);
+               uint16_t target, absl::Span<const uint8_t> payload, Instant now);
   // `listener_fd` is about to be closed: closes the flows that answer
   // through it.
   void ForgetListener(int listener_fd);
@@ -70,9 +70,11 @@ class UdpRelay {
   void RemoveListeners(uint16_t port);
 
   // Epoll event on (kUdpRelay, ref_base + index).
-  void OnReadable(uint32_t index, int64_t now);
-  // Closes flows idle for kIdleSeconds.
-  void Expire(int64_t now);
+  void OnReadable(uint32_t index, Instant now);
+  // Closes flows idle for kIdleTimeout.
+  void Expire(Instant now);
+  // No flow expires before this instant (Never(): no flow). Costs nothing.
+  Instant NextDeadline() const { return next_deadline_; }
 
   size_t active() const { return index_.size(); }
   struct Counters {
@@ -92,7 +94,7 @@ class UdpRelay {
     Key key{};
     int family = 0;
     int fd = -1;
-    int64_t last = 0;
+    Instant last;
   };
   struct Listener {
     int fd = -1;
@@ -101,9 +103,9 @@ class UdpRelay {
     uint16_t target = 0;
   };
 
-  void ReadListener(uint32_t index, int64_t now);
-  void ReadFlow(uint32_t slot, int64_t now);
-  int64_t OpenFlow(const Key& key, int family, int64_t now);
+  void ReadListener(uint32_t index, Instant now);
+  void ReadFlow(uint32_t slot, Instant now);
+  int64_t OpenFlow(const Key& key, int family, Instant now);
   void Close(uint32_t slot);
 
   int epoll_fd_;
@@ -118,6 +120,7 @@ class UdpRelay {
   iovec iovs_[kBatch];
   sockaddr_storage addrs_[kBatch];
   Counters counters_;
+  Instant next_deadline_ = Instant::Never();
 };
 
 }  // namespace pasta::udp

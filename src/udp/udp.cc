@@ -235,7 +235,7 @@ void UdpFlows::ShownRemote(int family, const uint8_t* real,
 
 bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
                              const wire::UdpView& udp, const MacAddr& ns_mac,
-                             int64_t now) {
+                             Instant now) {
   if (family != AF_INET && family != AF_INET6) return false;
   if (!Enabled(family)) return false;
   if (udp.dst_port() == 0) {
@@ -352,7 +352,7 @@ void UdpFlows::Flush() {
             strerror(err));
 }
 
-int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
+int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
   const int family = key.family;
   const uint8_t* dst = key.remote;
   if (!flow::AllowedDestination(cfg_.map, family, dst)) {
@@ -417,13 +417,14 @@ int64_t UdpFlows::OpenOutbound(const Key& key, int64_t now) {
 }
 
 int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
-                          int64_t now) {
+                          Instant now) {
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
   f.key = key;
   f.fd = fd;
   f.listener = listener;
   f.last = now;
+  next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   index_.Insert(key, slot);
   ++counters_.flows_opened;
   return slot;
@@ -476,7 +477,7 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
   }
 }
 
-void UdpFlows::OnReadable(uint32_t slot, int64_t now) {
+void UdpFlows::OnReadable(uint32_t slot, Instant now) {
   if (slot >= kListenerBase) {
     const uint32_t index = slot - kListenerBase;
     if (index < listeners_.size() && listeners_[index].fd >= 0)
@@ -506,7 +507,7 @@ bool UdpFlows::TooBig(const Datagram& d, int family) {
   return true;
 }
 
-void UdpFlows::ReadFlow(uint32_t slot, int64_t now) {
+void UdpFlows::ReadFlow(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
   const int family = f.key.family;
   const int n = Receive(f.fd, family);
@@ -524,7 +525,7 @@ void UdpFlows::ReadFlow(uint32_t slot, int64_t now) {
   }
 }
 
-void UdpFlows::ReadListener(uint32_t index, int64_t now) {
+void UdpFlows::ReadListener(uint32_t index, Instant now) {
   const Listener& l = listeners_[index];
   const int family = l.family;
   const int n = Receive(l.fd, family);
@@ -733,12 +734,11 @@ void UdpFlows::Close(uint32_t slot) {
   flows_.Release(slot);
 }
 
-void UdpFlows::Expire(int64_t now) {
-  if (index_.size() == 0) return;
+void UdpFlows::Expire(Instant now) {
   // Backwards: Close() moves the last slot in use into the closed one's place.
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t s = flows_.in_use()[k];
-    if (now - flows_[s].last >= kIdleSeconds) {
+    if (now - flows_[s].last >= kIdleTimeout) {
       ++counters_.expired;
       LOG_TRACE("udp: %s -> %s: idle, closed",
                 Format(flows_[s].key.family, flows_[s].key.ns_addr,
@@ -748,6 +748,12 @@ void UdpFlows::Expire(int64_t now) {
       Close(s);
     }
   }
+  // Every flow has the same timeout: the next to expire is the one idle
+  // longest.
+  next_deadline_ = Instant::Never();
+  for (size_t k = 0; k < flows_.size(); ++k)
+    next_deadline_ =
+        Earlier(next_deadline_, flows_[flows_.in_use()[k]].last + kIdleTimeout);
 }
 
 }  // namespace pasta::udp

@@ -24,7 +24,7 @@
 //   host's loopback otherwise). It creates an inbound flow keyed like an
 //   outbound one whose socket is the listener's: namespace replies go out
 //   with sendto(R:r) on it, so the remote hears from the port it talked to.
-// - Flows idle for kIdleSeconds are closed by Expire() (listener sockets
+// - Flows idle for kIdleTimeout are closed by Expire() (listener sockets
 //   stay). The table holds kMaxFlows; when full, new flows are refused and
 //   counted, existing ones keep working.
 // Nothing on the data path allocates: the flow table, its index, the
@@ -43,6 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "common/net_types.h"
+#include "common/time.h"
 #include "flow/addr_map.h"
 #include "flow/flow_index.h"
 #include "flow/slot_table.h"
@@ -63,7 +64,7 @@ inline constexpr uint32_t kListenerBase = 1u << 16;
 static_assert(kListenerBase >= kMaxFlows);
 // Two families times every port.
 inline constexpr size_t kMaxListeners = 2 * 65536;
-inline constexpr int64_t kIdleSeconds = 180;  // upstream's UDP timeout
+inline constexpr Duration kIdleTimeout = Seconds(180);  // upstream's
 inline constexpr int kBatch = 32;             // datagrams read per wakeup
 // Largest UDP payload there is: 65535 - 20 (IPv4) - 8 (UDP).
 inline constexpr size_t kMaxDatagram = 65535 - 20 - 8;
@@ -195,7 +196,7 @@ class UdpFlows {
   // when the datagram was dropped (counted). Allocates nothing.
   bool FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
                      const wire::UdpView& udp, const MacAddr& ns_mac,
-                     int64_t now);
+                     Instant now);
 
   // Opens a socket bound to `bind_addr` (nullptr: any) port `host_port`
   // whose datagrams go to the namespace's address port `ns_port`. Control
@@ -209,10 +210,12 @@ class UdpFlows {
 
   // The socket of `slot` (a flow, or kListenerBase + listener) is readable
   // or has an error: relays up to kBatch datagrams and any ICMP errors.
-  void OnReadable(uint32_t slot, int64_t now);
+  void OnReadable(uint32_t slot, Instant now);
 
-  // Closes flows idle for kIdleSeconds. Costs a scan of the table.
-  void Expire(int64_t now);
+  // Closes flows idle for kIdleTimeout. Costs a scan of the table.
+  void Expire(Instant now);
+  // No flow expires before this instant (Never(): no flow). Costs nothing.
+  Instant NextDeadline() const { return next_deadline_; }
 
   // Sends the pending coalesced run, if any (UdpConfig::coalesce).
   void Flush();
@@ -252,7 +255,7 @@ class UdpFlows {
     uint8_t peer[16] = {};  // inbound: the real remote address for sendto
     uint16_t last_len = 0;  // payload length of the last datagram sent
     MacAddr ns_mac;
-    int64_t last = 0;
+    Instant last;
   };
   struct Listener {
     int fd = -1;  // -1: a free entry
@@ -272,16 +275,16 @@ class UdpFlows {
   void ShownRemote(int family, const uint8_t* real, uint8_t* shown) const;
   // Checks the destination, opens, binds and connects the socket of a new
   // outbound flow. Returns its slot, or -1 (counted).
-  int64_t OpenOutbound(const Key& key, int64_t now);
+  int64_t OpenOutbound(const Key& key, Instant now);
   // Takes a free slot (the caller checked the table is not full) and
   // indexes it.
-  int64_t NewSlot(const Key& key, int fd, int32_t listener, int64_t now);
+  int64_t NewSlot(const Key& key, int fd, int32_t listener, Instant now);
   // Points batch_ at the frame buffers and reads. Returns Recv()'s result.
   int Receive(int fd, int family);
   // Counts and returns true if `d` does not fit the tap MTU.
   bool TooBig(const Datagram& d, int family);
-  void ReadFlow(uint32_t slot, int64_t now);
-  void ReadListener(uint32_t index, int64_t now);
+  void ReadFlow(uint32_t slot, Instant now);
+  void ReadListener(uint32_t index, Instant now);
   // Relays each queued ICMP error of `fd`: for flow `slot`, or (slot < 0)
   // for the flow of listener `listener` the failed datagram names.
   void DrainErrors(int fd, int family, int64_t slot, int32_t listener);
@@ -323,6 +326,7 @@ class UdpFlows {
   MacAddr ns_mac_;
   Counters counters_;
   Run run_;
+  Instant next_deadline_ = Instant::Never();
   std::unique_ptr<uint8_t[]> run_buf_;  // kMaxRunBytes, with coalesce
   bool gso_ok_ = true;                  // cleared when the kernel says no
 };

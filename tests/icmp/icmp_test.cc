@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "test_clock.h"
 #include "wire/build.h"
 #include "wire/ethernet.h"
 
 namespace pasta::icmp {
 namespace {
+
+constexpr int64_t kIdleSeconds = kIdleTimeout.ToSeconds();
 
 struct Sent {
   int fd;
@@ -103,7 +106,7 @@ struct Fixture : ::testing::Test {
   bool Request(const uint8_t* dst, uint16_t id, uint16_t seq, int64_t now) {
     const auto msg = Echo(8, id, seq);
     return flows->FromNamespace(AF_INET, kNs4, dst, *wire::IcmpView::Parse(msg),
-                                kNsMac, now);
+                                kNsMac, AtSeconds(now));
   }
   IcmpConfig cfg;
   FakeSockets sockets;
@@ -121,7 +124,7 @@ TEST_F(Fixture, RequestGoesOutAndReplyComesBackWithTheNamespacesId) {
   const int fd = sockets.sent[0].fd;
   // The kernel's reply carries the socket's identifier (here 7).
   sockets.inbox[fd].push_back(Echo(0, 7, 1));
-  flows->OnReadable(sockets.watched[fd], 10);
+  flows->OnReadable(sockets.watched[fd], AtSeconds(10));
   ASSERT_EQ(sink.frames.size(), 1u);
   const auto& f = sink.frames[0];
   auto eth = wire::EthernetView::Parse(f);
@@ -156,7 +159,7 @@ TEST_F(Fixture, GatewayIsPingedOnTheHostsLoopbackAndAnswersAsTheGateway) {
   const uint8_t lo[4] = {127, 0, 0, 1};
   EXPECT_EQ(sockets.sent[0].dst, std::vector<uint8_t>(lo, lo + 4));
   sockets.inbox[sockets.sent[0].fd].push_back(Echo(0, 5, 1));
-  flows->OnReadable(sockets.watched[sockets.sent[0].fd], 0);
+  flows->OnReadable(sockets.watched[sockets.sent[0].fd], AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   auto ip = wire::Ipv4View::Parse(
       wire::EthernetView::Parse(sink.frames[0])->payload());
@@ -167,18 +170,20 @@ TEST_F(Fixture, GatewayIsPingedOnTheHostsLoopbackAndAnswersAsTheGateway) {
 TEST_F(Fixture, NonEchoIsNotHandled) {
   const auto msg = Echo(13, 1, 1);  // timestamp request
   EXPECT_FALSE(flows->FromNamespace(AF_INET, kNs4, kServer4,
-                                    *wire::IcmpView::Parse(msg), kNsMac, 0));
+                                    *wire::IcmpView::Parse(msg), kNsMac,
+                                    AtSeconds(0)));
   const uint8_t shortmsg[] = {8, 0, 0, 0, 0};
-  EXPECT_FALSE(flows->FromNamespace(
-      AF_INET, kNs4, kServer4, *wire::IcmpView::Parse(shortmsg), kNsMac, 0));
+  EXPECT_FALSE(flows->FromNamespace(AF_INET, kNs4, kServer4,
+                                    *wire::IcmpView::Parse(shortmsg), kNsMac,
+                                    AtSeconds(0)));
   EXPECT_TRUE(sockets.sent.empty());
 }
 
 TEST_F(Fixture, IdleFlowsExpireAndCloseTheirSockets) {
   Request(kServer4, 1, 1, 0);
-  flows->Expire(kIdleSeconds - 1);
+  flows->Expire(AtSeconds(kIdleSeconds - 1));
   EXPECT_EQ(flows->active(), 1u);
-  flows->Expire(kIdleSeconds);
+  flows->Expire(AtSeconds(kIdleSeconds));
   EXPECT_EQ(flows->active(), 0u);
   EXPECT_EQ(sockets.closed.size(), 1u);
   Request(kServer4, 1, 2, kIdleSeconds + 1);  // a new flow, new socket
@@ -213,8 +218,8 @@ TEST_F(Fixture, EchoToANonUnicastAddressIsDroppedAndCounted) {
       {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
       {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 1}};
   for (const auto& dst : bad6)
-    EXPECT_TRUE(flows->FromNamespace(AF_INET6, ns6, dst,
-                                     *wire::IcmpView::Parse(msg), kNsMac, 0));
+    EXPECT_TRUE(flows->FromNamespace(
+        AF_INET6, ns6, dst, *wire::IcmpView::Parse(msg), kNsMac, AtSeconds(0)));
   EXPECT_TRUE(sockets.opened.empty());
   EXPECT_TRUE(sockets.sent.empty());
   EXPECT_EQ(flows->active(), 0u);
@@ -237,11 +242,11 @@ TEST_F(Fixture, Ipv6ReplyHasAValidChecksum) {
   ns6[15] = 2;
   srv6[15] = 1;
   const auto msg = Echo(128, 77, 3);
-  ASSERT_TRUE(flows->FromNamespace(AF_INET6, ns6, srv6,
-                                   *wire::IcmpView::Parse(msg), kNsMac, 0));
+  ASSERT_TRUE(flows->FromNamespace(
+      AF_INET6, ns6, srv6, *wire::IcmpView::Parse(msg), kNsMac, AtSeconds(0)));
   ASSERT_EQ(sockets.sent.size(), 1u);
   sockets.inbox[sockets.sent[0].fd].push_back(Echo(129, 1234, 3));
-  flows->OnReadable(sockets.watched[sockets.sent[0].fd], 0);
+  flows->OnReadable(sockets.watched[sockets.sent[0].fd], AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   auto ip = wire::Ipv6View::Parse(
       wire::EthernetView::Parse(sink.frames[0])->payload());
@@ -263,11 +268,12 @@ TEST(IcmpMapGuestTest, MappedAddressIsPingedAsTheHostsOwnAddress) {
   const uint8_t mapped[4] = {169, 254, 1, 2};
   const auto msg = Echo(8, 3, 1);
   ASSERT_TRUE(flows.FromNamespace(AF_INET, kNs4, mapped,
-                                  *wire::IcmpView::Parse(msg), kNsMac, 0));
+                                  *wire::IcmpView::Parse(msg), kNsMac,
+                                  AtSeconds(0)));
   ASSERT_EQ(sockets.sent.size(), 1u);
   EXPECT_EQ(sockets.sent[0].dst, (std::vector<uint8_t>{198, 51, 100, 2}));
   sockets.inbox[sockets.sent[0].fd].push_back(Echo(0, 9, 1));
-  flows.OnReadable(sockets.watched[sockets.sent[0].fd], 0);
+  flows.OnReadable(sockets.watched[sockets.sent[0].fd], AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   auto ip = wire::Ipv4View::Parse(
       wire::EthernetView::Parse(sink.frames[0])->payload());

@@ -73,7 +73,7 @@ TEST_F(DispatchTest, ArpRequestForTheGatewayIsAnswered) {
                            0, 0, 0, 0x0e, 198, 51, 100, 2, 0,    0,
                            0, 0, 0, 0,    198, 51, 100, 1};
   std::memcpy(f.data() + 14, arp, 28);
-  tap_->HandleFrame(f, 0);
+  tap_->HandleFrame(f, Instant());
   auto w = Written();
   ASSERT_EQ(w.size(), 1u);
   ASSERT_EQ(w[0].size(), 42u);
@@ -109,7 +109,7 @@ std::vector<uint8_t> Discover() {
 }
 
 TEST_F(DispatchTest, DhcpDiscoverGetsAnOfferWithValidChecksums) {
-  tap_->HandleFrame(Discover(), 0);
+  tap_->HandleFrame(Discover(), Instant());
   auto w = Written();
   ASSERT_EQ(w.size(), 1u);
   auto eth = wire::EthernetView::Parse(w[0]);
@@ -147,7 +147,7 @@ TEST_F(DispatchTest, NeighborSolicitationIsAnswered) {
   wire::WrapIpv6(absl::MakeSpan(f), MacAddr{{0x33, 0x33, 0xff, 0, 0, 1}},
                  kNsMac, src.bytes.data(), dst.bytes.data(), 58, ns.size(),
                  255);
-  tap_->HandleFrame(f, 0);
+  tap_->HandleFrame(f, Instant());
   auto w = Written();
   ASSERT_EQ(w.size(), 1u);
   auto ip = wire::Ipv6View::Parse(wire::EthernetView::Parse(w[0])->payload());
@@ -160,14 +160,14 @@ TEST_F(DispatchTest, NeighborSolicitationIsAnswered) {
 TEST_F(DispatchTest, MalformedFramesAreCountedAndNotAnswered) {
   auto f = Discover();
   f[wire::kEthHeaderLen + 3] = 0xff;  // IPv4 total length beyond the frame
-  tap_->HandleFrame(f, 0);
+  tap_->HandleFrame(f, Instant());
   EXPECT_EQ(Drops(DropReason::kBadIp), 1u);
   f = Discover();
   f.resize(wire::kL4Offset4 + 4);  // UDP header cut (IP total length lies)
-  tap_->HandleFrame(f, 0);
+  tap_->HandleFrame(f, Instant());
   EXPECT_EQ(Drops(DropReason::kBadIp), 2u);
   std::vector<uint8_t> tiny(10, 0);
-  tap_->HandleFrame(tiny, 0);
+  tap_->HandleFrame(tiny, Instant());
   EXPECT_EQ(Drops(DropReason::kRunt), 1u);
   EXPECT_TRUE(Written().empty());
 }

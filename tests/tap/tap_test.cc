@@ -49,9 +49,9 @@ TEST(DescribeFrameTest, ShortAndOther) {
 TEST(TapTest, HandleFrameCountsDrops) {
   Tap tap(UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)), nullptr, nullptr,
           nullptr);
-  tap.HandleFrame(Ipv4Frame(), 0);
+  tap.HandleFrame(Ipv4Frame(), Instant());
   std::vector<uint8_t> runt = {1, 2, 3};
-  tap.HandleFrame(runt, 0);
+  tap.HandleFrame(runt, Instant());
   EXPECT_EQ(tap.counters().frames, 2u);
   EXPECT_EQ(tap.counters().bytes, 37u);
   EXPECT_EQ(tap.counters().drops[static_cast<size_t>(DropReason::kRunt)], 1u);

@@ -12,6 +12,7 @@
 #include "alloc_counter.h"
 #include "gtest/gtest.h"
 #include "tcp/tcp.h"
+#include "test_clock.h"
 #include "test_util.h"
 #include "wire/ethernet.h"
 #include "wire/ip.h"
@@ -119,7 +120,7 @@ class LastFrame : public wire::FrameSink {
 
 // A frame from the namespace handed to the flows (parsing allocates
 // nothing).
-void Deliver(TcpFlows& flows, const Bytes& frame, int64_t now) {
+void Deliver(TcpFlows& flows, const Bytes& frame, Instant now) {
   const auto eth = wire::EthernetView::Parse(frame);
   const auto ip = wire::Ipv4View::Parse(eth->payload());
   const auto tcp = wire::TcpView::Parse(ip->payload());
@@ -147,14 +148,14 @@ TEST(TcpAllocTest, BurstOfDataBothWaysAllocatesNothing) {
                   64240,
                   Concat(MssOption(1460), WindowScaleOption(7)),
                   {}}),
-          0);
-  flows.OnSocketEvent(sockets.slot, EPOLLOUT, 0);
-  flows.Flush(0);
+          AtMs(0));
+  flows.OnSocketEvent(sockets.slot, EPOLLOUT, AtMs(0));
+  flows.Flush(AtMs(0));
   ASSERT_EQ(sink.frames, 1);
   const uint32_t our_isn = sink.seq();
   ASSERT_EQ(sink.ack(), kNsIsn + 1);
-  Deliver(flows, FromNs({kAck, kNsIsn + 1, our_isn + 1, 512, {}, {}}), 0);
-  flows.Flush(0);
+  Deliver(flows, FromNs({kAck, kNsIsn + 1, our_isn + 1, 512, {}, {}}), AtMs(0));
+  flows.Flush(AtMs(0));
   ASSERT_EQ(flows.active(), 1u);
 
   // Every iteration: 1000 bytes from the namespace (on odd iterations the
@@ -178,7 +179,7 @@ TEST(TcpAllocTest, BurstOfDataBothWaysAllocatesNothing) {
                            {}}));
   }
   auto round = [&](uint32_t i) {
-    const int64_t now = 1 + i;
+    const Instant now = AtMs(1 + i);
     sockets.limit = i % 2 ? 600 : 0;
     Deliver(flows, data[i], now);
     flows.Flush(now);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "test_clock.h"
 #include "test_util.h"
 #include "wire/ethernet.h"
 #include "wire/ip.h"
@@ -640,7 +641,7 @@ class TcpTest : public ::testing::Test {
   uint16_t peer_port_ = kRemotePort;
   uint32_t ns_isn_ = 1'000'000;
   uint32_t our_isn_ = 0;
-  int64_t now_ = 1'000;
+  Instant now_ = AtMs(1'000);
   size_t next_ = 0;  // next frame in sink_ to look at
 };
 
@@ -747,14 +748,14 @@ TEST_F(TcpTest, ConnectRefusedLaterResetsTheSynAndClosesAtReap) {
 
 TEST_F(TcpTest, RetransmittedSynOpensNoSecondSocket) {
   ASSERT_TRUE(FromNamespace(kSyn, ns_isn_, 0, {}, 64240, DefaultSynOptions()));
-  now_ += 1000;
+  now_ += Milliseconds(1000);
   ASSERT_TRUE(FromNamespace(kSyn, ns_isn_, 0, {}, 64240, DefaultSynOptions()));
   EXPECT_EQ(sockets_.opened.size(), 1u);
   EXPECT_EQ(flows_->active(), 1u);
   SocketEvent(sockets_.opened[0], EPOLLOUT);
   const Out syn_ack = ExpectToNamespace(kSyn | kAck, std::nullopt, Ns(0));
   // Our SYN-ACK lost: the namespace's SYN again gets it again (same ISN).
-  now_ += 1000;
+  now_ += Milliseconds(1000);
   FromNamespace(kSyn, ns_isn_, 0, {}, 64240, DefaultSynOptions());
   EXPECT_EQ(sockets_.opened.size(), 1u);
   for (const Out& o : Drain()) {
@@ -1152,14 +1153,14 @@ TEST_F(TcpTest, AckForDataSentBeforeARewindIsAccepted) {
   SocketData(fd, Pattern(0, 3000));
   EXPECT_EQ(ExpectStream(0, 1000), 3000u);
   sink_.refuse = kSendBatch;
-  now_ += kRtoMinMs + 1;
+  now_ += kRtoMin + Milliseconds(1);
   flows_->Tick(now_);
   sink_.refuse = 0;
   ExpectNothingToNamespace();
   FromNamespace(kAck, Ns(0), Ours(3000), {}, 3000);  // the ACK, late
   EXPECT_EQ(Sock(fd).discarded, 3000u);
   for (const Out& o : Drain()) EXPECT_TRUE(o.payload.empty()) << Describe(o);
-  now_ += 10 * kRtoMinMs;
+  now_ += 10 * kRtoMin;
   flows_->Tick(now_);
   for (const Out& o : Drain()) EXPECT_TRUE(o.payload.empty()) << Describe(o);
 }
@@ -1169,11 +1170,11 @@ TEST_F(TcpTest, RetransmissionTimeoutResendsUnackedData) {
   FakeSocket& s = Sock(fd);
   SocketData(fd, Pattern(0, 500));
   ExpectData(Ours(0), Ns(0), Pattern(0, 500));
-  const int64_t sent_at = now_;
-  now_ = sent_at + kRtoMinMs / 2;
+  const Instant sent_at = now_;
+  now_ = sent_at + kRtoMin / 2;
   flows_->Tick(now_);
   ExpectNothingToNamespace();
-  now_ = sent_at + kRtoMinMs + 1;
+  now_ = sent_at + kRtoMin + Milliseconds(1);
   flows_->Tick(now_);
   ExpectData(Ours(0), Ns(0), Pattern(0, 500));
   ExpectNothingToNamespace();
@@ -1181,7 +1182,7 @@ TEST_F(TcpTest, RetransmissionTimeoutResendsUnackedData) {
   EXPECT_TRUE(s.discards.empty());
   FromNamespace(kAck, Ns(0), Ours(500));
   EXPECT_EQ(s.discarded, 500u);
-  now_ += 10 * kRtoMinMs;
+  now_ += 10 * kRtoMin;
   flows_->Tick(now_);
   ExpectNothingToNamespace();  // nothing in flight
 }
@@ -1190,10 +1191,11 @@ TEST_F(TcpTest, RetransmissionsBackOffThenTheFlowIsReset) {
   const int fd = Establish();
   SocketData(fd, Pattern(0, 500));
   ExpectData(Ours(0), Ns(0), Pattern(0, 500));
-  std::vector<int64_t> resent_at;
+  std::vector<Instant> resent_at;
   bool reset = false;
-  const int64_t start = now_;
-  for (now_ = start; now_ < start + 30 * 60 * 1000 && !reset; now_ += 100) {
+  const Instant start = now_;
+  for (now_ = start; now_ < start + Seconds(30 * 60) && !reset;
+       now_ += Milliseconds(100)) {
     flows_->Tick(now_);
     flows_->Reap();
     for (const Out& o : Drain()) {
@@ -1229,7 +1231,7 @@ TEST_F(TcpTest, FrameRefusedByTheTapIsSentAgain) {
   ExpectNothingToNamespace();
   // Again within a tick or two, without waiting for the RTO.
   flows_->Flush(now_);
-  now_ += kRtoMinMs / 2;
+  now_ += kRtoMin / 2;
   flows_->Tick(now_);
   ExpectData(Ours(0), Ns(0), Pattern(0, 500));
 }
@@ -1256,7 +1258,7 @@ TEST_F(TcpTest, ZeroWindowIsProbed) {
   const int fd = Establish(0);
   SocketData(fd, Pattern(0, 3000));
   ExpectNothingToNamespace();
-  now_ += kRtoMinMs + 1;
+  now_ += kRtoMin + Milliseconds(1);
   flows_->Tick(now_);
   const std::vector<Out> probes = Drain();
   ASSERT_FALSE(probes.empty());
@@ -1285,7 +1287,7 @@ TEST_F(TcpTest, WithoutPeekOffsetInFlightBytesAreSkipped) {
   // A rewind without SO_PEEK_OFF: skip nothing, start at the last ACK.
   SocketData(fd, Pattern(6000, 800));
   EXPECT_EQ(ExpectStream(6000, 1000), 6800u);
-  now_ += kRtoMinMs + 1;
+  now_ += kRtoMin + Milliseconds(1);
   flows_->Tick(now_);
   EXPECT_EQ(ExpectStream(6000, 1000), 6800u);
 }
@@ -1435,8 +1437,9 @@ TEST_F(TcpTest, HalfClosedByTheNamespaceOutlivesTheFinTimeout) {
   const int fd = Establish();
   FromNamespace(kAck | kFin, Ns(0), Ours(0));
   ExpectToNamespace(kAck, Ours(0), Ns(1));
-  const int64_t start = now_;
-  for (now_ = start; now_ <= start + 2 * kFinTimeoutMs; now_ += 100) {
+  const Instant start = now_;
+  for (now_ = start; now_ <= start + 2 * kFinTimeout;
+       now_ += Milliseconds(100)) {
     flows_->Tick(now_);
     flows_->Reap();
   }
@@ -1506,11 +1509,11 @@ TEST_F(TcpTest, SegmentsForUnknownFlowsAreReset) {
 TEST_F(TcpTest, SynTimeoutClosesAFlowWhoseConnectNeverCompletes) {
   ASSERT_TRUE(FromNamespace(kSyn, ns_isn_, 0, {}, 64240, DefaultSynOptions()));
   const int fd = sockets_.opened.at(0);
-  now_ += kSynTimeoutMs / 2;
+  now_ += kSynTimeout / 2;
   flows_->Tick(now_);
   flows_->Reap();
   EXPECT_EQ(Sock(fd).closes, 0);
-  now_ += kSynTimeoutMs;
+  now_ += kSynTimeout;
   flows_->Tick(now_);
   flows_->Reap();
   EXPECT_EQ(Sock(fd).closes, 1);
@@ -1595,7 +1598,7 @@ TEST_F(TcpTest, OurSequenceNumbersWrapAround) {
   int fd = -1;
   for (int i = 0; i < 60000 && fd < 0; ++i) {
     ns_port_ = static_cast<uint16_t>(1024 + i);
-    now_ += 3;
+    now_ += Milliseconds(3);
     const Bytes opts = Concat(MssOption(65000), WindowScaleOption(14));
     FromNamespace(kSyn, ns_isn_, 0, {}, 65535, opts);
     const int candidate = sockets_.opened.back();
@@ -1735,7 +1738,7 @@ TEST_F(TcpInboundTest, AnAckNotForOurSynIsResetAndTheSynRepeated) {
   flows_->Reap();
   EXPECT_EQ(flows_->active(), 1u) << "the flow waits for its SYN to go again";
   EXPECT_EQ(Sock(fd).closes, 0);
-  now_ += 1000;
+  now_ += Milliseconds(1000);
   flows_->Tick(now_);
   ExpectToNamespace(kSyn, our_isn_, std::nullopt);
   FromNamespace(kSyn | kAck, ns_isn_, Ours(0), {}, 64240, DefaultSynOptions());
@@ -1754,7 +1757,7 @@ TEST_F(TcpInboundTest, IsnsOfTheSameEndsGrowWithTheClock) {
   FromNamespace(kRst | kAck, 0, Ours(0));
   flows_->Reap();
   ASSERT_EQ(flows_->active(), 0u);
-  now_ += 1000;
+  now_ += Milliseconds(1000);
   Accept(lfd, kClient, 41000, 80);
   EXPECT_EQ(our_isn_ - first, 250'000u);
   // Other ends: another hash.

@@ -16,6 +16,7 @@
 
 #include "alloc_counter.h"
 #include "gtest/gtest.h"
+#include "test_clock.h"
 #include "udp/udp.h"
 #include "wire/bytes.h"
 
@@ -115,14 +116,14 @@ TEST(UdpAllocTest, BurstOnExistingFlowsAllocatesNothing) {
   const auto b = *wire::UdpView::Parse(seg_b);
   const Bytes seg6 = UdpSegment(40000, 9000, Bytes(64, '6'));
   const auto c = *wire::UdpView::Parse(seg6);
-  ASSERT_TRUE(
-      flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), a, kNsMac, 0));
-  ASSERT_TRUE(
-      flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), b, kNsMac, 0));
+  ASSERT_TRUE(flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), a,
+                                  kNsMac, AtSeconds(0)));
+  ASSERT_TRUE(flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), b,
+                                  kNsMac, AtSeconds(0)));
   ASSERT_TRUE(flows.FromNamespace(AF_INET6, kNs6.data(), kServer6.data(), c,
-                                  kNsMac, 0));
+                                  kNsMac, AtSeconds(0)));
   sockets.pending = 1;
-  flows.OnReadable(kListenerBase, 0);  // creates the inbound flow
+  flows.OnReadable(kListenerBase, AtSeconds(0));  // creates the inbound flow
   ASSERT_EQ(flows.active(), 4u);
   const Bytes seg_in = UdpSegment(7000, 9000, Bytes(32, 'i'));
   const auto in = *wire::UdpView::Parse(seg_in);
@@ -130,16 +131,18 @@ TEST(UdpAllocTest, BurstOnExistingFlowsAllocatesNothing) {
   std::optional<pasta::testing::CountAllocations> counter(std::in_place);
   for (int i = 0; i < 1000; ++i) {
     flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), i % 2 ? a : b,
-                        kNsMac, i);
-    flows.FromNamespace(AF_INET6, kNs6.data(), kServer6.data(), c, kNsMac, i);
-    flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), in, kNsMac, i);
+                        kNsMac, AtSeconds(i));
+    flows.FromNamespace(AF_INET6, kNs6.data(), kServer6.data(), c, kNsMac,
+                        AtSeconds(i));
+    flows.FromNamespace(AF_INET, kNs4.data(), kServer4.data(), in, kNsMac,
+                        AtSeconds(i));
     sockets.pending = kBatch;
-    flows.OnReadable(static_cast<uint32_t>(i % 3), i);
+    flows.OnReadable(static_cast<uint32_t>(i % 3), AtSeconds(i));
     sockets.pending = 3;
-    flows.OnReadable(kListenerBase, i);
+    flows.OnReadable(kListenerBase, AtSeconds(i));
     sockets.error_pending = true;
-    flows.OnReadable(0, i);  // the ICMP error path
-    flows.Expire(i);
+    flows.OnReadable(0, AtSeconds(i));  // the ICMP error path
+    flows.Expire(AtSeconds(i));
   }
   EXPECT_EQ(counter->count(), 0);
   counter.reset();

@@ -15,9 +15,12 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "test_clock.h"
 
 namespace pasta::udp {
 namespace {
+
+constexpr int64_t kIdleSeconds = UdpRelay::kIdleTimeout.ToSeconds();
 
 int BoundUdp(uint16_t* port) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -80,7 +83,7 @@ class UdpRelayTest : public testing::Test {
     const int n = epoll_wait(epoll_, ev, 8, 200);
     for (int i = 0; i < n; ++i)
       relay_->OnReadable(static_cast<uint32_t>(ev[i].data.u64 >> 8) & 0xffffff,
-                         now);
+                         AtSeconds(now));
   }
 
   int epoll_ = -1;
@@ -134,9 +137,9 @@ TEST_F(UdpRelayTest, IdleFlowsExpire) {
   SendTo(client, listen_port_, "x");
   Pump(100);
   EXPECT_EQ(relay_->active(), 1u);
-  relay_->Expire(100 + UdpRelay::kIdleSeconds - 1);
+  relay_->Expire(AtSeconds(100 + kIdleSeconds - 1));
   EXPECT_EQ(relay_->active(), 1u);
-  relay_->Expire(100 + UdpRelay::kIdleSeconds);
+  relay_->Expire(AtSeconds(100 + kIdleSeconds));
   EXPECT_EQ(relay_->active(), 0u);
   // A new datagram opens a new flow.
   SendTo(client, listen_port_, "y");

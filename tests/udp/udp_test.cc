@@ -21,11 +21,14 @@
 
 #include "gtest/gtest.h"
 #include "loop/epoll_ref.h"
+#include "test_clock.h"
 #include "wire/build.h"
 #include "wire/ethernet.h"
 
 namespace pasta::udp {
 namespace {
+
+constexpr int64_t kIdleSeconds = kIdleTimeout.ToSeconds();
 
 using Bytes = std::vector<uint8_t>;
 
@@ -257,15 +260,15 @@ struct UdpTest : ::testing::Test {
   bool Send(const Bytes& src, uint16_t sport, const Bytes& dst, uint16_t dport,
             const Bytes& payload, int64_t now = 0) {
     const Bytes seg = UdpSegment(sport, dport, payload);
-    return flows->FromNamespace(src.size() == 4 ? AF_INET : AF_INET6,
-                                src.data(), dst.data(),
-                                *wire::UdpView::Parse(seg), kNsMac, now);
+    return flows->FromNamespace(
+        src.size() == 4 ? AF_INET : AF_INET6, src.data(), dst.data(),
+        *wire::UdpView::Parse(seg), kNsMac, AtSeconds(now));
   }
   void Reply(int fd, const Bytes& payload, const Bytes& from = {},
              uint16_t port = 0, int64_t now = 0) {
     sockets.inbox[fd].push_back(
         {payload, from.empty() ? kServer4 : from, port});
-    flows->OnReadable(sockets.watched.at(fd), now);
+    flows->OnReadable(sockets.watched.at(fd), AtSeconds(now));
   }
 
   UdpConfig cfg;
@@ -490,7 +493,7 @@ TEST_F(UdpTest, RepliesLargerThanTheTapMtuAllowsAreDropped) {
   Send(kNs4, 40000, kServer4, 9000, Text("x"));
   sockets.inbox[100].push_back({Bytes(1473, 'a'), kServer4, 9000});
   sockets.inbox[100].push_back({Bytes(1472, 'b'), kServer4, 9000});
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   EXPECT_EQ(flows->counters().dropped_too_big, 1u);
   ASSERT_EQ(sink.frames.size(), 1u);
   EXPECT_EQ(sink.frames[0].size(), 14u + 1500u);
@@ -501,7 +504,7 @@ TEST_F(UdpTest, RepliesLargerThanTheTapMtuAllowsAreDropped) {
   Send(kNs6, 40000, kServer6, 9000, Text("x"));
   sockets.inbox[101].push_back({Bytes(1453, 'c'), kServer6, 9000});
   sockets.inbox[101].push_back({Bytes(1452, 'd'), kServer6, 9000});
-  flows->OnReadable(sockets.watched.at(101), 0);
+  flows->OnReadable(sockets.watched.at(101), AtSeconds(0));
   EXPECT_EQ(flows->counters().dropped_too_big, 2u);
   ASSERT_EQ(sink.frames.size(), 2u);
   EXPECT_EQ(sink.frames[1].size(), 14u + 1500u);
@@ -511,9 +514,9 @@ TEST_F(UdpTest, ReadsAtMostABatchPerWakeup) {
   Send(kNs4, 40000, kServer4, 9000, Text("x"));
   for (int i = 0; i < kBatch + 5; ++i)
     sockets.inbox[100].push_back({Text("r"), kServer4, 9000});
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   EXPECT_EQ(sink.frames.size(), static_cast<size_t>(kBatch));
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   EXPECT_EQ(sink.frames.size(), static_cast<size_t>(kBatch + 5));
 }
 
@@ -542,7 +545,7 @@ TEST_F(UdpTest, PortUnreachableV4BecomesAnIcmpErrorQuotingTheDatagram) {
   sockets.errors[100].push_back(
       PortUnreachable(AF_INET, kServer4, 9000, Text("knock")));
   sockets.recv_errno = ECONNREFUSED;
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   const Parsed p = ParseFrame(sink.frames[0]);
   ASSERT_TRUE(p.ok);
@@ -579,7 +582,7 @@ TEST_F(UdpTest, PortUnreachableV6BecomesAnIcmpv6Error) {
   Send(kNs6, 40000, kServer6, 9000, Text("knock"));
   sockets.errors[100].push_back(
       PortUnreachable(AF_INET6, kServer6, 9000, Text("knock")));
-  flows->OnReadable(0, 0);  // no datagram: the wakeup was EPOLLERR
+  flows->OnReadable(0, AtSeconds(0));  // no datagram: the wakeup was EPOLLERR
   ASSERT_EQ(sink.frames.size(), 1u);
   const Parsed p = ParseFrame(sink.frames[0]);
   ASSERT_TRUE(p.ok);
@@ -607,7 +610,7 @@ TEST_F(UdpTest, PartlyQuotedDatagramKeepsItsLengthAndOmitsTheUdpChecksum) {
   Send(kNs4, 40000, kServer4, 9000, Bytes(1000, 'z'));
   // The kernel kept nothing of the payload.
   sockets.errors[100].push_back(PortUnreachable(AF_INET, kServer4, 9000, {}));
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   const Parsed p = ParseFrame(sink.frames[0]);
   ASSERT_TRUE(p.ok);
@@ -627,7 +630,7 @@ TEST_F(UdpTest, LargeQuotesAreCutToTheRfcLimit) {
   Send(kNs4, 40000, kServer4, 9000, Bytes(1400, 'q'));
   sockets.errors[100].push_back(
       PortUnreachable(AF_INET, kServer4, 9000, Bytes(1400, 'q')));
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   EXPECT_EQ(sink.frames[0].size(), 14u + 576u);  // RFC 1812 4.3.2.3
   EXPECT_TRUE(ParseFrame(sink.frames[0]).checksum_ok);
@@ -641,7 +644,7 @@ TEST_F(UdpTest, OtherErrorsAreNotRelayed) {
   QueuedError frag = PortUnreachable(AF_INET, kServer4, 9000, {});
   frag.info.code = 4;  // fragmentation needed: the host's path MTU
   sockets.errors[100] = {local, frag};
-  flows->OnReadable(0, 0);
+  flows->OnReadable(0, AtSeconds(0));
   EXPECT_TRUE(sink.frames.empty());
   EXPECT_TRUE(sockets.errors[100].empty());  // drained all the same
 }
@@ -650,14 +653,14 @@ TEST_F(UdpTest, IdleFlowsExpireAndCloseTheirSockets) {
   Send(kNs4, 40000, kServer4, 9000, Text("x"), 10);
   Send(kNs4, 40001, kServer4, 9000, Text("x"), 10);
   Reply(101, Text("keeps it alive"), kServer4, 9000, 100);
-  flows->Expire(10 + kIdleSeconds - 1);
+  flows->Expire(AtSeconds(10 + kIdleSeconds - 1));
   EXPECT_EQ(flows->active(), 2u);
-  flows->Expire(10 + kIdleSeconds);
+  flows->Expire(AtSeconds(10 + kIdleSeconds));
   EXPECT_EQ(flows->active(), 1u);
   EXPECT_EQ(sockets.closed, std::vector<int>{100});
   EXPECT_EQ(flows->counters().expired, 1u);
   // A stale wakeup for the freed slot does nothing.
-  flows->OnReadable(0, 500);
+  flows->OnReadable(0, AtSeconds(500));
   // The same 5-tuple again is a new flow with a new socket.
   Send(kNs4, 40000, kServer4, 9000, Text("x"), 500);
   EXPECT_EQ(sockets.opened.size(), 3u);
@@ -678,7 +681,7 @@ TEST_F(UdpTest, FullTableRefusesCleanly) {
   Reply(105, Text("yes"));
   EXPECT_EQ(ParseFrame(sink.frames.back()).dport, 1005);
   // And a slot freed by expiry is used again.
-  flows->Expire(kIdleSeconds);
+  flows->Expire(AtSeconds(kIdleSeconds));
   EXPECT_EQ(flows->active(), 0u);
   Send(kNs4, 60000, kServer4, 9000, Text("room now"), kIdleSeconds);
   EXPECT_EQ(flows->active(), 1u);
@@ -694,7 +697,7 @@ TEST_F(UdpTest, InboundListenerRelaysBothWays) {
   flows->set_ns_mac(kNsMac);
   const Bytes remote = {192, 0, 2, 77};
   sockets.inbox[lfd].push_back({Text("ping"), remote, 41000});
-  flows->OnReadable(kListenerBase, 0);
+  flows->OnReadable(kListenerBase, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   const Parsed p = ParseFrame(sink.frames[0]);
   ASSERT_TRUE(p.ok);
@@ -715,11 +718,11 @@ TEST_F(UdpTest, InboundListenerRelaysBothWays) {
   EXPECT_EQ(sockets.sends[0].port, 41000);
   EXPECT_EQ(sockets.sends[0].payload, Text("pong"));
   // Expiry forgets the flow but keeps the listener open.
-  flows->Expire(kIdleSeconds);
+  flows->Expire(AtSeconds(kIdleSeconds));
   EXPECT_EQ(flows->active(), 0u);
   EXPECT_TRUE(sockets.closed.empty());
   sockets.inbox[lfd].push_back({Text("again"), remote, 41000});
-  flows->OnReadable(kListenerBase, kIdleSeconds);
+  flows->OnReadable(kListenerBase, AtSeconds(kIdleSeconds));
   EXPECT_EQ(sink.frames.size(), 2u);
   // Destruction closes the listener.
   flows.reset();
@@ -731,9 +734,9 @@ TEST_F(UdpTest, InboundFromLoopbackIsShownAsTheMappedHostAddress) {
   ASSERT_TRUE(flows->AddListener(AF_INET6, nullptr, 5000, 5000).ok());
   EXPECT_EQ(sockets.watched.at(101), kListenerBase + 1);
   sockets.inbox[100].push_back({Text("from host"), {127, 0, 0, 9}, 41000});
-  flows->OnReadable(kListenerBase, 0);
+  flows->OnReadable(kListenerBase, AtSeconds(0));
   sockets.inbox[101].push_back({Text("from host"), kLo6, 41001});
-  flows->OnReadable(kListenerBase + 1, 0);
+  flows->OnReadable(kListenerBase + 1, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 2u);
   Parsed p = ParseFrame(sink.frames[0]);
   EXPECT_EQ(p.src, kGw4);
@@ -757,11 +760,11 @@ TEST_F(UdpTest, InboundPortUnreachableFindsTheFlowByDestination) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5000, 6000).ok());
   const Bytes remote = {192, 0, 2, 77};
   sockets.inbox[100].push_back({Text("ping"), remote, 41000});
-  flows->OnReadable(kListenerBase, 0);
+  flows->OnReadable(kListenerBase, AtSeconds(0));
   Send(kNs4, 6000, remote, 41000, Text("pong"));
   sockets.errors[100].push_back(
       PortUnreachable(AF_INET, remote, 41000, Text("pong")));
-  flows->OnReadable(kListenerBase, 0);
+  flows->OnReadable(kListenerBase, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 2u);
   const Parsed p = ParseFrame(sink.frames[1]);
   EXPECT_EQ(p.protocol, wire::kProtoIcmp);
@@ -789,12 +792,12 @@ TEST_F(UdpTest, ListenerErrors) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5002, 5002).ok());
   const int fd = sockets.next_fd - 1;
   sockets.inbox[fd].push_back({Text("x"), kServer4, 1});
-  flows->OnReadable(kListenerBase, 0);
+  flows->OnReadable(kListenerBase, AtSeconds(0));
   EXPECT_TRUE(sink.frames.empty());
   EXPECT_EQ(flows->counters().dropped_no_ns_addr, 1u);
   // Unknown slots are ignored.
-  flows->OnReadable(kListenerBase + 7, 0);
-  flows->OnReadable(kMaxFlows - 1, 0);
+  flows->OnReadable(kListenerBase + 7, AtSeconds(0));
+  flows->OnReadable(kMaxFlows - 1, AtSeconds(0));
 }
 
 // The system socket layer for real: loopback only, in a network namespace
@@ -831,7 +834,7 @@ int RealSocketsChild() {
   UdpFlows flows(cfg, sockets.get(), &sink, flow::SipKey{7, 8});
   const Bytes seg = UdpSegment(40000, server_port, Text("echo me"));
   flows.FromNamespace(AF_INET, kNs4.data(), kGw4.data(),
-                      *wire::UdpView::Parse(seg), kNsMac, 0);
+                      *wire::UdpView::Parse(seg), kNsMac, AtSeconds(0));
   char buf[64];
   sockaddr_in from{};
   socklen_t fl = sizeof(from);
@@ -844,7 +847,7 @@ int RealSocketsChild() {
   if (epoll_wait(ep, &ev, 1, 2000) != 1) return 15;
   const loop::Ref ref = loop::Ref::Unpack(ev.data.u64);
   if (ref.kind != loop::Kind::kUdp) return 16;
-  flows.OnReadable(ref.index, 0);
+  flows.OnReadable(ref.index, AtSeconds(0));
   if (sink.frames.size() != 1) return 17;
   const Parsed p = ParseFrame(sink.frames[0]);
   if (p.src != kGw4 || p.sport != server_port || p.dport != 40000 ||
@@ -854,10 +857,10 @@ int RealSocketsChild() {
   // A closed port: the kernel answers port unreachable.
   close(server);
   flows.FromNamespace(AF_INET, kNs4.data(), kGw4.data(),
-                      *wire::UdpView::Parse(seg), kNsMac, 1);
+                      *wire::UdpView::Parse(seg), kNsMac, AtSeconds(1));
   if (epoll_wait(ep, &ev, 1, 2000) != 1) return 19;
   if ((ev.events & EPOLLERR) == 0) return 20;
-  flows.OnReadable(loop::Ref::Unpack(ev.data.u64).index, 1);
+  flows.OnReadable(loop::Ref::Unpack(ev.data.u64).index, AtSeconds(1));
   if (sink.frames.size() != 2) return 21;
   const Parsed icmp = ParseFrame(sink.frames[1]);
   if (icmp.protocol != wire::kProtoIcmp || icmp.src != kGw4 ||
@@ -880,7 +883,7 @@ int RealSocketsChild() {
   if (send(client, "in", 2, 0) != 2) return 26;
   if (epoll_wait(ep, &ev, 1, 2000) != 1) return 27;
   if (loop::Ref::Unpack(ev.data.u64).index != kListenerBase) return 28;
-  flows.OnReadable(kListenerBase, 2);
+  flows.OnReadable(kListenerBase, AtSeconds(2));
   if (sink.frames.size() != 3) return 29;
   const Parsed in = ParseFrame(sink.frames[2]);
   if (in.src != kGw4 || in.sport != ntohs(me.sin_port) || in.dst != kNs4 ||
@@ -888,7 +891,7 @@ int RealSocketsChild() {
     return 30;
   const Bytes answer = UdpSegment(6000, ntohs(me.sin_port), Text("out"));
   flows.FromNamespace(AF_INET, kNs4.data(), kGw4.data(),
-                      *wire::UdpView::Parse(answer), kNsMac, 2);
+                      *wire::UdpView::Parse(answer), kNsMac, AtSeconds(2));
   if (recv(client, buf, sizeof(buf), 0) != 3 || std::memcmp(buf, "out", 3) != 0)
     return 31;
   return 0;
@@ -937,7 +940,8 @@ struct CoalesceTest : ::testing::Test {
   void Send(uint16_t sport, const Bytes& payload) {
     const Bytes seg = UdpSegment(sport, 9000, payload);
     ASSERT_TRUE(flows->FromNamespace(AF_INET, kNs4.data(), kServer4.data(),
-                                     *wire::UdpView::Parse(seg), kNsMac, 0));
+                                     *wire::UdpView::Parse(seg), kNsMac,
+                                     AtSeconds(0)));
   }
   UdpConfig cfg;
   GsoSockets sockets;

@@ -1,0 +1,253 @@
+#include "app/loop.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/time.h"
+#include "loop/epoll_ref.h"
+#include "ns/namespace.h"
+
+namespace pasta::app {
+
+namespace {
+
+using loop::Kind;
+using loop::Ref;
+
+// Arms the (one-shot, absolute) timer for `at`, or disarms it for Never().
+void ArmTimer(int fd, Instant at) {
+  itimerspec its{};
+  if (!at.is_never()) {
+    // 0 would disarm: a deadline at the clock's zero is long past anyway.
+    const int64_t us =
+        std::max<int64_t>(at.SinceClockZero().ToMicroseconds(), 1);
+    its.it_value.tv_sec = static_cast<time_t>(us / 1'000'000);
+    its.it_value.tv_nsec = static_cast<long>((us % 1'000'000) * 1000);
+  }
+  timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+int ExitStatusOf(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+  return 1;
+}
+
+// Unsolicited router advertisements: the first shortly after start, then
+// at this interval.
+constexpr Duration kRouterAdvertDelay = Milliseconds(100);
+constexpr Duration kRouterAdvertInterval = Seconds(60);
+// Automatic forwarding scans, and the target process's liveness without a
+// pidfd (before Linux 5.3), once a second.
+constexpr Duration kScanInterval = Seconds(1);
+
+// The earliest deadline of the flows: when the loop has something to do
+// without any event.
+Instant NextFlowDeadline(const Run& run) {
+  Instant next = Instant::Never();
+  if (run.tcp) next = Earlier(next, run.tcp->NextDeadline());
+  if (run.icmp) next = Earlier(next, run.icmp->NextDeadline());
+  if (run.udp) next = Earlier(next, run.udp->NextDeadline());
+  if (run.udp_relay) next = Earlier(next, run.udp_relay->NextDeadline());
+  if (run.udp_relay_in) next = Earlier(next, run.udp_relay_in->NextDeadline());
+  return next;
+}
+
+// The flows' work that is due at `now`: retransmissions, timeouts, expiry.
+void RunDueFlows(Run& run, Instant now) {
+  if (run.tcp && now >= run.tcp->NextDeadline()) run.tcp->Tick(now);
+  if (run.icmp && now >= run.icmp->NextDeadline()) run.icmp->Expire(now);
+  if (run.udp && now >= run.udp->NextDeadline()) run.udp->Expire(now);
+  if (run.udp_relay && now >= run.udp_relay->NextDeadline())
+    run.udp_relay->Expire(now);
+  if (run.udp_relay_in && now >= run.udp_relay_in->NextDeadline())
+    run.udp_relay_in->Expire(now);
+}
+
+}  // namespace
+
+// The event loop. Returns the exit status.
+//
+// Time: `now` is read once per wakeup and passed down. Nothing ticks: the
+// one timer is armed, before each wait, for the earliest of the flows'
+// deadlines, the next router advertisement, the next scan (only with
+// automatic forwarding or a polled target process) and the end of the
+// drain. With none of those pending, the loop sleeps until an event.
+int Loop(Run& run) {
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  const Instant start = Instant::Now();
+  Instant next_ra = start + kRouterAdvertDelay;
+  const bool scans = run.poll_target_pid || run.autofwd.on();
+  Instant next_scan = scans ? start + kScanInterval : Instant::Never();
+  Instant armed = Instant::Never();  // what the timer is set for
+  // Once the command has exited: its sockets, now orphans in the
+  // namespace's kernel, may still be sending what it wrote last. Keep
+  // carrying that until every connection has delivered all of it (the host
+  // kernel then finishes on its own), for kDrain at most.
+  constexpr Duration kDrain = Seconds(10);
+  int exit_status = -1;
+  Instant drain_until = Instant::Never();
+  // After a wakeup with events, poll (epoll_wait with no timeout) for
+  // kBusyPoll more before sleeping: a request/response exchange through
+  // us then mostly avoids two sleep/wake-up cycles (measured: 15 000 to
+  // 20 000 round trips per second, bench/tcp.sh), for at most that much
+  // CPU per wakeup. PASTA_BUSY_POLL_US overrides it (0: off), for
+  // benchmarks.
+  constexpr Duration kBusyPoll = Microseconds(10);
+  const char* bp = getenv("PASTA_BUSY_POLL_US");
+  const Duration busy_poll = bp ? Microseconds(atoll(bp)) : kBusyPoll;
+  bool was_busy = false;
+  for (;;) {
+    if (exit_status >= 0) {
+      if (!run.tcp || run.tcp->PendingFromNamespace() == 0) {
+        LOG_DEBUG("command's connections done, exiting");
+        return exit_status;
+      }
+      if (Instant::Now() >= drain_until) {
+        LOG_DEBUG("%u connections still sending after %d ms, exiting",
+                  run.tcp->PendingFromNamespace(), kDrain.ToMilliseconds());
+        return exit_status;
+      }
+    }
+    const Instant next = Earlier(Earlier(NextFlowDeadline(run), next_ra),
+                                 Earlier(next_scan, drain_until));
+    if (next != armed) {
+      ArmTimer(run.timer.get(), next);
+      armed = next;
+    }
+    if (run.pcap) run.pcap->Flush();
+    int n = 0;
+    if (busy_poll > Duration() && was_busy) {
+      const Instant until = Instant::Now() + busy_poll;
+      while ((n = epoll_wait(run.epoll.get(), events, kMaxEvents, 0)) == 0 &&
+             Instant::Now() < until) {
+      }
+    }
+    if (n == 0) n = epoll_wait(run.epoll.get(), events, kMaxEvents, -1);
+    was_busy = n > 0;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      LOG_ERROR("epoll_wait: %s", strerror(errno));
+      return 1;
+    }
+    const Instant now = Instant::Now();
+    for (int i = 0; i < n; ++i) {
+      const Ref ref = Ref::Unpack(events[i].data.u64);
+      switch (ref.kind) {
+        case Kind::kTap:
+          if (!run.tap->OnReadable(now)) {
+            LOG_INFO("tap device closed, exiting");
+            return 0;
+          }
+          break;
+        case Kind::kSignal: {
+          signalfd_siginfo si;
+          while (read(ref.fd, &si, sizeof(si)) == sizeof(si)) {
+            const int sig = static_cast<int>(si.ssi_signo);
+            if (sig == SIGCHLD) {
+              if (run.target.child <= 0) continue;
+              int wstatus = 0;
+              if (waitpid(run.target.child, &wstatus, WNOHANG) ==
+                  run.target.child) {
+                LOG_DEBUG("command exited with status %d",
+                          ExitStatusOf(wstatus));
+                exit_status = ExitStatusOf(wstatus);
+                drain_until = Instant::Now() + kDrain;
+              }
+              continue;
+            }
+            if (run.target.child > 0) {
+              // The command decides when we end: pass the signal on.
+              LOG_DEBUG("passing signal %d to the command", sig);
+              kill(run.target.child, sig);
+              continue;
+            }
+            LOG_INFO("signal %d, exiting", sig);
+            return 0;
+          }
+          break;
+        }
+        case Kind::kNetnsWatch:
+          if (ns::NetnsFileGone(ref.fd, run.cfg.netns_path)) {
+            LOG_INFO("namespace %s is gone, exiting", run.cfg.netns_path);
+            return 0;
+          }
+          break;
+        case Kind::kPidWatch:
+          LOG_INFO("process %d exited, exiting", run.cfg.target_pid);
+          return 0;
+        case Kind::kTimer: {
+          // One-shot: it is disarmed now. What is due runs below.
+          uint64_t expirations;
+          if (read(ref.fd, &expirations, sizeof(expirations)) > 0)
+            armed = Instant::Never();
+          break;
+        }
+        case Kind::kIcmp:
+          if (run.icmp) run.icmp->OnReadable(ref.index, now);
+          break;
+        case Kind::kUdp:
+          if (run.udp) run.udp->OnReadable(ref.index, now);
+          break;
+        case Kind::kUdpRelay:
+          if (ref.index >= kRelayInBase) {
+            if (run.udp_relay_in)
+              run.udp_relay_in->OnReadable(ref.index - kRelayInBase, now);
+          } else if (run.udp_relay) {
+            run.udp_relay->OnReadable(ref.index, now);
+          }
+          break;
+        case Kind::kTcpListen:
+          if (run.tcp) run.tcp->OnListenerReadable(ref.index, now);
+          break;
+        case Kind::kTcpSock:
+          if (run.tcp) run.tcp->OnSocketEvent(ref.index, events[i].events, now);
+          break;
+        case Kind::kTcpSplice:
+          if (run.splice) run.splice->OnEvent(ref.index, events[i].events);
+          break;
+        case Kind::kSpliceListen:
+          if (run.splice) run.splice->OnListenerReadable(ref.index);
+          break;
+      }
+    }
+    RunDueFlows(run, now);
+    if (now >= next_scan) {
+      next_scan = now + kScanInterval;
+      // A zombie still answers: like a pidfd, which is readable only
+      // once the process has exited, this waits for its parent to reap
+      // it at the latest.
+      if (run.poll_target_pid && kill(run.cfg.target_pid, 0) != 0 &&
+          errno == ESRCH) {
+        LOG_INFO("process %d exited, exiting", run.cfg.target_pid);
+        return 0;
+      }
+      run.autofwd.Scan();
+    }
+    if (now >= next_ra) {
+      run.tap->SendRouterAdvert();
+      next_ra = now + kRouterAdvertInterval;
+    }
+    // ACKs and data owed after socket events; then the flows closed in
+    // this iteration give their descriptors back.
+    if (run.tcp) {
+      run.tcp->Flush(now);
+      run.tcp->Reap();
+    }
+    if (run.splice) run.splice->Reap();
+  }
+}
+
+}  // namespace pasta::app

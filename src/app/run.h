@@ -1,0 +1,116 @@
+// Everything one run of pasta holds, shared by the start-up sequence
+// (pasta.cc) and the event loop (loop.cc): the configuration, the target
+// namespace, the handlers and the loop's descriptors. Destroyed (every
+// descriptor closed) when Main() returns.
+#pragma once
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "fwd/auto_scan.h"
+#include "icmp/icmp.h"
+#include "ns/namespace.h"
+#include "pcap/pcap_writer.h"
+#include "tap/tap.h"
+#include "tcp/splice.h"
+#include "tcp/tcp.h"
+#include "udp/relay.h"
+#include "udp/udp.h"
+
+namespace pasta::app {
+
+// TCP sockets made in the target namespace for the splice path, kBatch at
+// a time: one namespace helper serves many connections.
+class NsSocketPool {
+ public:
+  static constexpr size_t kBatch = 16;
+  // Reads `target`'s descriptors at each refill: the sandbox may have joined
+  // its user namespace meanwhile.
+  explicit NsSocketPool(const ns::Target* target) : target_(target) {
+    for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
+      v->reserve(kBatch);
+  }
+  ~NsSocketPool() {
+    for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
+      for (int fd : *v) close(fd);
+  }
+  // A non-blocking socket of `family` and `type` (SOCK_STREAM or
+  // SOCK_DGRAM) in the namespace, or -1 (errno set).
+  int Take(int family, int type) {
+    std::vector<int>& pool = type == SOCK_STREAM
+                                 ? (family == AF_INET ? pool4_ : pool6_)
+                                 : (family == AF_INET ? udp4_ : udp6_);
+    if (pool.empty()) {
+      int err = 0;
+      const absl::Status st = ns::RunInNamespace(target_->fds(), [&] {
+        while (pool.size() < kBatch) {
+          const int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+          if (fd < 0) {
+            err = errno;
+            break;
+          }
+          pool.push_back(fd);
+        }
+        return absl::OkStatus();
+      });
+      if (!st.ok()) LOG_DEBUG("splice: %s", std::string(st.message()));
+      if (pool.empty()) {
+        errno = err != 0 ? err : EMFILE;
+        return -1;
+      }
+    }
+    const int fd = pool.back();
+    pool.pop_back();
+    return fd;
+  }
+
+ private:
+  const ns::Target* target_;
+  std::vector<int> pool4_, pool6_;  // TCP
+  std::vector<int> udp4_, udp6_;
+};
+
+// Epoll indices of the -u loopback relay start here (the -U relay's below).
+constexpr uint32_t kRelayInBase = 1u << 20;
+
+// Everything the run holds; destroyed (descriptors closed) on return.
+struct Run {
+  Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
+
+  const config::Config& cfg;
+  ns::Target target;
+  tap::Services services;
+  std::unique_ptr<pcap::PcapWriter> pcap;
+  std::unique_ptr<icmp::PingSockets> ping_sockets;
+  std::unique_ptr<icmp::IcmpFlows> icmp;
+  std::unique_ptr<udp::UdpSockets> udp_sockets;
+  std::unique_ptr<udp::UdpFlows> udp;
+  std::unique_ptr<udp::UdpRelay> udp_relay;     // -U
+  std::unique_ptr<udp::UdpRelay> udp_relay_in;  // -u from the host's loopback
+  std::unique_ptr<tcp::TcpSockets> tcp_sockets;
+  std::unique_ptr<tcp::TcpFlows> tcp;
+  std::unique_ptr<NsSocketPool> ns_sockets;
+  std::unique_ptr<tcp::SpliceFlows> splice;
+  fwd::AutoForwarding autofwd;
+  std::optional<tap::Tap> tap;
+  UniqueFd epoll;
+  UniqueFd signals;
+  UniqueFd timer;
+  UniqueFd netns_watch;
+  UniqueFd pid_watch;
+  bool poll_target_pid = false;  // no pidfd_open: kill(pid, 0) every second
+};
+
+}  // namespace pasta::app
