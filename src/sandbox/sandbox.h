@@ -82,9 +82,6 @@ absl::Status DropPrivileges(CapMask keep, const std::optional<Ids>& runas);
 // The system calls the loop and the helper make, by number.
 const std::vector<int>& AllowedSyscalls();
 
-// The clone() flags the namespace helper uses (ns/clone_helper.cc).
-uint32_t HelperCloneFlags();
-
 // Whether Enter() installs the filter in this build: not in sanitizer
 // builds, nor on architectures without one.
 bool SyscallFilterApplies();
