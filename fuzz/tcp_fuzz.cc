@@ -212,7 +212,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 6:  // an inbound connection
         sockets.accept_family = in.Byte() & 1 ? AF_INET6 : AF_INET;
-        flows.OnListenerReadable(pasta::tcp::kListenerBase, now);
+        flows.OnListenerReadable(0, now);
         break;
       case 7:
         flows.Reap();

@@ -40,7 +40,8 @@ class FakeSockets : public pasta::udp::UdpSockets {
   int open_errno = 0, bind_errno = 0, connect_errno = 0, send_errno = 0;
   int gso_errno = 0, recv_errno = EAGAIN;
   std::set<int> open;
-  std::map<int, uint32_t> watched;  // fd -> epoll slot
+  std::map<int, uint32_t> watched;  // fd -> flow slot or listener index
+  std::set<int> listeners;          // the fds watched as listeners
   std::map<int, std::deque<Incoming>> inbox;
   std::map<int, std::deque<IcmpErrorInfo>> errors;
 
@@ -106,14 +107,16 @@ class FakeSockets : public pasta::udp::UdpSockets {
     std::memset(quoted.data(), 'q', e.quoted_len);
     return e;
   }
-  void Watch(int fd, uint32_t slot) override {
+  void Watch(int fd, uint32_t index, bool listener) override {
     Check(fd);
-    watched[fd] = slot;
+    watched[fd] = index;
+    if (listener) listeners.insert(fd);
   }
   void Close(int fd) override {
     Check(fd);
     open.erase(fd);
     watched.erase(fd);
+    listeners.erase(fd);
     inbox.erase(fd);
     errors.erase(fd);
   }
@@ -205,8 +208,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.map.map_guest4 = Ip("198.51.100.4");
   cfg.map.guest_host4 = Ip("192.0.2.2");
   if (conf & 128) {
-    cfg.bind4 = Ip("192.0.2.2");
-    cfg.bind_if6 = "eth0";
+    cfg.out.bind4 = Ip("192.0.2.2");
+    cfg.out.bind_if6 = "eth0";
   }
   sink.mtu = static_cast<size_t>(cfg.mtu);
   {
@@ -255,7 +258,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             m.port = PickPort(in);
             sockets.inbox[it->first].push_back(m);
           }
-          flows.OnReadable(it->second, now);
+          if (sockets.listeners.count(it->first))
+            flows.OnListenerReadable(it->second, now);
+          else
+            flows.OnReadable(it->second, now);
           break;
         }
         case 3: {  // an ICMP error on a socket's error queue
@@ -279,7 +285,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             sockets.errors[it->first].push_back(e);
           }
           sockets.recv_errno = in.Byte() & 1 ? ECONNREFUSED : EAGAIN;
-          flows.OnReadable(it->second, now);
+          if (sockets.listeners.count(it->first))
+            flows.OnListenerReadable(it->second, now);
+          else
+            flows.OnReadable(it->second, now);
           break;
         }
         case 4: {  // how the socket layer behaves next
@@ -313,8 +322,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (b & 1) {
             flows.Flush();
           } else {
-            flows.OnReadable(
-                b & 2 ? pasta::udp::kListenerBase + (b >> 2) : (b >> 2), now);
+            if (b & 2)
+              flows.OnListenerReadable(b >> 2, now);
+            else
+              flows.OnReadable(b >> 2, now);
           }
           break;
         }

@@ -201,13 +201,21 @@ int Loop(Run& run) {
         case Kind::kUdp:
           if (run.udp) run.udp->OnReadable(ref.index, now);
           break;
-        case Kind::kUdpRelay:
-          if (ref.index >= kRelayInBase) {
-            if (run.udp_relay_in)
-              run.udp_relay_in->OnReadable(ref.index - kRelayInBase, now);
-          } else if (run.udp_relay) {
-            run.udp_relay->OnReadable(ref.index, now);
-          }
+        case Kind::kUdpListen:
+          if (run.udp) run.udp->OnListenerReadable(ref.index, now);
+          break;
+        case Kind::kRelayListen:
+          if (run.udp_relay) run.udp_relay->OnListenerReadable(ref.index, now);
+          break;
+        case Kind::kRelayFlow:
+          if (run.udp_relay) run.udp_relay->OnReadable(ref.index, now);
+          break;
+        case Kind::kRelayInListen:
+          if (run.udp_relay_in)
+            run.udp_relay_in->OnListenerReadable(ref.index, now);
+          break;
+        case Kind::kRelayInFlow:
+          if (run.udp_relay_in) run.udp_relay_in->OnReadable(ref.index, now);
           break;
         case Kind::kTcpListen:
           if (run.tcp) run.tcp->OnListenerReadable(ref.index, now);
@@ -216,7 +224,8 @@ int Loop(Run& run) {
           if (run.tcp) run.tcp->OnSocketEvent(ref.index, events[i].events, now);
           break;
         case Kind::kTcpSplice:
-          if (run.splice) run.splice->OnEvent(ref.index, events[i].events);
+          if (run.splice)
+            run.splice->OnEvent(ref.index, ref.side, events[i].events);
           break;
         case Kind::kSpliceListen:
           if (run.splice) run.splice->OnListenerReadable(ref.index);

@@ -550,6 +550,16 @@ absl::Status AddRelayListener(Run& run, int family, uint16_t ns_port,
   return run.udp_relay->AddListener(fd, family, ns_port, host_port);
 }
 
+// The outbound sockets' source address and device (-o, --outbound-if4/6).
+flow::Outbound OutboundFor(const config::Config& cfg) {
+  flow::Outbound out;
+  if (cfg.outbound4) out.bind4 = *cfg.outbound4;
+  if (cfg.outbound6) out.bind6 = *cfg.outbound6;
+  out.bind_if4 = cfg.outbound_if4;
+  out.bind_if6 = cfg.outbound_if6;
+  return out;
+}
+
 // What ICMP, UDP and TCP flows share: families, our MAC, the address
 // mapping.
 template <typename FlowConfig>
@@ -570,18 +580,15 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   const config::Config& cfg = run.cfg;
   udp::UdpConfig uc;
   SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, uc);
-  if (cfg.outbound4) uc.bind4 = *cfg.outbound4;
-  if (cfg.outbound6) uc.bind6 = *cfg.outbound6;
-  uc.bind_if4 = cfg.outbound_if4;
-  uc.bind_if6 = cfg.outbound_if6;
+  uc.out = OutboundFor(cfg);
   // The namespace's first address per family, as the address map has it.
   uc.ns_addr4 = uc.map.ns4;
   uc.ns_addr6 = uc.map.ns6;
   uc.mtu = net.mtu;
   uc.coalesce = true;
   run.udp_sockets = udp::MakeSystemUdpSockets(run.epoll.get());
-  run.udp = std::make_unique<udp::UdpFlows>(uc, run.udp_sockets.get(),
-                                            &*run.tap, flow::RandomSipKey());
+  run.udp = std::make_unique<udp::UdpFlows>(
+      uc, run.udp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
   run.tap->set_udp(run.udp.get());
   if (!cfg.no_splice) {
     if (!run.ns_sockets)
@@ -591,7 +598,7 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
         [pool = run.ns_sockets.get()](int family) {
           return pool->Take(family, SOCK_DGRAM);
         },
-        kRelayInBase);
+        udp::UdpRelay::kInbound, &run.flows);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
   if (cfg.udp_ns.mode() != config::PortSpec::Mode::kNone) {
@@ -602,10 +609,12 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
                "which --no-splice turns off: not forwarded");
     } else {
       run.udp_relay = std::make_unique<udp::UdpRelay>(
-          run.epoll.get(), flow::RandomSipKey(), [](int family) {
+          run.epoll.get(), flow::RandomSipKey(),
+          [](int family) {
             return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                           IPPROTO_UDP);
-          });
+          },
+          udp::UdpRelay::kOutbound, &run.flows);
       RETURN_IF_ERROR(fwd::AddForwards(
           cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
           [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
@@ -630,14 +639,11 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   // The namespace's first address per family, as the address map has it.
   tc.ns_addr4 = tc.map.ns4;
   tc.ns_addr6 = tc.map.ns6;
-  if (cfg.outbound4) tc.bind4 = *cfg.outbound4;
-  if (cfg.outbound6) tc.bind6 = *cfg.outbound6;
-  tc.bind_if4 = cfg.outbound_if4;
-  tc.bind_if6 = cfg.outbound_if6;
+  tc.out = OutboundFor(cfg);
   tc.mtu = net.mtu;
   run.tcp_sockets = tcp::MakeSystemTcpSockets(run.epoll.get());
-  run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.tcp_sockets.get(),
-                                            &*run.tap, flow::RandomSipKey());
+  run.tcp = std::make_unique<tcp::TcpFlows>(
+      tc, run.tcp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
     if (!run.ns_sockets)
@@ -647,7 +653,7 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
         [pool = run.ns_sockets.get()](int family) {
           return pool->Take(family, SOCK_STREAM);
         },
-        tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo);
+        tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo, &run.flows);
     run.tcp->set_splice(run.splice.get());
     RETURN_IF_ERROR(fwd::AddForwards(
         cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
@@ -861,8 +867,9 @@ int Main(int argc, char* argv[]) {
     SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);
     run.ping_sockets = icmp::MakeSystemPingSockets(
         run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
-    run.icmp = std::make_unique<icmp::IcmpFlows>(
-        ic, run.ping_sockets.get(), &*run.tap, flow::RandomSipKey());
+    run.icmp =
+        std::make_unique<icmp::IcmpFlows>(ic, run.ping_sockets.get(), &*run.tap,
+                                          flow::RandomSipKey(), &run.flows);
     run.icmp->Probe();
     run.tap->set_icmp(run.icmp.get());
   }

@@ -19,6 +19,8 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "flow/flow_table.h"
+#include "flow/siphash.h"
 #include "fwd/auto_scan.h"
 #include "icmp/icmp.h"
 #include "ns/namespace.h"
@@ -30,6 +32,12 @@
 #include "udp/udp.h"
 
 namespace pasta::app {
+
+// The flows that can have keys in the flow table's index: every kind's cap
+// but splice's (found by slot only).
+inline constexpr size_t kIndexedFlows = tcp::kMaxFlows + udp::kMaxFlows +
+                                        2 * udp::UdpRelay::kMaxFlows +
+                                        icmp::kMaxFlows;
 
 // TCP sockets made in the target namespace for the splice path, kBatch at
 // a time: one namespace helper serves many connections.
@@ -82,15 +90,15 @@ class NsSocketPool {
   std::vector<int> udp4_, udp6_;
 };
 
-// Epoll indices of the -u loopback relay start here (the -U relay's below).
-constexpr uint32_t kRelayInBase = 1u << 20;
-
 // Everything the run holds; destroyed (descriptors closed) on return.
 struct Run {
   Run(const config::Config& c, ns::Target t) : cfg(c), target(std::move(t)) {}
 
   const config::Config& cfg;
   ns::Target target;
+  // Every flow of every kind (before the handlers, which hold views of it:
+  // destroyed after them).
+  flow::FlowTable flows{flow::RandomSipKey(), flow::kMaxFlows, kIndexedFlows};
   tap::Services services;
   std::unique_ptr<pcap::PcapWriter> pcap;
   std::unique_ptr<icmp::PingSockets> ping_sockets;

@@ -78,11 +78,14 @@ std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd,
 }
 
 IcmpFlows::IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets,
-                     wire::FrameSink* sink, flow::SipKey key)
+                     wire::FrameSink* sink, flow::SipKey key,
+                     flow::FlowTable* table)
     : cfg_(cfg),
       sockets_(sockets),
       sink_(sink),
-      index_(key),
+      table_(table, key, kMaxFlows),
+      index_(table_.get(), flow::FlowKind::kIcmp),
+      flows_(table_.get(), flow::FlowKind::kIcmp, kMaxFlows),
       buf_(new uint8_t[kBufSize]) {}
 
 bool IcmpFlows::Probe() {

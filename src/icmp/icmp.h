@@ -22,8 +22,8 @@
 #include "common/net_types.h"
 #include "common/time.h"
 #include "flow/addr_map.h"
-#include "flow/flow_index.h"
-#include "flow/slot_table.h"
+#include "flow/flow_table.h"
+#include "flow/listener_list.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
@@ -78,8 +78,9 @@ struct Counters {
 
 class IcmpFlows {
  public:
+  // `table`: the run's flow table (null: a private one of kMaxFlows).
   IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets, wire::FrameSink* sink,
-            flow::SipKey key);
+            flow::SipKey key, flow::FlowTable* table = nullptr);
 
   // Tries a ping socket of each enabled family once and logs one warning
   // if the kernel refuses them (ping_group_range). Returns false if none
@@ -125,8 +126,9 @@ class IcmpFlows {
   IcmpConfig cfg_;
   PingSockets* sockets_;
   wire::FrameSink* sink_;
-  flow::FlowIndex<Key, kMaxFlows> index_;
-  flow::SlotTable<Flow, kMaxFlows> flows_;
+  flow::TableRef table_;
+  flow::KindIndex<Key> index_;
+  flow::KindSlots<Flow> flows_;
   std::unique_ptr<uint8_t[]> buf_;  // one frame
   Counters counters_;
   Instant next_deadline_ = Instant::Never();

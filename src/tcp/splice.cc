@@ -16,7 +16,7 @@
 #include "common/sockaddr.h"
 #include "common/status.h"
 #include "flow/addr_map.h"
-#include "flow/slot_table.h"
+#include "flow/listener_list.h"
 #include "loop/epoll_ref.h"
 
 namespace pasta::tcp {
@@ -33,22 +33,21 @@ void CloseFd(int& fd) {
 }  // namespace
 
 SpliceFlows::SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket,
-                         IpAddr ns_addr4, IpAddr ns_addr6, bool to_ns_loopback)
+                         IpAddr ns_addr4, IpAddr ns_addr6, bool to_ns_loopback,
+                         flow::FlowTable* table)
     : epoll_fd_(epoll_fd),
       ns_socket_(std::move(ns_socket)),
       ns_addr4_(ns_addr4),
       ns_addr6_(ns_addr6),
       to_ns_loopback_(to_ns_loopback),
-      flows_(new Flow[kMaxSpliceFlows]) {
-  free_.reserve(kMaxSpliceFlows);
-  for (uint32_t i = kMaxSpliceFlows; i > 0; --i) free_.push_back(i - 1);
+      table_(table, flow::SipKey{}, kMaxSpliceFlows),
+      flows_(table_.get(), flow::FlowKind::kSplice, kMaxSpliceFlows) {
   closing_.reserve(kMaxSpliceFlows);
 }
 
 SpliceFlows::~SpliceFlows() {
-  for (size_t i = 0; i < kMaxSpliceFlows; ++i) {
-    Flow& f = flows_[i];
-    if (!f.used) continue;
+  for (const uint32_t slot : flows_.in_use()) {
+    Flow& f = flows_[slot];
     for (Side& s : f.side) {
       CloseFd(s.fd);
       CloseFd(s.pipe_r);
@@ -92,7 +91,7 @@ void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
 
 void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
                        uint16_t port, const char* what) {
-  if (free_.empty()) {
+  if (flows_.full()) {
     ++counters_.refused;
     LOG_WARN("splice: flow table full (%u flows), connection reset",
              kMaxSpliceFlows);
@@ -100,11 +99,8 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
     close(out);
     return;
   }
-  const uint32_t slot = free_.back();
-  free_.pop_back();
+  const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
-  f = Flow{};
-  f.used = true;
   f.family = family;
   f.port = port;
   f.side[0].fd = accepted;
@@ -137,7 +133,8 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
                sizeof(kSocketBuffer));
   }
   for (int i = 0; i < 2; ++i) {
-    const loop::Ref ref{loop::Kind::kTcpSplice, slot * 2 + i, f.side[i].fd};
+    const loop::Ref ref{loop::Kind::kTcpSplice, slot, f.side[i].fd,
+                        static_cast<uint8_t>(i)};
     if (const int err = loop::EpollAdd(
             epoll_fd_, ref, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
         err != 0) {
@@ -204,12 +201,11 @@ void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
   }
 }
 
-void SpliceFlows::OnEvent(uint32_t ref_index, uint32_t events) {
-  const uint32_t slot = ref_index / 2;
-  const int side = static_cast<int>(ref_index % 2);
-  if (slot >= kMaxSpliceFlows) return;
+void SpliceFlows::OnEvent(uint32_t slot, int side, uint32_t events) {
+  if (side != 0 && side != 1) return;
+  if (!flows_.InUse(slot)) return;
   Flow& f = flows_[slot];
-  if (!f.used || f.closing) return;
+  if (f.closing) return;
   if (events & EPOLLERR) {
     int err = 0;
     socklen_t len = sizeof(err);
@@ -335,9 +331,7 @@ void SpliceFlows::Reap() {
       CloseFd(s.pipe_r);
       CloseFd(s.pipe_w);
     }
-    f.used = false;
-    f.closing = false;
-    free_.push_back(slot);
+    flows_.Release(slot);
   }
   closing_.clear();
 }

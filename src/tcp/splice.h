@@ -38,6 +38,7 @@
 
 #include "absl/status/status.h"
 #include "common/net_types.h"
+#include "flow/flow_table.h"
 
 namespace pasta::tcp {
 
@@ -69,9 +70,10 @@ class SpliceFlows {
   // made in the target namespace, or -1; it may run a namespace helper.
   // `ns_addr4/6` (AF_UNSPEC: none) are where -t connections go in the
   // namespace; its loopback if none, or with `to_ns_loopback`.
+  // `table`: the run's flow table (null: a private one of kMaxSpliceFlows).
   SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket,
               IpAddr ns_addr4 = {}, IpAddr ns_addr6 = {},
-              bool to_ns_loopback = false);
+              bool to_ns_loopback = false, flow::FlowTable* table = nullptr);
   ~SpliceFlows();
   SpliceFlows(const SpliceFlows&) = delete;
   SpliceFlows& operator=(const SpliceFlows&) = delete;
@@ -92,12 +94,13 @@ class SpliceFlows {
   void RemoveNamespaceListeners(uint16_t ns_port);
   void OnListenerReadable(uint32_t index);
 
-  // Epoll events on (kTcpSplice, ref_index).
-  void OnEvent(uint32_t ref_index, uint32_t events);
+  // Epoll events on side `side` (0 or 1) of flow `slot`: the index and side
+  // of its (kTcpSplice) reference.
+  void OnEvent(uint32_t slot, int side, uint32_t events);
   // Closes what was closed during this loop iteration.
   void Reap();
 
-  size_t active() const { return kMaxSpliceFlows - free_.size(); }
+  size_t active() const { return flows_.size(); }
   const SpliceCounters& counters() const { return counters_; }
 
  private:
@@ -110,7 +113,6 @@ class SpliceFlows {
     bool shut = false;  // we shut its write side
   };
   struct Flow {
-    bool used = false;
     bool connecting = false;
     bool closing = false;
     bool reset = false;  // close both sockets with RST
@@ -139,8 +141,8 @@ class SpliceFlows {
   std::function<int(int)> ns_socket_;
   IpAddr ns_addr4_, ns_addr6_;
   bool to_ns_loopback_;
-  std::unique_ptr<Flow[]> flows_;
-  std::vector<uint32_t> free_;
+  flow::TableRef table_;
+  flow::KindSlots<Flow> flows_;
   std::vector<uint32_t> closing_;
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry

@@ -184,16 +184,18 @@ std::unique_ptr<TcpSockets> MakeSystemTcpSockets(int epoll_fd) {
 }
 
 TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
-                   wire::FrameSink* sink, flow::SipKey key)
+                   wire::FrameSink* sink, flow::SipKey key,
+                   flow::FlowTable* table)
     : cfg_(cfg),
       sockets_(sockets),
       sink_(sink),
       key_(key),
-      index_(key),
+      table_(table, key, kMaxFlows),
+      index_(table_.get(), flow::FlowKind::kTcp),
+      flows_(table_.get(), flow::FlowKind::kTcp, kMaxFlows),
       offload_(sink->can_offload()),
       frame_size_(wire::kEthHeaderLen +
-                  (offload_ ? kMaxIpPacket
-                            : static_cast<size_t>(cfg.mtu))),
+                  (offload_ ? kMaxIpPacket : static_cast<size_t>(cfg.mtu))),
       frames_(new uint8_t[frame_size_ * kSendBatch]),
       ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kMaxOptions]),
       pool_(new uint8_t[cfg.buffers * kBufferSize]) {
@@ -492,15 +494,12 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
     ResetUnknown(family, key.ns_addr, key.remote, tcp, ns_mac);
     return;
   }
-  const std::string& dev = family == AF_INET ? cfg_.bind_if4 : cfg_.bind_if6;
-  if (!dev.empty() && !flow::IsLoopback(family, target) &&
-      sockets_->BindToDevice(fd, dev) != 0) {
-    LOG_DEBUG("%s: bind to device %s: %s", Describe(key), dev,
+  const flow::Outbound::Binding out = cfg_.out.For(family, target);
+  if (out.device && sockets_->BindToDevice(fd, *out.device) != 0) {
+    LOG_DEBUG("%s: bind to device %s: %s", Describe(key), *out.device,
               strerror(errno));
   }
-  const IpAddr& bind = family == AF_INET ? cfg_.bind4 : cfg_.bind6;
-  if (bind.family == family && !flow::IsLoopback(family, target) &&
-      sockets_->Bind(fd, family, bind.bytes.data(), 0) != 0) {
+  if (out.addr && sockets_->Bind(fd, family, out.addr, 0) != 0) {
     LOG_DEBUG("%s: bind to the outbound address: %s", Describe(key),
               strerror(errno));
   }
@@ -1079,9 +1078,9 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
   }
 }
 
-void TcpFlows::OnListenerReadable(uint32_t slot, Instant now) {
-  if (slot < kListenerBase || slot - kListenerBase >= listeners_.size()) return;
-  const Listener& l = listeners_[slot - kListenerBase];
+void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
+  if (index >= listeners_.size()) return;
+  const Listener& l = listeners_[index];
   if (l.fd < 0) return;
   for (int i = 0; i < kAcceptBatch; ++i) {
     int family = AF_UNSPEC;
@@ -1269,7 +1268,7 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] = Listener{fd, family, host_port, ns_port};
-  sockets_->Watch(fd, kListenerBase + index, true);
+  sockets_->Watch(fd, index, true);
   LOG_DEBUG("tcp: forwarding host port %u to namespace port %u (%s)",
             host_port, ns_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();

@@ -72,8 +72,9 @@
 #include "common/net_types.h"
 #include "common/time.h"
 #include "flow/addr_map.h"
-#include "flow/flow_index.h"
-#include "flow/slot_table.h"
+#include "flow/flow_table.h"
+#include "flow/listener_list.h"
+#include "flow/outbound.h"
 #include "tcp/splice.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
@@ -85,9 +86,6 @@ inline constexpr size_t kMaxFlows = 8192;
 #else
 inline constexpr size_t kMaxFlows = 16;  // the fuzz build (CMakeLists.txt)
 #endif
-// Epoll slots at or above this are listeners (slot - kListenerBase).
-inline constexpr uint32_t kListenerBase = 1u << 16;
-static_assert(kListenerBase >= kMaxFlows);
 inline constexpr size_t kMaxListeners = 2 * 65536;
 // Per-flow buffer for what the socket refused, and how many exist.
 inline constexpr size_t kBufferSize = 512 * 1024;
@@ -114,8 +112,7 @@ struct TcpConfig {
   MacAddr our_mac;
   flow::AddressMap map;        // destination mapping, shown peers
   IpAddr ns_addr4, ns_addr6;   // the namespace's addresses (inbound)
-  IpAddr bind4, bind6;         // -o: source address for outbound sockets
-  std::string bind_if4, bind_if6;  // --outbound-if4/6: SO_BINDTODEVICE
+  flow::Outbound out;          // -o, --outbound-if4/6
   int mtu = 65520;             // tap MTU
   size_t buffers = kBufferPool;  // per-flow buffers in the pool
 };
@@ -156,9 +153,10 @@ class TcpSockets {
   // Removes `n` bytes from the head of the receive queue. Returns bytes.
   virtual ssize_t Discard(int fd, size_t n) = 0;
   virtual int ShutdownWrite(int fd) = 0;
-  // Registers `fd` under epoll reference (kind, slot): flows edge-triggered
-  // for EPOLLIN | EPOLLOUT | EPOLLRDHUP, listeners for EPOLLIN.
-  virtual void Watch(int fd, uint32_t slot, bool listener) = 0;
+  // Registers `fd` under epoll reference (kTcpSock, flow slot),
+  // edge-triggered for EPOLLIN | EPOLLOUT | EPOLLRDHUP, or as a listener
+  // (kTcpListen, listener index) for EPOLLIN.
+  virtual void Watch(int fd, uint32_t index, bool listener) = 0;
   // Closes `fd`; `reset` first sets SO_LINGER 0 so the peer gets RST.
   virtual void Close(int fd, bool reset) = 0;
 };
@@ -189,8 +187,9 @@ class TcpFlows {
   // `sockets` and `sink` must outlive this object. Allocates the flow
   // table, the frame buffers and the buffer pool (address space only,
   // until used).
+  // `table`: the run's flow table (null: a private one of kMaxFlows).
   TcpFlows(const TcpConfig& cfg, TcpSockets* sockets, wire::FrameSink* sink,
-           flow::SipKey key);
+           flow::SipKey key, flow::FlowTable* table = nullptr);
   // Closes every socket (flows with RST).
   ~TcpFlows();
   TcpFlows(const TcpFlows&) = delete;
@@ -209,9 +208,9 @@ class TcpFlows {
 
   // Epoll events on the socket of flow `slot`.
   void OnSocketEvent(uint32_t slot, uint32_t events, Instant now);
-  // A listener (kListenerBase + index) is readable: accepts what is
-  // waiting.
-  void OnListenerReadable(uint32_t slot, Instant now);
+  // Listener `index` (its kTcpListen reference) is readable: accepts what
+  // is waiting.
+  void OnListenerReadable(uint32_t index, Instant now);
 
   // Retransmissions, zero-window probes and timeouts: handles what is due
   // at `now`, then finds the next deadline. Call when NextDeadline() has
@@ -400,8 +399,9 @@ class TcpFlows {
   wire::FrameSink* sink_;
   SpliceFlows* splice_ = nullptr;
   flow::SipKey key_;
-  flow::FlowIndex<Key, kMaxFlows> index_;
-  flow::SlotTable<Flow, kMaxFlows> flows_;
+  flow::TableRef table_;
+  flow::KindIndex<Key> index_;
+  flow::KindSlots<Flow> flows_;
   std::vector<uint32_t> queued_;    // slots with kEvQueued
   std::vector<uint32_t> closing_;   // slots with kEvClosing
   std::vector<Listener> listeners_;

@@ -44,11 +44,14 @@ bool FromLoopback(const sockaddr_storage& ss) {
 }  // namespace
 
 UdpRelay::UdpRelay(int epoll_fd, flow::SipKey key,
-                   std::function<int(int)> other_side_socket, uint32_t ref_base)
+                   std::function<int(int)> other_side_socket, Kinds kinds,
+                   flow::FlowTable* table)
     : epoll_fd_(epoll_fd),
       other_side_socket_(std::move(other_side_socket)),
-      ref_base_(ref_base),
-      index_(key),
+      kinds_(kinds),
+      table_(table, key, kMaxFlows),
+      index_(table_.get(), kinds.table),
+      flows_(table_.get(), kinds.table, kMaxFlows),
       bufs_(new uint8_t[kBatch * kMaxDatagram]) {
   for (int i = 0; i < kBatch; ++i) {
     iovs_[i] = iovec{bufs_.get() + static_cast<size_t>(i) * kMaxDatagram,
@@ -67,9 +70,7 @@ absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   if (const int err = loop::EpollAdd(
-          epoll_fd_,
-          loop::Ref{loop::Kind::kUdpRelay, ref_base_ + kListenerBase + index, fd},
-          EPOLLIN);
+          epoll_fd_, loop::Ref{kinds_.listen, index, fd}, EPOLLIN);
       err != 0) {
     close(fd);
     lowest_free_listener_ = index;  // the entry stays free
@@ -94,14 +95,13 @@ void UdpRelay::RemoveListeners(uint16_t port) {
   }
 }
 
-void UdpRelay::OnReadable(uint32_t index, Instant now) {
-  if (index >= kListenerBase) {
-    if (index - kListenerBase < listeners_.size() &&
-        listeners_[index - kListenerBase].fd >= 0)
-      ReadListener(index - kListenerBase, now);
-    return;
-  }
-  if (flows_.InUse(index)) ReadFlow(index, now);
+void UdpRelay::OnReadable(uint32_t slot, Instant now) {
+  if (flows_.InUse(slot)) ReadFlow(slot, now);
+}
+
+void UdpRelay::OnListenerReadable(uint32_t index, Instant now) {
+  if (index < listeners_.size() && listeners_[index].fd >= 0)
+    ReadListener(index, now);
 }
 
 void UdpRelay::ReadListener(uint32_t index, Instant now) {
@@ -175,9 +175,8 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, Instant now) {
     return -1;
   }
   const uint32_t slot = flows_.Take();
-  if (const int err = loop::EpollAdd(
-          epoll_fd_, loop::Ref{loop::Kind::kUdpRelay, ref_base_ + slot, fd},
-          EPOLLIN);
+  if (const int err =
+          loop::EpollAdd(epoll_fd_, loop::Ref{kinds_.flow, slot, fd}, EPOLLIN);
       err != 0) {
     ++counters_.dropped;
     close(fd);

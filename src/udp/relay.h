@@ -16,8 +16,9 @@
 //   preallocated buffers; replies of one wakeup leave in one sendmmsg().
 // - Flows idle for kIdleTimeout are closed by Expire(); kMaxFlows at most,
 //   new ones refused (counted) when full.
-// Registrations: (loop::Kind::kUdpRelay, ref_base + index): listeners at
-// index kListenerBase + i, flows below it; ref_base tells relays apart.
+// Registrations: listeners as (listen_kind, listener index), flows as
+// (flow_kind, flow slot); the kinds tell the two relays (-U, and -u from
+// the host's loopback) apart.
 #pragma once
 
 #include <sys/socket.h>
@@ -31,15 +32,23 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "common/time.h"
-#include "flow/flow_index.h"
-#include "flow/slot_table.h"
+#include "flow/flow_table.h"
+#include "flow/listener_list.h"
+#include "loop/epoll_ref.h"
 
 namespace pasta::udp {
+
+// Which relay a UdpRelay is: how its listeners and flows register with
+// epoll, and its flows' kind in the flow table.
+struct RelayKinds {
+  loop::Kind listen;
+  loop::Kind flow;
+  flow::FlowKind table;
+};
 
 class UdpRelay {
  public:
   static constexpr size_t kMaxFlows = 1024;
-  static constexpr uint32_t kListenerBase = 1u << 16;
   static constexpr Duration kIdleTimeout = Seconds(180);
   static constexpr int kBatch = 32;
   static constexpr size_t kMaxDatagram = 65535;
@@ -47,9 +56,17 @@ class UdpRelay {
   // `other_side_socket(family)` returns a non-blocking, close-on-exec UDP
   // socket on the side flows connect to (for -U: the host; a plain
   // socket() call), or -1.
-  // `ref_base` is added to every epoll index (a multiple of 1 << 20).
+  using Kinds = RelayKinds;
+  // -U (the default), and -u from the host's loopback.
+  static constexpr Kinds kOutbound{
+      loop::Kind::kRelayListen, loop::Kind::kRelayFlow, flow::FlowKind::kRelay};
+  static constexpr Kinds kInbound{loop::Kind::kRelayInListen,
+                                  loop::Kind::kRelayInFlow,
+                                  flow::FlowKind::kRelayIn};
+  // `table`: the run's flow table (null: a private one of kMaxFlows).
   UdpRelay(int epoll_fd, flow::SipKey key,
-           std::function<int(int)> other_side_socket, uint32_t ref_base = 0);
+           std::function<int(int)> other_side_socket, Kinds kinds = kOutbound,
+           flow::FlowTable* table = nullptr);
   ~UdpRelay();
   UdpRelay(const UdpRelay&) = delete;
   UdpRelay& operator=(const UdpRelay&) = delete;
@@ -69,8 +86,10 @@ class UdpRelay {
   // Closes the listeners bound to `port` (and their flows).
   void RemoveListeners(uint16_t port);
 
-  // Epoll event on (kUdpRelay, ref_base + index).
-  void OnReadable(uint32_t index, Instant now);
+  // Epoll event on flow `slot` (its flow_kind reference).
+  void OnReadable(uint32_t slot, Instant now);
+  // Epoll event on listener `index` (its listen_kind reference).
+  void OnListenerReadable(uint32_t index, Instant now);
   // Closes flows idle for kIdleTimeout.
   void Expire(Instant now);
   // No flow expires before this instant (Never(): no flow). Costs nothing.
@@ -110,9 +129,10 @@ class UdpRelay {
 
   int epoll_fd_;
   std::function<int(int)> other_side_socket_;
-  uint32_t ref_base_;
-  flow::FlowIndex<Key, kMaxFlows> index_;
-  flow::SlotTable<Flow, kMaxFlows> flows_;
+  Kinds kinds_;
+  flow::TableRef table_;
+  flow::KindIndex<Key> index_;
+  flow::KindSlots<Flow> flows_;
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   std::unique_ptr<uint8_t[]> bufs_;  // kBatch * kMaxDatagram

@@ -173,9 +173,11 @@ class SystemUdpSockets : public UdpSockets {
     return info;  // no extended error: origin 0 (none), ignored by callers
   }
 
-  void Watch(int fd, uint32_t slot) override {
-    const int err = loop::EpollAdd(
-        epoll_fd_, loop::Ref{loop::Kind::kUdp, slot, fd}, EPOLLIN);
+  void Watch(int fd, uint32_t index, bool listener) override {
+    const loop::Kind kind =
+        listener ? loop::Kind::kUdpListen : loop::Kind::kUdp;
+    const int err =
+        loop::EpollAdd(epoll_fd_, loop::Ref{kind, index, fd}, EPOLLIN);
     if (err != 0) LOG_WARN("udp: epoll_ctl: %s", strerror(err));
   }
 
@@ -195,11 +197,14 @@ std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd) {
 }
 
 UdpFlows::UdpFlows(const UdpConfig& cfg, UdpSockets* sockets,
-                   wire::FrameSink* sink, flow::SipKey key)
+                   wire::FrameSink* sink, flow::SipKey key,
+                   flow::FlowTable* table)
     : cfg_(cfg),
       sockets_(sockets),
       sink_(sink),
-      index_(key),
+      table_(table, key, kMaxFlows),
+      index_(table_.get(), flow::FlowKind::kUdp),
+      flows_(table_.get(), flow::FlowKind::kUdp, kMaxFlows),
       err_buf_(new uint8_t[kErrBufSize]) {
   if (cfg_.mtu <= 0) cfg_.mtu = 65520;
   cfg_.mtu = std::clamp(cfg_.mtu, 68, 65535);
@@ -382,13 +387,10 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
   }
   // Keep the namespace's source port if the host lets us (the remote then
   // sees the same port); otherwise any port.
-  const bool to_host = flow::IsLoopback(family, target);
-  const IpAddr& src = family == AF_INET ? cfg_.bind4 : cfg_.bind6;
-  const uint8_t* bind_addr =
-      src.family == family && !to_host ? src.bytes.data() : nullptr;
-  const std::string& dev = family == AF_INET ? cfg_.bind_if4 : cfg_.bind_if6;
-  if (!dev.empty() && !to_host && sockets_->BindToDevice(fd, dev) != 0)
-    LOG_DEBUG("udp: bind to device %s: %s", dev, strerror(errno));
+  const flow::Outbound::Binding out = cfg_.out.For(family, target);
+  const uint8_t* bind_addr = out.addr;
+  if (out.device && sockets_->BindToDevice(fd, *out.device) != 0)
+    LOG_DEBUG("udp: bind to device %s: %s", *out.device, strerror(errno));
   if (sockets_->Bind(fd, family, bind_addr, key.ns_port) != 0) {
     const int err = errno;
     if ((err != EADDRINUSE && err != EACCES) ||
@@ -408,7 +410,7 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
     return -1;
   }
   const int64_t slot = NewSlot(key, fd, -1, now);
-  sockets_->Watch(fd, static_cast<uint32_t>(slot));
+  sockets_->Watch(fd, static_cast<uint32_t>(slot), false);
   LOG_DEBUG("udp: new flow %s -> %s via %s",
             Format(family, key.ns_addr, key.ns_port),
             Format(family, dst, key.remote_port),
@@ -452,7 +454,7 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] = Listener{fd, family, host_port, ns_port};
-  sockets_->Watch(fd, kListenerBase + index);
+  sockets_->Watch(fd, index, true);
   LOG_DEBUG("udp: forwarding host port %u to namespace port %u (%s)", host_port,
             ns_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
@@ -478,13 +480,12 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
 }
 
 void UdpFlows::OnReadable(uint32_t slot, Instant now) {
-  if (slot >= kListenerBase) {
-    const uint32_t index = slot - kListenerBase;
-    if (index < listeners_.size() && listeners_[index].fd >= 0)
-      ReadListener(index, now);
-    return;
-  }
   if (flows_.InUse(slot)) ReadFlow(slot, now);
+}
+
+void UdpFlows::OnListenerReadable(uint32_t index, Instant now) {
+  if (index < listeners_.size() && listeners_[index].fd >= 0)
+    ReadListener(index, now);
 }
 
 int UdpFlows::Receive(int fd, int family) {

@@ -45,8 +45,9 @@
 #include "common/net_types.h"
 #include "common/time.h"
 #include "flow/addr_map.h"
-#include "flow/flow_index.h"
-#include "flow/slot_table.h"
+#include "flow/flow_table.h"
+#include "flow/listener_list.h"
+#include "flow/outbound.h"
 #include "udp/relay.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
@@ -58,10 +59,6 @@ inline constexpr size_t kMaxFlows = 4096;
 #else
 inline constexpr size_t kMaxFlows = 16;  // the fuzz build (CMakeLists.txt)
 #endif
-// Epoll slots at or above this are listeners (slot - kListenerBase indexes
-// them); below it, flows.
-inline constexpr uint32_t kListenerBase = 1u << 16;
-static_assert(kListenerBase >= kMaxFlows);
 // Two families times every port.
 inline constexpr size_t kMaxListeners = 2 * 65536;
 inline constexpr Duration kIdleTimeout = Seconds(180);  // upstream's
@@ -76,10 +73,7 @@ struct UdpConfig {
   // forwarding (flow/addr_map.h).
   flow::AddressMap map;
   IpAddr ns_addr4, ns_addr6;          // the namespace's addresses (inbound)
-  // -o and --outbound-if4/6: source address and device of outbound
-  // sockets (AF_UNSPEC / empty: none). Not for the host's loopback.
-  IpAddr bind4, bind6;
-  std::string bind_if4, bind_if6;
+  flow::Outbound out;                 // -o, --outbound-if4/6
   int mtu = 65520;  // tap MTU: largest IP packet towards the namespace
   // Coalesce consecutive equal-sized datagrams of one outbound flow, read
   // in one tap batch, into one UDP GSO send (UDP_SEGMENT): the host stack
@@ -155,8 +149,8 @@ class UdpSockets {
   virtual std::optional<IcmpErrorInfo> RecvError(
       int fd, absl::Span<uint8_t> quoted) = 0;
   // Registers `fd` for EPOLLIN (EPOLLERR comes anyway) under epoll
-  // reference (kUdp, slot).
-  virtual void Watch(int fd, uint32_t slot) = 0;
+  // reference (kUdp, flow slot), or (kUdpListen, listener index).
+  virtual void Watch(int fd, uint32_t index, bool listener) = 0;
   virtual void Close(int fd) = 0;
 };
 
@@ -184,8 +178,9 @@ class UdpFlows {
  public:
   // `sockets` and `sink` must outlive this object. Allocates the flow table
   // and kBatch frame buffers of (14 + mtu) bytes.
+  // `table`: the run's flow table (null: a private one of kMaxFlows).
   UdpFlows(const UdpConfig& cfg, UdpSockets* sockets, wire::FrameSink* sink,
-           flow::SipKey key);
+           flow::SipKey key, flow::FlowTable* table = nullptr);
   // Closes every flow and listener socket.
   ~UdpFlows();
   UdpFlows(const UdpFlows&) = delete;
@@ -208,9 +203,11 @@ class UdpFlows {
   // flows that answer through them. Control plane: a scan of the table.
   void RemoveListeners(uint16_t host_port);
 
-  // The socket of `slot` (a flow, or kListenerBase + listener) is readable
-  // or has an error: relays up to kBatch datagrams and any ICMP errors.
+  // The socket of flow `slot` is readable or has an error: relays up to
+  // kBatch datagrams and any ICMP errors.
   void OnReadable(uint32_t slot, Instant now);
+  // The same for listener `index` (its kUdpListen reference).
+  void OnListenerReadable(uint32_t index, Instant now);
 
   // Closes flows idle for kIdleTimeout. Costs a scan of the table.
   void Expire(Instant now);
@@ -315,8 +312,9 @@ class UdpFlows {
   UdpSockets* sockets_;
   wire::FrameSink* sink_;
   UdpRelay* relay_ = nullptr;
-  flow::FlowIndex<Key, kMaxFlows> index_;
-  flow::SlotTable<Flow, kMaxFlows> flows_;
+  flow::TableRef table_;
+  flow::KindIndex<Key> index_;
+  flow::KindSlots<Flow> flows_;
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;    // flow::TakeListenerEntry
   size_t frame_size_;                  // 14 + mtu

@@ -32,7 +32,7 @@ struct Key {
 // agrees, including after backward-shift deletions.
 TEST(FlowIndexTest, AgreesWithAModel) {
   constexpr size_t kCap = 64;
-  FlowIndex<Key, kCap> index(SipKey{1, 2});
+  FlowIndex<Key> index(SipKey{1, 2}, kCap);
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> model;
   std::mt19937 rng(42);
   for (int step = 0; step < 20000; ++step) {
@@ -60,7 +60,7 @@ TEST(FlowIndexTest, AgreesWithAModel) {
 
 TEST(FlowIndexTest, FullTableStillFindsEverything) {
   constexpr size_t kCap = 128;
-  FlowIndex<Key, kCap> index(RandomSipKey());
+  FlowIndex<Key> index(RandomSipKey(), kCap);
   for (uint32_t i = 0; i < kCap; ++i) index.Insert(Key{i, 7}, i);
   for (uint32_t i = 0; i < kCap; ++i) EXPECT_EQ(index.Find(Key{i, 7}), i);
   EXPECT_EQ(index.Find(Key{kCap, 7}), -1);

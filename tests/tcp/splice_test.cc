@@ -143,7 +143,7 @@ class SpliceTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       const loop::Ref r = loop::Ref::Unpack(ev[i].data.u64);
       if (r.kind == loop::Kind::kTcpSplice)
-        flows_->OnEvent(r.index, ev[i].events);
+        flows_->OnEvent(r.index, r.side, ev[i].events);
     }
     flows_->Reap();
   }

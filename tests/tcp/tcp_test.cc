@@ -795,7 +795,7 @@ TEST_F(TcpTest, ServerDataBeforeTheHandshakeEndsIsSentOnceEstablished) {
 }
 
 TEST_F(TcpTest, BindAddressIsUsedForOutboundSockets) {
-  cfg_.bind4 = Ip({192, 0, 2, 1});
+  cfg_.out.bind4 = Ip({192, 0, 2, 1});
   Make();
   ASSERT_TRUE(FromNamespace(kSyn, ns_isn_, 0, {}, 64240, DefaultSynOptions()));
   const FakeSocket& s = Sock(sockets_.opened.at(0));
@@ -1657,7 +1657,7 @@ TEST_F(TcpInboundTest, ListenerIsBoundListeningAndWatched) {
   EXPECT_TRUE(l.listening);
   EXPECT_TRUE(l.watched);
   EXPECT_TRUE(l.listener);
-  EXPECT_EQ(l.slot, kListenerBase);
+  EXPECT_EQ(l.slot, 0u);  // the first listener
   EXPECT_EQ(flows_->listeners(), 1u);
 }
 
@@ -1771,7 +1771,7 @@ TEST_F(TcpInboundTest, SeveralWaitingConnectionsAreAllAccepted) {
   const int lfd = Listen();
   for (uint16_t port = 41000; port < 41003; ++port)
     Sock(lfd).backlog.push_back({AF_INET, kClient, port, {}});
-  flows_->OnListenerReadable(kListenerBase, now_);
+  flows_->OnListenerReadable(0, now_);
   EXPECT_EQ(sockets_.accepted.size(), 3u);
   EXPECT_EQ(flows_->active(), 3u);
   peer_ = kClient;

@@ -88,7 +88,7 @@ class QuietSockets : public UdpSockets {
     e.code = 3;
     return e;
   }
-  void Watch(int, uint32_t) override {}
+  void Watch(int, uint32_t, bool) override {}
   void Close(int) override {}
   int next_fd = 100;
   int pending = 0;
@@ -123,7 +123,7 @@ TEST(UdpAllocTest, BurstOnExistingFlowsAllocatesNothing) {
   ASSERT_TRUE(flows.FromNamespace(AF_INET6, kNs6.data(), kServer6.data(), c,
                                   kNsMac, AtSeconds(0)));
   sockets.pending = 1;
-  flows.OnReadable(kListenerBase, AtSeconds(0));  // creates the inbound flow
+  flows.OnListenerReadable(0, AtSeconds(0));  // creates the inbound flow
   ASSERT_EQ(flows.active(), 4u);
   const Bytes seg_in = UdpSegment(7000, 9000, Bytes(32, 'i'));
   const auto in = *wire::UdpView::Parse(seg_in);
@@ -139,7 +139,7 @@ TEST(UdpAllocTest, BurstOnExistingFlowsAllocatesNothing) {
     sockets.pending = kBatch;
     flows.OnReadable(static_cast<uint32_t>(i % 3), AtSeconds(i));
     sockets.pending = 3;
-    flows.OnReadable(kListenerBase, AtSeconds(i));
+    flows.OnListenerReadable(0, AtSeconds(i));
     sockets.error_pending = true;
     flows.OnReadable(0, AtSeconds(i));  // the ICMP error path
     flows.Expire(AtSeconds(i));

@@ -81,9 +81,15 @@ class UdpRelayTest : public testing::Test {
   void Pump(int64_t now = 1) {
     epoll_event ev[8];
     const int n = epoll_wait(epoll_, ev, 8, 200);
-    for (int i = 0; i < n; ++i)
-      relay_->OnReadable(static_cast<uint32_t>(ev[i].data.u64 >> 8) & 0xffffff,
-                         AtSeconds(now));
+    for (int i = 0; i < n; ++i) {
+      const loop::Ref r = loop::Ref::Unpack(ev[i].data.u64);
+      if (r.kind == loop::Kind::kRelayListen)
+        relay_->OnListenerReadable(r.index, AtSeconds(now));
+      else if (r.kind == loop::Kind::kRelayFlow)
+        relay_->OnReadable(r.index, AtSeconds(now));
+      else
+        ADD_FAILURE() << "unexpected kind " << static_cast<int>(r.kind);
+    }
   }
 
   int epoll_ = -1;

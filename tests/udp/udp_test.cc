@@ -128,7 +128,10 @@ class FakeSockets : public UdpSockets {
       std::memcpy(quoted.data(), e.quoted.data(), e.info.quoted_len);
     return e.info;
   }
-  void Watch(int fd, uint32_t slot) override { watched[fd] = slot; }
+  void Watch(int fd, uint32_t index, bool listener) override {
+    watched[fd] = index;
+    if (listener) listeners.insert(fd);
+  }
   void Close(int fd) override { closed.push_back(fd); }
 
   bool refuse_open = false;
@@ -141,7 +144,8 @@ class FakeSockets : public UdpSockets {
   int next_fd = 100;
   std::vector<int> opened, closed;
   std::vector<Call> binds, connects, sends;
-  std::map<int, uint32_t> watched;
+  std::map<int, uint32_t> watched;  // fd -> flow slot or listener index
+  std::set<int> listeners;          // the fds watched as listeners
   std::map<int, std::deque<Incoming>> inbox;
   std::map<int, std::deque<QueuedError>> errors;
 };
@@ -268,7 +272,10 @@ struct UdpTest : ::testing::Test {
              uint16_t port = 0, int64_t now = 0) {
     sockets.inbox[fd].push_back(
         {payload, from.empty() ? kServer4 : from, port});
-    flows->OnReadable(sockets.watched.at(fd), AtSeconds(now));
+    if (sockets.listeners.count(fd))
+      flows->OnListenerReadable(sockets.watched.at(fd), AtSeconds(now));
+    else
+      flows->OnReadable(sockets.watched.at(fd), AtSeconds(now));
   }
 
   UdpConfig cfg;
@@ -693,11 +700,12 @@ TEST_F(UdpTest, InboundListenerRelaysBothWays) {
   EXPECT_TRUE(sockets.binds[0].addr.empty());
   EXPECT_EQ(sockets.binds[0].port, 5000);
   const int lfd = 100;
-  EXPECT_EQ(sockets.watched.at(lfd), kListenerBase);
+  EXPECT_EQ(sockets.watched.at(lfd), 0u);  // the first listener
+  EXPECT_EQ(sockets.listeners.count(lfd), 1u);
   flows->set_ns_mac(kNsMac);
   const Bytes remote = {192, 0, 2, 77};
   sockets.inbox[lfd].push_back({Text("ping"), remote, 41000});
-  flows->OnReadable(kListenerBase, AtSeconds(0));
+  flows->OnListenerReadable(0, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 1u);
   const Parsed p = ParseFrame(sink.frames[0]);
   ASSERT_TRUE(p.ok);
@@ -722,7 +730,7 @@ TEST_F(UdpTest, InboundListenerRelaysBothWays) {
   EXPECT_EQ(flows->active(), 0u);
   EXPECT_TRUE(sockets.closed.empty());
   sockets.inbox[lfd].push_back({Text("again"), remote, 41000});
-  flows->OnReadable(kListenerBase, AtSeconds(kIdleSeconds));
+  flows->OnListenerReadable(0, AtSeconds(kIdleSeconds));
   EXPECT_EQ(sink.frames.size(), 2u);
   // Destruction closes the listener.
   flows.reset();
@@ -732,11 +740,12 @@ TEST_F(UdpTest, InboundListenerRelaysBothWays) {
 TEST_F(UdpTest, InboundFromLoopbackIsShownAsTheMappedHostAddress) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5000, 5000).ok());
   ASSERT_TRUE(flows->AddListener(AF_INET6, nullptr, 5000, 5000).ok());
-  EXPECT_EQ(sockets.watched.at(101), kListenerBase + 1);
+  EXPECT_EQ(sockets.watched.at(101), 1u);
+  EXPECT_EQ(sockets.listeners.count(101), 1u);
   sockets.inbox[100].push_back({Text("from host"), {127, 0, 0, 9}, 41000});
-  flows->OnReadable(kListenerBase, AtSeconds(0));
+  flows->OnListenerReadable(0, AtSeconds(0));
   sockets.inbox[101].push_back({Text("from host"), kLo6, 41001});
-  flows->OnReadable(kListenerBase + 1, AtSeconds(0));
+  flows->OnListenerReadable(1, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 2u);
   Parsed p = ParseFrame(sink.frames[0]);
   EXPECT_EQ(p.src, kGw4);
@@ -760,11 +769,11 @@ TEST_F(UdpTest, InboundPortUnreachableFindsTheFlowByDestination) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5000, 6000).ok());
   const Bytes remote = {192, 0, 2, 77};
   sockets.inbox[100].push_back({Text("ping"), remote, 41000});
-  flows->OnReadable(kListenerBase, AtSeconds(0));
+  flows->OnListenerReadable(0, AtSeconds(0));
   Send(kNs4, 6000, remote, 41000, Text("pong"));
   sockets.errors[100].push_back(
       PortUnreachable(AF_INET, remote, 41000, Text("pong")));
-  flows->OnReadable(kListenerBase, AtSeconds(0));
+  flows->OnListenerReadable(0, AtSeconds(0));
   ASSERT_EQ(sink.frames.size(), 2u);
   const Parsed p = ParseFrame(sink.frames[1]);
   EXPECT_EQ(p.protocol, wire::kProtoIcmp);
@@ -792,11 +801,11 @@ TEST_F(UdpTest, ListenerErrors) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5002, 5002).ok());
   const int fd = sockets.next_fd - 1;
   sockets.inbox[fd].push_back({Text("x"), kServer4, 1});
-  flows->OnReadable(kListenerBase, AtSeconds(0));
+  flows->OnListenerReadable(0, AtSeconds(0));
   EXPECT_TRUE(sink.frames.empty());
   EXPECT_EQ(flows->counters().dropped_no_ns_addr, 1u);
   // Unknown slots are ignored.
-  flows->OnReadable(kListenerBase + 7, AtSeconds(0));
+  flows->OnListenerReadable(7, AtSeconds(0));
   flows->OnReadable(kMaxFlows - 1, AtSeconds(0));
 }
 
@@ -882,8 +891,10 @@ int RealSocketsChild() {
   getsockname(client, reinterpret_cast<sockaddr*>(&me), &ml);
   if (send(client, "in", 2, 0) != 2) return 26;
   if (epoll_wait(ep, &ev, 1, 2000) != 1) return 27;
-  if (loop::Ref::Unpack(ev.data.u64).index != kListenerBase) return 28;
-  flows.OnReadable(kListenerBase, AtSeconds(2));
+  if (loop::Ref::Unpack(ev.data.u64).kind != loop::Kind::kUdpListen ||
+      loop::Ref::Unpack(ev.data.u64).index != 0)
+    return 28;
+  flows.OnListenerReadable(0, AtSeconds(2));
   if (sink.frames.size() != 3) return 29;
   const Parsed in = ParseFrame(sink.frames[2]);
   if (in.src != kGw4 || in.sport != ntohs(me.sin_port) || in.dst != kNs4 ||

@@ -1,0 +1,42 @@
+#include "flow/flow_table.h"
+
+#include <cstdlib>
+
+namespace pasta::flow {
+
+FlowTable::FlowTable(SipKey key, size_t capacity, size_t indexed)
+    : capacity_(capacity),
+      entries_(MakeZeroedArray<Entry>(capacity)),
+      kinds_(MakeZeroedArray<FlowKind>(capacity)),
+      free_(MakeZeroedArray<uint32_t>(capacity)),
+      pos_(MakeZeroedArray<uint32_t>(capacity)),
+      index_(key, indexed != 0 && indexed < capacity ? indexed : capacity) {
+  if (capacity == 0 || capacity > kMaxFlows) std::abort();
+  for (size_t k = 1; k < kKinds; ++k)
+    lists_[k] = MakeZeroedArray<uint32_t>(capacity);
+}
+
+uint32_t FlowTable::Take(FlowKind kind) {
+  const uint32_t slot =
+      free_count_ > 0 ? free_[--free_count_] : static_cast<uint32_t>(fresh_++);
+  std::memset(entries_[slot].bytes, 0, kFlowDataSize);
+  kinds_[slot] = kind;
+  const size_t k = Index(kind);
+  pos_[slot] = static_cast<uint32_t>(count_[k]);
+  lists_[k][count_[k]++] = slot;
+  ++size_;
+  return slot;
+}
+
+void FlowTable::Release(uint32_t slot) {
+  const size_t k = Index(kinds_[slot]);
+  const uint32_t pos = pos_[slot];
+  const uint32_t last = lists_[k][--count_[k]];
+  lists_[k][pos] = last;
+  pos_[last] = pos;
+  kinds_[slot] = FlowKind::kFree;
+  free_[free_count_++] = slot;
+  --size_;
+}
+
+}  // namespace pasta::flow

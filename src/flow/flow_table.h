@@ -1,0 +1,223 @@
+// FlowTable: the one table that holds every flow of a run, whatever its
+// kind (TCP over the tap, spliced TCP, UDP, the two UDP loopback relays,
+// ICMP echo), and the one keyed index that finds them.
+//
+// Theory of operation:
+// - An entry is a kind (FlowKind) and kFlowDataSize bytes of flat per-kind
+//   data: each protocol handler keeps its own Flow struct there (trivially
+//   copyable, no virtual anything), through a typed view of its own kind,
+//   KindSlots<T>, which offers what a handler needs: take, release, look
+//   up by slot, and the dense list of its own flows. A slot number is the
+//   same in every view and in every epoll reference (loop/epoll_ref.h).
+// - The index maps a FlowKey (the kind plus the handler's own key, as
+//   bytes) to a slot: open addressing with keyed SipHash (flow_index.h), so
+//   the namespace cannot force collisions. KindIndex<Key> is a handler's
+//   typed view of it.
+// - Limits: the table holds kMaxFlows entries in all (as upstream's flow
+//   table); a view may cap its kind lower where a resource demands it (each
+//   TCP flow holds a descriptor, a spliced one four), and says full() when
+//   either limit is reached, so a handler refuses new flows cleanly and
+//   counts them as before.
+// - Memory: every array is calloc'd zero at construction (ZeroedArray), so
+//   only the pages that flows touch become resident; nothing allocates
+//   afterwards. Slots are handed out lowest first and reused last-freed
+//   first, so the entries in use stay packed at the start of the table;
+//   the index, whose keys hash anywhere, is sized for the flows that can
+//   have keys (the kinds' caps), not for the whole table. Releasing a slot runs
+//   no destructor: per-kind data must be trivially destructible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+#include "absl/types/span.h"
+#include "flow/flow_index.h"
+#include "flow/siphash.h"
+#include "flow/zeroed_array.h"
+
+namespace pasta::flow {
+
+enum class FlowKind : uint8_t {
+  kFree = 0,  // no flow
+  kTcp,       // TCP over the tap (tcp::TcpFlows)
+  kSplice,    // TCP spliced between the loopbacks (tcp::SpliceFlows)
+  kUdp,       // UDP over the tap (udp::UdpFlows)
+  kRelay,     // UDP between the loopbacks, -U (udp::UdpRelay)
+  kRelayIn,   // UDP between the loopbacks, -u from the host's loopback
+  kIcmp,      // ICMP echo (icmp::IcmpFlows)
+  kCount,
+};
+
+// Flows in all, as upstream's table.
+inline constexpr size_t kMaxFlows = 128 * 1024;
+// Bytes of per-kind data an entry holds.
+inline constexpr size_t kFlowDataSize = 256;
+// Bytes of a handler's own key the index holds.
+inline constexpr size_t kFlowKeySize = 40;
+
+// What the index is keyed by: the kind, then the handler's key as bytes
+// (zero beyond its size). No padding: hashed and compared as bytes.
+struct FlowKey {
+  FlowKind kind = FlowKind::kFree;
+  uint8_t pad[3] = {};
+  uint8_t bytes[kFlowKeySize] = {};
+};
+static_assert(sizeof(FlowKey) == 4 + kFlowKeySize);
+
+class FlowTable {
+ public:
+  // Room for `capacity` flows (<= kMaxFlows < 2^23, the epoll reference's
+  // index), of which at most `indexed` (0: all) have keys in the index: the
+  // sum of the caps of the kinds that look flows up by key. The index is
+  // sized for those only, since hashing spreads keys over all its pages
+  // and churn makes every page resident. Allocates the (lazily resident)
+  // arrays.
+  explicit FlowTable(SipKey key, size_t capacity = kMaxFlows,
+                     size_t indexed = 0);
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  size_t capacity() const { return capacity_; }
+  bool full() const { return size_ == capacity_; }
+  size_t size() const { return size_; }
+  size_t count(FlowKind kind) const { return count_[Index(kind)]; }
+
+  // Takes a free entry for `kind` (not kFree); its data is zero-filled.
+  // The caller checked !full().
+  uint32_t Take(FlowKind kind);
+  // Gives `slot` (in use) back. The last flow of its kind's in_use() list
+  // moves into its place: to release while walking it, walk backwards.
+  void Release(uint32_t slot);
+
+  // The kind of `slot`; kFree for a free slot or any number out of range.
+  FlowKind kind(uint64_t slot) const {
+    return slot < capacity_ ? kinds_[slot] : FlowKind::kFree;
+  }
+  void* data(uint32_t slot) { return entries_[slot].bytes; }
+  const void* data(uint32_t slot) const { return entries_[slot].bytes; }
+  // The slots of `kind` in use, in no particular order.
+  absl::Span<const uint32_t> in_use(FlowKind kind) const {
+    return absl::MakeConstSpan(lists_[Index(kind)].get(), count(kind));
+  }
+
+  // The index. Find returns the slot or -1; Insert needs `k` absent; Erase
+  // says whether `k` was there.
+  int64_t Find(const FlowKey& k) const { return index_.Find(k); }
+  void Insert(const FlowKey& k, uint32_t slot) { index_.Insert(k, slot); }
+  bool Erase(const FlowKey& k) { return index_.Erase(k); }
+
+ private:
+  struct alignas(16) Entry {
+    unsigned char bytes[kFlowDataSize];
+  };
+  static constexpr size_t kKinds = static_cast<size_t>(FlowKind::kCount);
+  static size_t Index(FlowKind kind) { return static_cast<size_t>(kind); }
+
+  size_t capacity_;
+  ZeroedArray<Entry> entries_;
+  ZeroedArray<FlowKind> kinds_;
+  ZeroedArray<uint32_t> free_;           // released slots, a stack
+  ZeroedArray<uint32_t> pos_;            // per slot: index in its kind's list
+  ZeroedArray<uint32_t> lists_[kKinds];  // per kind: dense list of slots
+  size_t count_[kKinds] = {};
+  size_t free_count_ = 0;
+  size_t fresh_ = 0;  // slots [fresh_, capacity_) never used yet
+  size_t size_ = 0;
+  FlowIndex<FlowKey> index_;
+};
+
+// A handler's typed view of its own kind's entries: the interface of a
+// table of T of its own, capped at `cap` flows of this kind.
+template <typename T>
+class KindSlots {
+  static_assert(sizeof(T) <= kFlowDataSize, "raise kFlowDataSize");
+  static_assert(alignof(T) <= 16);
+  static_assert(std::is_trivially_destructible_v<T>);
+
+ public:
+  KindSlots(FlowTable* table, FlowKind kind, size_t cap)
+      : table_(table), kind_(kind), cap_(cap) {}
+
+  bool full() const { return size() >= cap_ || table_->full(); }
+  size_t size() const { return table_->count(kind_); }
+  size_t cap() const { return cap_; }
+
+  // Takes a free slot, as T{}. The caller checked !full().
+  uint32_t Take() {
+    const uint32_t slot = table_->Take(kind_);
+    new (table_->data(slot)) T{};
+    return slot;
+  }
+  // Gives `slot` (one of ours, in use) back; see FlowTable::Release.
+  void Release(uint32_t slot) { table_->Release(slot); }
+  // Whether `slot` is one of our flows (any value is safe to ask about).
+  bool InUse(uint64_t slot) const { return table_->kind(slot) == kind_; }
+
+  T& operator[](uint32_t slot) {
+    return *std::launder(static_cast<T*>(table_->data(slot)));
+  }
+  const T& operator[](uint32_t slot) const {
+    return *std::launder(static_cast<const T*>(table_->data(slot)));
+  }
+  absl::Span<const uint32_t> in_use() const { return table_->in_use(kind_); }
+
+ private:
+  FlowTable* table_;
+  FlowKind kind_;
+  size_t cap_;
+};
+
+// A handler's typed view of the index: its own Key (trivially copyable,
+// no padding, at most kFlowKeySize bytes) under its kind.
+template <typename Key>
+class KindIndex {
+  static_assert(sizeof(Key) <= kFlowKeySize);
+  static_assert(std::is_trivially_copyable_v<Key>);
+
+ public:
+  KindIndex(FlowTable* table, FlowKind kind) : table_(table), kind_(kind) {}
+
+  int64_t Find(const Key& k) const { return table_->Find(Make(k)); }
+  void Insert(const Key& k, uint32_t slot) {
+    table_->Insert(Make(k), slot);
+    ++size_;
+  }
+  void Erase(const Key& k) {
+    if (table_->Erase(Make(k))) --size_;
+  }
+  // Keys of this kind stored.
+  size_t size() const { return size_; }
+
+ private:
+  FlowKey Make(const Key& k) const {
+    FlowKey fk;
+    fk.kind = kind_;
+    std::memcpy(fk.bytes, &k, sizeof(Key));
+    return fk;
+  }
+
+  FlowTable* table_;
+  FlowKind kind_;
+  size_t size_ = 0;
+};
+
+// The table a handler works on: the run's, or, given none (a handler made
+// on its own, as in unit tests), a private one of `capacity` flows.
+class TableRef {
+ public:
+  TableRef(FlowTable* shared, SipKey key, size_t capacity)
+      : own_(shared != nullptr ? nullptr
+                               : std::make_unique<FlowTable>(key, capacity)),
+        table_(shared != nullptr ? shared : own_.get()) {}
+  FlowTable* get() const { return table_; }
+
+ private:
+  std::unique_ptr<FlowTable> own_;
+  FlowTable* table_;
+};
+
+}  // namespace pasta::flow

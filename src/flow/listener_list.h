@@ -1,0 +1,25 @@
+// The listener lists of the protocol handlers (a std::vector<L> per
+// handler, where an entry with fd < 0 is free): finding a free entry.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pasta::flow {
+
+// For the listener lists (a std::vector<L> whose free entries have fd < 0):
+// the index of the lowest free entry, appended if there is none; the caller
+// fills it. `*lowest_free` is a lower bound of that index: this keeps it, and
+// a caller freeing entry i lowers it to i. So opening n listeners (an
+// exclusion-only spec opens tens of thousands) costs O(n), not O(n^2).
+template <typename L>
+uint32_t TakeListenerEntry(std::vector<L>& list, size_t* lowest_free) {
+  size_t i = *lowest_free;
+  while (i < list.size() && list[i].fd >= 0) ++i;
+  if (i == list.size()) list.push_back(L{});
+  *lowest_free = i + 1;
+  return static_cast<uint32_t>(i);
+}
+
+}  // namespace pasta::flow
