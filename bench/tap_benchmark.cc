@@ -4,10 +4,12 @@
 // reference unpacking every event pays.
 #include <fcntl.h>
 
+#include <memory>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "common/log.h"
+#include "device/tap_device.h"
 #include "loop/epoll_ref.h"
 #include "ndp/arp.h"
 #include "tap/tap.h"
@@ -60,8 +62,10 @@ void BM_ArpRequestToReply(benchmark::State& state) {
   services.our_mac = kOurMac;
   services.arp =
       pasta::ndp::ArpConfig{kOurMac, *pasta::ParseIp("198.51.100.2")};
-  pasta::tap::Tap tap(pasta::UniqueFd(open("/dev/null", O_WRONLY | O_CLOEXEC)),
-                      &services, nullptr, nullptr);
+  pasta::tap::Tap tap(
+      std::make_unique<pasta::device::TapDevice>(
+          pasta::UniqueFd(open("/dev/null", O_WRONLY | O_CLOEXEC)), false),
+      &services, nullptr, nullptr);
   std::vector<uint8_t> f(42, 0);
   pasta::wire::WriteEthernet(f.data(),
                              MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "device/tap_device.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
 #include "fuzz_util.h"
@@ -78,8 +79,9 @@ struct World {
     icmp = std::make_unique<pasta::icmp::IcmpFlows>(ic, &sockets, nullptr,
                                                     pasta::flow::SipKey{1, 2});
     tap = std::make_unique<pasta::tap::Tap>(
-        pasta::UniqueFd(open("/dev/null", O_WRONLY | O_CLOEXEC)), &services,
-        icmp.get(), nullptr);
+        std::make_unique<pasta::device::TapDevice>(
+            pasta::UniqueFd(open("/dev/null", O_WRONLY | O_CLOEXEC)), false),
+        &services, icmp.get(), nullptr);
   }
   pasta::tap::Services services;
   NullSockets sockets;

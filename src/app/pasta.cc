@@ -37,6 +37,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "device/tap_device.h"
 #include "dhcp/resolv_conf.h"
 #include "flow/siphash.h"
 #include "fwd/auto_forward.h"
@@ -312,7 +313,7 @@ bool Offloads() {
 absl::Status SetUpInNamespace(Run& run, const std::string& name,
                               const std::optional<netlink::TapConfig>& tap_cfg,
                               std::string* actual_name) {
-  ASSIGN_OR_RETURN(UniqueFd fd, tap::OpenTap(name, actual_name, Offloads()));
+  ASSIGN_OR_RETURN(UniqueFd fd, device::OpenTap(name, actual_name, Offloads()));
   netlink::TapConfig lo;
   lo.ifname = "lo";
   lo.strict_check = StrictCheck();
@@ -322,8 +323,9 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
     c.ifname = *actual_name;
     RETURN_IF_ERROR(netlink::ConfigureTap(c));
   }
-  run.tap.emplace(std::move(fd), &run.services, nullptr, run.pcap.get());
-  run.tap->set_vnet_header(Offloads());
+  run.tap.emplace(
+      std::make_unique<device::TapDevice>(std::move(fd), Offloads()),
+      &run.services, nullptr, run.pcap.get());
   return absl::OkStatus();
 }
 

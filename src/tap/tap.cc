@@ -1,21 +1,13 @@
 #include "tap/tap.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
-#include <sys/ioctl.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "common/log.h"
-#include "common/status.h"
 #include "wire/build.h"
-#include "wire/bytes.h"
 #include "wire/ethernet.h"
 #include "wire/ip.h"
 
@@ -42,45 +34,7 @@ IpAddr ToIp(int family, const uint8_t* p) {
 
 const MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
-// struct virtio_net_hdr values (linux/virtio_net.h, which is C only).
-constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-constexpr uint8_t kVnetGsoTcp4 = 1;    // VIRTIO_NET_HDR_GSO_TCPV4
-constexpr uint8_t kVnetGsoTcp6 = 4;    // VIRTIO_NET_HDR_GSO_TCPV6
-
 }  // namespace
-
-absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
-                                 std::string* actual_name, bool vnet_header) {
-  if (name.size() >= IFNAMSIZ) {
-    return absl::InvalidArgumentError("interface name '" + name +
-                                      "' is longer than " +
-                                      std::to_string(IFNAMSIZ - 1) + " bytes");
-  }
-  UniqueFd fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoToStatus(errno, "opening /dev/net/tun");
-  ifreq ifr;
-  std::memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-  if (vnet_header) ifr.ifr_flags |= IFF_VNET_HDR;
-  std::memcpy(ifr.ifr_name, name.data(), name.size());
-  if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) {
-    return ErrnoToStatus(errno, "creating tap device '" + name + "'");
-  }
-  if (vnet_header) {
-    const int len = kVnetHeaderLen;
-    if (ioctl(fd.get(), TUNSETVNETHDRSZ, &len) != 0)
-      return ErrnoToStatus(errno, "setting the tap's virtio-net header size");
-    // What the namespace may send us: partial checksums and TSO frames.
-    // Without it we still get plain frames (behind the header).
-    const unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-    if (ioctl(fd.get(), TUNSETOFFLOAD, offloads) != 0)
-      LOG_DEBUG("tap: TUNSETOFFLOAD: %s", strerror(errno));
-  }
-  if (actual_name != nullptr) {
-    *actual_name = std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
-  }
-  return fd;
-}
 
 const char* DropReasonName(DropReason reason) {
   switch (reason) {
@@ -134,37 +88,29 @@ std::string DescribeFrame(absl::Span<const uint8_t> frame) {
   }
 }
 
-Tap::Tap(UniqueFd fd, const Services* services, icmp::IcmpFlows* icmp,
-         pcap::PcapWriter* pcap)
-    : fd_(std::move(fd)),
+Tap::Tap(std::unique_ptr<device::FrameDevice> device, const Services* services,
+         icmp::IcmpFlows* icmp, pcap::PcapWriter* pcap)
+    : device_(std::move(device)),
       services_(services),
       icmp_(icmp),
       pcap_(pcap),
-      in_(new uint8_t[kVnetHeaderLen + kMaxFrame]),
       out_(new uint8_t[kMaxFrame]) {}
 
 bool Tap::OnReadable(Instant now) {
   bool alive = true;
   for (int i = 0; i < kMaxBatch; ++i) {
-    // With a virtio-net header, what it says (partial checksum, TSO) needs
-    // no action: TCP and UDP payloads are taken as they are, and nothing
-    // else is offloaded.
-    const size_t skip = vnet_ ? kVnetHeaderLen : 0;
-    const ssize_t n = read(fd_.get(), in_.get(), skip + kMaxFrame);
-    if (n > 0 && static_cast<size_t>(n) < skip) {
-      Drop(DropReason::kRunt, {});
-      continue;
-    }
-    if (n > 0) {
-      const auto frame = absl::MakeConstSpan(in_.get() + skip,
-                                             static_cast<size_t>(n) - skip);
+    absl::Span<const uint8_t> frame;
+    const device::ReadStatus status = device_->Read(&frame);
+    if (status == device::ReadStatus::kFrame) {
       if (pcap_ != nullptr) pcap_->Record(frame);
       HandleFrame(frame, now);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    if (n < 0) LOG_ERROR("tap: read: %s", strerror(errno));
-    alive = false;
+    if (status == device::ReadStatus::kRunt) {
+      Drop(DropReason::kRunt, {});
+      continue;
+    }
+    alive = status == device::ReadStatus::kAgain;
     break;
   }
   // What the batch coalesced goes out now, and the ACKs it earned.
@@ -176,33 +122,17 @@ bool Tap::OnReadable(Instant now) {
 void Tap::SendFrame(absl::Span<const uint8_t> frame) { TrySendFrame(frame); }
 
 bool Tap::TrySendFrame(absl::Span<const uint8_t> frame) {
-  static constexpr uint8_t kPlain[kVnetHeaderLen] = {};
-  return Write(frame, kPlain);
+  return Sent(device_->WriteFrame(frame), frame);
 }
 
-bool Tap::TrySendTcpOffloaded(absl::Span<const uint8_t> frame,
-                              size_t l4_offset, uint16_t segment, bool ipv6) {
-  // struct virtio_net_hdr, little endian (the tap's default on every
-  // architecture we build for).
-  uint8_t h[kVnetHeaderLen] = {};
-  h[0] = kVnetNeedsCsum;
-  if (segment != 0) {
-    h[1] = ipv6 ? kVnetGsoTcp6 : kVnetGsoTcp4;
-    const size_t hdr_len = l4_offset + ((frame[l4_offset + 12] >> 4) * 4u);
-    wire::StoreLe16(h + 2, static_cast<uint16_t>(hdr_len));
-    wire::StoreLe16(h + 4, segment);
-  }
-  wire::StoreLe16(h + 6, static_cast<uint16_t>(l4_offset));  // csum_start
-  wire::StoreLe16(h + 8, 16);  // csum_offset: the TCP checksum field
-  return Write(frame, h);
+bool Tap::TrySendTcpOffloaded(absl::Span<const uint8_t> frame, size_t l4_offset,
+                              uint16_t segment, bool ipv6) {
+  return Sent(device_->WriteTcpOffloaded(frame, l4_offset, segment, ipv6),
+              frame);
 }
 
-bool Tap::Write(absl::Span<const uint8_t> frame, const uint8_t* vnet) {
-  iovec iov[2] = {{const_cast<uint8_t*>(vnet), kVnetHeaderLen},
-                  {const_cast<uint8_t*>(frame.data()), frame.size()}};
-  const size_t want = frame.size() + (vnet_ ? kVnetHeaderLen : 0);
-  if (writev(fd_.get(), vnet_ ? iov : iov + 1, vnet_ ? 2 : 1) !=
-      static_cast<ssize_t>(want)) {
+bool Tap::Sent(bool sent, absl::Span<const uint8_t> frame) {
+  if (!sent) {
     ++counters_.drops[static_cast<size_t>(DropReason::kTapFull)];
     LOG_TRACE("tap: write of %d bytes: %s", frame.size(), strerror(errno));
     return false;

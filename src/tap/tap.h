@@ -1,11 +1,13 @@
-// The tap device in the target namespace: opening it, reading frames and
-// dispatching them, and writing frames back.
+// The tap: reading frames from the namespace's frame device, dispatching
+// them, and writing frames back.
 //
-// Theory of operation: the namespace's kernel sends every frame for the
-// outside world to the tap. We read them in batches (until EAGAIN, at most
-// kMaxBatch per wakeup so other descriptors get their turn) into one
-// preallocated buffer, validate them once with the views in src/wire, and
-// dispatch:
+// Theory of operation: the namespace's kernel (or the guest) sends every
+// frame for the outside world to the frame device (src/device: the tap fd
+// in pasta, a UNIX stream socket in passt); the Tap neither knows nor cares
+// which. We read them in batches (until the device has no more, at most
+// kMaxBatch per wakeup so other descriptors get their turn) straight from
+// the device's own buffer, validate them once with the views in src/wire,
+// and dispatch:
 //   ARP                      -> ndp::HandleArp (answer for everyone else)
 //   IPv6 ICMPv6 NS/RS        -> ndp::HandleNdp (NA, RA)
 //   IPv4 UDP to port 67      -> dhcp::HandleDhcp4
@@ -14,10 +16,10 @@
 //   other UDP                -> udp::UdpFlows (host UDP sockets)
 //   TCP                      -> tcp::TcpFlows (host TCP sockets)
 // Anything else, and anything malformed, is dropped with a counted
-// DropReason and a --trace line saying why. Replies are composed in a second
-// preallocated buffer and written with one write() each; every frame both
-// ways goes to the --pcap recorder if there is one. Handling a frame
-// allocates nothing (unless --trace formats a line).
+// DropReason and a --trace line saying why. Replies are composed in a
+// preallocated buffer and handed to the device one frame at a time; every
+// frame both ways goes to the --pcap recorder if there is one. Handling a
+// frame allocates nothing (unless --trace formats a line).
 #pragma once
 
 #include <array>
@@ -26,11 +28,10 @@
 #include <optional>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "common/fd.h"
 #include "common/net_types.h"
 #include "common/time.h"
+#include "device/frame_device.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
 #include "icmp/icmp.h"
@@ -43,24 +44,10 @@
 
 namespace pasta::tap {
 
-// Largest frame we accept: a 65535-byte IP packet (the most a TSO frame
-// from the namespace holds, and more than 65520 bytes of MTU) plus the
-// Ethernet header, rounded up.
-inline constexpr size_t kMaxFrame = 65536 + 64;
-// The virtio-net header in front of every frame with IFF_VNET_HDR.
-inline constexpr size_t kVnetHeaderLen = 10;
+// Largest frame handled, and the size of the reply buffer (see
+// device::kMaxFrame).
+inline constexpr size_t kMaxFrame = device::kMaxFrame;
 inline constexpr int kMaxBatch = 128;
-
-// Opens /dev/net/tun in the calling thread's network namespace and attaches
-// a tap interface (IFF_TAP | IFF_NO_PI) named `name` ("" lets the kernel
-// choose). The descriptor is non-blocking and close-on-exec. `actual_name`
-// receives the kernel's name for it. Call it inside the clone helper.
-// With `vnet_header`, frames carry a virtio-net header (IFF_VNET_HDR) and
-// the device takes partial checksums and TSO frames both ways
-// (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6).
-absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
-                                 std::string* actual_name,
-                                 bool vnet_header = false);
 
 enum class DropReason : uint8_t {
   kRunt,       // shorter than an Ethernet header
@@ -69,7 +56,7 @@ enum class DropReason : uint8_t {
   kBadL4,      // UDP/ICMP header malformed
   kNoHandler,  // nothing handles this kind of frame (yet)
   kNoReply,    // a service looked at it and had nothing to say
-  kTapFull,    // writing to the tap failed (queue full, link down)
+  kTapFull,    // writing to the device failed (queue full, link down)
   kCount,
 };
 const char* DropReasonName(DropReason reason);
@@ -97,30 +84,33 @@ std::string DescribeFrame(absl::Span<const uint8_t> frame);
 
 class Tap : public wire::FrameSink {
  public:
-  // `services`, `icmp` and `pcap` may be null (nothing answered, no ping,
-  // no recording) and must outlive the Tap.
-  Tap(UniqueFd fd, const Services* services, icmp::IcmpFlows* icmp,
-      pcap::PcapWriter* pcap);
+  // Frames go through `device` (not null; the Tap owns it). `services`,
+  // `icmp` and `pcap` may be null (nothing answered, no ping, no recording)
+  // and must outlive the Tap. Allocates the reply buffer.
+  Tap(std::unique_ptr<device::FrameDevice> device, const Services* services,
+      icmp::IcmpFlows* icmp, pcap::PcapWriter* pcap);
 
-  int fd() const { return fd_.get(); }
+  // The device's descriptor, for epoll.
+  int fd() const { return device_->fd(); }
+  device::FrameDevice& device() { return *device_; }
   const Counters& counters() const { return counters_; }
   void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
   void set_udp(udp::UdpFlows* udp) { udp_ = udp; }
   void set_tcp(tcp::TcpFlows* tcp) { tcp_ = tcp; }
-  // The device was opened with a virtio-net header (OpenTap).
-  void set_vnet_header(bool on) { vnet_ = on; }
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
-  // gone (EOF or a fatal read error); EAGAIN ends the batch normally.
+  // gone (EOF, a fatal read or framing error); running out of frames ends
+  // the batch normally.
   bool OnReadable(Instant now);
 
-  // Handles one frame read from the tap. Public for tests and fuzzing.
+  // Handles one frame read from the device. Public for tests and fuzzing.
   void HandleFrame(absl::Span<const uint8_t> frame, Instant now);
 
-  // Writes one frame to the namespace (and the pcap file).
+  // Writes one frame to the namespace (and the pcap file) through the
+  // device; counts kTapFull if the device dropped it.
   void SendFrame(absl::Span<const uint8_t> frame) override;
   bool TrySendFrame(absl::Span<const uint8_t> frame) override;
-  bool can_offload() const override { return vnet_; }
+  bool can_offload() const override { return device_->can_offload(); }
   bool TrySendTcpOffloaded(absl::Span<const uint8_t> frame, size_t l4_offset,
                            uint16_t segment, bool ipv6) override;
 
@@ -148,18 +138,17 @@ class Tap : public wire::FrameSink {
                   absl::Span<const uint8_t> frame, Instant now);
   void Drop(DropReason reason, absl::Span<const uint8_t> frame,
             const char* detail = nullptr);
-  // Writes `frame` behind virtio-net header `vnet` (when vnet_).
-  bool Write(absl::Span<const uint8_t> frame, const uint8_t* vnet);
+  // Counts and records `frame` if the device took it (`sent`), else counts
+  // the drop. Returns `sent`.
+  bool Sent(bool sent, absl::Span<const uint8_t> frame);
 
-  UniqueFd fd_;
+  std::unique_ptr<device::FrameDevice> device_;
   const Services* services_;
   icmp::IcmpFlows* icmp_;
   udp::UdpFlows* udp_ = nullptr;
   tcp::TcpFlows* tcp_ = nullptr;
   pcap::PcapWriter* pcap_;
-  bool vnet_ = false;
   MacAddr ns_mac_;  // the namespace's MAC, as last seen in a frame
-  std::unique_ptr<uint8_t[]> in_;
   std::unique_ptr<uint8_t[]> out_;
   Counters counters_;
 };

@@ -3,8 +3,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <vector>
 
+#include "device/tap_device.h"
 #include "dhcp/dhcp.h"
 #include "gtest/gtest.h"
 #include "ndp/ndp.h"
@@ -43,7 +45,8 @@ class DispatchTest : public ::testing::Test {
     n.prefixes = {ndp::Prefix{Ip("2001:db8:1::"), 64}};
     services_.ndp = n;
     services_.our_ll6 = n.our_ll;
-    tap_.emplace(UniqueFd(sv[0]), &services_, nullptr, nullptr);
+    tap_.emplace(std::make_unique<device::TapDevice>(UniqueFd(sv[0]), false),
+                 &services_, nullptr, nullptr);
   }
 
   // The frames the tap wrote.

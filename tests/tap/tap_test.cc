@@ -1,10 +1,18 @@
 #include "tap/tap.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstring>
+#include <memory>
 #include <vector>
 
+#include "device/stream_device.h"
+#include "device/tap_device.h"
 #include "gtest/gtest.h"
+#include "ndp/arp.h"
+#include "wire/build.h"
 
 namespace pasta::tap {
 namespace {
@@ -47,8 +55,9 @@ TEST(DescribeFrameTest, ShortAndOther) {
 }
 
 TEST(TapTest, HandleFrameCountsDrops) {
-  Tap tap(UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)), nullptr, nullptr,
-          nullptr);
+  Tap tap(std::make_unique<device::TapDevice>(
+              UniqueFd(open("/dev/null", O_RDONLY | O_CLOEXEC)), false),
+          nullptr, nullptr, nullptr);
   tap.HandleFrame(Ipv4Frame(), Instant());
   std::vector<uint8_t> runt = {1, 2, 3};
   tap.HandleFrame(runt, Instant());
@@ -59,11 +68,72 @@ TEST(TapTest, HandleFrameCountsDrops) {
   EXPECT_EQ(tap.counters().drops[static_cast<size_t>(DropReason::kBadIp)], 1u);
 }
 
-TEST(OpenTapTest, RejectsOverlongName) {
-  auto fd = OpenTap("a-name-much-longer-than-ifnamsiz", nullptr);
-  ASSERT_FALSE(fd.ok());
-  EXPECT_NE(std::string(fd.status().message()).find("longer than 15"),
-            std::string::npos);
+// The Tap does not know its device: the same ARP exchange over a stream
+// device (passt's framing) reads the length-prefixed request and writes a
+// length-prefixed reply, padded to the Ethernet minimum.
+TEST(TapTest, AnswersOverAStreamDevice) {
+  const MacAddr our{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
+  Services services;
+  services.our_mac = our;
+  services.arp = ndp::ArpConfig{our, *ParseIp("198.51.100.2")};
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  UniqueFd peer(sv[1]);
+  Tap tap(std::make_unique<device::StreamDevice>(UniqueFd(sv[0])), &services,
+          nullptr, nullptr);
+
+  std::vector<uint8_t> request = {0, 0, 0, 42};
+  request.resize(4 + 42);
+  wire::WriteEthernet(request.data() + 4,
+                      MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+                      MacAddr{{0x02, 0, 0, 0, 0, 0x0e}}, wire::kEtherTypeArp);
+  const uint8_t arp[28] = {0, 1, 8, 0,    6,   4,  0,   1, 0x02, 0,
+                           0, 0, 0, 0x0e, 198, 51, 100, 2, 0,    0,
+                           0, 0, 0, 0,    198, 51, 100, 1};
+  std::memcpy(request.data() + 4 + 14, arp, sizeof(arp));
+  ASSERT_EQ(write(peer.get(), request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  EXPECT_TRUE(tap.OnReadable(Instant()));
+  EXPECT_EQ(tap.counters().frames, 1u);
+  EXPECT_EQ(tap.counters().sent, 1u);
+
+  uint8_t reply[128];
+  ASSERT_EQ(read(peer.get(), reply, sizeof(reply)), 4 + 60);
+  EXPECT_EQ(reply[0] | reply[1] | reply[2], 0);
+  EXPECT_EQ(reply[3], 60);
+  EXPECT_EQ(std::memcmp(reply + 4 + 6, our.bytes.data(), 6), 0);
+  EXPECT_EQ(reply[4 + 14 + 7], 2);  // ARP reply
+
+  // The peer goes away: the device is gone.
+  peer.reset();
+  EXPECT_FALSE(tap.OnReadable(Instant()));
+}
+
+// A framing error on the stream ends the Tap's device like an EOF.
+TEST(TapTest, StreamFramingErrorEndsTheDevice) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  UniqueFd peer(sv[1]);
+  Tap tap(std::make_unique<device::StreamDevice>(UniqueFd(sv[0])), nullptr,
+          nullptr, nullptr);
+  const uint8_t zero_length[4] = {};
+  ASSERT_EQ(write(peer.get(), zero_length, 4), 4);
+  EXPECT_FALSE(tap.OnReadable(Instant()));
+  EXPECT_EQ(tap.counters().frames, 0u);
+}
+
+// A tap read shorter than the virtio-net header is counted as a runt.
+TEST(TapTest, ShortVnetReadIsARunt) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+  UniqueFd peer(sv[1]);
+  Tap tap(std::make_unique<device::TapDevice>(UniqueFd(sv[0]), true), nullptr,
+          nullptr, nullptr);
+  const uint8_t short_read[4] = {};
+  ASSERT_EQ(write(peer.get(), short_read, 4), 4);
+  EXPECT_TRUE(tap.OnReadable(Instant()));
+  EXPECT_EQ(tap.counters().frames, 0u);
+  EXPECT_EQ(tap.counters().drops[static_cast<size_t>(DropReason::kRunt)], 1u);
 }
 
 }  // namespace
