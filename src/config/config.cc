@@ -20,149 +20,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "config/option_codes.h"
 #include "config/passwd.h"
 
 namespace pasta::config {
 namespace {
 
-// Codes for options without a short form (above any char value).
-enum LongOnly : int {
-  kOptTrace = 256,
-  kOptLogSize,
-  kOptRunas,
-  kOptVersion,
-  kOptUserns,
-  kOptNetns,
-  kOptNetnsOnly,
-  kOptNoNetnsQuit,
-  kOptConfigNet,
-  kOptNsMacAddr,
-  kOptDhcpDns,
-  kOptDhcpSearch,
-  kOptNoDhcpDns,
-  kOptNoDhcpSearch,
-  kOptDnsForward,
-  kOptDnsHost,
-  kOptNoTcp,
-  kOptNoUdp,
-  kOptNoIcmp,
-  kOptNoDhcp,
-  kOptNoNdp,
-  kOptNoDhcpv6,
-  kOptNoRa,
-  kOptNoMapGw,
-  kOptNoSplice,
-  kOptSpliceOnly,
-  kOptHostLoToNsLo,
-  kOptFreebind,
-  kOptMapGuestAddr,
-  kOptMapHostLoopback,
-  kOptOutboundIf4,
-  kOptOutboundIf6,
-  kOptNoCopyRoutes,
-  kOptNoCopyAddrs,
-  kOptFqdn,
-  kOptStats,
-  kOptChrootFallback,
-  kOptRepairPath,
-  kOptVhostUser,
-  kOptPrintCapabilities,
-  kOptMigrateExit,
-  kOptMigrateNoLinger,
-};
-
-using R = Repeat;
-
-// Every option of upstream pasta (and passt's, so that those get a precise
-// message). The first entry for a value is its canonical long name.
-constexpr OptionDef kOptionDefs[] = {
-    {"debug", no_argument, 'd', R::kFlag},
-    {"trace", no_argument, kOptTrace, R::kFlag},
-    {"quiet", no_argument, 'q', R::kFlag},
-    {"foreground", no_argument, 'f', R::kFlag},
-    {"stderr", no_argument, 'e', R::kFlag},
-    {"log-file", required_argument, 'l', R::kLastWins},
-    {"log-size", required_argument, kOptLogSize, R::kLastWins},
-    {"runas", required_argument, kOptRunas, R::kLastWins},
-    {"help", no_argument, 'h', R::kFlag},
-    {"version", no_argument, kOptVersion, R::kFlag},
-    {"ns-ifname", required_argument, 'I', R::kLastWins},
-    {"fd", required_argument, 'F', R::kLastWins},
-    {"pcap", required_argument, 'p', R::kLastWins},
-    {"pid", required_argument, 'P', R::kLastWins},
-    {"mtu", required_argument, 'm', R::kLastWins},
-    {"address", required_argument, 'a', R::kLastWinsPerFamily},
-    {"netmask", required_argument, 'n', R::kLastWins},
-    {"mac-addr", required_argument, 'M', R::kLastWins},
-    {"gateway", required_argument, 'g', R::kLastWinsPerFamily},
-    {"interface", required_argument, 'i', R::kLastWins},
-    {"outbound", required_argument, 'o', R::kLastWinsPerFamily},
-    {"outbound-if4", required_argument, kOptOutboundIf4, R::kLastWins},
-    {"outbound-if6", required_argument, kOptOutboundIf6, R::kLastWins},
-    {"dns", required_argument, 'D', R::kAccumulates},
-    {"search", required_argument, 'S', R::kAccumulates},
-    {"hostname", required_argument, 'H', R::kLastWins},
-    {"fqdn", required_argument, kOptFqdn, R::kLastWins},
-    {"dhcp-dns", no_argument, kOptDhcpDns, R::kFlag},
-    {"dhcp-search", no_argument, kOptDhcpSearch, R::kFlag},
-    {"no-dhcp-dns", no_argument, kOptNoDhcpDns, R::kFlag},
-    {"no-dhcp-search", no_argument, kOptNoDhcpSearch, R::kFlag},
-    {"dns-forward", required_argument, kOptDnsForward, R::kLastWinsPerFamily},
-    {"dns-host", required_argument, kOptDnsHost, R::kLastWinsPerFamily},
-    {"no-tcp", no_argument, kOptNoTcp, R::kFlag},
-    {"no-udp", no_argument, kOptNoUdp, R::kFlag},
-    {"no-icmp", no_argument, kOptNoIcmp, R::kFlag},
-    {"no-dhcp", no_argument, kOptNoDhcp, R::kFlag},
-    {"no-ndp", no_argument, kOptNoNdp, R::kFlag},
-    {"no-dhcpv6", no_argument, kOptNoDhcpv6, R::kFlag},
-    {"no-ra", no_argument, kOptNoRa, R::kFlag},
-    {"no-map-gw", no_argument, kOptNoMapGw, R::kFlag},
-    {"map-host-loopback", required_argument, kOptMapHostLoopback,
-     R::kLastWinsPerFamily},
-    {"map-guest-addr", required_argument, kOptMapGuestAddr,
-     R::kLastWinsPerFamily},
-    {"no-splice", no_argument, kOptNoSplice, R::kFlag},
-    {"splice-only", no_argument, kOptSpliceOnly, R::kFlag},
-    {"host-lo-to-ns-lo", no_argument, kOptHostLoToNsLo, R::kFlag},
-    {"freebind", no_argument, kOptFreebind, R::kFlag},
-    {"ipv4-only", no_argument, '4', R::kFlag},
-    {"ipv6-only", no_argument, '6', R::kFlag},
-    {"tcp-ports", required_argument, 't', R::kAccumulates},
-    {"udp-ports", required_argument, 'u', R::kAccumulates},
-    {"tcp-ns", required_argument, 'T', R::kAccumulates},
-    {"udp-ns", required_argument, 'U', R::kAccumulates},
-    {"userns", required_argument, kOptUserns, R::kLastWins},
-    {"netns", required_argument, kOptNetns, R::kLastWins},
-    {"netns-only", no_argument, kOptNetnsOnly, R::kFlag},
-    {"no-netns-quit", no_argument, kOptNoNetnsQuit, R::kFlag},
-    {"config-net", no_argument, kOptConfigNet, R::kFlag},
-    {"ns-mac-addr", required_argument, kOptNsMacAddr, R::kLastWins},
-    {"no-copy-routes", no_argument, kOptNoCopyRoutes, R::kFlag},
-    {"no-copy-addrs", no_argument, kOptNoCopyAddrs, R::kFlag},
-    {"stats", required_argument, kOptStats, R::kLastWins},
-    {"conf-path", required_argument, 'c', R::kLastWins},
-    {"chroot-fallback", no_argument, kOptChrootFallback, R::kFlag},
-    {"repair-path", required_argument, kOptRepairPath, R::kLastWins},
-    // passt (VM) mode only: recognised so we can say so.
-    {"socket", required_argument, 's', R::kPasstOnly},
-    {"socket-path", required_argument, 's', R::kPasstOnly},
-    {"one-off", no_argument, '1', R::kPasstOnly},
-    {"vhost-user", no_argument, kOptVhostUser, R::kPasstOnly},
-    {"print-capabilities", no_argument, kOptPrintCapabilities, R::kPasstOnly},
-    {"migrate-exit", no_argument, kOptMigrateExit, R::kPasstOnly},
-    {"migrate-no-linger", no_argument, kOptMigrateNoLinger, R::kPasstOnly},
-};
-
-// '+': stop at the first non-option. ':': report a missing argument as ':'.
-constexpr char kShortOptions[] =
-    "+:dqfel:hF:I:p:P:m:a:n:M:g:i:o:D:S:H:46t:u:T:U:c:s:1";
-
-const char* CanonicalName(int val) {
-  for (const OptionDef& def : kOptionDefs) {
-    if (def.val == val) return def.name;
-  }
-  return "?";
-}
+using namespace internal;  // NOLINT: this module's own option codes
 
 int StatPath(const std::string& path) {
   struct stat st;
@@ -859,7 +723,7 @@ absl::Status Parser::GetoptError(int code, int argc, char* const argv[]) {
   }
   // The full long name for `val` whose spelling starts with what was typed.
   auto full_name = [&](int val) -> std::string {
-    for (const OptionDef& def : kOptionDefs) {
+    for (const OptionDef& def : Options()) {
       if (def.val == val &&
           std::strncmp(def.name, typed.c_str(), typed.size()) == 0) {
         return def.name;
@@ -878,7 +742,7 @@ absl::Status Parser::GetoptError(int code, int argc, char* const argv[]) {
   }
   if (optopt == 0) {
     int matches = 0;
-    for (const OptionDef& def : kOptionDefs) {
+    for (const OptionDef& def : Options()) {
       if (std::strncmp(def.name, typed.c_str(), typed.size()) == 0) ++matches;
     }
     if (is_long && matches > 1) {
@@ -1029,7 +893,7 @@ absl::Status Parser::CrossCheck() {
 
 absl::StatusOr<Config> Parser::Run(int argc, char* const argv[]) {
   std::vector<struct option> options;
-  for (const OptionDef& def : kOptionDefs) {
+  for (const OptionDef& def : Options()) {
     options.push_back({def.name, def.has_arg, nullptr, def.val});
   }
   options.push_back({nullptr, 0, nullptr, 0});
@@ -1064,8 +928,6 @@ absl::StatusOr<Config> Parser::Run(int argc, char* const argv[]) {
 }
 
 }  // namespace
-
-absl::Span<const OptionDef> Options() { return kOptionDefs; }
 
 absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[]) {
   return ParseCommandLine(argc, argv, ParseEnv{});

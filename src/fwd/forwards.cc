@@ -16,8 +16,11 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
   if (spec.mode() != Mode::kExplicit && spec.mode() != Mode::kAll)
     return absl::OkStatus();
   const bool every = spec.mode() == Mode::kAll;
-  const auto [eph_lo, eph_hi] =
+  // Not structured bindings: a lambda below captures them (C++20; clang
+  // before 16, the fuzz build's compiler, refuses that).
+  const std::pair<uint16_t, uint16_t> eph =
       every ? limits.ephemeral : std::pair<uint16_t, uint16_t>{1, 0};
+  const uint16_t eph_lo = eph.first, eph_hi = eph.second;
   // Calls f(port, family) for each listener wanted.
   auto for_each = [&](auto f) {
     for (uint32_t port = 1; port <= 65535; ++port) {

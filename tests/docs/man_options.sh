@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The manual page against --help and the option table, and a clean groff run.
 #
-#   PASTA=path/to/pasta man_options.sh MAN_PAGE CONFIG_CC
+#   PASTA=path/to/pasta man_options.sh MAN_PAGE CONFIG_SOURCE...
+#
+# CONFIG_SOURCE: the files of src/config that hold the option table
+# (kOptionDefs) and the parser (Unimplemented(...) calls); read as one.
 #
 # Checks, each failure named on its own line:
 #   1. every option line of `pasta --help` has an entry (a .TP tag) in the
@@ -20,8 +23,10 @@
 # --version.
 set -u
 
-man_page=${1:?usage: PASTA=... $0 MAN_PAGE CONFIG_CC}
-config_cc=${2:?usage: PASTA=... $0 MAN_PAGE CONFIG_CC}
+man_page=${1:?usage: PASTA=... $0 MAN_PAGE CONFIG_SOURCE...}
+: "${2:?usage: PASTA=... $0 MAN_PAGE CONFIG_SOURCE...}"
+shift
+config_sources=("$@")
 : "${PASTA:?set PASTA to the pasta binary}"
 
 failures=0
@@ -38,7 +43,13 @@ if ! "$PASTA" --help >"$tmp/help"; then
   exit 1
 fi
 [ -r "$man_page" ] || { echo "FAIL: cannot read $man_page" >&2; exit 1; }
-[ -r "$config_cc" ] || { echo "FAIL: cannot read $config_cc" >&2; exit 1; }
+for f in "${config_sources[@]}"; do
+  [ -r "$f" ] || { echo "FAIL: cannot read $f" >&2; exit 1; }
+done
+# The sources as one text; messages name them all.
+config_cc=$tmp/config-sources.cc
+cat "${config_sources[@]}" >"$config_cc"
+config_names="${config_sources[*]}"
 
 # --- What each source says -------------------------------------------------
 
@@ -111,7 +122,7 @@ grep -oE -- '--[a-z0-9][a-z0-9-]*' "$tmp/man" | sed 's/^--//' | sort -u >"$tmp/m
 sed -n '/kOptionDefs\[\] = {/,/^};/p' "$config_cc" |
   grep -oE '\{"[a-z0-9][a-z0-9-]*"' | tr -d '{"' | sort -u >"$tmp/table"
 if [ "$(wc -l <"$tmp/table")" -lt 40 ]; then
-  fail "found only $(wc -l <"$tmp/table") options in kOptionDefs of $config_cc: has its layout changed?"
+  fail "found only $(wc -l <"$tmp/table") options in kOptionDefs of $config_names: has its layout changed?"
 fi
 grep -oE 'Unimplemented\("[a-z0-9-]+"\)' "$config_cc" |
   sed -E 's/Unimplemented\("(.*)"\)/\1/' | sort -u >"$tmp/unimplemented"
@@ -144,7 +155,7 @@ done <"$tmp/help.rec"
 # --- 2. Against the option table ---------------------------------------------
 
 while IFS= read -r opt; do
-  fail "--$opt is accepted by $config_cc but not mentioned in $man_page"
+  fail "--$opt is accepted by $config_names but not mentioned in $man_page"
 done < <(comm -23 "$tmp/table" "$tmp/man.mentioned")
 while IFS= read -r opt; do
   fail "--$opt is mentioned in $man_page but is not an option (not in kOptionDefs)"
@@ -158,7 +169,7 @@ done < <(comm -13 "$tmp/table" "$tmp/help.mentioned")
 sed -n '/^\.SH DIFFERENCES FROM UPSTREAM/,/^\.SH /p' "$tmp/man" |
   grep -oE -- '--[a-z0-9][a-z0-9-]*' | sed 's/^--//' | sort -u >"$tmp/differences"
 while IFS= read -r opt; do
-  fail "--$opt is accepted without effect (Unimplemented in $config_cc) but DIFFERENCES FROM UPSTREAM does not list it"
+  fail "--$opt is accepted without effect (Unimplemented in $config_names) but DIFFERENCES FROM UPSTREAM does not list it"
 done < <(comm -23 "$tmp/unimplemented" "$tmp/differences")
 
 # --- 4. Writing conventions, version ---------------------------------------
@@ -200,7 +211,7 @@ else
 fi
 
 if [ "$failures" -gt 0 ]; then
-  echo "$failures problem(s) between $man_page, pasta --help and $config_cc" >&2
+  echo "$failures problem(s) between $man_page, pasta --help and $config_names" >&2
   exit 1
 fi
 echo "ok: $(wc -l <"$tmp/help.long") options in --help and OPTIONS agree; $(wc -l <"$tmp/table") table options mentioned; groff clean"
