@@ -12,6 +12,8 @@ packages=(
   iperf iperf3 sockperf debootstrap
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
+  # lint (scripts/tidy.sh: clang-tidy and run-clang-tidy)
+  clang-tidy
   # lab tests and demo
   iproute2 util-linux procps busybox iputils-ping tcpdump python3 dnsmasq-base
   socat curl

@@ -56,7 +56,7 @@ int SyslogPriority(Level level) {
 // not stop the program.
 void WriteAll(int fd, const iovec* iov, int n) {
   ssize_t total = 0;
-  for (int i = 0; i < n; ++i) total += iov[i].iov_len;
+  for (int i = 0; i < n; ++i) total += static_cast<ssize_t>(iov[i].iov_len);
   if (writev(fd, iov, n) != total) {
     // Short or failed write; nothing sensible to do with a log line.
   }

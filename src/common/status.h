@@ -35,7 +35,11 @@ absl::Status ErrnoToStatus(int err, std::string_view what);
 #define ASSIGN_OR_RETURN(lhs, rexpr)                                           \
   ASSIGN_OR_RETURN_IMPL_(PASTA_STATUS_CONCAT_(pasta_statusor_, __LINE__), lhs, \
                          rexpr)
+// `tmp` is a name and `lhs` may be a declaration: neither can be
+// parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                           \
   if (!tmp.ok()) return tmp.status();           \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

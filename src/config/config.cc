@@ -137,7 +137,7 @@ class Parser {
   void Unimplemented(const char* long_name);
 
   absl::Status Handle(int code, const std::string& label, const char* arg);
-  absl::Status GetoptError(int code, int argc, char* const argv[]);
+  static absl::Status GetoptError(int code, int argc, char* const argv[]);
 
   absl::Status SetAddrPerFamily(int val, const std::string& label,
                                 const char* arg, unsigned rules,
@@ -803,8 +803,8 @@ absl::Status Parser::HandleArguments(int first, int argc, char* const argv[]) {
 }
 
 absl::Status Parser::CrossCheck() {
-  auto error = [](std::string message) {
-    return absl::InvalidArgumentError(std::move(message));
+  auto error = [](const std::string& message) {
+    return absl::InvalidArgumentError(message);
   };
   // Logging.
   if (cfg_.quiet && (debug_ || trace_)) {

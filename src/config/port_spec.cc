@@ -36,8 +36,8 @@ const char* ModeName(PortSpec::Mode mode) {
   return "?";
 }
 
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(std::move(message));
+absl::Status Invalid(const std::string& message) {
+  return absl::InvalidArgumentError(message);
 }
 
 std::string Quoted(std::string_view text) {

@@ -368,9 +368,8 @@ size_t HandleDhcp6(absl::Span<const uint8_t> request, const Dhcp6Config& cfg,
     case Dhcp6Type::kReconfigure:
     case Dhcp6Type::kRelayForw:
     case Dhcp6Type::kRelayRepl:
+    default:  // not a message type we know
       return 0;
-    default:
-      return 0;  // not a message type we know
   }
   if (need_client_id && !req->has_client_id) return 0;
 

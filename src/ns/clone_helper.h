@@ -38,9 +38,8 @@ inline constexpr int kHelperCloneFlags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
 // of kStackAlign: the initial stack pointer for a downward-growing stack in
 // that buffer. Pure; does not allocate.
 inline void* StackTop(void* base, size_t size) {
-  const uintptr_t top = reinterpret_cast<uintptr_t>(base) + size;
-  return reinterpret_cast<void*>(top &
-                                 ~static_cast<uintptr_t>(kStackAlign - 1));
+  char* const end = static_cast<char*>(base) + size;
+  return end - (reinterpret_cast<uintptr_t>(end) & (kStackAlign - 1));
 }
 
 // The namespaces a helper joins: descriptors of /proc/PID/ns/{user,net} or a

@@ -173,6 +173,7 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
     path = args[0];
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 

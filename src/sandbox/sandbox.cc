@@ -107,7 +107,7 @@ CapMask PermittedCaps() {
 // SIGSYS from the filter: one line naming the call, then exit. Runs where the
 // call was made, possibly inside the namespace helper (whose exit then fails
 // the helper's work, and the caller reports that too).
-void OnSigsys(int, siginfo_t* info, void*) {
+void OnSigsys(int /*sig*/, siginfo_t* info, void* /*ucontext*/) {
   char line[128];
   const int nr = info->si_syscall;
   const int n = snprintf(line, sizeof(line),
