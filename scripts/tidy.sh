@@ -21,13 +21,9 @@ runner=$(command -v run-clang-tidy || command -v run-clang-tidy-14) || {
   echo "tidy: run-clang-tidy not found (Debian: apt-get install clang-tidy)" >&2
   exit 1
 }
-# Every src/ file in the compilation database, except src/fwd/forwards.cc:
-# clang 14 cannot compile it (a lambda captures the structured binding
-# [eph_lo, eph_hi], which clang accepts from version 16), and a compiler
-# error is not a check that can be turned off. Drop the exclusion once it
-# compiles with clang 14.
+# Every src/ file in the compilation database.
 root_re=$(printf '%s' "$PWD" | sed 's/[][\.*^$+?(){}|]/\\&/g')
-files="^$root_re/src/(?!fwd/forwards\.cc\$).*\.cc\$"
+files="^$root_re/src/.*\.cc\$"
 log=$(mktemp /tmp/pasta-tidy.XXXXXX)
 trap 'rm -f "$log"' EXIT
 if "$runner" -p "$build" -j"$(nproc)" -quiet "$files" >"$log" 2>&1; then
