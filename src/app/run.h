@@ -50,6 +50,8 @@ class NsSocketPool {
     for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
       v->reserve(kBatch);
   }
+  NsSocketPool(const NsSocketPool&) = delete;
+  NsSocketPool& operator=(const NsSocketPool&) = delete;
   ~NsSocketPool() {
     for (std::vector<int>* v : {&pool4_, &pool6_, &udp4_, &udp6_})
       for (int fd : *v) close(fd);

@@ -59,6 +59,19 @@ inline constexpr size_t kFlowDataSize = 256;
 // Bytes of a handler's own key the index holds.
 inline constexpr size_t kFlowKeySize = 40;
 
+// The key of a TCP or UDP flow over the tap: its two ends as the namespace
+// sees them. Hashed and compared as bytes: value-initialise it.
+struct PortKey {
+  uint8_t family;  // AF_INET or AF_INET6 as a byte
+  uint8_t pad = 0;
+  uint16_t ns_port;
+  uint16_t remote_port;
+  uint16_t pad2 = 0;
+  uint8_t ns_addr[16];
+  uint8_t remote[16];  // as the namespace sees it
+};
+static_assert(sizeof(PortKey) == 40);
+
 // What the index is keyed by: the kind, then the handler's key as bytes
 // (zero beyond its size). No padding: hashed and compared as bytes.
 struct FlowKey {

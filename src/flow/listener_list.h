@@ -1,5 +1,7 @@
-// The listener lists of the protocol handlers (a std::vector<L> per
-// handler, where an entry with fd < 0 is free): finding a free entry.
+// The listeners of forwarded ports, as every protocol handler keeps them
+// (TCP and UDP on the host for -t/-u, splice's and the relay's on a
+// loopback for -T/-U): one entry type and, over a std::vector of them,
+// finding a free entry.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +9,15 @@
 #include <vector>
 
 namespace pasta::flow {
+
+// A listening socket of a forwarded port: where it listens and where what
+// it takes goes. An entry with fd < 0 is free.
+struct Listener {
+  int fd = -1;
+  int family = 0;
+  uint16_t port = 0;    // the port it listens on, on its own side
+  uint16_t target = 0;  // the port on the other side it forwards to
+};
 
 // For the listener lists (a std::vector<L> whose free entries have fd < 0):
 // the index of the lowest free entry, appended if there is none; the caller

@@ -27,7 +27,7 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
       const uint16_t p = static_cast<uint16_t>(port);
       if (!spec.Forwarded(p)) continue;
       if (every && p >= eph_lo && p <= eph_hi) continue;
-      const config::PortSpec::Bind bind = spec.BindFor(p);
+      const config::PortSpec::Bind& bind = spec.BindFor(p);
       for (int family : {AF_INET, AF_INET6}) {
         if (family == AF_INET ? !enabled4 : !enabled6) continue;
         if (bind.addr && bind.addr->family != family) continue;

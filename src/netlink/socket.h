@@ -54,6 +54,9 @@ class NlSocket {
 
   NlSocket(NlSocket&&) = default;
   NlSocket& operator=(NlSocket&&) = default;
+  NlSocket(const NlSocket&) = delete;
+  NlSocket& operator=(const NlSocket&) = delete;
+  ~NlSocket() = default;
 
   // Sends the request in `msg` (exactly one message, nlmsg_len == size;
   // NLM_F_ACK expected for non-dumps) after giving it the next sequence

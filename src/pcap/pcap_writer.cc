@@ -15,6 +15,9 @@ namespace pasta::pcap {
 struct PcapWriter::Handles {
   pcap_t* dead = nullptr;
   pcap_dumper_t* dumper = nullptr;
+  Handles() = default;
+  Handles(const Handles&) = delete;
+  Handles& operator=(const Handles&) = delete;
   ~Handles() {
     if (dumper != nullptr) pcap_dump_close(dumper);
     if (dead != nullptr) pcap_close(dead);

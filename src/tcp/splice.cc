@@ -185,14 +185,14 @@ void SpliceFlows::OnListenerReadable(uint32_t index) {
   for (int i = 0; i < kAcceptBatch; ++i) {
     const int c = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) return;
-    FromNamespace(c, l.family, l.host_port);
+    FromNamespace(c, l.family, l.target);
   }
 }
 
 void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
-    if (l.fd < 0 || l.ns_port != ns_port) continue;
+    if (l.fd < 0 || l.port != ns_port) continue;
     close(l.fd);
     l.fd = -1;
     lowest_free_listener_ = std::min(lowest_free_listener_, i);

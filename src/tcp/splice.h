@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "common/net_types.h"
 #include "flow/flow_table.h"
+#include "flow/listener_list.h"
 
 namespace pasta::tcp {
 
@@ -120,12 +121,9 @@ class SpliceFlows {
     uint16_t port = 0;  // where side 1 connects, for traces
     Side side[2];
   };
-  struct Listener {
-    int fd = -1;  // -1: a free entry
-    int family = 0;
-    uint16_t ns_port = 0;
-    uint16_t host_port = 0;
-  };
+  // port: where it listens (the host's port for -t/-u, the namespace's
+  // for -T/-U); target: where it forwards to.
+  using Listener = flow::Listener;
 
   // Takes a slot, makes the pipes, connects `out` to `addr` (null: the
   // loopback) `port`.

@@ -195,7 +195,7 @@ TcpFlows::~TcpFlows() {
     if (l.fd >= 0) sockets_->Close(l.fd, false);
 }
 
-std::string TcpFlows::Describe(const Key& k) const {
+std::string TcpFlows::Describe(const Key& k) {
   return absl::StrFormat("tcp %s -> %s",
                          FormatEndpoint(k.family, k.ns_addr, k.ns_port),
                          FormatEndpoint(k.family, k.remote, k.remote_port));
@@ -216,11 +216,11 @@ std::string TcpFlows::Describe(const Flow& f) const {
   return absl::StrFormat("%s [%s]", Describe(f.key), bits);
 }
 
-size_t TcpFlows::PayloadOffset(int family) const {
+size_t TcpFlows::PayloadOffset(int family) {
   return L4Offset(family) + kTcpHeader;
 }
 
-uint32_t TcpFlows::OurWindow(const Flow& f) const {
+uint32_t TcpFlows::OurWindow(const Flow& f) {
   if (f.buf < 0) return kBufferSize;
   return static_cast<uint32_t>(kBufferSize - (f.buf_end - f.buf_start));
 }
@@ -233,7 +233,7 @@ void TcpFlows::Queue(uint32_t slot, uint32_t bits) {
   queued_.push_back(slot);
 }
 
-void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) {
+void TcpFlows::ReadOptions(Flow& f, const wire::TcpView& tcp) const {
   const absl::Span<const uint8_t> o = tcp.options();
   const int family = f.key.family;
   uint16_t mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
@@ -538,7 +538,10 @@ void TcpFlows::MaybeFinish(uint32_t slot) {
 }
 
 void TcpFlows::Flush(Instant now) {
-  for (size_t i = 0; i < queued_.size(); ++i) {
+  // By index: Push() may queue the flow again (its kEvQueued is cleared
+  // first), which appends to queued_ while this walks it.
+  for (size_t i = 0; i < queued_.size();
+       ++i) {  // NOLINT(modernize-loop-convert)
     const uint32_t slot = queued_[i];
     Flow& f = flows_[slot];
     f.ev &= ~kEvQueued;
@@ -605,13 +608,13 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
     if (fd < 0) return;
     if (splice_ != nullptr && family == l.family &&
         flow::IsLoopback(family, peer)) {
-      splice_->FromHost(fd, family, l.ns_port);
+      splice_->FromHost(fd, family, l.target);
       continue;
     }
     const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
     Key key{};
     key.family = static_cast<uint8_t>(family);
-    key.ns_port = l.ns_port;
+    key.ns_port = l.target;
     key.remote_port = port;
     if (family != l.family || ns.family != family || flows_.full()) {
       if (flows_.full()) {
@@ -624,7 +627,7 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
       } else {
         ++counters_.dropped_invalid;
         LOG_DEBUG("tcp: inbound connection on port %u: no namespace address",
-                  l.host_port);
+                  l.port);
       }
       sockets_->Close(fd, true);
       continue;
@@ -803,7 +806,7 @@ size_t TcpFlows::PendingFromNamespace() const {
 void TcpFlows::RemoveListeners(uint16_t host_port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
-    if (l.fd < 0 || l.host_port != host_port) continue;
+    if (l.fd < 0 || l.port != host_port) continue;
     sockets_->Close(l.fd, false);
     l.fd = -1;
     lowest_free_listener_ = std::min(lowest_free_listener_, i);

@@ -255,16 +255,7 @@ class TcpFlows {
   const Counters& counters() const { return counters_; }
 
  private:
-  struct Key {
-    uint8_t family;
-    uint8_t pad = 0;
-    uint16_t ns_port;
-    uint16_t remote_port;
-    uint16_t pad2 = 0;
-    uint8_t ns_addr[16];
-    uint8_t remote[16];  // as the namespace sees it
-  };
-  static_assert(sizeof(Key) == 40);
+  using Key = flow::PortKey;
 
   // Event bits of a flow.
   enum : uint32_t {
@@ -324,24 +315,21 @@ class TcpFlows {
     Instant last;                       // last activity
     Instant opened;                     // when the flow was created
   };
-  struct Listener {
-    int fd = -1;  // -1: a free entry
-    int family = 0;
-    uint16_t host_port = 0;
-    uint16_t ns_port = 0;
-  };
+  // port: where it listens (the host's port for -t/-u, the namespace's
+  // for -T/-U); target: where it forwards to.
+  using Listener = flow::Listener;
 
   bool Enabled(int family) const {
     return family == AF_INET ? cfg_.enabled4 : cfg_.enabled6;
   }
   // The flow's ends for a trace line: "tcp NS -> REMOTE".
   std::string Describe(const Flow& f) const;
-  std::string Describe(const Key& k) const;
+  static std::string Describe(const Key& k);
 
   void OpenOutbound(const Key& key, const wire::TcpView& tcp,
                     const MacAddr& ns_mac, Instant now);
   int64_t NewSlot(const Key& key, int fd, Instant now);
-  void ReadOptions(Flow& f, const wire::TcpView& tcp);
+  void ReadOptions(Flow& f, const wire::TcpView& tcp) const;
   void HandleSegment(uint32_t slot, const wire::TcpView& tcp, Instant now);
   void HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now);
   void HandlePayload(uint32_t slot, const wire::TcpView& tcp, Instant now);
@@ -364,13 +352,13 @@ class TcpFlows {
   void MaybeFinish(uint32_t slot);
 
   // Frames. Payload (if any) is already at PayloadOffset() in `frame`.
-  size_t PayloadOffset(int family) const;
+  static size_t PayloadOffset(int family);
   // Builds and sends a segment; returns false if the tap refused it.
   bool SendSegment(Flow& f, uint8_t* frame, uint8_t flags, uint32_t seq,
                    size_t payload_len, bool options);
   void SendFlags(Flow& f, uint8_t flags);  // no payload, seq = seq_next
   void SendAckNow(Flow& f) { SendFlags(f, kAck); }
-  uint32_t OurWindow(const Flow& f) const;
+  static uint32_t OurWindow(const Flow& f);
   // RST for a segment that has no flow (RFC 9293 3.10.7.1).
   void ResetUnknown(int family, const uint8_t* src, const uint8_t* dst,
                     const wire::TcpView& tcp, const MacAddr& ns_mac);
@@ -389,7 +377,7 @@ class TcpFlows {
   // the range table. Returns false if it was dropped.
   bool StoreOutOfOrder(Flow& f, uint32_t off, absl::Span<const uint8_t> data);
   // After ns_next moved: takes the out-of-order ranges it reached.
-  void MergeOutOfOrder(Flow& f);
+  static void MergeOutOfOrder(Flow& f);
   uint8_t* BufferData(int32_t index) {
     return pool_.get() + static_cast<size_t>(index) * kBufferSize;
   }

@@ -115,12 +115,9 @@ class UdpRelay {
     int fd = -1;
     Instant last;
   };
-  struct Listener {
-    int fd = -1;
-    int family = 0;
-    uint16_t port = 0;
-    uint16_t target = 0;
-  };
+  // port: where it listens (the host's port for -t/-u, the namespace's
+  // for -T/-U); target: where it forwards to.
+  using Listener = flow::Listener;
 
   void ReadListener(uint32_t index, Instant now);
   void ReadFlow(uint32_t slot, Instant now);

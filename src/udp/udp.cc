@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "common/log.h"
 #include "common/sockaddr.h"
@@ -196,10 +197,9 @@ std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd) {
   return std::make_unique<SystemUdpSockets>(epoll_fd);
 }
 
-UdpFlows::UdpFlows(const UdpConfig& cfg, UdpSockets* sockets,
-                   wire::FrameSink* sink, flow::SipKey key,
-                   flow::FlowTable* table)
-    : cfg_(cfg),
+UdpFlows::UdpFlows(UdpConfig cfg, UdpSockets* sockets, wire::FrameSink* sink,
+                   flow::SipKey key, flow::FlowTable* table)
+    : cfg_(std::move(cfg)),
       sockets_(sockets),
       sink_(sink),
       table_(table, key, kMaxFlows),
@@ -463,7 +463,7 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
 void UdpFlows::RemoveListeners(uint16_t host_port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
-    if (l.fd < 0 || l.host_port != host_port) continue;
+    if (l.fd < 0 || l.port != host_port) continue;
     // Inbound flows answer through the listener's socket: they go first.
     // Backwards: Close() moves the last slot in use into the closed one's place.
     for (size_t k = flows_.size(); k-- > 0;) {
@@ -547,13 +547,13 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
       continue;
     }
     if (relay_ != nullptr && IsLoopback(family, d.addr)) {
-      relay_->Forward(l.fd, family, d.port, l.ns_port,
+      relay_->Forward(l.fd, family, d.port, l.target,
                       absl::MakeConstSpan(d.data, d.len), now);
       continue;
     }
     Key key{};
     key.family = static_cast<uint8_t>(family);
-    key.ns_port = l.ns_port;
+    key.ns_port = l.target;
     key.remote_port = d.port;
     std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
     ShownRemote(family, d.addr, key.remote);
@@ -568,7 +568,7 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
       slot = NewSlot(key, l.fd, static_cast<int32_t>(index), now);
       std::memcpy(flows_[slot].peer, d.addr, AddrLen(family));
       LOG_DEBUG("udp: new inbound flow %s -> host port %u -> %s",
-                Format(family, d.addr, d.port), l.host_port,
+                Format(family, d.addr, d.port), l.port,
                 Format(family, key.ns_addr, key.ns_port));
     }
     Flow& f = flows_[slot];
@@ -634,7 +634,7 @@ void UdpFlows::DrainErrors(int fd, int family, int64_t slot, int32_t listener) {
       if (e->family != family || ns.family != family) continue;
       Key key{};
       key.family = static_cast<uint8_t>(family);
-      key.ns_port = listeners_[listener].ns_port;
+      key.ns_port = listeners_[listener].target;
       key.remote_port = e->port;
       std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
       ShownRemote(family, e->dst, key.remote);

@@ -179,7 +179,7 @@ class UdpFlows {
   // `sockets` and `sink` must outlive this object. Allocates the flow table
   // and kBatch frame buffers of (14 + mtu) bytes.
   // `table`: the run's flow table (null: a private one of kMaxFlows).
-  UdpFlows(const UdpConfig& cfg, UdpSockets* sockets, wire::FrameSink* sink,
+  UdpFlows(UdpConfig cfg, UdpSockets* sockets, wire::FrameSink* sink,
            flow::SipKey key, flow::FlowTable* table = nullptr);
   // Closes every flow and listener socket.
   ~UdpFlows();
@@ -235,16 +235,7 @@ class UdpFlows {
   const Counters& counters() const { return counters_; }
 
  private:
-  struct Key {
-    uint8_t family;  // AF_INET or AF_INET6 as a byte
-    uint8_t pad = 0;
-    uint16_t ns_port;
-    uint16_t remote_port;
-    uint16_t pad2 = 0;
-    uint8_t ns_addr[16];
-    uint8_t remote[16];  // as the namespace sees it
-  };
-  static_assert(sizeof(Key) == 40);
+  using Key = flow::PortKey;
   struct Flow {
     Key key{};
     int fd = -1;
@@ -254,12 +245,9 @@ class UdpFlows {
     MacAddr ns_mac;
     Instant last;
   };
-  struct Listener {
-    int fd = -1;  // -1: a free entry
-    int family = 0;
-    uint16_t host_port = 0;
-    uint16_t ns_port = 0;
-  };
+  // port: where it listens (the host's port for -t/-u, the namespace's
+  // for -T/-U); target: where it forwards to.
+  using Listener = flow::Listener;
 
   bool Enabled(int family) const {
     return family == AF_INET ? cfg_.enabled4 : cfg_.enabled6;
