@@ -88,7 +88,10 @@ int Loop(Run& run) {
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
   const Instant start = Instant::Now();
-  Instant next_ra = start + kRouterAdvertDelay;
+  // Only where RAs are on: with --config-net (podman's way) there are none.
+  Instant next_ra = run.tap->sends_router_adverts()
+                        ? start + kRouterAdvertDelay
+                        : Instant::Never();
   const bool scans = run.poll_target_pid || run.autofwd.on();
   Instant next_scan = scans ? start + kScanInterval : Instant::Never();
   Instant armed = Instant::Never();  // what the timer is set for
@@ -101,11 +104,14 @@ int Loop(Run& run) {
   Instant drain_until = Instant::Never();
   // After a wakeup with events, poll (epoll_wait with no timeout) for
   // kBusyPoll more before sleeping: a request/response exchange through
-  // us then mostly avoids two sleep/wake-up cycles (measured: 15 000 to
-  // 20 000 round trips per second, bench/tcp.sh), for at most that much
-  // CPU per wakeup. PASTA_BUSY_POLL_US overrides it (0: off), for
-  // benchmarks.
-  constexpr Duration kBusyPoll = Microseconds(10);
+  // us then mostly avoids two sleep/wake-up cycles, for at most that much
+  // CPU per wakeup (an idle pasta has no wakeups to pay it on). Measured
+  // with bench/tcp.sh (sockperf ping-pong, 64 bytes, MTU 65520; the veth
+  // 17 000-18 000/s in the same runs): 10 us, 10 300 round trips/s; 20 us,
+  // 24 800/s; 30 us, 26 100/s; 40 us, 26 300/s; bulk transfers spend
+  // about 10 % more CPU per GB at 20 us than at 10. PASTA_BUSY_POLL_US
+  // overrides it (0: off), for benchmarks.
+  constexpr Duration kBusyPoll = Microseconds(20);
   const char* bp = getenv("PASTA_BUSY_POLL_US");
   const Duration busy_poll = bp ? Microseconds(atoll(bp)) : kBusyPoll;
   bool was_busy = false;

@@ -320,7 +320,7 @@ void Tap::ToUdpFlows(int family, const uint8_t* src, const uint8_t* dst,
 }
 
 void Tap::SendRouterAdvert() {
-  if (services_ == nullptr || !services_->ndp || !services_->ndp->ra) return;
+  if (!sends_router_adverts()) return;
   const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
   const auto ra =
       ndp::BuildRouterAdvert(*services_->ndp, out.subspan(wire::kL4Offset6));

@@ -116,6 +116,11 @@ class Tap : public wire::FrameSink {
 
   // Sends an unsolicited router advertisement, if NDP and RAs are on.
   void SendRouterAdvert();
+  // Whether SendRouterAdvert() sends anything (off with --no-ra,
+  // --no-ndp and --config-net): the loop schedules none otherwise.
+  bool sends_router_adverts() const {
+    return services_ != nullptr && services_->ndp && services_->ndp->ra;
+  }
 
  private:
   void HandleArp(const uint8_t* src_mac, absl::Span<const uint8_t> arp,
