@@ -47,17 +47,7 @@ tmp=$(mktemp -d /tmp/pasta-bench.XXXXXX)
 # shellcheck disable=SC2034
 life=600 wpid='' cpid='' ppid='' ipid='' clpid='' rc='' res=''
 
-cleanup() {
-  bench_stop
-  ip netns del $h 2>/dev/null
-  ip netns del $s 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-lab_private_tun "$tmp" || exit 1
-lab_create $h $s || exit 1
+bench_lab
 
 # switches PID: voluntary plus involuntary context switches of PID so far.
 switches() {

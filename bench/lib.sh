@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/tcp.sh and bench/splice.sh (source it after
+# Shared by bench/tcp.sh, splice.sh and idle.sh (source it after
 # scripts/lab-env.sh; needs root): each row's pasta started as nobody in the
 # lab's host netns and stopped again, one-shot iperf3 transfers with the CPU
 # the pasta process spends per GB, medians and number formatting.
@@ -246,4 +246,22 @@ version_of() {
     deb12) dpkg-query -W -f='${Version}' passt 2>/dev/null ;;
     deb13) chroot "$trixie" dpkg-query -W -f='${Version}' passt 2>/dev/null ;;
   esac
+}
+
+# bench_cleanup: the pasta, clients and servers (bench_stop), the lab's
+# two namespaces ($h, $s) and the scratch directory ($tmp).
+bench_cleanup() {
+  bench_stop
+  ip netns del "$h" 2>/dev/null
+  ip netns del "$s" 2>/dev/null
+  rm -rf "$tmp"
+}
+
+# bench_lab: makes the lab (the private tun node in $tmp, host netns $h
+# joined to server netns $s) with bench_cleanup to run at exit, or exits.
+bench_lab() {
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  lab_private_tun "$tmp" || exit 1
+  lab_create "$h" "$s" || exit 1
 }

@@ -59,19 +59,9 @@ life=3600 hz=$(getconf CLK_TCK) wpid='' cpid='' ppid='' ipid='' clpid='' rc='' r
 srv_in=() srv_addr=127.0.0.1 srv_bind='' iperf_port='' in_ns=()
 lo_up='' lo_down=''
 
-cleanup() {
-  bench_stop
-  ip netns del $h 2>/dev/null
-  ip netns del $s 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # The server netns is only there because pasta copies its addresses and
 # routes from the host netns' uplink; no traffic of ours goes to it.
-lab_private_tun "$tmp" || exit 1
-lab_create $h $s || exit 1
+bench_lab
 
 # listening CMD... PORT: waits (5 s at most) for a TCP listener on PORT
 # where CMD... (a netns prefix) runs.
