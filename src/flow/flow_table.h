@@ -93,6 +93,7 @@ class FlowTable {
                      size_t indexed = 0);
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
+  ~FlowTable() = default;
 
   size_t capacity() const { return capacity_; }
   bool full() const { return size_ == capacity_; }

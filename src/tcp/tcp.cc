@@ -201,7 +201,7 @@ std::string TcpFlows::Describe(const Key& k) {
                          FormatEndpoint(k.family, k.remote, k.remote_port));
 }
 
-std::string TcpFlows::Describe(const Flow& f) const {
+std::string TcpFlows::Describe(const Flow& f) {
   static constexpr const char* kNames[] = {
       "inbound", "connecting", "synack_sent", "syn_sent", "established",
       "ns_fin",  "sock_shut",  "sock_eof",    "fin_sent", "fin_acked",
@@ -540,8 +540,8 @@ void TcpFlows::MaybeFinish(uint32_t slot) {
 void TcpFlows::Flush(Instant now) {
   // By index: Push() may queue the flow again (its kEvQueued is cleared
   // first), which appends to queued_ while this walks it.
-  for (size_t i = 0; i < queued_.size();
-       ++i) {  // NOLINT(modernize-loop-convert)
+  // NOLINTNEXTLINE(modernize-loop-convert)
+  for (size_t i = 0; i < queued_.size(); ++i) {
     const uint32_t slot = queued_[i];
     Flow& f = flows_[slot];
     f.ev &= ~kEvQueued;

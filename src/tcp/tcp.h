@@ -323,7 +323,7 @@ class TcpFlows {
     return family == AF_INET ? cfg_.enabled4 : cfg_.enabled6;
   }
   // The flow's ends for a trace line: "tcp NS -> REMOTE".
-  std::string Describe(const Flow& f) const;
+  static std::string Describe(const Flow& f);
   static std::string Describe(const Key& k);
 
   void OpenOutbound(const Key& key, const wire::TcpView& tcp,
