@@ -35,6 +35,7 @@
 #include <type_traits>
 
 #include "absl/types/span.h"
+#include "common/time.h"
 #include "flow/flow_index.h"
 #include "flow/siphash.h"
 #include "flow/zeroed_array.h"
@@ -184,6 +185,27 @@ class KindSlots {
   FlowKind kind_;
   size_t cap_;
 };
+
+// Closes, through `close(slot)` (which must release the slot), every flow
+// of `flows` idle for `timeout` at `now` (T's `last` that long ago), and
+// returns when the next of the others expires: Never() if none is left.
+// One pass, backwards: a release moves the last flow, already seen, into
+// the freed place.
+template <typename T, typename CloseFn>
+Instant ExpireIdle(KindSlots<T>& flows, Instant now, Duration timeout,
+                   CloseFn close) {
+  Instant next = Instant::Never();
+  for (size_t k = flows.size(); k-- > 0;) {
+    const uint32_t slot = flows.in_use()[k];
+    const Instant due = flows[slot].last + timeout;
+    if (now >= due) {
+      close(slot);
+    } else {
+      next = Earlier(next, due);
+    }
+  }
+  return next;
+}
 
 // A handler's typed view of the index: its own Key (trivially copyable,
 // no padding, at most kFlowKeySize bytes) under its kind.

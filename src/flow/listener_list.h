@@ -24,6 +24,16 @@ struct Listener {
 // fills it. `*lowest_free` is a lower bound of that index: this keeps it, and
 // a caller freeing entry i lowers it to i. So opening n listeners (an
 // exclusion-only spec opens tens of thousands) costs O(n), not O(n^2).
+// The open listener at `index` of `list`, or null where the index is out
+// of range or the entry free: any index an epoll reference carries is safe
+// to ask about.
+inline const Listener* OpenListener(const std::vector<Listener>& list,
+                                    uint32_t index) {
+  if (index >= list.size()) return nullptr;
+  const Listener& l = list[index];
+  return l.fd >= 0 ? &l : nullptr;
+}
+
 template <typename L>
 uint32_t TakeListenerEntry(std::vector<L>& list, size_t* lowest_free) {
   size_t i = *lowest_free;

@@ -213,20 +213,11 @@ void IcmpFlows::Close(uint32_t slot) {
 }
 
 void IcmpFlows::Expire(Instant now) {
-  // Backwards: Close() moves the last slot in use into the closed one's place.
-  for (size_t k = flows_.size(); k-- > 0;) {
-    const uint32_t s = flows_.in_use()[k];
-    if (now - flows_[s].last >= kIdleTimeout) {
-      ++counters_.expired;
-      Close(s);
-    }
-  }
-  // Every flow has the same timeout: the next to expire is the one idle
-  // longest.
-  next_deadline_ = Instant::Never();
-  for (size_t k = 0; k < flows_.size(); ++k)
-    next_deadline_ =
-        Earlier(next_deadline_, flows_[flows_.in_use()[k]].last + kIdleTimeout);
+  next_deadline_ =
+      flow::ExpireIdle(flows_, now, kIdleTimeout, [this](uint32_t s) {
+        ++counters_.expired;
+        Close(s);
+      });
 }
 
 }  // namespace pasta::icmp

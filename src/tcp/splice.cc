@@ -179,9 +179,9 @@ absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
 }
 
 void SpliceFlows::OnListenerReadable(uint32_t index) {
-  if (index >= listeners_.size()) return;
-  const Listener& l = listeners_[index];
-  if (l.fd < 0) return;
+  const Listener* open = flow::OpenListener(listeners_, index);
+  if (open == nullptr) return;
+  const Listener& l = *open;
   for (int i = 0; i < kAcceptBatch; ++i) {
     const int c = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) return;

@@ -597,9 +597,9 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
 }
 
 void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
-  if (index >= listeners_.size()) return;
-  const Listener& l = listeners_[index];
-  if (l.fd < 0) return;
+  const Listener* open = flow::OpenListener(listeners_, index);
+  if (open == nullptr) return;
+  const Listener& l = *open;
   for (int i = 0; i < kAcceptBatch; ++i) {
     int family = AF_UNSPEC;
     uint8_t peer[16] = {};
@@ -668,72 +668,75 @@ Instant TcpFlows::FlowDeadline(const Flow& f, Instant now) {
   return d;
 }
 
+void TcpFlows::TickFlow(uint32_t slot, Instant now) {
+  Flow& f = flows_[slot];
+  if (f.ev & kEvClosing) return;
+  if ((f.ev & kEvEstablished) == 0) {
+    if (now - f.opened >= kSynTimeout) {
+      ++counters_.timeouts;
+      Close(slot, true, true, "handshake timeout");
+      return;
+    }
+    if (now >= f.rto_at) {
+      // Our SYN or SYN-ACK went unanswered: send it again.
+      SendFlags(f, (f.ev & kEvSynSent) ? kSyn : kSyn | kAck);
+      Arm(f, now + (kSynRetransmit << std::min<int>(++f.retries, 3)));
+    }
+    return;
+  }
+  // Once our FIN is out, the namespace has kFinTimeout to finish; a
+  // half-close from its side alone may last (the server may still speak).
+  if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeout) {
+    ++counters_.timeouts;
+    Close(slot, true, true, "FIN timeout");
+    return;
+  }
+  if (now - f.last >= kIdleTimeout) {
+    ++counters_.timeouts;
+    Close(slot, true, true, "idle timeout");
+    return;
+  }
+  if (f.ev & kEvRetryPush) {
+    // A frame the tap refused: the queue had a tick to drain.
+    f.ev &= ~kEvRetryPush;
+    Push(slot, now);
+    if (f.ev & kEvClosing) return;
+  }
+  if (now < f.rto_at) return;
+  f.rto_at = Instant::Never();
+  if (f.seq_next != f.seq_acked) {
+    if (++f.retries > kMaxRetransmits) {
+      ++counters_.timeouts;
+      Close(slot, true, true, "retransmission limit");
+      return;
+    }
+    LOG_TRACE("%s: no ACK for %u bytes, retransmitting", Describe(f),
+              f.seq_next - f.seq_acked);
+    f.dup_acks = 0;
+    Rewind(slot, now);
+    Arm(f, now + (kRtoMin << std::min<int>(f.retries, 6)));
+  } else if (f.ns_wnd == 0) {
+    // Zero-window probe: an old sequence number makes the namespace
+    // answer with its current window.
+    const uint32_t saved = f.seq_next;
+    f.seq_next = saved - 1;
+    SendAckNow(f);
+    f.seq_next = saved;
+    Arm(f, now + (kRtoMin << std::min<int>(++f.retries, 6)));
+  } else {
+    Push(slot, now);  // a frame the tap refused, nothing in flight
+  }
+}
+
 void TcpFlows::Tick(Instant now) {
+  // One pass: each flow's due work, then what it has due next.
+  Instant next = Instant::Never();
   for (size_t i = 0; i < flows_.size(); ++i) {
     const uint32_t slot = flows_.in_use()[i];
-    Flow& f = flows_[slot];
-    if (f.ev & kEvClosing) continue;
-    if ((f.ev & kEvEstablished) == 0) {
-      if (now - f.opened >= kSynTimeout) {
-        ++counters_.timeouts;
-        Close(slot, true, true, "handshake timeout");
-        continue;
-      }
-      if (now >= f.rto_at) {
-        // Our SYN or SYN-ACK went unanswered: send it again.
-        SendFlags(f, (f.ev & kEvSynSent) ? kSyn : kSyn | kAck);
-        Arm(f, now + (kSynRetransmit << std::min<int>(++f.retries, 3)));
-      }
-      continue;
-    }
-    // Once our FIN is out, the namespace has kFinTimeout to finish; a
-    // half-close from its side alone may last (the server may still speak).
-    if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeout) {
-      ++counters_.timeouts;
-      Close(slot, true, true, "FIN timeout");
-      continue;
-    }
-    if (now - f.last >= kIdleTimeout) {
-      ++counters_.timeouts;
-      Close(slot, true, true, "idle timeout");
-      continue;
-    }
-    if (f.ev & kEvRetryPush) {
-      // A frame the tap refused: the queue had a tick to drain.
-      f.ev &= ~kEvRetryPush;
-      Push(slot, now);
-      if (f.ev & kEvClosing) continue;
-    }
-    if (now < f.rto_at) continue;
-    f.rto_at = Instant::Never();
-    if (f.seq_next != f.seq_acked) {
-      if (++f.retries > kMaxRetransmits) {
-        ++counters_.timeouts;
-        Close(slot, true, true, "retransmission limit");
-        continue;
-      }
-      LOG_TRACE("%s: no ACK for %u bytes, retransmitting", Describe(f),
-                f.seq_next - f.seq_acked);
-      f.dup_acks = 0;
-      Rewind(slot, now);
-      Arm(f, now + (kRtoMin << std::min<int>(f.retries, 6)));
-    } else if (f.ns_wnd == 0) {
-      // Zero-window probe: an old sequence number makes the namespace
-      // answer with its current window.
-      const uint32_t saved = f.seq_next;
-      f.seq_next = saved - 1;
-      SendAckNow(f);
-      f.seq_next = saved;
-      Arm(f, now + (kRtoMin << std::min<int>(++f.retries, 6)));
-    } else {
-      Push(slot, now);  // a frame the tap refused, nothing in flight
-    }
+    TickFlow(slot, now);
+    next = Earlier(next, FlowDeadline(flows_[slot], now));
   }
-  // What is due next, now that everything due is done.
-  next_deadline_ = Instant::Never();
-  for (size_t i = 0; i < flows_.size(); ++i)
-    next_deadline_ =
-        Earlier(next_deadline_, FlowDeadline(flows_[flows_.in_use()[i]], now));
+  next_deadline_ = next;
 }
 
 void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,

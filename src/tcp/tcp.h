@@ -214,7 +214,7 @@ class TcpFlows {
 
   // Retransmissions, zero-window probes and timeouts: handles what is due
   // at `now`, then finds the next deadline. Call when NextDeadline() has
-  // come (earlier is harmless); costs two scans of the active flows.
+  // come (earlier is harmless); costs one scan of the active flows.
   void Tick(Instant now);
   // No flow has anything due before this instant (Never(): nothing
   // pending). It may be earlier than needed (a deadline that moved later
@@ -338,6 +338,8 @@ class TcpFlows {
   bool FlushBuffer(uint32_t slot);
   // Sends socket data within the namespace's window.
   void Push(uint32_t slot, Instant now);
+  // Tick()'s work on one flow: its timeouts and retransmissions due.
+  void TickFlow(uint32_t slot, Instant now);
   // The flow's earliest deadline: handshake, retransmission, FIN or idle
   // timeout, or a refused frame to push again.
   static Instant FlowDeadline(const Flow& f, Instant now);

@@ -100,8 +100,7 @@ void UdpRelay::OnReadable(uint32_t slot, Instant now) {
 }
 
 void UdpRelay::OnListenerReadable(uint32_t index, Instant now) {
-  if (index < listeners_.size() && listeners_[index].fd >= 0)
-    ReadListener(index, now);
+  if (flow::OpenListener(listeners_, index) != nullptr) ReadListener(index, now);
 }
 
 void UdpRelay::ReadListener(uint32_t index, Instant now) {
@@ -216,17 +215,8 @@ void UdpRelay::ReadFlow(uint32_t slot, Instant now) {
 }
 
 void UdpRelay::Expire(Instant now) {
-  // Backwards: Close() moves the last slot in use into the closed one's place.
-  for (size_t k = flows_.size(); k-- > 0;) {
-    const uint32_t slot = flows_.in_use()[k];
-    if (now - flows_[slot].last >= kIdleTimeout) Close(slot);
-  }
-  // Every flow has the same timeout: the next to expire is the one idle
-  // longest.
-  next_deadline_ = Instant::Never();
-  for (size_t k = 0; k < flows_.size(); ++k)
-    next_deadline_ =
-        Earlier(next_deadline_, flows_[flows_.in_use()[k]].last + kIdleTimeout);
+  next_deadline_ = flow::ExpireIdle(flows_, now, kIdleTimeout,
+                                    [this](uint32_t slot) { Close(slot); });
 }
 
 void UdpRelay::Close(uint32_t slot) {

@@ -484,8 +484,7 @@ void UdpFlows::OnReadable(uint32_t slot, Instant now) {
 }
 
 void UdpFlows::OnListenerReadable(uint32_t index, Instant now) {
-  if (index < listeners_.size() && listeners_[index].fd >= 0)
-    ReadListener(index, now);
+  if (flow::OpenListener(listeners_, index) != nullptr) ReadListener(index, now);
 }
 
 int UdpFlows::Receive(int fd, int family) {
@@ -736,25 +735,15 @@ void UdpFlows::Close(uint32_t slot) {
 }
 
 void UdpFlows::Expire(Instant now) {
-  // Backwards: Close() moves the last slot in use into the closed one's place.
-  for (size_t k = flows_.size(); k-- > 0;) {
-    const uint32_t s = flows_.in_use()[k];
-    if (now - flows_[s].last >= kIdleTimeout) {
-      ++counters_.expired;
-      LOG_TRACE("udp: %s -> %s: idle, closed",
-                Format(flows_[s].key.family, flows_[s].key.ns_addr,
-                       flows_[s].key.ns_port),
-                Format(flows_[s].key.family, flows_[s].key.remote,
-                       flows_[s].key.remote_port));
-      Close(s);
-    }
-  }
-  // Every flow has the same timeout: the next to expire is the one idle
-  // longest.
-  next_deadline_ = Instant::Never();
-  for (size_t k = 0; k < flows_.size(); ++k)
-    next_deadline_ =
-        Earlier(next_deadline_, flows_[flows_.in_use()[k]].last + kIdleTimeout);
+  next_deadline_ =
+      flow::ExpireIdle(flows_, now, kIdleTimeout, [this](uint32_t s) {
+        ++counters_.expired;
+        const Key& k = flows_[s].key;
+        LOG_TRACE("udp: %s -> %s: idle, closed",
+                  Format(k.family, k.ns_addr, k.ns_port),
+                  Format(k.family, k.remote, k.remote_port));
+        Close(s);
+      });
 }
 
 }  // namespace pasta::udp

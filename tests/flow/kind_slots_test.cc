@@ -127,6 +127,20 @@ struct Entry {
   int fd = -1;
 };
 
+TEST(OpenListenerTest, OnlyAnOpenEntryInRange) {
+  std::vector<Listener> list(3);
+  list[1].fd = 7;
+  EXPECT_EQ(OpenListener(list, 0), nullptr);  // free
+  ASSERT_NE(OpenListener(list, 1), nullptr);
+  EXPECT_EQ(OpenListener(list, 1)->fd, 7);
+  // Out of range. Through volatiles: with constant indexes GCC 12 inlines
+  // the call and warns (-Warray-bounds) about the access the bounds check
+  // prevents.
+  volatile uint32_t past_end = 3, far = UINT32_MAX;
+  EXPECT_EQ(OpenListener(list, past_end), nullptr);
+  EXPECT_EQ(OpenListener(list, far), nullptr);
+}
+
 TEST(TakeListenerEntryTest, FillsTheLowestFreeEntryAndAppendsWhenNoneIs) {
   std::vector<Entry> list;
   size_t lowest = 0;
