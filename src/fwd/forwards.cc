@@ -16,17 +16,14 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
   if (spec.mode() != Mode::kExplicit && spec.mode() != Mode::kAll)
     return absl::OkStatus();
   const bool every = spec.mode() == Mode::kAll;
-  // Not structured bindings: a lambda below captures them (C++20; clang
-  // before 16, the fuzz build's compiler, refuses that).
-  const std::pair<uint16_t, uint16_t> eph =
-      every ? limits.ephemeral : std::pair<uint16_t, uint16_t>{1, 0};
-  const uint16_t eph_lo = eph.first, eph_hi = eph.second;
+  // The ports it listens on: ExplicitPorts() holds the rule (an
+  // exclusion-only list leaves the ephemeral range out).
+  const PortSet ports = ExplicitPorts(spec, limits.ephemeral);
   // Calls f(port, family) for each listener wanted.
   auto for_each = [&](auto f) {
-    for (uint32_t port = 1; port <= 65535; ++port) {
+    for (size_t port = ports._Find_first(); port < ports.size();
+         port = ports._Find_next(port)) {
       const uint16_t p = static_cast<uint16_t>(port);
-      if (!spec.Forwarded(p)) continue;
-      if (every && p >= eph_lo && p <= eph_hi) continue;
       const config::PortSpec::Bind& bind = spec.BindFor(p);
       for (int family : {AF_INET, AF_INET6}) {
         if (family == AF_INET ? !enabled4 : !enabled6) continue;
@@ -82,7 +79,8 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
         "%s: %u listeners for every port but the excluded ones and the "
         "ephemeral range %u-%u; %u refused (port in use or not "
         "permitted)",
-        option, bound, eph_lo, eph_hi, skipped);
+        option, bound, limits.ephemeral.first, limits.ephemeral.second,
+        skipped);
   }
   return absl::OkStatus();
 }
