@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-15}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 targets=(tap_fuzz stream_device_fuzz ndp_fuzz dhcp_fuzz tcp_fuzz proc_net_fuzz wire_fuzz udp_fuzz
-  icmp_fuzz netlink_fuzz config_fuzz port_spec_fuzz resolv_conf_fuzz)
+  icmp_fuzz netlink_fuzz config_fuzz port_spec_fuzz resolv_conf_fuzz control_fuzz)
 CC=clang CXX=clang++ cmake -S . -B "$build" -DPASTA_FUZZ=ON -DPASTA_WERROR=ON -DPASTA_BUILD_TESTS=OFF \
   -DPASTA_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
