@@ -9,7 +9,8 @@
 #                                   and libpcap linked in statically
 #     lib/pasta-cpp/*.so*           what stays dynamic, with its loader:
 #                                   glibc (libc, libm, ld-linux) and libmnl
-#     share/man/man1/pasta.1, share/doc/pasta-cpp/README
+#     bin/pesto                     the control socket's client, static
+#     share/man/man1/pasta.1, pesto.1, share/doc/pasta-cpp/README
 #   pasta-cpp_VERSION_DEBARCH.deb   the same tree in /usr/libexec/pasta-cpp
 #   pasta-cpp-VERSION-1.ARCH.rpm    likewise (built with Debian's rpmbuild)
 #   SHA256SUMS                      of the files above
@@ -81,7 +82,7 @@ for arch in "${archs[@]}"; do
   cmake -S . -B "$build" "${cross[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DPASTA_PORTABLE=ON -DPASTA_PCAP_STATIC_DIR="$pcap" -DPASTA_WERROR=ON \
     -DPASTA_BUILD_TESTS=OFF -DPASTA_BUILD_BENCH=OFF >/dev/null
-  nice cmake --build "$build" -j"$(nproc)" --target pasta pasta_launcher >/dev/null
+  nice cmake --build "$build" -j"$(nproc)" --target pasta pasta_launcher pesto >/dev/null
 
   name=pasta-cpp-$version-$arch
   stage=$(mktemp -d /tmp/pasta-release.XXXXXX)
@@ -89,8 +90,9 @@ for arch in "${archs[@]}"; do
   mkdir -p "$tree/bin" "$tree/lib/pasta-cpp" "$tree/share/man/man1" "$tree/share/doc/pasta-cpp"
   "$strip" -o "$tree/bin/pasta" "$build/src/launcher/pasta_launcher"
   "$strip" -o "$tree/lib/pasta-cpp/pasta" "$build/src/pasta"
+  "$strip" -o "$tree/bin/pesto" "$build/src/pesto"  # static: no launcher
   closure "$root" "$triple" "$tree/lib/pasta-cpp"
-  cp man/pasta.1 "$tree/share/man/man1/pasta.1"
+  cp man/pasta.1 man/pesto.1 "$tree/share/man/man1/"
   cat >"$tree/share/doc/pasta-cpp/README" <<DOC
 pasta-cpp $version for $arch: a drop-in pasta that needs nothing from the
 host's userland. bin/pasta starts lib/pasta-cpp/pasta with the C library

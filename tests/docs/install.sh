@@ -66,7 +66,18 @@ elif ! cmp -s "$man" "$man_page"; then
   fail "$man differs from $man_page"
 fi
 
+# pesto, the control socket's client, and its page, beside pasta's.
+pesto=$prefix/bin/pesto
+if [ ! -x "$pesto" ]; then
+  fail "no executable $pesto after install"
+elif ! [[ $("$pesto" --version 2>&1) =~ ^pesto\ \(pasta-cpp\)\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  fail "installed pesto --version printed '$("$pesto" --version 2>&1)'"
+fi
+if ! cmp -s "$prefix/share/man/man1/pesto.1" "$(dirname "$man_page")/pesto.1"; then
+  fail "no pesto.1, or not the tree's, after install"
+fi
+
 if [ "$failures" -gt 0 ]; then
   exit 1
 fi
-echo "ok: $bin ($version) and $man"
+echo "ok: $bin ($version), $pesto, $man and pesto.1"
