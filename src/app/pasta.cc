@@ -307,8 +307,8 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   }
   return fwd::AddForwards(
       cfg.udp_ports, "-u", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
-      [&](int family, const IpAddr* bind, uint16_t host_port,
-          uint16_t ns_port, const IpAddr* to_addr) {
+      [&](int family, const IpAddr* bind, uint16_t host_port, uint16_t ns_port,
+          const IpAddr* to_addr) {
         return run.udp->AddListener(family, bind, host_port, ns_port, to_addr);
       });
 }
@@ -351,8 +351,8 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   }
   return fwd::AddForwards(
       cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
-      [&](int family, const IpAddr* bind, uint16_t host_port,
-          uint16_t ns_port, const IpAddr* to_addr) {
+      [&](int family, const IpAddr* bind, uint16_t host_port, uint16_t ns_port,
+          const IpAddr* to_addr) {
         return run.tcp->AddListener(family, bind, host_port, ns_port, to_addr);
       });
 }

@@ -314,17 +314,16 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
               Quoted(item), ")"));
         }
         if (!bind.addr) {
-          return Invalid(absl::StrCat(
-              "target address ", to, " in ", Quoted(item),
-              " needs a listening address of its family, e.g. ",
-              mapping.to_addr->IsV4() ? "0.0.0.0" : "[::]", "/",
-              std::string(item)));
+          return Invalid(
+              absl::StrCat("target address ", to, " in ", Quoted(item),
+                           " needs a listening address of its family, e.g. ",
+                           mapping.to_addr->IsV4() ? "0.0.0.0" : "[::]", "/",
+                           std::string(item)));
         }
         if (bind.addr->family != mapping.to_addr->family) {
-          return Invalid(absl::StrCat("listening address ",
-                                      FormatIp(*bind.addr),
-                                      " and target address ", to,
-                                      " are of different families"));
+          return Invalid(absl::StrCat(
+              "listening address ", FormatIp(*bind.addr),
+              " and target address ", to, " are of different families"));
         }
       }
       mappings.push_back(mapping);
@@ -436,18 +435,15 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
   return absl::OkStatus();
 }
 
-absl::Status PortSpec::AddAuto(const std::vector<uint64_t>& ports,
-                               bool limited,
+absl::Status PortSpec::AddAuto(const std::vector<uint64_t>& ports, bool limited,
                                const std::vector<uint64_t>& local_excluded) {
   // Limited lists add up (`-t 80,auto -t 8000-8010,auto`); anything else
   // stands alone.
   if (specified_ && !(limited && mode_ == Mode::kAuto && auto_limited_)) {
-    return Invalid(absl::StrCat(limited ? "'auto' list" : "'auto'",
-                                " conflicts with ",
-                                mode_ == Mode::kAuto && !auto_limited_
-                                    ? "plain auto"
-                                    : ModeName(mode_),
-                                " given earlier"));
+    return Invalid(absl::StrCat(
+        limited ? "'auto' list" : "'auto'", " conflicts with ",
+        mode_ == Mode::kAuto && !auto_limited_ ? "plain auto" : ModeName(mode_),
+        " given earlier"));
   }
   for (size_t w = 0; w < kBitmapWords && !forwarded_.empty(); ++w) {
     if ((forwarded_[w] & ports[w]) == 0) continue;

@@ -150,7 +150,7 @@ class PortSpec {
   std::vector<uint8_t> bind_index_;  // empty until a bind prefix is used
   std::vector<uint8_t> to_addr_index_;  // empty until a target address is
   std::vector<IpAddr> to_addrs_ = {IpAddr{}};  // index 0: none
-  bool auto_limited_ = false;  // kAuto limited to the forwarded_ ports
+  bool auto_limited_ = false;        // kAuto limited to the forwarded_ ports
   uint8_t all_bind_ = 0;             // kAll: the bind of the spec
   std::vector<Bind> binds_ = {Bind{}};
 };

@@ -33,7 +33,9 @@ class AutoForward {
   using CloseFn = std::function<void(uint16_t port)>;
 
   AutoForward(std::string name, OpenFn open, CloseFn close)
-      : name_(std::move(name)), open_(std::move(open)), close_(std::move(close)) {
+      : name_(std::move(name)),
+        open_(std::move(open)),
+        close_(std::move(close)) {
     allowed_.set();
   }
 

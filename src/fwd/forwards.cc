@@ -54,9 +54,8 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
   size_t bound = 0, skipped = 0;
   absl::Status error;
   for_each([&](uint16_t p, int family, const config::PortSpec::Bind& bind) {
-    absl::Status st =
-        add(family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p),
-            spec.TargetAddr(p));
+    absl::Status st = add(family, bind.addr ? &*bind.addr : nullptr, p,
+                          spec.Target(p), spec.TargetAddr(p));
     if (st.ok()) {
       ++bound;
     } else if (every) {

@@ -614,7 +614,7 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
       splice_->FromHost(fd, family, l.target);
       continue;
     }
-    const IpAddr& ns = to_addr            ? l.to_addr
+    const IpAddr& ns = to_addr             ? l.to_addr
                        : family == AF_INET ? cfg_.ns_addr4
                                            : cfg_.ns_addr6;
     Key key{};

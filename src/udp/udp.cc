@@ -543,7 +543,7 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
   // A target address is reached over the tap only (the relay sends to the
   // namespace's loopback).
   const bool to_addr = l.to_addr.family != AF_UNSPEC;
-  const IpAddr& ns = to_addr            ? l.to_addr
+  const IpAddr& ns = to_addr             ? l.to_addr
                      : family == AF_INET ? cfg_.ns_addr4
                                          : cfg_.ns_addr6;
   for (int i = 0; i < n; ++i) {

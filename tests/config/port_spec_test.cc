@@ -411,7 +411,8 @@ TEST(PortSpecTest, TargetAddressRanges) {
 }
 
 TEST(PortSpecTest, TargetAddressIPv6) {
-  PortSpec spec = Build({"[::]/5000:[2001:db8::5]/6000", "::1/5001:2001:db8::6"});
+  PortSpec spec =
+      Build({"[::]/5000:[2001:db8::5]/6000", "::1/5001:2001:db8::6"});
   EXPECT_EQ(FormatIp(*spec.TargetAddr(5000)), "2001:db8::5");
   EXPECT_EQ(spec.Target(5000), 6000);
   EXPECT_EQ(FormatIp(*spec.TargetAddr(5001)), "2001:db8::6");

@@ -63,15 +63,14 @@ struct Recorder {
 absl::Status Forward(const config::PortSpec& spec, const char* option,
                      bool enabled4, bool enabled6, const Limits& limits,
                      Recorder& r) {
-  return AddForwards(
-      spec, option, enabled4, enabled6, limits,
-      [&r](int family, const IpAddr* bind, uint16_t port, uint16_t target,
-           const IpAddr* to) {
-        const Call c{family, bind ? FormatIp(*bind) : "", port, target,
-                     to ? FormatIp(*to) : ""};
-        r.calls.push_back(c);
-        return r.refuse(c) ? r.error : absl::OkStatus();
-      });
+  return AddForwards(spec, option, enabled4, enabled6, limits,
+                     [&r](int family, const IpAddr* bind, uint16_t port,
+                          uint16_t target, const IpAddr* to) {
+                       const Call c{family, bind ? FormatIp(*bind) : "", port,
+                                    target, to ? FormatIp(*to) : ""};
+                       r.calls.push_back(c);
+                       return r.refuse(c) ? r.error : absl::OkStatus();
+                     });
 }
 
 TEST(AddForwardsTest, ExplicitListOpensAListenerPerEnabledFamily) {
