@@ -128,7 +128,7 @@ Port forwarding (default: auto for all four):
   A list of exclusions only, like ~25, means every port except those.
   PORT:TOADDR/TO or FIRST-LAST:TOADDR (-t and -u, after an ADDR/ of the same
   family) forwards to TOADDR in the namespace: -t 0.0.0.0/5000:192.0.2.5/6000
-  A list ending in ',auto' limits auto to its ports: -t 8000-8010,auto
+  'auto' among the items limits auto to their ports: -t 8000-8010,auto
 )";
 }
 
