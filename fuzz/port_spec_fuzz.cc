@@ -4,7 +4,9 @@
 // Checks: a refused spec leaves the PortSpec as it was; port 0 is never
 // forwarded; under `all`, a port is forwarded unless excluded; the count of
 // forwarded ports covers the map; every port's bind is one of the binds
-// given.
+// given; a target address comes only with a forwarded port and a bind
+// address of its family; automatic forwarding (`ITEMS,auto`) allows ports
+// only under `auto`, never port 0 nor an excluded one.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -69,6 +71,19 @@ Snapshot Take(const PortSpec& s, const std::vector<uint16_t>& probes) {
     snap.ports.push_back(fwd | excluded << 1);
     snap.ports.push_back(fwd ? s.Target(p) : 0);
     snap.ports.push_back(static_cast<uint32_t>(index));
+    const pasta::IpAddr* to = s.TargetAddr(p);
+    if (to != nullptr) {
+      Require(fwd);
+      Require(b.addr.has_value() && b.addr->family == to->family);
+      snap.ports.push_back(to->bytes[3] | to->bytes[15] << 8 |
+                           static_cast<uint32_t>(to->family) << 16);
+    }
+    const bool auto_fwd = s.AutoForwarded(p);
+    if (auto_fwd) {
+      Require(s.mode() == PortSpec::Mode::kAuto);
+      Require(p != 0 && !excluded);
+    }
+    snap.ports.push_back(auto_fwd);
   }
   return snap;
 }

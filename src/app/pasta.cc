@@ -299,16 +299,17 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
           udp::UdpRelay::kOutbound, &run.flows);
       RETURN_IF_ERROR(fwd::AddForwards(
           cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
-          [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
+          [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port,
+              const IpAddr*) {
             return AddRelayListener(run, family, ns_port, host_port);
           }));
     }
   }
   return fwd::AddForwards(
       cfg.udp_ports, "-u", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
-      [&](int family, const IpAddr* bind, uint16_t host_port,
-          uint16_t ns_port) {
-        return run.udp->AddListener(family, bind, host_port, ns_port);
+      [&](int family, const IpAddr* bind, uint16_t host_port, uint16_t ns_port,
+          const IpAddr* to_addr) {
+        return run.udp->AddListener(family, bind, host_port, ns_port, to_addr);
       });
 }
 
@@ -339,7 +340,8 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
     run.tcp->set_splice(run.splice.get());
     RETURN_IF_ERROR(fwd::AddForwards(
         cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
-        [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
+        [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port,
+            const IpAddr*) {
           return AddNamespaceListener(run, family, ns_port, host_port);
         }));
   } else if (cfg.tcp_ns.mode() == config::PortSpec::Mode::kExplicit ||
@@ -349,9 +351,9 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   }
   return fwd::AddForwards(
       cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
-      [&](int family, const IpAddr* bind, uint16_t host_port,
-          uint16_t ns_port) {
-        return run.tcp->AddListener(family, bind, host_port, ns_port);
+      [&](int family, const IpAddr* bind, uint16_t host_port, uint16_t ns_port,
+          const IpAddr* to_addr) {
+        return run.tcp->AddListener(family, bind, host_port, ns_port, to_addr);
       });
 }
 
@@ -390,6 +392,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return run.tcp->AddListener(family, nullptr, port, port);
         },
         [&run](uint16_t port) { run.tcp->RemoveListeners(port); });
+    a.dirs.tcp_in->set_allowed(fwd::AutoPorts(cfg.tcp_ports));
   }
   if (want_u) {
     a.dirs.udp_in = fwd::MakeAutoForward(
@@ -398,6 +401,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return run.udp->AddListener(family, nullptr, port, port);
         },
         [&run](uint16_t port) { run.udp->RemoveListeners(port); });
+    a.dirs.udp_in->set_allowed(fwd::AutoPorts(cfg.udp_ports));
   }
   if (want_U) {
     a.dirs.udp_out = fwd::MakeAutoForward(
@@ -406,6 +410,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return AddRelayListener(run, family, port, port);
         },
         [&run](uint16_t port) { run.udp_relay->RemoveListeners(port); });
+    a.dirs.udp_out->set_allowed(fwd::AutoPorts(cfg.udp_ns));
   }
   if (want_T) {
     a.dirs.tcp_out = fwd::MakeAutoForward(
@@ -414,6 +419,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return AddNamespaceListener(run, family, port, port);
         },
         [&run](uint16_t port) { run.splice->RemoveNamespaceListeners(port); });
+    a.dirs.tcp_out->set_allowed(fwd::AutoPorts(cfg.tcp_ns));
   }
   return absl::OkStatus();
 }

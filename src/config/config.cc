@@ -842,10 +842,11 @@ absl::Status Parser::CrossCheck() {
       }
     }
   }
-  if (addr4_has_prefix_ && !netmask_text_.empty()) {
+  // As upstream, a prefix length in any -a (IPv6 too) and -n don't mix.
+  if (!netmask_text_.empty() && (addr4_has_prefix_ || cfg_.prefix_len6 >= 0)) {
     return error(absl::StrCat("--netmask ", netmask_text_,
                               ": prefix length already given by --address ",
-                              addr4_text_));
+                              addr4_has_prefix_ ? addr4_text_ : addr6_text_));
   }
 
   // Protocols vs. port forwarding.

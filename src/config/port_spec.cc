@@ -16,10 +16,11 @@ struct Range {
 };
 
 // One non-exclusion item: host ports [host.first, host.last] go to
-// [target_first, target_first + length).
+// [target_first, target_first + length), at `to_addr` if one was given.
 struct Mapping {
   Range host;
   uint32_t target_first = 0;
+  std::optional<IpAddr> to_addr;
 };
 
 const char* ModeName(PortSpec::Mode mode) {
@@ -88,14 +89,72 @@ absl::Status ParseRange(std::string_view text, std::string_view item,
   return absl::OkStatus();
 }
 
+// Strips one pair of [brackets] around an address.
+std::string_view Unbracket(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+    return text.substr(1, text.size() - 2);
+  return text;
+}
+
+// Why `addr` can't be a target address, or nullptr if it can: the
+// namespace is reached over its interface, so not an address no interface
+// has.
+const char* UnusableTarget(const IpAddr& addr) {
+  const auto& b = addr.bytes;
+  if (addr.IsV4()) {
+    if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0) return "unspecified";
+    if (b[0] == 127) return "loopback";
+    if ((b[0] & 0xf0) == 0xe0) return "multicast";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+      return "broadcast";
+    return nullptr;
+  }
+  bool zero15 = true;
+  for (int i = 0; i < 15; ++i) zero15 = zero15 && b[i] == 0;
+  if (zero15 && b[15] == 0) return "unspecified";
+  if (zero15 && b[15] == 1) return "loopback";
+  if (b[0] == 0xff) return "multicast";
+  return nullptr;
+}
+
+// True if `text` is made of digits and dashes only: a port range, not an
+// address.
+bool IsPortText(std::string_view text) {
+  for (char c : text) {
+    if ((c < '0' || c > '9') && c != '-') return false;
+  }
+  return true;
+}
+
+// Parses "RANGE", "RANGE:RANGE", "RANGE:ADDR/RANGE" or "RANGE:ADDR".
 absl::Status ParseMapping(std::string_view item, Mapping* mapping) {
   size_t colon = item.find(':');
   absl::Status status = ParseRange(item.substr(0, colon), item, &mapping->host);
   if (!status.ok()) return status;
   mapping->target_first = mapping->host.first;
   if (colon == std::string_view::npos) return absl::OkStatus();
+  std::string_view to = item.substr(colon + 1);
+  std::string_view to_ports = to;
+  if (!IsPortText(to)) {
+    // A target address, then maybe its ports.
+    size_t slash = to.rfind('/');
+    std::string_view addr_text = to.substr(0, slash);
+    std::optional<IpAddr> addr = ParseIp(Unbracket(addr_text));
+    if (!addr) {
+      return Invalid(absl::StrCat("invalid port or target address ",
+                                  Quoted(addr_text), " in ", Quoted(item)));
+    }
+    if (const char* why = UnusableTarget(*addr)) {
+      return Invalid(absl::StrCat("target address ", Quoted(addr_text),
+                                  " is not usable (", why, ") in ",
+                                  Quoted(item)));
+    }
+    mapping->to_addr = *addr;
+    if (slash == std::string_view::npos) return absl::OkStatus();
+    to_ports = to.substr(slash + 1);
+  }
   Range target;
-  status = ParseRange(item.substr(colon + 1), item, &target);
+  status = ParseRange(to_ports, item, &target);
   if (!status.ok()) return status;
   if (target.last - target.first != mapping->host.last - mapping->host.first) {
     return Invalid(absl::StrCat("ranges differ in length in ", Quoted(item)));
@@ -108,7 +167,8 @@ bool IsKeyword(std::string_view word) {
   return word == "none" || word == "auto" || word == "all";
 }
 
-// Parses the part before '/': ADDR, [ADDR], %IFNAME or ADDR%IFNAME.
+// Parses the part before '/': ADDR, [ADDR], *, %IFNAME or ADDR%IFNAME
+// (ADDR may be *: the wildcard address, as if none was given).
 absl::Status ParseBind(std::string_view prefix, PortSpec::Bind* bind) {
   size_t percent = prefix.find('%');
   std::string_view addr_text = prefix.substr(0, percent);
@@ -125,11 +185,8 @@ absl::Status ParseBind(std::string_view prefix, PortSpec::Bind* bind) {
     }
     return absl::OkStatus();
   }
-  std::string_view bare = addr_text;
-  if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-  }
-  std::optional<IpAddr> addr = ParseIp(bare);
+  if (addr_text == "*") return absl::OkStatus();
+  std::optional<IpAddr> addr = ParseIp(Unbracket(addr_text));
   if (!addr)
     return Invalid(absl::StrCat("invalid address ", Quoted(addr_text)));
   bind->addr = *addr;
@@ -156,6 +213,15 @@ void PortSpec::AllocateMaps() {
   if (excluded_.empty()) excluded_.assign(kBitmapWords, 0);
 }
 
+int PortSpec::ToAddrIndex(const IpAddr& addr) {
+  for (size_t i = 1; i < to_addrs_.size(); ++i) {
+    if (to_addrs_[i] == addr) return static_cast<int>(i);
+  }
+  if (to_addrs_.size() > kMaxBinds) return -1;
+  to_addrs_.push_back(addr);
+  return static_cast<int>(to_addrs_.size() - 1);
+}
+
 int PortSpec::BindIndex(const Bind& bind) {
   for (size_t i = 0; i < binds_.size(); ++i) {
     if (binds_[i] == bind) return static_cast<int>(i);
@@ -180,19 +246,29 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
     return absl::OkStatus();
   }
 
-  // Optional bind prefix.
+  // Optional bind prefix, up to the first '/'. A '/' can also come in a
+  // target address (`5000:192.0.2.5/6000`): text before it that is no bind
+  // prefix but starts as a port item is part of the list.
   Bind bind;
   std::string_view list = spec;
   size_t slash = spec.find('/');
   if (slash != std::string_view::npos) {
-    if (!allow_bind) {
-      return Invalid(
-          "an address or interface can't be given for this direction");
+    std::string_view prefix = spec.substr(0, slash);
+    absl::Status status = ParseBind(prefix, &bind);
+    const size_t colon = prefix.find(':');
+    const bool port_item = colon != std::string_view::npos && colon > 0 &&
+                           IsPortText(prefix.substr(0, colon));
+    if (!status.ok() && port_item) {
+      bind = Bind{};
+    } else {
+      if (!allow_bind) {
+        return Invalid(
+            "an address or interface can't be given for this direction");
+      }
+      if (!status.ok()) return status;
+      list = spec.substr(slash + 1);
+      if (list.empty()) return Invalid("no ports after '/'");
     }
-    absl::Status status = ParseBind(spec.substr(0, slash), &bind);
-    if (!status.ok()) return status;
-    list = spec.substr(slash + 1);
-    if (list.empty()) return Invalid("no ports after '/'");
   }
 
   // Split into items; first collect exclusions (they may follow the ranges
@@ -200,6 +276,7 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
   std::vector<uint64_t> local_excluded(kBitmapWords, 0);
   std::vector<Mapping> mappings;
   bool any_exclusion = false;
+  bool with_auto = false;
   size_t pos = 0;
   while (true) {
     size_t comma = list.find(',', pos);
@@ -207,12 +284,13 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
                                                  ? std::string_view::npos
                                                  : comma - pos);
     if (item.empty()) return Invalid("empty item in port list");
-    if (IsKeyword(item)) {
+    if (item == "auto" && !with_auto && bind == Bind{}) {
+      with_auto = true;
+    } else if (IsKeyword(item)) {
       return Invalid(absl::StrCat(Quoted(item),
                                   " can't be combined with other items, "
                                   "an address or an interface"));
-    }
-    if (item.front() == '~') {
+    } else if (item.front() == '~') {
       Range range;
       absl::Status status = ParseRange(item.substr(1), item, &range);
       if (!status.ok()) return status;
@@ -228,10 +306,48 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
       Mapping mapping;
       absl::Status status = ParseMapping(item, &mapping);
       if (!status.ok()) return status;
+      if (mapping.to_addr) {
+        const std::string to = FormatIp(*mapping.to_addr);
+        if (!allow_bind) {
+          return Invalid(absl::StrCat(
+              "a target address can't be given for this direction (",
+              Quoted(item), ")"));
+        }
+        if (!bind.addr) {
+          return Invalid(
+              absl::StrCat("target address ", to, " in ", Quoted(item),
+                           " needs a listening address of its family, e.g. ",
+                           mapping.to_addr->IsV4() ? "0.0.0.0" : "[::]", "/",
+                           std::string(item)));
+        }
+        if (bind.addr->family != mapping.to_addr->family) {
+          return Invalid(absl::StrCat(
+              "listening address ", FormatIp(*bind.addr),
+              " and target address ", to, " are of different families"));
+        }
+      }
       mappings.push_back(mapping);
     }
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
+  }
+
+  if (with_auto) {
+    std::vector<uint64_t> ports(kBitmapWords, 0);
+    for (const Mapping& m : mappings) {
+      if (m.target_first != m.host.first || m.to_addr) {
+        return Invalid(
+            "'auto' can't be combined with a remapping or a target address");
+      }
+      for (uint32_t p = m.host.first; p <= m.host.last; ++p) {
+        if (TestBit(local_excluded, p)) continue;
+        if (TestBit(ports, p)) {
+          return Invalid(absl::StrCat("port ", p, " is given more than once"));
+        }
+        SetBit(ports, p);
+      }
+    }
+    return AddAuto(ports, !mappings.empty(), local_excluded);
   }
 
   if (mappings.empty()) {
@@ -259,6 +375,7 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
   // changing anything.
   std::vector<uint64_t> seen(kBitmapWords, 0);
   bool remapped = false;
+  bool any_to_addr = false;
   for (const Mapping& m : mappings) {
     for (uint32_t p = m.host.first; p <= m.host.last; ++p) {
       if (TestBit(local_excluded, p)) continue;
@@ -268,9 +385,25 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
       SetBit(seen, p);
     }
     if (m.target_first != m.host.first) remapped = true;
+    if (m.to_addr) any_to_addr = true;
+  }
+  // Target addresses, then the bind, indexed before changing anything else
+  // (and taken back on failure).
+  std::vector<int> to_index(mappings.size(), 0);
+  const size_t to_addrs_before = to_addrs_.size();
+  for (size_t i = 0; i < mappings.size(); ++i) {
+    if (!mappings[i].to_addr) continue;
+    to_index[i] = ToAddrIndex(*mappings[i].to_addr);
+    if (to_index[i] < 0) {
+      to_addrs_.resize(to_addrs_before);
+      return Invalid("too many distinct target addresses");
+    }
   }
   int index = BindIndex(bind);
-  if (index < 0) return Invalid("too many distinct bind addresses");
+  if (index < 0) {
+    to_addrs_.resize(to_addrs_before);
+    return Invalid("too many distinct bind addresses");
+  }
 
   AllocateMaps();
   if (remapped && target_.empty()) {
@@ -279,7 +412,10 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
       target_[p] = static_cast<uint16_t>(p);
   }
   if (index != 0 && bind_index_.empty()) bind_index_.assign(kNumPorts, 0);
-  for (const Mapping& m : mappings) {
+  if (any_to_addr && to_addr_index_.empty())
+    to_addr_index_.assign(kNumPorts, 0);
+  for (size_t i = 0; i < mappings.size(); ++i) {
+    const Mapping& m = mappings[i];
     for (uint32_t p = m.host.first; p <= m.host.last; ++p) {
       if (TestBit(local_excluded, p)) continue;
       SetBit(forwarded_, p);
@@ -287,12 +423,41 @@ absl::Status PortSpec::Add(std::string_view spec, bool allow_bind) {
         target_[p] = static_cast<uint16_t>(m.target_first + (p - m.host.first));
       }
       if (!bind_index_.empty()) bind_index_[p] = static_cast<uint8_t>(index);
+      if (!to_addr_index_.empty())
+        to_addr_index_[p] = static_cast<uint8_t>(to_index[i]);
     }
   }
   if (any_exclusion) {
     for (size_t w = 0; w < kBitmapWords; ++w) excluded_[w] |= local_excluded[w];
   }
   mode_ = Mode::kExplicit;
+  specified_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status PortSpec::AddAuto(const std::vector<uint64_t>& ports, bool limited,
+                               const std::vector<uint64_t>& local_excluded) {
+  // Limited lists add up (`-t 80,auto -t 8000-8010,auto`); anything else
+  // stands alone.
+  if (specified_ && !(limited && mode_ == Mode::kAuto && auto_limited_)) {
+    return Invalid(absl::StrCat(
+        limited ? "'auto' list" : "'auto'", " conflicts with ",
+        mode_ == Mode::kAuto && !auto_limited_ ? "plain auto" : ModeName(mode_),
+        " given earlier"));
+  }
+  for (size_t w = 0; w < kBitmapWords && !forwarded_.empty(); ++w) {
+    if ((forwarded_[w] & ports[w]) == 0) continue;
+    const int bit = __builtin_ctzll(forwarded_[w] & ports[w]);
+    return Invalid(absl::StrCat("port ", w * 64 + static_cast<size_t>(bit),
+                                " is given more than once"));
+  }
+  AllocateMaps();
+  for (size_t w = 0; w < kBitmapWords; ++w) forwarded_[w] |= ports[w];
+  if (!limited) {
+    for (size_t w = 0; w < kBitmapWords; ++w) excluded_[w] |= local_excluded[w];
+  }
+  auto_limited_ = limited;
+  mode_ = Mode::kAuto;
   specified_ = true;
   return absl::OkStatus();
 }
@@ -332,6 +497,18 @@ const PortSpec::Bind& PortSpec::BindFor(uint16_t port) const {
   if (mode_ == Mode::kAll) return binds_[all_bind_];
   if (mode_ != Mode::kExplicit || bind_index_.empty()) return binds_[0];
   return binds_[bind_index_[port]];
+}
+
+const IpAddr* PortSpec::TargetAddr(uint16_t port) const {
+  if (mode_ != Mode::kExplicit || to_addr_index_.empty()) return nullptr;
+  const uint8_t index = to_addr_index_[port];
+  return index == 0 ? nullptr : &to_addrs_[index];
+}
+
+bool PortSpec::AutoForwarded(uint16_t port) const {
+  if (mode_ != Mode::kAuto || port == 0 || TestBit(excluded_, port))
+    return false;
+  return !auto_limited_ || TestBit(forwarded_, port);
 }
 
 size_t PortSpec::ForwardedCount() const {

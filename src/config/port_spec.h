@@ -13,25 +13,36 @@
 //                            no other occurrence for this PortSpec)
 //   22   22-80               forward host ports to the same port
 //   22:23   22-80:32-90      forward to other ports (ranges of equal length)
+//   22:ADDR/23  22:ADDR      forward to the given address on the other side
+//                            (port ranges as above; IPv6 optionally in
+//                            [brackets]) instead of the namespace's own
+//                            address: needs a listening address of the same
+//                            family, and only for -t and -u
 //   ~25   ~10-20             exclusions: dropped from the items of the same
 //                            spec; a spec made only of exclusions means "all
 //                            ports except these" (mode kAll)
+//   ITEMS,auto               automatic forwarding limited to the ports of the
+//                            items (mode kAuto, see AutoForwarded); only
+//                            exclusions: every port but those. Not with a
+//                            bind prefix, a remapping or a target address
 //   ADDR/ITEMS               bind the listening sockets to ADDR (IPv4 or
 //                            IPv6, optionally in [brackets])
+//   */ITEMS                  the wildcard address, as if none was given
 //   %IFNAME/ITEMS            bind to an interface
-//   ADDR%IFNAME/ITEMS        both
+//   ADDR%IFNAME/ITEMS        both (ADDR may be *)
 //
 // A bind prefix is only meaningful where we listen on the host (-t, -u); Add()
 // refuses it when `allow_bind` is false (-T, -U), as upstream does.
 //
 // Modes: kAuto (the default when nothing was given: the runtime forwards
-// whatever gets bound on the other side), kNone, kAll (every port except
-// exclusions and port 0; the runtime also skips the ephemeral range, see
-// ExcludeRange), kExplicit (the port map).
+// whatever gets bound on the other side, within the ports AutoForwarded()
+// allows), kNone, kAll (every port except exclusions and port 0; the runtime
+// also skips the ephemeral range, see ExcludeRange), kExplicit (the port
+// map).
 //
 // Memory: the tables (two 8 KiB bitmaps, and when needed a 128 KiB target
-// table and a 64 KiB bind-index table) are allocated on first use, once, at
-// start-up. Lookups never allocate.
+// table and 64 KiB bind-index and target-address-index tables) are
+// allocated on first use, once, at start-up. Lookups never allocate.
 #pragma once
 
 #include <cstddef>
@@ -99,6 +110,16 @@ class PortSpec {
   bool Excluded(uint16_t port) const;
   // Bind address and interface for `port` (empty Bind if none was given).
   const Bind& BindFor(uint16_t port) const;
+  // The address on the other side that traffic to `port` goes to, given as
+  // `PORT:ADDR`; null if none was (the other side's own address).
+  // Meaningful when Forwarded(port). Does not allocate.
+  const IpAddr* TargetAddr(uint16_t port) const;
+  // Under kAuto, whether automatic forwarding may take `port`: any port but
+  // 0 and the exclusions, or only the listed ones (`8000-8010,auto`). False
+  // in the other modes. Does not allocate.
+  bool AutoForwarded(uint16_t port) const;
+  // Whether `auto` was limited to listed ports.
+  bool auto_limited() const { return auto_limited_; }
   // Number of forwarded ports (kAll: all but port 0 and exclusions).
   size_t ForwardedCount() const;
   // The distinct bind prefixes given, in order; index 0 is the empty Bind.
@@ -114,6 +135,12 @@ class PortSpec {
   void AllocateMaps();
   // Returns the index of `bind` in binds_, adding it if new; -1 if full.
   int BindIndex(const Bind& bind);
+  // Returns the index of `addr` in to_addrs_, adding it if new; -1 if full.
+  int ToAddrIndex(const IpAddr& addr);
+  // The end of Add() for a list with `auto`: `ports` are the listed ports
+  // (`limited`), `local_excluded` the exclusions of an exclusion-only one.
+  absl::Status AddAuto(const std::vector<uint64_t>& ports, bool limited,
+                       const std::vector<uint64_t>& local_excluded);
 
   bool specified_ = false;
   Mode mode_ = Mode::kAuto;
@@ -121,6 +148,9 @@ class PortSpec {
   std::vector<uint64_t> excluded_;   // ports excluded with '~'
   std::vector<uint16_t> target_;     // empty until some port is remapped
   std::vector<uint8_t> bind_index_;  // empty until a bind prefix is used
+  std::vector<uint8_t> to_addr_index_;  // empty until a target address is
+  std::vector<IpAddr> to_addrs_ = {IpAddr{}};  // index 0: none
+  bool auto_limited_ = false;        // kAuto limited to the forwarded_ ports
   uint8_t all_bind_ = 0;             // kAll: the bind of the spec
   std::vector<Bind> binds_ = {Bind{}};
 };

@@ -123,8 +123,12 @@ Port forwarding (default: auto for all four):
   SPEC is 'none', 'auto' (follow what is bound on the other side), 'all', or
   a comma-separated list of PORT, FIRST-LAST, PORT:TO, FIRST-LAST:TO-TOLAST and
   exclusions ~PORT, ~FIRST-LAST, optionally after ADDR/, %IFNAME/ or
-  ADDR%IFNAME/ (-t and -u only). Options repeat: -t 22 -t 80.
+  ADDR%IFNAME/ (-t and -u only; ADDR '*' is every address, as none).
+  Options repeat: -t 22 -t 80.
   A list of exclusions only, like ~25, means every port except those.
+  PORT:TOADDR/TO or FIRST-LAST:TOADDR (-t and -u, after an ADDR/ of the same
+  family) forwards to TOADDR in the namespace: -t 0.0.0.0/5000:192.0.2.5/6000
+  'auto' among the items limits auto to their ports: -t 8000-8010,auto
 )";
 }
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/net_types.h"
+
 namespace pasta::flow {
 
 // A listening socket of a forwarded port: where it listens and where what
@@ -17,6 +19,9 @@ struct Listener {
   int family = 0;
   uint16_t port = 0;    // the port it listens on, on its own side
   uint16_t target = 0;  // the port on the other side it forwards to
+  // The address on the other side it forwards to (-t PORT:ADDR); family
+  // AF_UNSPEC: the other side's own address.
+  IpAddr to_addr{};
 };
 
 // For the listener lists (a std::vector<L> whose free entries have fd < 0):

@@ -2,7 +2,9 @@
 // listeners in step with the ports bound on the other side.
 //
 // Each Update() gets the ports bound there now (ParseProcNet) and the ports
-// our own listeners hold there (never forwarded back: that would loop). A
+// our own listeners hold there (never forwarded back: that would loop), and
+// considers only the ports set_allowed() left it (all by default; fewer for
+// `-t 8000-8010,auto` or `-t ~22,auto`). A
 // newly bound port gets listeners through `open`; a port no longer bound
 // loses them through `close`. A port whose listeners could not be opened
 // (the port is taken on our side) is not retried until it goes away and
@@ -31,10 +33,17 @@ class AutoForward {
   using CloseFn = std::function<void(uint16_t port)>;
 
   AutoForward(std::string name, OpenFn open, CloseFn close)
-      : name_(std::move(name)), open_(std::move(open)), close_(std::move(close)) {}
+      : name_(std::move(name)),
+        open_(std::move(open)),
+        close_(std::move(close)) {
+    allowed_.set();
+  }
+
+  // Limits forwarding to the ports in `allowed`, from the next Update().
+  void set_allowed(const PortSet& allowed) { allowed_ = allowed; }
 
   void Update(const PortSet& bound, const PortSet& own) {
-    const PortSet want = bound & ~own;
+    const PortSet want = bound & ~own & allowed_;
     const PortSet gone = (active_ | failed_) & ~want;
     for (size_t p = gone._Find_first(); p < gone.size(); p = gone._Find_next(p)) {
       if (active_.test(p)) close_(static_cast<uint16_t>(p));
@@ -61,6 +70,7 @@ class AutoForward {
   OpenFn open_;
   CloseFn close_;
   PortSet active_, failed_;
+  PortSet allowed_;  // the ports it may forward
 };
 
 // Opens one listener at `port` for `family` (AF_INET or AF_INET6),

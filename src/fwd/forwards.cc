@@ -54,8 +54,8 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
   size_t bound = 0, skipped = 0;
   absl::Status error;
   for_each([&](uint16_t p, int family, const config::PortSpec::Bind& bind) {
-    absl::Status st =
-        add(family, bind.addr ? &*bind.addr : nullptr, p, spec.Target(p));
+    absl::Status st = add(family, bind.addr ? &*bind.addr : nullptr, p,
+                          spec.Target(p), spec.TargetAddr(p));
     if (st.ok()) {
       ++bound;
     } else if (every) {
@@ -97,6 +97,14 @@ PortSet ExplicitPorts(const config::PortSpec& spec,
   for (uint32_t p = 1; p <= 65535; ++p) {
     if (every && p >= eph_lo && p <= eph_hi) continue;
     if (spec.Forwarded(static_cast<uint16_t>(p))) ports.set(p);
+  }
+  return ports;
+}
+
+PortSet AutoPorts(const config::PortSpec& spec) {
+  PortSet ports;
+  for (uint32_t p = 1; p <= 65535; ++p) {
+    if (spec.AutoForwarded(static_cast<uint16_t>(p))) ports.set(p);
   }
   return ports;
 }

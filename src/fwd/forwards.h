@@ -32,9 +32,11 @@ inline constexpr size_t kSpareDescriptors = 1024;
 
 // Opens one listener: for `family` (AF_INET or AF_INET6), on `bind` (null:
 // the wildcard address), at `port`, forwarding to `target` on the other
-// side. Returns its error, if any.
+// side, at `to_addr` (null: the other side's own address; else of
+// `family`). Returns its error, if any.
 using AddListenerFn = absl::FunctionRef<absl::Status(
-    int family, const IpAddr* bind, uint16_t port, uint16_t target)>;
+    int family, const IpAddr* bind, uint16_t port, uint16_t target,
+    const IpAddr* to_addr)>;
 
 // Opens a listener through `add` for every port `spec` forwards, per
 // enabled family (a port bound to an address gets only that address's
@@ -57,5 +59,10 @@ absl::Status AddForwards(const config::PortSpec& spec, const char* option,
 // range; none for `auto` and `none`. Costs a pass over the ports.
 PortSet ExplicitPorts(const config::PortSpec& spec,
                       std::pair<uint16_t, uint16_t> ephemeral);
+
+// Returns the ports automatic forwarding may take for an `auto` list
+// (PortSpec::AutoForwarded: all but port 0, or those `8000-8010,auto` or
+// `~22,auto` leave); none for the other modes. Costs a pass over the ports.
+PortSet AutoPorts(const config::PortSpec& spec);
 
 }  // namespace pasta::fwd

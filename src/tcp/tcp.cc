@@ -606,12 +606,17 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
     uint16_t port = 0;
     const int fd = sockets_->Accept(l.fd, &family, peer, &port);
     if (fd < 0) return;
-    if (splice_ != nullptr && family == l.family &&
+    // A target address is reached over the tap only (splicing connects
+    // to the namespace's own address).
+    const bool to_addr = l.to_addr.family != AF_UNSPEC;
+    if (splice_ != nullptr && family == l.family && !to_addr &&
         flow::IsLoopback(family, peer)) {
       splice_->FromHost(fd, family, l.target);
       continue;
     }
-    const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
+    const IpAddr& ns = to_addr             ? l.to_addr
+                       : family == AF_INET ? cfg_.ns_addr4
+                                           : cfg_.ns_addr6;
     Key key{};
     key.family = static_cast<uint8_t>(family);
     key.ns_port = l.target;
@@ -767,12 +772,16 @@ void TcpFlows::Reap() {
 }
 
 absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
-                                   uint16_t host_port, uint16_t ns_port) {
+                                   uint16_t host_port, uint16_t ns_port,
+                                   const IpAddr* to_addr) {
   if (family != AF_INET && family != AF_INET6)
     return absl::InvalidArgumentError("TCP listener: bad address family");
   if (bind_addr != nullptr && bind_addr->family != family)
     return absl::InvalidArgumentError(
         "TCP listener: bind address of another family");
+  if (to_addr != nullptr && to_addr->family != family)
+    return absl::InvalidArgumentError(
+        "TCP listener: target address of another family");
   if (listeners_.size() >= kMaxListeners)
     return absl::ResourceExhaustedError("TCP listener: too many");
   const int fd = sockets_->Open(family);
@@ -788,10 +797,13 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
   }
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  listeners_[index] = Listener{fd, family, host_port, ns_port};
+  listeners_[index] =
+      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
   sockets_->Watch(fd, index, true);
-  LOG_DEBUG("tcp: forwarding host port %u to namespace port %u (%s)",
-            host_port, ns_port, family == AF_INET ? "IPv4" : "IPv6");
+  LOG_DEBUG("tcp: forwarding host port %u to namespace port %u%s%s (%s)",
+            host_port, ns_port, to_addr ? " at " : "",
+            to_addr ? FormatIp(*to_addr) : "",
+            family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
 }
 

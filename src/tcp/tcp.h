@@ -225,10 +225,15 @@ class TcpFlows {
   // frees their slots. Call at the end of every iteration.
   void Reap();
 
-  // Listens on `bind_addr` (nullptr: any) `host_port`, forwarding to the
-  // namespace's address `ns_port`. Control plane: allocates.
+  // Listens on `bind_addr` (nullptr: any) `host_port`, forwarding to
+  // `ns_port` at `to_addr` (of `family`), or at the namespace's address
+  // where `to_addr` is null. A connection to a listener with a `to_addr`
+  // always goes over the tap, also from the host's loopback (as upstream:
+  // splicing reaches only the namespace's own addresses). Control plane:
+  // allocates.
   absl::Status AddListener(int family, const IpAddr* bind_addr,
-                           uint16_t host_port, uint16_t ns_port);
+                           uint16_t host_port, uint16_t ns_port,
+                           const IpAddr* to_addr = nullptr);
 
   // Closes the listeners of `host_port` (both families); connections
   // already accepted go on.

@@ -433,12 +433,16 @@ int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
 }
 
 absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
-                                   uint16_t host_port, uint16_t ns_port) {
+                                   uint16_t host_port, uint16_t ns_port,
+                                   const IpAddr* to_addr) {
   if (family != AF_INET && family != AF_INET6)
     return absl::InvalidArgumentError("UDP listener: bad address family");
   if (bind_addr != nullptr && bind_addr->family != family)
     return absl::InvalidArgumentError(
         "UDP listener: bind address of another family");
+  if (to_addr != nullptr && to_addr->family != family)
+    return absl::InvalidArgumentError(
+        "UDP listener: target address of another family");
   if (listeners_.size() >= kMaxListeners)
     return absl::ResourceExhaustedError("UDP listener: too many");
   const int fd = sockets_->Open(family);
@@ -453,10 +457,13 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
   }
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  listeners_[index] = Listener{fd, family, host_port, ns_port};
+  listeners_[index] =
+      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
   sockets_->Watch(fd, index, true);
-  LOG_DEBUG("udp: forwarding host port %u to namespace port %u (%s)", host_port,
-            ns_port, family == AF_INET ? "IPv4" : "IPv6");
+  LOG_DEBUG("udp: forwarding host port %u to namespace port %u%s%s (%s)",
+            host_port, ns_port, to_addr ? " at " : "",
+            to_addr ? FormatIp(*to_addr) : "",
+            family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
 }
 
@@ -533,7 +540,12 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
     DrainErrors(l.fd, family, -1, static_cast<int32_t>(index));
     return;
   }
-  const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
+  // A target address is reached over the tap only (the relay sends to the
+  // namespace's loopback).
+  const bool to_addr = l.to_addr.family != AF_UNSPEC;
+  const IpAddr& ns = to_addr             ? l.to_addr
+                     : family == AF_INET ? cfg_.ns_addr4
+                                         : cfg_.ns_addr6;
   for (int i = 0; i < n; ++i) {
     const Datagram& d = batch_[i];
     if (TooBig(d, family)) continue;
@@ -545,7 +557,7 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
       ++counters_.dropped_invalid;
       continue;
     }
-    if (relay_ != nullptr && IsLoopback(family, d.addr)) {
+    if (relay_ != nullptr && !to_addr && IsLoopback(family, d.addr)) {
       relay_->Forward(l.fd, family, d.port, l.target,
                       absl::MakeConstSpan(d.data, d.len), now);
       continue;
@@ -629,11 +641,14 @@ void UdpFlows::DrainErrors(int fd, int family, int64_t slot, int32_t listener) {
     int64_t s = slot;
     if (listener >= 0) {
       // Unconnected: the failed datagram's destination names the flow.
-      const IpAddr& ns = family == AF_INET ? cfg_.ns_addr4 : cfg_.ns_addr6;
+      const Listener& l = listeners_[listener];
+      const IpAddr& ns = l.to_addr.family != AF_UNSPEC ? l.to_addr
+                         : family == AF_INET           ? cfg_.ns_addr4
+                                                       : cfg_.ns_addr6;
       if (e->family != family || ns.family != family) continue;
       Key key{};
       key.family = static_cast<uint8_t>(family);
-      key.ns_port = listeners_[listener].target;
+      key.ns_port = l.target;
       key.remote_port = e->port;
       std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
       ShownRemote(family, e->dst, key.remote);

@@ -194,10 +194,13 @@ class UdpFlows {
                      Instant now);
 
   // Opens a socket bound to `bind_addr` (nullptr: any) port `host_port`
-  // whose datagrams go to the namespace's address port `ns_port`. Control
-  // plane: allocates; errors carry the errno.
+  // whose datagrams go to port `ns_port` at `to_addr` (of `family`), or at
+  // the namespace's address where `to_addr` is null. With a `to_addr`,
+  // datagrams from the host's loopback also go over the tap, not the
+  // loopback relay. Control plane: allocates; errors carry the errno.
   absl::Status AddListener(int family, const IpAddr* bind_addr,
-                           uint16_t host_port, uint16_t ns_port);
+                           uint16_t host_port, uint16_t ns_port,
+                           const IpAddr* to_addr = nullptr);
 
   // Closes the listeners of `host_port` (both families) and the inbound
   // flows that answer through them. Control plane: a scan of the table.

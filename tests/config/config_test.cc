@@ -463,8 +463,17 @@ TEST(ConfigTest, AddressWithPrefix) {
               StartsWith("-a 10.0.2.1/33: invalid prefix length (0 to 32)"));
   EXPECT_THAT(ParseError({"-a", "2001:db8::1/129"}),
               HasSubstr("invalid prefix length (0 to 128)"));
-  EXPECT_THAT(ParseError({"-a", "10.0.2.1/24", "-n", "16"}),
-              HasSubstr("prefix length already given by --address"));
+  EXPECT_EQ(ParseError({"-a", "10.0.2.1/24", "-n", "16"}),
+            "--netmask 16: prefix length already given by --address "
+            "10.0.2.1/24");
+  EXPECT_EQ(ParseError({"-n", "255.255.0.0", "-a", "10.0.2.1/24"}),
+            "--netmask 255.255.0.0: prefix length already given by "
+            "--address 10.0.2.1/24");
+  EXPECT_EQ(ParseError({"-a", "2001:db8::2/64", "-n", "16"}),
+            "--netmask 16: prefix length already given by --address "
+            "2001:db8::2/64");
+  Config netmask = ParseOk({"-a", "10.0.2.1", "-a", "2001:db8::2", "-n", "16"});
+  EXPECT_EQ(netmask.prefix_len4, 16);
 }
 
 TEST(ConfigTest, BadAddresses) {
@@ -772,6 +781,32 @@ TEST(ConfigTest, PortBindAddressOnlyForHostSide) {
               StartsWith("-T 127.0.0.1/8080: an address or interface"));
   EXPECT_THAT(ParseError({"--udp-ns", "%lo/53"}),
               StartsWith("--udp-ns %lo/53: "));
+}
+
+TEST(ConfigTest, PortSpecForms2026) {
+  Config cfg = ParseOk({"-t", "*/8080", "-t", "0.0.0.0/5000:192.0.2.5/6000",
+                        "-u", "8000-8010,auto", "-T", "9000-9001,auto"});
+  EXPECT_TRUE(cfg.tcp_ports.Forwarded(8080));
+  EXPECT_FALSE(cfg.tcp_ports.BindFor(8080).addr.has_value());
+  EXPECT_EQ(FormatIp(*cfg.tcp_ports.TargetAddr(5000)), "192.0.2.5");
+  EXPECT_EQ(cfg.tcp_ports.Target(5000), 6000);
+  EXPECT_EQ(cfg.udp_ports.mode(), PortSpec::Mode::kAuto);
+  EXPECT_TRUE(cfg.udp_ports.AutoForwarded(8005));
+  EXPECT_FALSE(cfg.udp_ports.AutoForwarded(8011));
+  EXPECT_TRUE(cfg.tcp_ns.AutoForwarded(9001));
+  EXPECT_EQ(ParseError({"-T", "*/8080"}),
+            "-T */8080: an address or interface can't be given for this "
+            "direction");
+  EXPECT_EQ(ParseError({"-U", "5000:192.0.2.5/6000"}),
+            "-U 5000:192.0.2.5/6000: a target address can't be given for "
+            "this direction ('5000:192.0.2.5/6000')");
+  EXPECT_EQ(ParseError({"-t", "5000:192.0.2.5/6000"}),
+            "-t 5000:192.0.2.5/6000: target address 192.0.2.5 in "
+            "'5000:192.0.2.5/6000' needs a listening address of its family, "
+            "e.g. 0.0.0.0/5000:192.0.2.5/6000");
+  EXPECT_EQ(ParseError({"-t", "8000:9000,auto"}),
+            "-t 8000:9000,auto: 'auto' can't be combined with a remapping or "
+            "a target address");
 }
 
 TEST(ConfigTest, PortErrorsNameOptionAndSpec) {

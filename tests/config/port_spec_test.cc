@@ -309,7 +309,8 @@ TEST(PortSpecTest, FailedAddLeavesSpecUnchanged) {
 }
 
 TEST(PortSpecTest, KeywordsDontCombine) {
-  EXPECT_THAT(AddError({"auto,22"}), HasSubstr("'auto' can't be combined"));
+  EXPECT_THAT(AddError({"127.0.0.1/auto"}),
+              HasSubstr("'auto' can't be combined"));
   EXPECT_THAT(AddError({"22,none"}), HasSubstr("'none' can't be combined"));
   EXPECT_THAT(AddError({"all,~22"}), HasSubstr("'all' can't be combined"));
   EXPECT_THAT(AddError({"127.0.0.1/all"}), HasSubstr("'all' can't be"));
@@ -360,6 +361,151 @@ TEST(PortSpecTest, TooManyBinds) {
   absl::Status status = spec.Add("10.9.9.9/5000");
   EXPECT_THAT(std::string(status.message()), HasSubstr("too many"));
   EXPECT_EQ(FormatIp(*spec.BindFor(1254).addr), "10.0.1.55");
+}
+
+// --- 2026-07 grammar: `*`, target addresses, ITEMS,auto -------------------
+
+TEST(PortSpecTest, StarIsTheWildcardAddress) {
+  PortSpec spec = Build({"*/8080"});
+  EXPECT_EQ(spec.mode(), Mode::kExplicit);
+  EXPECT_TRUE(spec.Forwarded(8080));
+  EXPECT_EQ(spec.BindFor(8080), PortSpec::Bind{});
+  EXPECT_EQ(spec.binds().size(), 1u);  // the same as no prefix
+
+  PortSpec with_if = Build({"*%eth0/22,~23"});
+  EXPECT_TRUE(with_if.Forwarded(22));
+  EXPECT_FALSE(with_if.BindFor(22).addr.has_value());
+  EXPECT_EQ(with_if.BindFor(22).ifname, "eth0");
+
+  PortSpec all_but = Build({"*/~25"});
+  EXPECT_EQ(all_but.mode(), Mode::kAll);
+  EXPECT_FALSE(all_but.Forwarded(25));
+  EXPECT_EQ(all_but.BindFor(80), PortSpec::Bind{});
+}
+
+TEST(PortSpecTest, StarRefusedWhereNoAddressIs) {
+  EXPECT_EQ(AddError({"*/80"}, /*allow_bind=*/false),
+            "an address or interface can't be given for this direction");
+  EXPECT_EQ(AddError({"**/80"}), "invalid address '**'");
+  EXPECT_EQ(AddError({"*/"}), "no ports after '/'");
+}
+
+TEST(PortSpecTest, TargetAddressAndPorts) {
+  PortSpec spec = Build({"0.0.0.0/5000:192.0.2.5/6000"});
+  EXPECT_TRUE(spec.Forwarded(5000));
+  EXPECT_EQ(spec.Target(5000), 6000);
+  ASSERT_NE(spec.TargetAddr(5000), nullptr);
+  EXPECT_EQ(FormatIp(*spec.TargetAddr(5000)), "192.0.2.5");
+  EXPECT_EQ(FormatIp(*spec.BindFor(5000).addr), "0.0.0.0");
+}
+
+TEST(PortSpecTest, TargetAddressRanges) {
+  PortSpec spec =
+      Build({"127.0.0.1/7000-7002:192.0.2.7,7010-7011:192.0.2.8/80-81,7020"});
+  EXPECT_EQ(spec.Target(7001), 7001);
+  EXPECT_EQ(FormatIp(*spec.TargetAddr(7002)), "192.0.2.7");
+  EXPECT_EQ(spec.Target(7011), 81);
+  EXPECT_EQ(FormatIp(*spec.TargetAddr(7011)), "192.0.2.8");
+  EXPECT_EQ(spec.TargetAddr(7020), nullptr);
+  EXPECT_EQ(spec.TargetAddr(7003), nullptr);
+}
+
+TEST(PortSpecTest, TargetAddressIPv6) {
+  PortSpec spec =
+      Build({"[::]/5000:[2001:db8::5]/6000", "::1/5001:2001:db8::6"});
+  EXPECT_EQ(FormatIp(*spec.TargetAddr(5000)), "2001:db8::5");
+  EXPECT_EQ(spec.Target(5000), 6000);
+  EXPECT_EQ(FormatIp(*spec.TargetAddr(5001)), "2001:db8::6");
+  EXPECT_EQ(spec.Target(5001), 5001);
+}
+
+TEST(PortSpecTest, TargetAddressErrors) {
+  EXPECT_EQ(AddError({"5000:192.0.2.5/6000"}),
+            "target address 192.0.2.5 in '5000:192.0.2.5/6000' needs a "
+            "listening address of its family, e.g. "
+            "0.0.0.0/5000:192.0.2.5/6000");
+  EXPECT_EQ(AddError({"*/5000:192.0.2.5"}),
+            "target address 192.0.2.5 in '5000:192.0.2.5' needs a listening "
+            "address of its family, e.g. 0.0.0.0/5000:192.0.2.5");
+  EXPECT_EQ(AddError({"::1/5000:192.0.2.5"}),
+            "listening address ::1 and target address 192.0.2.5 are of "
+            "different families");
+  EXPECT_EQ(AddError({"0.0.0.0/5000:192.0.2.5/6000"}, /*allow_bind=*/false),
+            "an address or interface can't be given for this direction");
+  EXPECT_EQ(AddError({"5000:192.0.2.5/6000"}, /*allow_bind=*/false),
+            "a target address can't be given for this direction "
+            "('5000:192.0.2.5/6000')");
+  EXPECT_EQ(AddError({"0.0.0.0/5000:224.0.0.1"}),
+            "target address '224.0.0.1' is not usable (multicast) in "
+            "'5000:224.0.0.1'");
+  EXPECT_EQ(AddError({"0.0.0.0/5000:127.0.0.1"}),
+            "target address '127.0.0.1' is not usable (loopback) in "
+            "'5000:127.0.0.1'");
+  EXPECT_EQ(AddError({"0.0.0.0/5000:192.0.2/6000"}),
+            "invalid port or target address '192.0.2' in '5000:192.0.2/6000'");
+  EXPECT_EQ(AddError({"0.0.0.0/5000:192.0.2.5/"}),
+            "missing port in '5000:192.0.2.5/'");
+  EXPECT_EQ(AddError({"0.0.0.0/5000-5001:192.0.2.5/6000"}),
+            "ranges differ in length in '5000-5001:192.0.2.5/6000'");
+}
+
+TEST(PortSpecTest, AutoLimitedToRanges) {
+  PortSpec spec = Build({"8000-8010,auto"});
+  EXPECT_EQ(spec.mode(), Mode::kAuto);
+  EXPECT_TRUE(spec.auto_limited());
+  EXPECT_TRUE(spec.AutoForwarded(8000));
+  EXPECT_TRUE(spec.AutoForwarded(8010));
+  EXPECT_FALSE(spec.AutoForwarded(7999));
+  EXPECT_FALSE(spec.AutoForwarded(8011));
+  EXPECT_FALSE(spec.Forwarded(8000));  // only if bound: the runtime's call
+  EXPECT_EQ(spec.ForwardedCount(), 0u);
+
+  PortSpec more = Build({"auto,80", "8000-8010,~8005,auto"});
+  EXPECT_TRUE(more.AutoForwarded(80));
+  EXPECT_TRUE(more.AutoForwarded(8004));
+  EXPECT_FALSE(more.AutoForwarded(8005));
+  EXPECT_FALSE(more.AutoForwarded(81));
+}
+
+TEST(PortSpecTest, AutoWithExclusionsOnly) {
+  PortSpec spec = Build({"~22,auto"});
+  EXPECT_EQ(spec.mode(), Mode::kAuto);
+  EXPECT_FALSE(spec.auto_limited());
+  EXPECT_FALSE(spec.AutoForwarded(22));
+  EXPECT_TRUE(spec.AutoForwarded(23));
+  EXPECT_FALSE(spec.AutoForwarded(0));
+
+  PortSpec plain = Build({"auto"});
+  EXPECT_TRUE(plain.AutoForwarded(22));
+  EXPECT_TRUE(PortSpec().AutoForwarded(22));  // the default
+  EXPECT_FALSE(Build({"22"}).AutoForwarded(22));
+  PortSpec star = Build({"*/auto"});
+  EXPECT_TRUE(star.AutoForwarded(1));
+}
+
+TEST(PortSpecTest, AutoLimitedErrors) {
+  EXPECT_EQ(AddError({"8000:9000,auto"}),
+            "'auto' can't be combined with a remapping or a target address");
+  EXPECT_EQ(AddError({"127.0.0.1/8000,auto"}),
+            "'auto' can't be combined with other items, an address or an "
+            "interface");
+  EXPECT_EQ(AddError({"8000,auto,auto"}),
+            "'auto' can't be combined with other items, an address or an "
+            "interface");
+  EXPECT_EQ(AddError({"8000,auto", "8000,auto"}),
+            "port 8000 is given more than once");
+  EXPECT_EQ(AddError({"8000,8000,auto"}), "port 8000 is given more than once");
+  EXPECT_EQ(AddError({"22", "8000,auto"}),
+            "'auto' list conflicts with a port list given earlier");
+  EXPECT_EQ(AddError({"auto", "8000,auto"}),
+            "'auto' list conflicts with plain auto given earlier");
+  EXPECT_EQ(AddError({"8000,auto", "~22,auto"}),
+            "'auto' conflicts with auto given earlier");
+  EXPECT_EQ(AddError({"8000,auto", "22"}),
+            "port list conflicts with auto given earlier");
+  // For -T and -U too (no address there).
+  PortSpec ns = Build({"8000-8010,auto"}, /*allow_bind=*/false);
+  EXPECT_TRUE(ns.AutoForwarded(8001));
 }
 
 }  // namespace

@@ -30,12 +30,13 @@ struct Call {
   std::string bind;  // "" for the wildcard address
   uint16_t port;
   uint16_t target;
+  std::string to = "";  // the target address, "" for the other side's own
   bool operator==(const Call&) const = default;
 };
 
 void PrintTo(const Call& c, std::ostream* os) {
   *os << (c.family == AF_INET ? "v4" : "v6") << " [" << c.bind << "] " << c.port
-      << "->" << c.target;
+      << "->" << c.to << ":" << c.target;
 }
 
 config::PortSpec Spec(const std::string& text) {
@@ -62,13 +63,14 @@ struct Recorder {
 absl::Status Forward(const config::PortSpec& spec, const char* option,
                      bool enabled4, bool enabled6, const Limits& limits,
                      Recorder& r) {
-  return AddForwards(
-      spec, option, enabled4, enabled6, limits,
-      [&r](int family, const IpAddr* bind, uint16_t port, uint16_t target) {
-        const Call c{family, bind ? FormatIp(*bind) : "", port, target};
-        r.calls.push_back(c);
-        return r.refuse(c) ? r.error : absl::OkStatus();
-      });
+  return AddForwards(spec, option, enabled4, enabled6, limits,
+                     [&r](int family, const IpAddr* bind, uint16_t port,
+                          uint16_t target, const IpAddr* to) {
+                       const Call c{family, bind ? FormatIp(*bind) : "", port,
+                                    target, to ? FormatIp(*to) : ""};
+                       r.calls.push_back(c);
+                       return r.refuse(c) ? r.error : absl::OkStatus();
+                     });
 }
 
 TEST(AddForwardsTest, ExplicitListOpensAListenerPerEnabledFamily) {
@@ -98,6 +100,18 @@ TEST(AddForwardsTest, BindAddressLimitsTheFamily) {
                                    Call{AF_INET6, "::1", 80, 80},
                                    Call{AF_INET, "", 443, 443},
                                    Call{AF_INET6, "", 443, 443}));
+}
+
+TEST(AddForwardsTest, TargetAddressesGoWithTheirPorts) {
+  config::PortSpec spec = Spec("0.0.0.0/5000:192.0.2.5/6000,5001");
+  ASSERT_TRUE(spec.Add("[::1]/7000-7001:2001:db8::7").ok());
+  Recorder r;
+  EXPECT_TRUE(Forward(spec, "-t", true, true, kRoomy, r).ok());
+  EXPECT_THAT(r.calls,
+              ElementsAre(Call{AF_INET, "0.0.0.0", 5000, 6000, "192.0.2.5"},
+                          Call{AF_INET, "0.0.0.0", 5001, 5001},
+                          Call{AF_INET6, "::1", 7000, 7000, "2001:db8::7"},
+                          Call{AF_INET6, "::1", 7001, 7001, "2001:db8::7"}));
 }
 
 TEST(AddForwardsTest, ABindAddressOfADisabledFamilyOpensNothing) {
@@ -223,6 +237,20 @@ TEST(ExplicitPortsTest, AnExclusionListLeavesOutTheEphemeralRange) {
 TEST(ExplicitPortsTest, AutoAndNoneAreEmpty) {
   EXPECT_TRUE(ExplicitPorts(config::PortSpec(), {1000, 60000}).none());
   EXPECT_TRUE(ExplicitPorts(Spec("none"), {1000, 60000}).none());
+}
+
+TEST(AutoPortsTest, ThePortsAnAutoListAllows) {
+  EXPECT_EQ(AutoPorts(config::PortSpec()).count(), 65535u);
+  EXPECT_FALSE(AutoPorts(config::PortSpec()).test(0));
+  const PortSet limited = AutoPorts(Spec("8000-8010,~8005,auto"));
+  EXPECT_EQ(limited.count(), 10u);
+  EXPECT_TRUE(limited.test(8000));
+  EXPECT_FALSE(limited.test(8005));
+  EXPECT_FALSE(limited.test(8011));
+  const PortSet but = AutoPorts(Spec("~22,auto"));
+  EXPECT_EQ(but.count(), 65534u);
+  EXPECT_FALSE(but.test(22));
+  EXPECT_TRUE(AutoPorts(Spec("22")).none());
 }
 
 TEST(ExplicitPortsTest, MatchesThePortsAddForwardsOpens) {

@@ -155,6 +155,13 @@ TEST_F(AutoForwardTest, APortThatFailedIsNotRetriedUntilItComesBack) {
   EXPECT_TRUE(fwd_.active().test(53));
 }
 
+TEST_F(AutoForwardTest, OnlyAllowedPortsAreForwarded) {
+  fwd_.set_allowed(Ports({8000, 8001, 8002}));
+  fwd_.Update(Ports({22, 8001, 9000}), {});
+  EXPECT_EQ(opened_, (std::vector<int>{8001}));
+  EXPECT_EQ(fwd_.active(), Ports({8001}));
+}
+
 TEST_F(AutoForwardTest, HighestPort) {
   fwd_.Update(Ports({65535}), {});
   EXPECT_EQ(opened_, (std::vector<int>{65535}));

@@ -1682,6 +1682,26 @@ TEST_F(TcpInboundTest, AcceptedConnectionSendsASynAndCompletesOnSynAck) {
   ExpectToNamespace(kAck, Ours(7), Ns(8));
 }
 
+TEST_F(TcpInboundTest, ATargetAddressIsWhereTheConnectionGoes) {
+  // -t 0.0.0.0/8080:192.0.2.5/80: the namespace side is 192.0.2.5, not
+  // the namespace's own address.
+  const IpAddr to = *ParseIp("192.0.2.5");
+  ASSERT_TRUE(flows_->AddListener(AF_INET, nullptr, 8080, 80, &to).ok());
+  const int lfd = sockets_.opened.back();
+  const IpAddr v6 = *ParseIp("2001:db8::5");
+  EXPECT_FALSE(flows_->AddListener(AF_INET, nullptr, 8081, 80, &v6).ok());
+  ns_ = {192, 0, 2, 5};
+  const int fd = Accept(lfd, kClient, 41000, 80);
+  ASSERT_GE(fd, 0);
+  FromNamespace(kSyn | kAck, ns_isn_, Ours(0), {}, 64240, DefaultSynOptions());
+  const Out ack = ExpectToNamespace(kAck, Ours(0), Ns(0));
+  EXPECT_EQ(ack.dst, (Bytes{192, 0, 2, 5}));
+  SocketData(fd, "request");
+  ExpectData(Ours(0), Ns(0), "request");
+  FromNamespace(kAck | kPsh, Ns(0), Ours(7), "response");
+  EXPECT_EQ(Sock(fd).written, "response");
+}
+
 TEST_F(TcpInboundTest, SynAckWithoutWindowScaleMeansUnscaledWindows) {
   const int lfd = Listen();
   const int fd = Accept(lfd, kClient, 41000, 80);

@@ -737,6 +737,30 @@ TEST_F(UdpTest, InboundListenerRelaysBothWays) {
   EXPECT_EQ(sockets.closed, std::vector<int>{lfd});
 }
 
+TEST_F(UdpTest, InboundListenerWithATargetAddress) {
+  // -u 0.0.0.0/5000:192.0.2.5/6000: datagrams go to 192.0.2.5, and its
+  // answers go back out of the listener.
+  const IpAddr to = *ParseIp("192.0.2.5");
+  ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5000, 6000, &to).ok());
+  const int lfd = 100;
+  flows->set_ns_mac(kNsMac);
+  const Bytes remote = {192, 0, 2, 77};
+  sockets.inbox[lfd].push_back({Text("ping"), remote, 41000});
+  flows->OnListenerReadable(0, AtSeconds(0));
+  ASSERT_EQ(sink.frames.size(), 1u);
+  const Parsed p = ParseFrame(sink.frames[0]);
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.dst, (Bytes{192, 0, 2, 5}));
+  EXPECT_EQ(p.dport, 6000);
+  EXPECT_EQ(p.payload, Text("ping"));
+  ASSERT_TRUE(Send({192, 0, 2, 5}, 6000, remote, 41000, Text("pong")));
+  ASSERT_EQ(sockets.sends.size(), 1u);
+  EXPECT_EQ(sockets.sends[0].fd, lfd);
+  EXPECT_EQ(sockets.sends[0].payload, Text("pong"));
+  const IpAddr v6 = *ParseIp("2001:db8::5");
+  EXPECT_FALSE(flows->AddListener(AF_INET, nullptr, 5001, 6000, &v6).ok());
+}
+
 TEST_F(UdpTest, InboundFromLoopbackIsShownAsTheMappedHostAddress) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5000, 5000).ok());
   ASSERT_TRUE(flows->AddListener(AF_INET6, nullptr, 5000, 5000).ok());
