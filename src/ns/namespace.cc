@@ -163,10 +163,10 @@ bool IsOwnUserns(int fd) {
 
 }  // namespace
 
-// The host name a spawned command's UTS namespace gets: `given`, else
+// The host name a spawned command's UTS namespace gets: `hostname`, else
 // "pasta-" followed by ours, cut to HOST_NAME_MAX (as upstream).
-std::string SpawnHostname(std::string_view given) {
-  if (!given.empty()) return std::string(given);
+std::string SpawnHostname(std::string_view hostname) {
+  if (!hostname.empty()) return std::string(hostname);
   char ours[HOST_NAME_MAX + 1] = {};
   // ENAMETOOLONG leaves a truncated name, which is fine to cut further.
   if (gethostname(ours, sizeof(ours) - 1) != 0 && errno != ENAMETOOLONG)
