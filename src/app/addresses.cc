@@ -42,9 +42,13 @@ IpAddr MapHostAddress(const config::Config& cfg, const netlink::TapConfig& net,
   return netlink::DefaultGateway(net.routes, family);
 }
 
-// The host's resolver for --dns-forward: the first -D address of the
-// family, else the first nameserver of the family in /etc/resolv.conf.
+// The host's resolver for --dns-forward: --dns-host of the family, else
+// the first -D address of the family, else the first nameserver of the
+// family in /etc/resolv.conf (upstream: --dns-host, else resolv.conf).
 IpAddr DnsTarget(const config::Config& cfg, int family) {
+  const std::optional<IpAddr>& host =
+      family == AF_INET ? cfg.dns_host4 : cfg.dns_host6;
+  if (host) return *host;
   for (const IpAddr& a : cfg.dns)
     if (a.family == family) return a;
   for (const IpAddr& a : dhcp::ReadResolvConf().nameservers)
@@ -121,6 +125,8 @@ tap::Services BuildServices(const config::Config& cfg,
       d.search = search;
       d.mtu = mtu;
       d.our_mac = s.our_mac;
+      d.hostname = cfg.hostname;  // -H: option 12
+      d.fqdn = cfg.fqdn;          // --fqdn: option 81
       dhcp::Prepare(d);
       s.dhcp4 = std::move(d);
     }
@@ -162,6 +168,7 @@ tap::Services BuildServices(const config::Config& cfg,
       if (a.IsV6()) d.dns.push_back(a);
     d.search = search;
     d.our_mac = s.our_mac;
+    d.fqdn = cfg.fqdn;  // --fqdn: OPTION_CLIENT_FQDN
     dhcp::Prepare(d);
     s.dhcp6 = std::move(d);
   }

@@ -10,9 +10,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <utility>
 
+#include "absl/strings/str_join.h"
+#include "app/counters.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "loop/epoll_ref.h"
@@ -75,6 +80,43 @@ void RunDueFlows(Run& run, Instant now) {
     run.udp_relay_in->Expire(now);
 }
 
+// --stats: the counters on one line, to stderr (as upstream's table), at
+// most every DELAY seconds and only while they change. Once a line comes
+// out, the timer looks again DELAY later; a look that finds nothing new
+// stops that until the next wakeup with events, so an idle pasta is not
+// woken up for statistics either.
+class StatsPrinter {
+ public:
+  explicit StatsPrinter(int delay_secs)
+      : every_(delay_secs > 0 ? Seconds(delay_secs) : Duration()) {}
+
+  // When the loop must wake up for us.
+  Instant next() const { return next_; }
+
+  // After a wakeup (`events`: it had some) at `now`.
+  void AfterWakeup(const Run& run, Instant now, bool events) {
+    if (every_ == Duration()) return;
+    if (next_.is_never()) {
+      if (!events) return;
+      next_ = now;  // something happened since the last look
+    }
+    if (now < next_) return;
+    std::string line = absl::StrJoin(CounterLines(run), " | ");
+    if (line == last_) {
+      next_ = Instant::Never();
+      return;
+    }
+    fprintf(stderr, "stats: %s\n", line.c_str());
+    last_ = std::move(line);
+    next_ = now + every_;
+  }
+
+ private:
+  Duration every_;
+  Instant next_ = Instant::Never();
+  std::string last_;
+};
+
 }  // namespace
 
 // The event loop. Returns the exit status.
@@ -82,8 +124,9 @@ void RunDueFlows(Run& run, Instant now) {
 // Time: `now` is read once per wakeup and passed down. Nothing ticks: the
 // one timer is armed, before each wait, for the earliest of the flows'
 // deadlines, the next router advertisement, the next scan (only with
-// automatic forwarding or a polled target process) and the end of the
-// drain. With none of those pending, the loop sleeps until an event.
+// automatic forwarding or a polled target process), the next --stats look
+// (see StatsPrinter) and the end of the drain. With none of those pending,
+// the loop sleeps until an event.
 int Loop(Run& run) {
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
@@ -95,6 +138,7 @@ int Loop(Run& run) {
   const bool scans = run.poll_target_pid || run.autofwd.on();
   Instant next_scan = scans ? start + kScanInterval : Instant::Never();
   Instant armed = Instant::Never();  // what the timer is set for
+  StatsPrinter stats(run.cfg.stats_delay);
   // Once the command has exited: its sockets, now orphans in the
   // namespace's kernel, may still be sending what it wrote last. Keep
   // carrying that until every connection has delivered all of it (the host
@@ -127,8 +171,10 @@ int Loop(Run& run) {
         return exit_status;
       }
     }
-    const Instant next = Earlier(Earlier(NextFlowDeadline(run), next_ra),
-                                 Earlier(next_scan, drain_until));
+    const Instant next =
+        Earlier(Earlier(Earlier(NextFlowDeadline(run), next_ra),
+                        Earlier(next_scan, drain_until)),
+                stats.next());
     if (next != armed) {
       ArmTimer(run.timer.get(), next);
       armed = next;
@@ -262,6 +308,7 @@ int Loop(Run& run) {
       run.tcp->Reap();
     }
     if (run.splice) run.splice->Reap();
+    stats.AfterWakeup(run, now, n > 0);
   }
 }
 

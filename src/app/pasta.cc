@@ -28,6 +28,7 @@
 
 #include "absl/strings/str_format.h"
 #include "app/addresses.h"
+#include "app/counters.h"
 #include "app/loop.h"
 #include "app/process.h"
 #include "app/run.h"
@@ -156,7 +157,7 @@ absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
 absl::StatusOr<ns::Target> OpenTarget(const config::Config& cfg) {
   switch (cfg.target) {
     case config::Target::kSpawn:
-      return ns::Spawn(cfg.command);
+      return ns::Spawn(cfg.command, cfg.hostname);
     case config::Target::kNetns:
       return ns::OpenPath(cfg.netns_path,
                           cfg.netns_only ? "" : cfg.userns_path);
@@ -641,39 +642,7 @@ int Main(int argc, char* argv[]) {
   if (!st.ok()) return Fail(st);
   SignalReady(std::move(ready));
   const int status = Loop(run);
-  const auto& c = run.tap->counters();
-  LOG_DEBUG(
-      "tap: %u frames, %u bytes read, %u frames sent; %u dropped "
-      "without handler",
-      c.frames, c.bytes, c.sent,
-      c.drops[static_cast<size_t>(tap::DropReason::kNoHandler)]);
-  if (run.udp) {
-    const udp::Counters& u = run.udp->counters();
-    LOG_DEBUG(
-        "udp: %u datagrams sent (%u GSO sends), %u received; dropped: %u "
-        "busy, %u socket errors, %u too big, %u table full",
-        u.sent, u.gso_sends, u.received, u.dropped_busy, u.dropped_socket,
-        u.dropped_too_big, u.dropped_table_full);
-  }
-  if (run.tcp) {
-    const tcp::Counters& t = run.tcp->counters();
-    LOG_DEBUG(
-        "tcp: %u flows, %u connects failed; %u bytes to sockets, %u to the "
-        "namespace in %u segments, %u retransmissions; %u buffered, %u "
-        "held out of order, %u dropped out of order, %u without buffer; %u "
-        "resets sent, %u received, %u timeouts, %u refused (table full)",
-        t.flows_opened, t.connect_failed, t.bytes_to_socket, t.bytes_to_ns,
-        t.segments_to_ns, t.retransmits, t.buffered, t.out_of_order,
-        t.dropped_out_of_order,
-        t.dropped_no_buffer, t.resets_to_ns, t.resets_from_ns, t.timeouts,
-        t.dropped_table_full);
-  }
-  if (run.splice) {
-    const tcp::SpliceCounters& sc = run.splice->counters();
-    LOG_DEBUG("splice: %u flows, %u bytes; %u refused, %u connects failed, "
-              "%u resets",
-              sc.flows, sc.bytes, sc.refused, sc.connect_failed, sc.resets);
-  }
+  for (const std::string& line : CounterLines(run)) LOG_DEBUG("%s", line);
   return status;
 }
 

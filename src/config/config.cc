@@ -558,7 +558,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
                    "invalid name (1 to 253 characters)");
       }
       GivenOption(code, arg);
-      Unimplemented(CanonicalName(code));
       (code == 'H' ? cfg_.hostname : cfg_.fqdn) = arg;
       return absl::OkStatus();
     case kOptDhcpDns:
@@ -579,7 +578,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
           kRejectUnspecified | kRejectLoopback | kRejectBroadcast,
           "DNS forwarding address", &cfg_.dns_forward4, &cfg_.dns_forward6);
     case kOptDnsHost:
-      Unimplemented("dns-host");
       return SetAddrPerFamily(
           code, label, arg, kRejectUnspecified | kRejectBroadcast,
           "host DNS address", &cfg_.dns_host4, &cfg_.dns_host6);
@@ -679,7 +677,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
         return Bad(label, arg, "invalid delay (a number of seconds)");
       }
       GivenOption(code, arg);
-      Unimplemented("stats");
       cfg_.stats_delay = static_cast<int>(number);
       return absl::OkStatus();
     case 'c':

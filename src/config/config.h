@@ -56,7 +56,7 @@ struct Config {
   int fd = -1;            // -F/--fd FD (pre-opened tap/socket; accepted)
   std::string pcap_file;  // -p/--pcap FILE
   std::string conf_path;  // -c/--conf-path PATH (newer upstream; accepted)
-  int stats_delay = -1;   // --stats DELAY seconds (needs -f; accepted)
+  int stats_delay = -1;   // --stats DELAY seconds (needs -f; 0: off)
   bool chroot_fallback = false;  // --chroot-fallback (accepted)
 
   // --- Target namespace -------------------------------------------------
@@ -107,10 +107,10 @@ struct Config {
   bool dhcp_search = false;            // --dhcp-search
   std::optional<IpAddr> dns_forward4;  // --dns-forward ADDR (IPv4)
   std::optional<IpAddr> dns_forward6;  // --dns-forward ADDR (IPv6)
-  std::optional<IpAddr> dns_host4;     // --dns-host ADDR (IPv4; accepted)
-  std::optional<IpAddr> dns_host6;     // --dns-host ADDR (IPv6; accepted)
-  std::string hostname;  // -H/--hostname NAME for DHCP (newer upstream)
-  std::string fqdn;      // --fqdn NAME for DHCP/DHCPv6 (newer upstream)
+  std::optional<IpAddr> dns_host4;     // --dns-host ADDR (IPv4)
+  std::optional<IpAddr> dns_host6;     // --dns-host ADDR (IPv6)
+  std::string hostname;  // -H/--hostname NAME: DHCP, the spawned UTS name
+  std::string fqdn;      // --fqdn NAME for DHCP/DHCPv6
 
   // --- Protocol handlers and services -----------------------------------
   bool no_tcp = false;

@@ -30,8 +30,9 @@ Logging and process:
   -p, --pcap FILE          record every frame on the tap to FILE (pcap format)
   -F, --fd FD              use FD as an already opened tap or socket
   -c, --conf-path PATH     path of the run-time configuration socket
-      --stats DELAY        print event statistics every DELAY seconds
-                           (needs --foreground)
+      --stats DELAY        print the counters to stderr at most every
+                           DELAY seconds while they change (needs
+                           --foreground)
       --chroot-fallback    accepted for compatibility
       --repair-path PATH   accepted for compatibility (only 'none')
   -h, --help               print this text and exit
@@ -92,7 +93,8 @@ DNS and DHCP:
                            advertises none (default: from /etc/resolv.conf)
   -S, --search LIST        space-separated search domains; 'none' or ''
                            advertises none (default: from /etc/resolv.conf)
-  -H, --hostname NAME      host name to hand out by DHCP
+  -H, --hostname NAME      host name to hand out by DHCP, and of the command's
+                           namespace (default: pasta- and the host's name)
       --fqdn NAME          fully qualified name to hand out by DHCP/DHCPv6
       --dhcp-dns           advertise DNS servers in router advertisements
                            too; DHCP/DHCPv6 always do (default: off)
@@ -103,8 +105,9 @@ DNS and DHCP:
       --no-dhcp-search     undo --dhcp-search (the default)
       --dns-forward ADDR   forward DNS queries to ADDR to the host's resolver,
                            one per family (default: none)
-      --dns-host ADDR      host resolver to send forwarded queries to
-                           (default: the first in /etc/resolv.conf)
+      --dns-host ADDR      host resolver to send forwarded queries to, one
+                           per family (default: the first -D address, else
+                           the first in /etc/resolv.conf)
 
 Protocols:
       --no-tcp             don't handle TCP

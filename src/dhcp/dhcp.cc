@@ -65,6 +65,10 @@ constexpr size_t kMinReply = 300;
 
 // RFC 4702 2.1 flags: E (canonical wire format) | N (server does no updates).
 constexpr uint8_t kFqdnFlags = 0x04 | 0x08;
+// S (client asks the server to update the A record) and O (the server's S
+// differs from the client's: RFC 4702 3.1, ours is always 0).
+constexpr uint8_t kFqdnFlagS = 0x01;
+constexpr uint8_t kFqdnFlagO = 0x02;
 constexpr uint8_t kFqdnRcode = 255;  // RFC 4702 2.2: servers send 255
 
 using V4 = std::array<uint8_t, 4>;
@@ -80,6 +84,7 @@ struct Request {
   std::optional<V4> server_id;
   absl::Span<const uint8_t> client_id;  // empty if absent
   size_t max_message = kMinMaxMessage;  // with IP and UDP headers
+  bool fqdn_s = false;  // the client's option 81 has the S flag set
 };
 
 V4 Load4(const uint8_t* p) {
@@ -111,7 +116,7 @@ std::optional<Request> ParseRequest(absl::Span<const uint8_t> buf) {
   req.flags = wire::LoadBe16(p + kFlagsOff);
   req.max_message = kMinMaxMessage;
   bool have_type = false;
-  bool have_client_id = false, have_max = false;
+  bool have_client_id = false, have_max = false, have_fqdn = false;
   size_t off = kOptionsOff;
   while (true) {
     if (off >= buf.size()) return std::nullopt;  // no END option
@@ -160,6 +165,13 @@ std::optional<Request> ParseRequest(absl::Span<const uint8_t> buf) {
         req.max_message =
             std::max<size_t>(wire::LoadBe16(data), kMinMaxMessage);
         have_max = true;
+        break;
+      case kOptFqdn:
+        // Only the flags matter to us (RFC 4702 2: flags, RCODE1, RCODE2,
+        // name); a short option is ignored rather than fatal.
+        if (have_fqdn) break;
+        have_fqdn = true;
+        req.fqdn_s = len >= 1 && (data[0] & kFqdnFlagS) != 0;
         break;
       default:
         break;
@@ -316,7 +328,7 @@ size_t BuildReply(const Request& req, Dhcp4Type type, const Dhcp4Config& cfg,
         fits(2 + fqdn_len)) {
       w.U8(kOptFqdn);
       w.U8(static_cast<uint8_t>(fqdn_len));
-      w.U8(kFqdnFlags);
+      w.U8(kFqdnFlags | (req.fqdn_s ? kFqdnFlagO : 0));
       w.U8(kFqdnRcode);
       w.U8(kFqdnRcode);
       w.Bytes(cfg.fqdn_wire.data(), cfg.fqdn_wire.size());

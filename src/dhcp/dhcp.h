@@ -20,6 +20,10 @@
 // 576 bytes with IP and UDP headers, RFC 2131 2): 12 host name, 81 FQDN,
 // 119 search list (split into several option 119 instances past 255 bytes,
 // RFC 3396). Replies are padded to the BOOTP minimum of 300 bytes.
+// Option 12 is the name as given (ASCII, no terminator); option 81 (RFC 4702)
+// has flags E (the name in DNS wire format) and N (we do no DNS updates),
+// plus O when the client's own option 81 set S (3.1: our S, always 0,
+// overrides it), RCODE1 and RCODE2 255, then the name. Upstream sends E only.
 //
 // Parsing: op BOOTREQUEST, htype 1 (Ethernet), hlen 6, the magic cookie, an
 // END option and a message type are required; every option length is checked

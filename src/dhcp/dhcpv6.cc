@@ -41,6 +41,10 @@ constexpr size_t kMaxDuid = 130;
 constexpr uint32_t kInfinity = 0xffffffff;
 constexpr uint8_t kMaxPreference = 255;
 constexpr uint8_t kFqdnFlagN = 0x04;  // RFC 4704 4.1: server does no updates
+// S (client asks for AAAA updates) and O (the server's S, always 0 here,
+// differs from the client's).
+constexpr uint8_t kFqdnFlagS = 0x01;
+constexpr uint8_t kFqdnFlagO = 0x02;
 
 // Walks options in a buffer. Stops at the end or at the first option that
 // does not fit, so it is safe on any input; done() tells the two apart.
@@ -75,6 +79,7 @@ struct Request {
   absl::Span<const uint8_t> server_id;
   bool rapid_commit = false;
   bool has_ia = false;  // IA_NA, IA_TA or IA_PD
+  bool fqdn_s = false;  // the client's OPTION_CLIENT_FQDN has the S flag
 };
 
 // IA_NA body: IAID, T1, T2 and options, of which IA Addresses must be whole.
@@ -122,6 +127,9 @@ std::optional<Request> ParseRequest(absl::Span<const uint8_t> buf) {
       case kOptIaTa:
       case kOptIaPd:
         req.has_ia = true;
+        break;
+      case kOptClientFqdn:
+        req.fqdn_s = !body.empty() && (body[0] & kFqdnFlagS) != 0;
         break;
       default:
         break;
@@ -254,7 +262,8 @@ void PutIaNas(Writer& w, const Request& req, const Dhcp6Config& cfg,
 }
 
 // DNS servers, domain list and optionally the FQDN.
-void PutConfig(Writer& w, const Dhcp6Config& cfg, bool with_fqdn) {
+void PutConfig(Writer& w, const Dhcp6Config& cfg, const Request& req,
+               bool with_fqdn) {
   size_t dns_count = 0;
   for (const IpAddr& a : cfg.dns) dns_count += a.IsV6() ? 1 : 0;
   dns_count = std::min<size_t>(dns_count, 0xffff / 16);
@@ -272,7 +281,7 @@ void PutConfig(Writer& w, const Dhcp6Config& cfg, bool with_fqdn) {
   if (with_fqdn && !cfg.fqdn_wire.empty()) {
     w.U16(kOptClientFqdn);
     w.U16(static_cast<uint16_t>(1 + cfg.fqdn_wire.size()));
-    w.U8(kFqdnFlagN);
+    w.U8(kFqdnFlagN | (req.fqdn_s ? kFqdnFlagO : 0));
     w.Bytes(cfg.fqdn_wire);
   }
 }
@@ -398,22 +407,22 @@ size_t HandleDhcp6(absl::Span<const uint8_t> request, const Dhcp6Config& cfg,
         PutOption(w, kOptPreference, absl::MakeConstSpan(&pref, 1));
       }
       PutIaNas(w, *req, cfg, /*expire_foreign=*/false);
-      PutConfig(w, cfg, /*with_fqdn=*/true);
+      PutConfig(w, cfg, *req, /*with_fqdn=*/true);
       break;
     case Dhcp6Type::kRequest:
       PutIaNas(w, *req, cfg, /*expire_foreign=*/false);
-      PutConfig(w, cfg, /*with_fqdn=*/true);
+      PutConfig(w, cfg, *req, /*with_fqdn=*/true);
       break;
     case Dhcp6Type::kRenew:
     case Dhcp6Type::kRebind:
       PutIaNas(w, *req, cfg, /*expire_foreign=*/true);
-      PutConfig(w, cfg, /*with_fqdn=*/true);
+      PutConfig(w, cfg, *req, /*with_fqdn=*/true);
       break;
     case Dhcp6Type::kConfirm:
       PutStatus(w, *confirm);
       break;
     case Dhcp6Type::kInformationRequest:
-      PutConfig(w, cfg, /*with_fqdn=*/false);
+      PutConfig(w, cfg, *req, /*with_fqdn=*/false);
       break;
     case Dhcp6Type::kRelease:
     case Dhcp6Type::kDecline:

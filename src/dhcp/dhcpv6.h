@@ -23,6 +23,9 @@
 // Replies to SOLICIT/REQUEST/RENEW/REBIND/INFORMATION-REQUEST also carry
 // OPTION_DNS_SERVERS, OPTION_DOMAIN_LIST and OPTION_CLIENT_FQDN (RFC 4704)
 // when configured; the Option Request option is not consulted (as upstream).
+// OPTION_CLIENT_FQDN has flag N (we do no DNS updates), plus O when the
+// client's own option set S (RFC 4704 4.1), then the name in DNS wire
+// format. Upstream sends no N, and sends the FQDN in every reply.
 //
 // Validation (RFC 8415 16): the whole option list, and the options nested in
 // each IA_NA, must be well formed; a Client Identifier (3..130 bytes) is

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,8 +46,11 @@ int WriteProcFile(const char* path, const char* text) {
 // PID namespace and execs the command; this process waits for it and ends
 // the same way (exit status, or the same signal), so that pasta's exit
 // status is the command's.
+//
+// Once released, it names its new UTS namespace `hostname` (-H, else
+// "pasta-" and ours, as upstream); failing that is a warning, not fatal.
 [[noreturn]] void SpawnChild(int ready_fd, int go_fd, const char* path,
-                             char* const argv[]) {
+                             char* const argv[], const char* hostname) {
   int err = 0;
   if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
               CLONE_NEWPID) != 0) {
@@ -61,6 +65,10 @@ int WriteProcFile(const char* path, const char* text) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) _exit(1);  // pasta gave up before releasing us
   close(go_fd);
+  if (sethostname(hostname, strlen(hostname)) != 0) {
+    dprintf(STDERR_FILENO, "pasta: cannot set the host name '%s': %s\n",
+            hostname, strerror(errno));
+  }
   sigset_t none;
   sigemptyset(&none);
   signal(SIGPIPE, SIG_DFL);  // an ignored disposition survives exec
@@ -155,8 +163,25 @@ bool IsOwnUserns(int fd) {
 
 }  // namespace
 
-absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
-  // argv for exec is built before fork: the child must not allocate.
+// The host name a spawned command's UTS namespace gets: `hostname`, else
+// "pasta-" followed by ours, cut to HOST_NAME_MAX (as upstream).
+std::string SpawnHostname(std::string_view hostname) {
+  if (!hostname.empty()) return std::string(hostname);
+  char ours[HOST_NAME_MAX + 1] = {};
+  // ENAMETOOLONG leaves a truncated name, which is fine to cut further.
+  if (gethostname(ours, sizeof(ours) - 1) != 0 && errno != ENAMETOOLONG)
+    ours[0] = '\0';
+  std::string name = "pasta-";
+  name.append(ours);
+  if (name.size() > HOST_NAME_MAX) name.resize(HOST_NAME_MAX);
+  return name;
+}
+
+absl::StatusOr<Target> Spawn(const std::vector<std::string>& command,
+                             std::string_view hostname) {
+  // argv and the host name are built before fork: the child must not
+  // allocate.
+  const std::string uts_name = SpawnHostname(hostname);
   std::vector<std::string> args = command;
   std::string path;
   if (args.empty()) {
@@ -190,7 +215,8 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command) {
   if (pid == 0) {
     ready_rd.reset();
     go_wr.reset();
-    SpawnChild(ready_wr.get(), go_rd.get(), path.c_str(), argv.data());
+    SpawnChild(ready_wr.get(), go_rd.get(), path.c_str(), argv.data(),
+               uts_name.c_str());
   }
   ready_wr.reset();
   go_rd.reset();

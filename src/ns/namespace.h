@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,10 +33,17 @@ struct Target {
 };
 
 // Forks a child in new user+net+UTS namespaces that waits for Release().
-// The child clears its signal mask before exec (we block signals for our
+// Once released, the child sets the UTS namespace's host name to
+// `hostname` (-H), or to "pasta-" and ours if that is empty, as upstream
+// (a name the kernel refuses, e.g. over 64 bytes, is a warning on stderr),
+// and clears its signal mask before exec (we block signals for our
 // signalfd). Errors carry the child's errno (e.g. user namespaces disabled).
 // Allocates.
-absl::StatusOr<Target> Spawn(const std::vector<std::string>& command);
+absl::StatusOr<Target> Spawn(const std::vector<std::string>& command,
+                             std::string_view hostname);
+
+// The host name Spawn() gives the namespace for `hostname` (see above).
+std::string SpawnHostname(std::string_view hostname);
 
 // Lets a spawned child exec its command. After this, closing go_pipe early
 // makes the child exit instead.

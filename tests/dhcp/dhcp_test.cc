@@ -398,6 +398,53 @@ TEST(Dhcp4Test, HostnameAndFqdn) {
   EXPECT_EQ(FindOption(a->msg, 81), Raw("\14\377\377\3box\7example\3org\0"));
 }
 
+// A client that asks us to update its A record (S set, RFC 4702 2.1) learns
+// that we do not: O set, S clear, N set. Without S in its option, no O.
+TEST(Dhcp4Test, FqdnOverridesClientUpdateRequest) {
+  Dhcp4Config cfg = TestConfig();
+  cfg.fqdn = "box.example.org";
+  Prepare(cfg);
+  // Option 81 as dhclient sends it: S|E, RCODEs 0, name "pc".
+  const auto a = Handle(
+      Request(Cat({{0x32, 0x04},
+                   Addr("10.0.2.15"),
+                   {0x51, 0x07, 0x05, 0x00, 0x00, 0x02, 'p', 'c', 0x00}})),
+      cfg);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->reply.type, Dhcp4Type::kAck);
+  EXPECT_EQ(FindOption(a->msg, 81), Raw("\16\377\377\3box\7example\3org\0"));
+  const auto b = Handle(
+      Request(Cat({{0x32, 0x04},
+                   Addr("10.0.2.15"),
+                   {0x51, 0x07, 0x04, 0x00, 0x00, 0x02, 'p', 'c', 0x00}})),
+      cfg);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(FindOption(b->msg, 81), Raw("\14\377\377\3box\7example\3org\0"));
+  // A client option 81 with no bytes at all is not an error.
+  const auto c = Handle(
+      Request(Cat({{0x32, 0x04}, Addr("10.0.2.15"), {0x51, 0x00}})), cfg);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(FindOption(c->msg, 81), Raw("\14\377\377\3box\7example\3org\0"));
+}
+
+// Either name alone: only its own option, nothing derived from it.
+TEST(Dhcp4Test, HostnameOrFqdnAlone) {
+  Dhcp4Config host = TestConfig();
+  host.hostname = "box";
+  Prepare(host);
+  const auto a = Handle(BusyboxDiscover(), host);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(FindOption(a->msg, 12), Str("box"));
+  EXPECT_FALSE(FindOption(a->msg, 81).has_value());
+  Dhcp4Config fqdn = TestConfig();
+  fqdn.fqdn = "box.example.org";
+  Prepare(fqdn);
+  const auto b = Handle(BusyboxDiscover(), fqdn);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_FALSE(FindOption(b->msg, 12).has_value());
+  EXPECT_EQ(FindOption(b->msg, 81), Raw("\14\377\377\3box\7example\3org\0"));
+}
+
 TEST(Dhcp4Test, OptionalFieldsAreOmitted) {
   Dhcp4Config cfg;
   cfg.addr = *ParseIp("192.0.2.10");

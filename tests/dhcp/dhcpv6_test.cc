@@ -256,6 +256,34 @@ TEST(Dhcp6Test, FqdnIsSentWhenConfigured) {
   EXPECT_EQ(Find(*reply, 39), Raw("\4\3box\7example\3org\0"));
 }
 
+// A client asking for AAAA updates (S, RFC 4704 4.1) is told we override
+// that (O), in the REPLY to its REQUEST as in the ADVERTISE.
+TEST(Dhcp6Test, FqdnOverridesClientUpdateRequest) {
+  Dhcp6Config cfg = TestConfig();
+  cfg.fqdn = "box.example.org";
+  Prepare(cfg);
+  // OPTION_CLIENT_FQDN: flags S, name "pc".
+  const Bytes client_fqdn = {0x00, 0x27, 0x00, 0x05, 0x01,
+                             0x02, 'p',  'c',  0x00};
+  const auto adv = Handle(Message(1, {kClientId, kIaNa, client_fqdn}), cfg);
+  ASSERT_TRUE(adv.has_value());
+  EXPECT_EQ((*adv)[0], 2);
+  EXPECT_EQ(Find(*adv, 39), Raw("\6\3box\7example\3org\0"));
+  const auto reply =
+      Handle(Message(3, {kClientId, kServerId, kIaNa, client_fqdn}), cfg);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ((*reply)[0], 7);
+  EXPECT_EQ(Find(*reply, 39), Raw("\6\3box\7example\3org\0"));
+  // Without the client's option: N only; no option at all without --fqdn.
+  const auto plain = Handle(Message(3, {kClientId, kServerId, kIaNa}), cfg);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(Find(*plain, 39), Raw("\4\3box\7example\3org\0"));
+  const auto none =
+      Handle(Message(3, {kClientId, kServerId, kIaNa}), TestConfig());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(Find(*none, 39).has_value());
+}
+
 TEST(Dhcp6Test, WrongServerGetsNoReply) {
   for (uint8_t type : {3, 5, 8, 9, 11}) {
     EXPECT_FALSE(Handle(Message(type, {kClientId, kForeignServerId, kIaNa}),

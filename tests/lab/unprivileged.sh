@@ -14,6 +14,8 @@ check "root inside" test "$(head -n1 <<<"$out")" = 0
 check "tap has the IPv4 address" contains "$out" "198.51.100.2/24"
 check "tap has the IPv6 address" contains "$out" "2001:db8:1::2/64"
 check "default route" contains "$out" "default via 198.51.100.1 dev eth0"
+out=$(as_nobody timeout 20 "$PASTA" -q -H labbox -- uname -n)
+check "-H names the command's UTS namespace" equals "$out" "labbox"
 as_nobody timeout 20 "$PASTA" --config-net -- sh -c 'exit 5'
 check "exit status passes through" test $? = 5
 lab_finish

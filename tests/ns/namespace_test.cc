@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdlib>
 #include <string>
 
@@ -59,7 +60,7 @@ TEST(SpawnTest, CommandRunsAfterReleaseInNewNamespaces) {
   const std::string out = std::string(dir) + "/out";
   const std::string script =
       "id -u > " + out + "; readlink /proc/self/ns/net >> " + out + "; exit 7";
-  auto t = Spawn({"/bin/sh", "-c", script});
+  auto t = Spawn({"/bin/sh", "-c", script}, "");
   if (!t.ok() && t.status().code() == absl::StatusCode::kPermissionDenied) {
     GTEST_SKIP() << "user namespaces not available: " << t.status();
   }
@@ -87,8 +88,40 @@ TEST(SpawnTest, CommandRunsAfterReleaseInNewNamespaces) {
   rmdir(dir);
 }
 
+// -H names the command's UTS namespace; without it the name is ours with a
+// "pasta-" prefix. Ours is unchanged either way.
+TEST(SpawnTest, HostnameOfTheCommandsUtsNamespace) {
+  char before[HOST_NAME_MAX + 1] = {};
+  ASSERT_EQ(gethostname(before, sizeof(before) - 1), 0);
+  EXPECT_EQ(SpawnHostname("box"), "box");
+  EXPECT_EQ(SpawnHostname(""),
+            ("pasta-" + std::string(before)).substr(0, HOST_NAME_MAX));
+  for (const char* given : {"box.example", ""}) {
+    char dir[] = "/tmp/pasta-spawn-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string out = std::string(dir) + "/out";
+    auto t = Spawn({"/bin/sh", "-c", "uname -n > " + out}, given);
+    if (!t.ok())
+      GTEST_SKIP() << "user namespaces not available: " << t.status();
+    ASSERT_TRUE(Release(*t).ok());
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(t->child, &wstatus, 0), t->child);
+    FILE* f = fopen(out.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    char name[HOST_NAME_MAX + 2] = {0};
+    ASSERT_NE(fgets(name, sizeof(name), f), nullptr);
+    fclose(f);
+    EXPECT_EQ(std::string(name), SpawnHostname(given) + "\n") << given;
+    unlink(out.c_str());
+    rmdir(dir);
+  }
+  char after[HOST_NAME_MAX + 1] = {};
+  ASSERT_EQ(gethostname(after, sizeof(after) - 1), 0);
+  EXPECT_STREQ(before, after);
+}
+
 TEST(SpawnTest, ChildExitsWhenNotReleased) {
-  auto t = Spawn({"/bin/true"});
+  auto t = Spawn({"/bin/true"}, "");
   if (!t.ok()) GTEST_SKIP() << t.status();
   const pid_t child = t->child;
   t->go_pipe.reset();  // give up
