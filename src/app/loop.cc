@@ -66,6 +66,7 @@ Instant NextFlowDeadline(const Run& run) {
   if (run.udp) next = Earlier(next, run.udp->NextDeadline());
   if (run.udp_relay) next = Earlier(next, run.udp_relay->NextDeadline());
   if (run.udp_relay_in) next = Earlier(next, run.udp_relay_in->NextDeadline());
+  if (run.control) next = Earlier(next, run.control->NextDeadline());
   return next;
 }
 
@@ -78,6 +79,8 @@ void RunDueFlows(Run& run, Instant now) {
     run.udp_relay->Expire(now);
   if (run.udp_relay_in && now >= run.udp_relay_in->NextDeadline())
     run.udp_relay_in->Expire(now);
+  if (run.control && now >= run.control->NextDeadline())
+    run.control->Expire(now);
 }
 
 // --stats: the counters on one line, to stderr (as upstream's table), at
@@ -265,6 +268,12 @@ int Loop(Run& run) {
         case Kind::kRelayInListen:
           if (run.udp_relay_in)
             run.udp_relay_in->OnListenerReadable(ref.index, now);
+          break;
+        case Kind::kControlListen:
+          if (run.control) run.control->OnListener(now);
+          break;
+        case Kind::kControlSession:
+          if (run.control) run.control->OnSession(events[i].events, now);
           break;
         case Kind::kRelayInFlow:
           if (run.udp_relay_in) run.udp_relay_in->OnReadable(ref.index, now);

@@ -28,7 +28,9 @@
 
 #include "absl/strings/str_format.h"
 #include "app/addresses.h"
+#include "app/control.h"
 #include "app/counters.h"
+#include "app/listeners.h"
 #include "app/loop.h"
 #include "app/process.h"
 #include "app/run.h"
@@ -211,51 +213,6 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
   return absl::OkStatus();
 }
 
-// Opens a socket of `type` (SOCK_STREAM: listening) bound to the calling
-// thread's loopback (127.0.0.1 or ::1) `port`, non-blocking, into `*fd`.
-absl::Status BindLoopback(int family, int type, uint16_t port, int* fd) {
-  *fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (*fd < 0) return ErrnoToStatus(errno, "socket");
-  const int one = 1;
-  setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (family == AF_INET6)
-    setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  sockaddr_storage ss;
-  const socklen_t len = LoopbackSockaddr(family, port, &ss);
-  if (bind(*fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
-      (type == SOCK_STREAM && listen(*fd, SOMAXCONN) != 0)) {
-    const int err = errno;
-    close(*fd);
-    *fd = -1;
-    return ErrnoToStatus(
-        err, absl::StrFormat("binding the namespace's loopback %s port %u",
-                             type == SOCK_STREAM ? "TCP" : "UDP", port));
-  }
-  return absl::OkStatus();
-}
-
-// -T: a listener on the namespace's loopback port `ns_port` (made there by
-// a helper), spliced to the host's loopback `host_port`.
-absl::Status AddNamespaceListener(Run& run, int family, uint16_t ns_port,
-                                  uint16_t host_port) {
-  int fd = -1;
-  RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
-    return BindLoopback(family, SOCK_STREAM, ns_port, &fd);
-  }));
-  return run.splice->AddNamespaceListener(fd, family, ns_port, host_port);
-}
-
-// -U: a UDP socket on the namespace's loopback port `ns_port`, relayed to
-// the host's loopback `host_port`.
-absl::Status AddRelayListener(Run& run, int family, uint16_t ns_port,
-                              uint16_t host_port) {
-  int fd = -1;
-  RETURN_IF_ERROR(ns::RunInNamespace(run.target.fds(), [&] {
-    return BindLoopback(family, SOCK_DGRAM, ns_port, &fd);
-  }));
-  return run.udp_relay->AddListener(fd, family, ns_port, host_port);
-}
-
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
 absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
@@ -284,8 +241,12 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
         udp::UdpRelay::kInbound, &run.flows);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
-  if (cfg.udp_ns.mode() != config::PortSpec::Mode::kNone) {
-    if (cfg.no_splice && cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto) {
+  // With -c, the live rule set opens the lists' explicit ports
+  // (app/control.h), and -U rules may come at run time.
+  const bool by_rules = !cfg.conf_path.empty();
+  if (cfg.udp_ns.mode() != config::PortSpec::Mode::kNone || by_rules) {
+    if (cfg.no_splice && (cfg.udp_ns.mode() == config::PortSpec::Mode::kAuto ||
+                          cfg.udp_ns.mode() == config::PortSpec::Mode::kNone)) {
       // -U auto is the default: nothing to say.
     } else if (cfg.no_splice) {
       LOG_WARN("-U: the namespace's ports are relayed between the loopbacks, "
@@ -298,14 +259,17 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
                           IPPROTO_UDP);
           },
           udp::UdpRelay::kOutbound, &run.flows);
-      RETURN_IF_ERROR(fwd::AddForwards(
-          cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
-          [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port,
-              const IpAddr*) {
-            return AddRelayListener(run, family, ns_port, host_port);
-          }));
+      if (!by_rules) {
+        RETURN_IF_ERROR(fwd::AddForwards(
+            cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
+            [&](int family, const IpAddr*, uint16_t ns_port,
+                uint16_t host_port, const IpAddr*) {
+              return AddRelayListener(run, family, ns_port, host_port);
+            }));
+      }
     }
   }
+  if (by_rules) return absl::OkStatus();
   return fwd::AddForwards(
       cfg.udp_ports, "-u", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
       [&](int family, const IpAddr* bind, uint16_t host_port, uint16_t ns_port,
@@ -339,17 +303,21 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
         },
         tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo, &run.flows);
     run.tcp->set_splice(run.splice.get());
-    RETURN_IF_ERROR(fwd::AddForwards(
-        cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
-        [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port,
-            const IpAddr*) {
-          return AddNamespaceListener(run, family, ns_port, host_port);
-        }));
+    if (cfg.conf_path.empty()) {
+      RETURN_IF_ERROR(fwd::AddForwards(
+          cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
+          [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port,
+              const IpAddr*) {
+            return AddNamespaceListener(run, family, ns_port, host_port);
+          }));
+    }
   } else if (cfg.tcp_ns.mode() == config::PortSpec::Mode::kExplicit ||
              cfg.tcp_ns.mode() == config::PortSpec::Mode::kAll) {
     LOG_WARN("-T: the namespace's ports are reached by splicing, which "
              "--no-splice turns off: not forwarded");
   }
+  // With -c, the live rule set opens the explicit ports (app/control.h).
+  if (!cfg.conf_path.empty()) return absl::OkStatus();
   return fwd::AddForwards(
       cfg.tcp_ports, "-t", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
       [&](int family, const IpAddr* bind, uint16_t host_port, uint16_t ns_port,
@@ -509,6 +477,10 @@ int Main(int argc, char* argv[]) {
   }
   Run run(cfg, std::move(*target));
   RaiseFileLimit();  // the command (if any) was forked with its own
+  if (!cfg.conf_path.empty()) {
+    // Before the sandbox closes the file system.
+    if (absl::Status st = BindControl(run); !st.ok()) return Fail(st);
+  }
   switch (cfg.target) {
     case config::Target::kSpawn:
       LOG_DEBUG("namespace: new, for command pid %d", run.target.child);
@@ -571,6 +543,9 @@ int Main(int argc, char* argv[]) {
     if (!st.ok()) return Fail(st);
   }
   if (absl::Status st = SetUpAutoForwarding(run); !st.ok()) return Fail(st);
+  if (run.control) {
+    if (absl::Status st = StartControl(run); !st.ok()) return Fail(st);
+  }
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kTimer, 0, run.timer.get()}, EPOLLIN);

@@ -19,6 +19,8 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "control/live_rules.h"
+#include "control/server.h"
 #include "flow/flow_table.h"
 #include "flow/siphash.h"
 #include "fwd/auto_scan.h"
@@ -114,6 +116,10 @@ struct Run {
   std::unique_ptr<NsSocketPool> ns_sockets;
   std::unique_ptr<tcp::SpliceFlows> splice;
   fwd::AutoForwarding autofwd;
+  // -c: the control socket, the live rule set and its listeners.
+  std::unique_ptr<control::Server> control;
+  std::unique_ptr<control::ListenerOps> control_ops;
+  std::unique_ptr<control::LiveRules> rules;
   std::optional<tap::Tap> tap;
   UniqueFd epoll;
   UniqueFd signals;

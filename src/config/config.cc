@@ -437,6 +437,7 @@ absl::Status Parser::AddPorts(int val, const std::string& label,
     port_text_[index] = arg;
     port_label_[index] = label;
   }
+  cfg_.port_options.emplace_back(static_cast<char>(val), arg);
   return absl::OkStatus();
 }
 
@@ -680,7 +681,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.stats_delay = static_cast<int>(number);
       return absl::OkStatus();
     case 'c':
-      Unimplemented("conf-path");
       return SetPath(code, label, arg, &cfg_.conf_path);
     case kOptChrootFallback:
       Unimplemented("chroot-fallback");

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -55,7 +56,7 @@ struct Config {
   gid_t runas_gid = 0;
   int fd = -1;            // -F/--fd FD (pre-opened tap/socket; accepted)
   std::string pcap_file;  // -p/--pcap FILE
-  std::string conf_path;  // -c/--conf-path PATH (newer upstream; accepted)
+  std::string conf_path;  // -c/--conf-path PATH: the control socket
   int stats_delay = -1;   // --stats DELAY seconds (needs -f; 0: off)
   bool chroot_fallback = false;  // --chroot-fallback (accepted)
 
@@ -138,6 +139,9 @@ struct Config {
   PortSpec udp_ports;  // -u/--udp-ports  (host -> namespace), default auto
   PortSpec tcp_ns;     // -T/--tcp-ns     (namespace -> host), default auto
   PortSpec udp_ns;     // -U/--udp-ns     (namespace -> host), default auto
+  // Each -t/-u/-T/-U given, in order: the option's letter and its
+  // argument (the control socket's tables are built from them).
+  std::vector<std::pair<char, std::string>> port_options;
 
   // Long option names given that are accepted but have no effect yet, each
   // once, in order of first appearance (e.g. "pcap", "runas").

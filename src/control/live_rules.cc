@@ -85,6 +85,18 @@ absl::Status LiveRules::Apply(const std::vector<Table>& next) {
   std::vector<std::pair<Pif, Rule>> rules;
   Expand(next, &wanted, &rules);
 
+  size_t needed = 0;
+  for (const auto& [key, want] : wanted) needed += open_.contains(key) ? 0 : 1;
+  if (needed > 0) {
+    const size_t free = ops_->FreeDescriptors();
+    if (needed + kSpareDescriptors > free) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the rules need ", needed, " more listening sockets, and only ",
+          free, " descriptors are free (", kSpareDescriptors,
+          " are kept for connections): raise the limit (ulimit -n) or "
+          "forward fewer ports"));
+    }
+  }
   std::vector<Undo> opened;
   std::vector<std::pair<ListenKey, Open>> closed_early;
   std::vector<uint32_t> bound(rules.size(), 0);

@@ -16,7 +16,9 @@
 //   listener that goes away still holds is freed first where the new one
 //   needs it, and reopened if the update fails.
 // - A weak rule (`all`, exclusion-only lists) binds what it can; it fails
-//   only if none of its ports could be bound.
+//   only if none of its ports could be bound. An update whose new
+//   listeners would leave fewer than kSpareDescriptors free is refused
+//   before any is opened.
 // - Scanned rules (`auto`) open nothing here: the automatic forwarding does.
 //   An update may keep them as they are but not change them (not supported
 //   at run time yet: refused with a reason).
@@ -27,6 +29,7 @@
 
 #include <array>
 #include <bitset>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -69,7 +72,13 @@ class ListenerOps {
   virtual void Close(const ListenKey& key, uint32_t handle) = 0;
   virtual void Retarget(const ListenKey& key, uint32_t handle,
                         const ListenTarget& target) = 0;
+  // Descriptors this process may still open (an update that needs more,
+  // less a reserve for connections, is refused before opening any).
+  virtual size_t FreeDescriptors() = 0;
 };
+
+// Descriptors an update leaves free for connections.
+inline constexpr size_t kSpareDescriptors = 1024;
 
 class LiveRules {
  public:

@@ -34,6 +34,8 @@ enum class Kind : uint8_t {
   kRelayFlow,      // -U: a flow's socket on the host's loopback
   kRelayInListen,  // -u from the host's loopback: listener on the host
   kRelayInFlow,    // -u from the host's loopback: a flow's socket
+  kControlListen,  // the control socket (-c)
+  kControlSession, // its one client
 };
 
 inline constexpr uint32_t kMaxIndex = (1u << 23) - 1;

@@ -162,7 +162,8 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
 
 absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
                                                uint16_t ns_port,
-                                               uint16_t host_port) {
+                                               uint16_t host_port,
+                                               uint32_t* index_out) {
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   if (const int err = loop::EpollAdd(
@@ -173,6 +174,7 @@ absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
     return ErrnoToStatus(err, "epoll_ctl");
   }
   listeners_[index] = Listener{fd, family, ns_port, host_port};
+  if (index_out != nullptr) *index_out = index;
   LOG_DEBUG("splice: forwarding namespace port %u to host port %u (%s)",
             ns_port, host_port, family == AF_INET ? "IPv4" : "IPv6");
   return absl::OkStatus();
@@ -191,14 +193,26 @@ void SpliceFlows::OnListenerReadable(uint32_t index) {
 
 void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    Listener& l = listeners_[i];
-    if (l.fd < 0 || l.port != ns_port) continue;
-    close(l.fd);
-    l.fd = -1;
-    lowest_free_listener_ = std::min(lowest_free_listener_, i);
-    LOG_DEBUG("splice: no longer forwarding namespace port %u (%s)", ns_port,
-              l.family == AF_INET ? "IPv4" : "IPv6");
+    if (listeners_[i].fd >= 0 && listeners_[i].port == ns_port) {
+      CloseNamespaceListener(static_cast<uint32_t>(i));
+    }
   }
+}
+
+void SpliceFlows::CloseNamespaceListener(uint32_t index) {
+  Listener& l = listeners_[index];
+  close(l.fd);
+  l.fd = -1;
+  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
+  LOG_DEBUG("splice: no longer forwarding namespace port %u (%s)", l.port,
+            l.family == AF_INET ? "IPv4" : "IPv6");
+}
+
+void SpliceFlows::RetargetNamespaceListener(uint32_t index,
+                                            uint16_t host_port) {
+  listeners_[index].target = host_port;
+  LOG_DEBUG("splice: namespace port %u now forwards to host port %u",
+            listeners_[index].port, host_port);
 }
 
 void SpliceFlows::OnEvent(uint32_t slot, int side, uint32_t events) {

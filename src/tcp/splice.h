@@ -89,10 +89,16 @@ class SpliceFlows {
   // Registers a listener made in the namespace (bound to its loopback,
   // listening, non-blocking) whose connections go to the host's loopback
   // at `host_port`. Takes ownership of `fd`.
+  // Its index goes to `*index` where given.
   absl::Status AddNamespaceListener(int fd, int family, uint16_t ns_port,
-                                    uint16_t host_port);
+                                    uint16_t host_port,
+                                    uint32_t* index = nullptr);
   // Closes the namespace listeners of `ns_port` (both families).
   void RemoveNamespaceListeners(uint16_t ns_port);
+  // Closes namespace listener `index` (open); its flows go on.
+  void CloseNamespaceListener(uint32_t index);
+  // Namespace listener `index` (open) goes to `host_port` from now on.
+  void RetargetNamespaceListener(uint32_t index, uint16_t host_port);
   void OnListenerReadable(uint32_t index);
 
   // Epoll events on side `side` (0 or 1) of flow `slot`: the index and side

@@ -773,7 +773,9 @@ void TcpFlows::Reap() {
 
 absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
                                    uint16_t host_port, uint16_t ns_port,
-                                   const IpAddr* to_addr) {
+                                   const IpAddr* to_addr,
+                                   const std::string& ifname,
+                                   uint32_t* index_out) {
   if (family != AF_INET && family != AF_INET6)
     return absl::InvalidArgumentError("TCP listener: bad address family");
   if (bind_addr != nullptr && bind_addr->family != family)
@@ -786,20 +788,23 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
     return absl::ResourceExhaustedError("TCP listener: too many");
   const int fd = sockets_->Open(family);
   if (fd < 0) return ErrnoToStatus(errno, "TCP socket");
-  if (sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+  if ((!ifname.empty() && sockets_->BindToDevice(fd, ifname) != 0) ||
+      sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
                      host_port) != 0 ||
       sockets_->Listen(fd) != 0) {
     const int err = errno;
     sockets_->Close(fd, false);
     return ErrnoToStatus(
-        err, absl::StrFormat("listen on TCP%s port %u",
-                             family == AF_INET ? "" : "v6", host_port));
+        err, absl::StrFormat("listen on TCP%s port %u%s%s",
+                             family == AF_INET ? "" : "v6", host_port,
+                             ifname.empty() ? "" : " on ", ifname));
   }
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] =
       Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
   sockets_->Watch(fd, index, true);
+  if (index_out != nullptr) *index_out = index;
   LOG_DEBUG("tcp: forwarding host port %u to namespace port %u%s%s (%s)",
             host_port, ns_port, to_addr ? " at " : "",
             to_addr ? FormatIp(*to_addr) : "",
@@ -820,14 +825,29 @@ size_t TcpFlows::PendingFromNamespace() const {
 
 void TcpFlows::RemoveListeners(uint16_t host_port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    Listener& l = listeners_[i];
-    if (l.fd < 0 || l.port != host_port) continue;
-    sockets_->Close(l.fd, false);
-    l.fd = -1;
-    lowest_free_listener_ = std::min(lowest_free_listener_, i);
-    LOG_DEBUG("tcp: no longer forwarding host port %u (%s)", host_port,
-              l.family == AF_INET ? "IPv4" : "IPv6");
+    if (listeners_[i].fd >= 0 && listeners_[i].port == host_port) {
+      CloseListener(static_cast<uint32_t>(i));
+    }
   }
+}
+
+void TcpFlows::CloseListener(uint32_t index) {
+  Listener& l = listeners_[index];
+  sockets_->Close(l.fd, false);
+  l.fd = -1;
+  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
+  LOG_DEBUG("tcp: no longer forwarding host port %u (%s)", l.port,
+            l.family == AF_INET ? "IPv4" : "IPv6");
+}
+
+void TcpFlows::RetargetListener(uint32_t index, uint16_t ns_port,
+                                const IpAddr* to_addr) {
+  Listener& l = listeners_[index];
+  l.target = ns_port;
+  l.to_addr = to_addr ? *to_addr : IpAddr{};
+  LOG_DEBUG("tcp: host port %u now forwards to namespace port %u%s%s",
+            l.port, ns_port, to_addr ? " at " : "",
+            to_addr ? FormatIp(*to_addr) : "");
 }
 
 }  // namespace pasta::tcp

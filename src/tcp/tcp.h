@@ -231,13 +231,23 @@ class TcpFlows {
   // always goes over the tap, also from the host's loopback (as upstream:
   // splicing reaches only the namespace's own addresses). Control plane:
   // allocates.
+  // With an `ifname`, the listener is bound to that interface
+  // (SO_BINDTODEVICE). Its index goes to `*index` where given.
   absl::Status AddListener(int family, const IpAddr* bind_addr,
                            uint16_t host_port, uint16_t ns_port,
-                           const IpAddr* to_addr = nullptr);
+                           const IpAddr* to_addr = nullptr,
+                           const std::string& ifname = {},
+                           uint32_t* index = nullptr);
 
   // Closes the listeners of `host_port` (both families); connections
   // already accepted go on.
   void RemoveListeners(uint16_t host_port);
+  // Closes listener `index` (open); connections already accepted go on.
+  void CloseListener(uint32_t index);
+  // Listener `index` (open) forwards to `ns_port` at `to_addr` (null: the
+  // namespace's address) from now on.
+  void RetargetListener(uint32_t index, uint16_t ns_port,
+                        const IpAddr* to_addr);
 
   // Connections to -t ports from the host's loopback go to `splice` (null:
   // over the tap, as with --no-splice). Must outlive this object.

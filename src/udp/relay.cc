@@ -66,7 +66,7 @@ UdpRelay::~UdpRelay() {
 }
 
 absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
-                                   uint16_t target) {
+                                   uint16_t target, uint32_t* index_out) {
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   if (const int err = loop::EpollAdd(
@@ -77,6 +77,7 @@ absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
     return ErrnoToStatus(err, "epoll_ctl");
   }
   listeners_[index] = Listener{fd, family, port, target};
+  if (index_out != nullptr) *index_out = index;
   LOG_DEBUG("udp relay: forwarding loopback port %u to the other side's "
             "loopback port %u (%s)",
             port, target, family == AF_INET ? "IPv4" : "IPv6");
@@ -85,14 +86,25 @@ absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
 
 void UdpRelay::RemoveListeners(uint16_t port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    Listener& l = listeners_[i];
-    if (l.fd < 0 || l.port != port) continue;
-    ForgetListener(l.fd);
-    close(l.fd);
-    l.fd = -1;
-    lowest_free_listener_ = std::min(lowest_free_listener_, i);
-    LOG_DEBUG("udp relay: no longer forwarding loopback port %u", port);
+    if (listeners_[i].fd >= 0 && listeners_[i].port == port) {
+      CloseListener(static_cast<uint32_t>(i));
+    }
   }
+}
+
+void UdpRelay::CloseListener(uint32_t index) {
+  Listener& l = listeners_[index];
+  ForgetListener(l.fd);
+  close(l.fd);
+  l.fd = -1;
+  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
+  LOG_DEBUG("udp relay: no longer forwarding loopback port %u", l.port);
+}
+
+void UdpRelay::RetargetListener(uint32_t index, uint16_t target) {
+  listeners_[index].target = target;
+  LOG_DEBUG("udp relay: loopback port %u now goes to port %u",
+            listeners_[index].port, target);
 }
 
 void UdpRelay::OnReadable(uint32_t slot, Instant now) {

@@ -73,7 +73,9 @@ class UdpRelay {
 
   // Takes `fd`, a UDP socket bound to a loopback port, whose datagrams go
   // to the other side's loopback port `target`.
-  absl::Status AddListener(int fd, int family, uint16_t port, uint16_t target);
+  // Its index goes to `*index` where given.
+  absl::Status AddListener(int fd, int family, uint16_t port, uint16_t target,
+                           uint32_t* index = nullptr);
   // A datagram from loopback port `client_port` that arrived on
   // `listener_fd` (not ours: the caller reads it): relays it to the other
   // side's loopback port `target`. Returns false if it was dropped.
@@ -85,6 +87,10 @@ class UdpRelay {
 
   // Closes the listeners bound to `port` (and their flows).
   void RemoveListeners(uint16_t port);
+  // Closes listener `index` (open) and its flows.
+  void CloseListener(uint32_t index);
+  // Listener `index` (open) relays to `target` from now on.
+  void RetargetListener(uint32_t index, uint16_t target);
 
   // Epoll event on flow `slot` (its flow_kind reference).
   void OnReadable(uint32_t slot, Instant now);

@@ -434,7 +434,9 @@ int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
 
 absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
                                    uint16_t host_port, uint16_t ns_port,
-                                   const IpAddr* to_addr) {
+                                   const IpAddr* to_addr,
+                                   const std::string& ifname,
+                                   uint32_t* index_out) {
   if (family != AF_INET && family != AF_INET6)
     return absl::InvalidArgumentError("UDP listener: bad address family");
   if (bind_addr != nullptr && bind_addr->family != family)
@@ -447,19 +449,22 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
     return absl::ResourceExhaustedError("UDP listener: too many");
   const int fd = sockets_->Open(family);
   if (fd < 0) return ErrnoToStatus(errno, "UDP socket");
-  if (sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+  if ((!ifname.empty() && sockets_->BindToDevice(fd, ifname) != 0) ||
+      sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
                      host_port) != 0) {
     const int err = errno;
     sockets_->Close(fd);
     return ErrnoToStatus(
-        err, absl::StrFormat("bind UDP%s port %u",
-                             family == AF_INET ? "" : "v6", host_port));
+        err, absl::StrFormat("bind UDP%s port %u%s%s",
+                             family == AF_INET ? "" : "v6", host_port,
+                             ifname.empty() ? "" : " on ", ifname));
   }
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] =
       Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
   sockets_->Watch(fd, index, true);
+  if (index_out != nullptr) *index_out = index;
   LOG_DEBUG("udp: forwarding host port %u to namespace port %u%s%s (%s)",
             host_port, ns_port, to_addr ? " at " : "",
             to_addr ? FormatIp(*to_addr) : "",
@@ -469,21 +474,36 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
 
 void UdpFlows::RemoveListeners(uint16_t host_port) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    Listener& l = listeners_[i];
-    if (l.fd < 0 || l.port != host_port) continue;
-    // Inbound flows answer through the listener's socket: they go first.
-    // Backwards: Close() moves the last slot in use into the closed one's place.
-    for (size_t k = flows_.size(); k-- > 0;) {
-      const uint32_t slot = flows_.in_use()[k];
-      if (flows_[slot].listener == static_cast<int32_t>(i)) Close(slot);
+    if (listeners_[i].fd >= 0 && listeners_[i].port == host_port) {
+      CloseListener(static_cast<uint32_t>(i));
     }
-    if (relay_ != nullptr) relay_->ForgetListener(l.fd);
-    sockets_->Close(l.fd);
-    l.fd = -1;
-    lowest_free_listener_ = std::min(lowest_free_listener_, i);
-    LOG_DEBUG("udp: no longer forwarding host port %u (%s)", host_port,
-              l.family == AF_INET ? "IPv4" : "IPv6");
   }
+}
+
+void UdpFlows::CloseListener(uint32_t index) {
+  Listener& l = listeners_[index];
+  // Inbound flows answer through the listener's socket: they go first.
+  // Backwards: Close() moves the last slot in use into the closed one's place.
+  for (size_t k = flows_.size(); k-- > 0;) {
+    const uint32_t slot = flows_.in_use()[k];
+    if (flows_[slot].listener == static_cast<int32_t>(index)) Close(slot);
+  }
+  if (relay_ != nullptr) relay_->ForgetListener(l.fd);
+  sockets_->Close(l.fd);
+  l.fd = -1;
+  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
+  LOG_DEBUG("udp: no longer forwarding host port %u (%s)", l.port,
+            l.family == AF_INET ? "IPv4" : "IPv6");
+}
+
+void UdpFlows::RetargetListener(uint32_t index, uint16_t ns_port,
+                                const IpAddr* to_addr) {
+  Listener& l = listeners_[index];
+  l.target = ns_port;
+  l.to_addr = to_addr ? *to_addr : IpAddr{};
+  LOG_DEBUG("udp: host port %u now forwards to namespace port %u%s%s",
+            l.port, ns_port, to_addr ? " at " : "",
+            to_addr ? FormatIp(*to_addr) : "");
 }
 
 void UdpFlows::OnReadable(uint32_t slot, Instant now) {

@@ -198,13 +198,23 @@ class UdpFlows {
   // the namespace's address where `to_addr` is null. With a `to_addr`,
   // datagrams from the host's loopback also go over the tap, not the
   // loopback relay. Control plane: allocates; errors carry the errno.
+  // With an `ifname`, bound to that interface (SO_BINDTODEVICE). Its index
+  // goes to `*index` where given.
   absl::Status AddListener(int family, const IpAddr* bind_addr,
                            uint16_t host_port, uint16_t ns_port,
-                           const IpAddr* to_addr = nullptr);
+                           const IpAddr* to_addr = nullptr,
+                           const std::string& ifname = {},
+                           uint32_t* index = nullptr);
 
   // Closes the listeners of `host_port` (both families) and the inbound
   // flows that answer through them. Control plane: a scan of the table.
   void RemoveListeners(uint16_t host_port);
+  // The same for listener `index` (open) alone.
+  void CloseListener(uint32_t index);
+  // Listener `index` (open) sends to `ns_port` at `to_addr` (null: the
+  // namespace's address) from now on; flows already made keep theirs.
+  void RetargetListener(uint32_t index, uint16_t ns_port,
+                        const IpAddr* to_addr);
 
   // The socket of flow `slot` is readable or has an error: relays up to
   // kBatch datagrams and any ICMP errors.

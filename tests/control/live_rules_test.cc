@@ -58,6 +58,8 @@ class FakeListeners : public ListenerOps {
     ++retargets;
   }
 
+  size_t FreeDescriptors() override { return free_descriptors; }
+
   // "TCP v4 8080->8080" lines, sorted.
   std::vector<std::string> Lines() const {
     std::set<std::string> out;
@@ -86,6 +88,7 @@ class FakeListeners : public ListenerOps {
   uint32_t next = 100;
   int opens = 0;
   int retargets = 0;
+  size_t free_descriptors = 100000;
 };
 
 std::vector<Table> Tables(std::vector<std::pair<char, std::string>> specs) {
@@ -191,6 +194,18 @@ TEST(LiveRulesTest, WeakRulesBindWhatTheyCan) {
   EXPECT_THAT(std::string(st.message()), HasSubstr("none of its ports"));
   EXPECT_THAT(ops.Lines(),
               ::testing::ElementsAre("TCP v4 1->1", "TCP v4 3->3"));
+}
+
+TEST(LiveRulesTest, RefusesWhatWouldTakeTheLastDescriptors) {
+  FakeListeners ops;
+  ops.free_descriptors = 2000;
+  LiveRules live(Tables({}), &ops, true, true);
+  // 500 ports, two families: 1000 new listeners and 1024 kept free > 2000.
+  const absl::Status st = live.Apply(Tables({{'t', "1000-1499"}}));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("ulimit -n"));
+  EXPECT_EQ(ops.opens, 0);
+  ASSERT_TRUE(live.Apply(Tables({{'t', "1000-1399"}})).ok());
+  EXPECT_EQ(ops.open.size(), 800U);
 }
 
 TEST(LiveRulesTest, AutoRulesStayAsTheyAre) {

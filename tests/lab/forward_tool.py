@@ -12,6 +12,9 @@
                  0.5 s (the connection is half-closed meanwhile), then
                  answers "BYTES SHA256"
   forward_tool.py get ADDR PORT          GET; prints "BYTES SHA256" of what came
+  forward_tool.py get ADDR PORT STARTED GO
+        the same, but after the first MiB touches STARTED and reads on only
+        once GO exists (60 s at most)
   forward_tool.py put ADDR PORT FILE     PUT of FILE; prints the server's answer
   forward_tool.py port ADDR PORT         PORT; prints the answer, or what went
                                          wrong (refused, reset, ...)
@@ -22,6 +25,7 @@
 Exits non-zero on any error.
 """
 import hashlib
+import os
 import socket
 import sys
 import threading
@@ -115,7 +119,7 @@ def connect(addr, port, timeout):
     return s
 
 
-def get(addr, port):
+def get(addr, port, started=None, go=None):
     with connect(addr, port, 60) as s:
         s.sendall(b"GET\n")
         h = hashlib.sha256()
@@ -126,6 +130,13 @@ def get(addr, port):
                 break
             h.update(chunk)
             n += len(chunk)
+            if started and n >= CHUNK:
+                # Part of it came: say so, and read on only once told to.
+                open(started, "w").close()
+                started = None
+                end = time.monotonic() + 60
+                while not os.path.exists(go) and time.monotonic() < end:
+                    time.sleep(0.05)
     print(n, h.hexdigest())
     return 0
 
@@ -195,6 +206,8 @@ def main():
             return serve(a[1], a[2], float(a[3]), a[4], a[5])
         if len(a) == 3 and a[0] == "get":
             return get(a[1], int(a[2]))
+        if len(a) == 5 and a[0] == "get":
+            return get(a[1], int(a[2]), a[3], a[4])
         if len(a) == 4 and a[0] == "put":
             return put(a[1], int(a[2]), a[3])
         if len(a) == 3 and a[0] == "port":

@@ -12,191 +12,15 @@
 # namespace, the "target", where the servers run.
 . "$(dirname "$0")/lib.sh"
 lab_up
-DIR="$(cd "$(dirname "$0")" && pwd)"
-PY=/usr/bin/python3
-TOOL=("$PY" "$DIR/forward_tool.py")
-UDP_TOOL=("$PY" "$DIR/udp_tool.py")
-TARGET="${LAB_ID}t"
-LAB_EXTRA_NS+=("$TARGET")
-
-# Every command gets at most what is left of a budget that ends before
-# ctest's TIMEOUT (180 s).
-BUDGET_END=$((SECONDS + 160))
-limit() {
-  local left=$((BUDGET_END - SECONDS))
-  if ((left < 5)); then left=5; fi
-  if (($1 < left)); then echo "$1"; else echo "$left"; fi
+MIB=8
+# The target-address rules send to extra addresses on the target's loopback
+# (the namespace takes them as its own).
+target_setup() {
+  ip -n "$TARGET" link set lo up &&
+    ip -n "$TARGET" addr add 192.0.2.5/32 dev lo &&
+    ip -n "$TARGET" addr add 2001:db8:5::5/128 dev lo nodad
 }
-
-netns() {
-  case $1 in
-    host) echo "$HOST_NS" ;;
-    server) echo "$SERVER_NS" ;;
-    target) echo "$TARGET" ;;
-  esac
-}
-# at host|server|target COMMAND...: COMMAND in that namespace.
-at() {
-  local ns
-  ns=$(netns "$1")
-  shift
-  ip netns exec "$ns" "$@"
-}
-
-# pasta_up [OPTION]...: a fresh target netns with the extra addresses the
-# target-address rules send to (on its loopback: the namespace takes them
-# from its interface as its own), pasta attached to it; waits (at most 5 s)
-# until the namespace's addresses are usable.
-PASTA_PID=
-PASTA_OPTS=
-pasta_up() {
-  local i out
-  PASTA_OPTS=$*
-  ip netns add "$TARGET" || return 1
-  ip -n "$TARGET" link set lo up
-  ip -n "$TARGET" addr add 192.0.2.5/32 dev lo
-  ip -n "$TARGET" addr add 2001:db8:5::5/128 dev lo nodad
-  ip netns exec "$HOST_NS" timeout "$(limit 150)" "$PASTA" --config-net -f -e --netns "$TARGET" "$@" \
-    >"$LAB_TMP/pasta.log" 2>&1 &
-  PASTA_PID=$!
-  LAB_PIDS+=("$PASTA_PID")
-  for ((i = 0; i < 50; i++)); do
-    out=$(ip -n "$TARGET" addr show dev eth0 2>/dev/null)
-    if grep -q "inet 198.51.100.2/" <<<"$out" && grep "inet6 2001:db8:1::2/" <<<"$out" |
-      grep -qv tentative; then
-      return 0
-    fi
-    kill -0 "$PASTA_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "  pasta $* did not set up the namespace; it said:" >&2
-  sed 's/^/    /' "$LAB_TMP/pasta.log" >&2
-  return 1
-}
-
-# pasta_down: SIGTERM ends pasta with status 0 (a check); the target and
-# what runs in it go.
-pasta_down() {
-  local rc
-  if [ -n "$PASTA_PID" ]; then
-    kill "$PASTA_PID" 2>/dev/null
-    wait_gone "$PASTA_PID" 5
-    wait "$PASTA_PID" 2>/dev/null
-    rc=$?
-    check "pasta $PASTA_OPTS: SIGTERM ends it cleanly" clean_exit "$rc"
-  fi
-  ip netns pids "$TARGET" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-  ip netns del "$TARGET" 2>/dev/null
-  PASTA_PID=
-}
-
-clean_exit() {
-  if [ "$1" = 0 ] && ! grep -qE "Sanitizer|runtime error" "$LAB_TMP/pasta.log"; then
-    return 0
-  fi
-  echo "  exit status $1; pasta said:" >&2
-  tail -n 30 "$LAB_TMP/pasta.log" | sed 's/^/    /' >&2
-  return 1
-}
-
-# serve NETNS ADDRS PORTS: forward_tool.py serve in NETNS; waits (at most
-# 5 s) until it listens. Adds its PID to SERVE_PIDS.
-SERVE_PIDS=()
-serve() {
-  local ready i
-  ready="$LAB_TMP/ready.$RANDOM$RANDOM"
-  ip netns exec "$(netns "$1")" timeout "$(limit 150)" "${TOOL[@]}" serve "$2" "$3" 150 "$BIG" "$ready" &
-  SERVE_PIDS+=($!)
-  LAB_PIDS+=($!)
-  for ((i = 0; i < 50; i++)); do
-    [ -e "$ready" ] && return 0
-    sleep 0.1
-  done
-  echo "  the server on $2 port(s) $3 in $1 did not come up" >&2
-  return 1
-}
-# unserve: stops the servers started.
-unserve() {
-  local pid
-  for pid in "${SERVE_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait_gone "$pid" 5
-    wait "$pid" 2>/dev/null
-  done
-  SERVE_PIDS=()
-}
-
-# 8 MiB of random bytes, moved both ways.
-BIG="$LAB_TMP/big"
-head -c 8M /dev/urandom >"$BIG"
-BIG_EXPECT="$(stat -c %s "$BIG") $(sha256sum <"$BIG" | cut -d' ' -f1)"
-# moved get|put NETNS ADDR PORT: the file downloaded from (get) or uploaded
-# to (put) ADDR:PORT from NETNS; true if byte count and SHA-256 match.
-moved() {
-  local out rc
-  if [ "$1" = get ]; then
-    out=$(at "$2" timeout "$(limit 30)" "${TOOL[@]}" get "$3" "$4" 2>&1)
-  else
-    out=$(at "$2" timeout "$(limit 30)" "${TOOL[@]}" put "$3" "$4" "$BIG" 2>&1)
-  fi
-  rc=$?
-  if [ $rc = 0 ] && [ "$out" = "$BIG_EXPECT" ]; then
-    echo "   $out"
-    return 0
-  fi
-  printf '  exit status %s; got "%s", expected "%s"\n' "$rc" "$(tail -c 300 <<<"$out")" \
-    "$BIG_EXPECT" >&2
-  return 1
-}
-
-# answers NETNS ADDR HOSTPORT:WANT...: each HOSTPORT, probed from NETNS at
-# ADDR, answers WANT (the port the server was reached on), or "refused".
-answers() {
-  local ns=$1 addr=$2 pair hp want got bad=0 seen=()
-  shift 2
-  for pair in "$@"; do
-    hp=${pair%%:*}
-    want=${pair#*:}
-    got=$(at "$ns" timeout 10 "${TOOL[@]}" port "$addr" "$hp" 2>&1)
-    seen+=("$hp->$got")
-    [ "$got" = "$want" ] || bad=1
-  done
-  if [ $bad = 0 ]; then
-    echo "   ${seen[*]}"
-    return 0
-  fi
-  echo "  expected $*; got ${seen[*]}" >&2
-  return 1
-}
-
-# not_reached NETNS ADDR PORT: a connection from NETNS to ADDR:PORT is
-# refused or reset, and reaches no server.
-not_reached() {
-  local got
-  got=$(at "$1" timeout 10 "${TOOL[@]}" port "$2" "$3" 2>&1)
-  case $got in
-    refused* | reset* | *ConnectionResetError* | closed*)
-      echo "   $got"
-      return 0
-      ;;
-  esac
-  echo "  expected no server; got $got" >&2
-  return 1
-}
-
-# waits NETNS ADDR PORT STATE SECONDS: PORT at ADDR, probed from NETNS,
-# reaches STATE ("open" or "refused") within SECONDS.
-waits() {
-  local out rc
-  out=$(at "$1" timeout 20 "${TOOL[@]}" wait "$2" "$3" "$4" "$5" 2>&1)
-  rc=$?
-  if [ $rc = 0 ]; then
-    echo "   $out"
-    return 0
-  fi
-  echo "  $out" >&2
-  return 1
-}
+. "$(dirname "$0")/forward_lib.sh"
 
 # udp_echoed NETNS ADDR PORT: 100 datagrams from NETNS to ADDR:PORT come
 # back intact.
@@ -219,7 +43,7 @@ if pasta_up -t '*/8080' && serve target 0.0.0.0,:: 8080; then
 else
   check "-t */8080: pasta and the namespace's server came up" false
 fi
-unserve
+unserve_all
 pasta_down
 
 # 2. Target addresses: servers listen only on 192.0.2.5 and 2001:db8:5::5
@@ -260,7 +84,7 @@ if pasta_up -t "$t4" -t "$t6" -t 5002:6000 -u "$u4" &&
 else
   check "target addresses: pasta and the namespace's servers came up" false
 fi
-unserve
+unserve_all
 pasta_down
 
 # 3. RANGE,auto: -t follows the namespace's servers inside 8000-8010 but
@@ -280,7 +104,7 @@ if serve host 127.0.0.1 5600,5700 && pasta_up -t 8000-8010,~8003,auto -T 5600-56
 else
   check "RANGE,auto: pasta and the servers came up" false
 fi
-unserve
+unserve_all
 pasta_down
 
 # 4. -a ADDR/PREFIX sets the prefix too.
