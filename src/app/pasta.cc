@@ -51,6 +51,7 @@
 #include "loop/epoll_ref.h"
 #include "netlink/netlink.h"
 #include "ns/namespace.h"
+#include "sock/system_sys.h"
 #include "pcap/pcap_writer.h"
 #include "sandbox/sandbox.h"
 #include "tap/tap.h"
@@ -233,6 +234,18 @@ absl::Status BindLoopback(int family, int type, uint16_t port, int* fd) {
   return absl::OkStatus();
 }
 
+// The pool of sockets made in the target namespace (splice, -u relay),
+// made on first need and handed to the seam as its Netns::kTarget.
+void UseNamespaceSockets(Run& run) {
+  if (run.ns_sockets) return;
+  run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
+  run.sys->set_namespace_sockets(
+      [pool = run.ns_sockets.get()](int family, int type) {
+        const int fd = pool->Take(family, type);
+        return fd < 0 ? sock::Fail(errno) : sock::Ok(fd);
+      });
+}
+
 // -T: a listener on the namespace's loopback port `ns_port` (made there by
 // a helper), spliced to the host's loopback `host_port`.
 absl::Status AddNamespaceListener(Run& run, int family, uint16_t ns_port,
@@ -273,14 +286,10 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
       uc, run.udp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
   run.tap->set_udp(run.udp.get());
   if (!cfg.no_splice) {
-    if (!run.ns_sockets)
-      run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
+    UseNamespaceSockets(run);
     run.udp_relay_in = std::make_unique<udp::UdpRelay>(
-        run.epoll.get(), flow::RandomSipKey(),
-        [pool = run.ns_sockets.get()](int family) {
-          return pool->Take(family, SOCK_DGRAM);
-        },
-        udp::UdpRelay::kInbound, &run.flows);
+        run.sys.get(), flow::RandomSipKey(), udp::UdpRelay::kInbound,
+        &run.flows);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
   if (cfg.udp_ns.mode() != config::PortSpec::Mode::kNone) {
@@ -291,12 +300,8 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
                "which --no-splice turns off: not forwarded");
     } else {
       run.udp_relay = std::make_unique<udp::UdpRelay>(
-          run.epoll.get(), flow::RandomSipKey(),
-          [](int family) {
-            return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          IPPROTO_UDP);
-          },
-          udp::UdpRelay::kOutbound, &run.flows);
+          run.sys.get(), flow::RandomSipKey(), udp::UdpRelay::kOutbound,
+          &run.flows);
       RETURN_IF_ERROR(fwd::AddForwards(
           cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
           [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
@@ -328,14 +333,9 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
       tc, run.tcp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
-    if (!run.ns_sockets)
-      run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
+    UseNamespaceSockets(run);
     run.splice = std::make_unique<tcp::SpliceFlows>(
-        run.epoll.get(),
-        [pool = run.ns_sockets.get()](int family) {
-          return pool->Take(family, SOCK_STREAM);
-        },
-        tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo, &run.flows);
+        run.sys.get(), tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo, &run.flows);
     run.tcp->set_splice(run.splice.get());
     RETURN_IF_ERROR(fwd::AddForwards(
         cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),
@@ -544,6 +544,9 @@ int Main(int argc, char* argv[]) {
   // One timer, armed by the loop for the next deadline only.
   run.timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!run.timer.valid()) return Fail(ErrnoToStatus(errno, "timerfd_create"));
+  // The one socket seam every handler calls through.
+  run.sys = std::make_unique<sock::SystemSys>(
+      run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
     SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);

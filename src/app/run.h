@@ -25,6 +25,7 @@
 #include "icmp/icmp.h"
 #include "ns/namespace.h"
 #include "pcap/pcap_writer.h"
+#include "sock/system_sys.h"
 #include "tap/tap.h"
 #include "tcp/splice.h"
 #include "tcp/tcp.h"
@@ -103,6 +104,8 @@ struct Run {
   flow::FlowTable flows{flow::RandomSipKey(), flow::kMaxFlows, kIndexedFlows};
   tap::Services services;
   std::unique_ptr<pcap::PcapWriter> pcap;
+  // The socket seam of every handler (before them: destroyed after them).
+  std::unique_ptr<sock::SystemSys> sys;
   std::unique_ptr<icmp::PingSockets> ping_sockets;
   std::unique_ptr<icmp::IcmpFlows> icmp;
   std::unique_ptr<udp::UdpSockets> udp_sockets;
