@@ -281,9 +281,8 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   uc.ns_addr6 = uc.map.ns6;
   uc.mtu = net.mtu;
   uc.coalesce = true;
-  run.udp_sockets = udp::MakeSystemUdpSockets(run.epoll.get());
   run.udp = std::make_unique<udp::UdpFlows>(
-      uc, run.udp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
+      uc, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
   run.tap->set_udp(run.udp.get());
   if (!cfg.no_splice) {
     UseNamespaceSockets(run);
@@ -550,11 +549,8 @@ int Main(int argc, char* argv[]) {
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
     SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);
-    run.ping_sockets = icmp::MakeSystemPingSockets(
-        run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
-    run.icmp =
-        std::make_unique<icmp::IcmpFlows>(ic, run.ping_sockets.get(), &*run.tap,
-                                          flow::RandomSipKey(), &run.flows);
+    run.icmp = std::make_unique<icmp::IcmpFlows>(
+        ic, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
     run.icmp->Probe();
     run.tap->set_icmp(run.icmp.get());
   }

@@ -106,9 +106,7 @@ struct Run {
   std::unique_ptr<pcap::PcapWriter> pcap;
   // The socket seam of every handler (before them: destroyed after them).
   std::unique_ptr<sock::SystemSys> sys;
-  std::unique_ptr<icmp::PingSockets> ping_sockets;
   std::unique_ptr<icmp::IcmpFlows> icmp;
-  std::unique_ptr<udp::UdpSockets> udp_sockets;
   std::unique_ptr<udp::UdpFlows> udp;
   std::unique_ptr<udp::UdpRelay> udp_relay;     // -U
   std::unique_ptr<udp::UdpRelay> udp_relay_in;  // -u from the host's loopback
