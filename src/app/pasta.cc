@@ -327,9 +327,8 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   tc.ns_addr6 = tc.map.ns6;
   tc.out = OutboundFor(cfg);
   tc.mtu = net.mtu;
-  run.tcp_sockets = tcp::MakeSystemTcpSockets(run.epoll.get());
   run.tcp = std::make_unique<tcp::TcpFlows>(
-      tc, run.tcp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
+      tc, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
     UseNamespaceSockets(run);

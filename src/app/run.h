@@ -110,7 +110,6 @@ struct Run {
   std::unique_ptr<udp::UdpFlows> udp;
   std::unique_ptr<udp::UdpRelay> udp_relay;     // -U
   std::unique_ptr<udp::UdpRelay> udp_relay_in;  // -u from the host's loopback
-  std::unique_ptr<tcp::TcpSockets> tcp_sockets;
   std::unique_ptr<tcp::TcpFlows> tcp;
   std::unique_ptr<NsSocketPool> ns_sockets;
   std::unique_ptr<tcp::SpliceFlows> splice;
