@@ -18,6 +18,8 @@
 #include "gtest/gtest.h"
 #include "loop/epoll_ref.h"
 #include "tcp/splice.h"
+#include "tcp/tcp.h"
+#include "wire/frame_sink.h"
 
 namespace pasta::tcp {
 namespace {
@@ -87,13 +89,28 @@ class FakeSpliceSys : public fake::FakeSys {
     s.connected = true;
     return sock::Ok();
   }
-  Result Accept(int fd, int*, uint8_t*, uint16_t*) override {
-    Get(fd);
+  // A connection from 127.0.0.1:40000, made where the listener is.
+  Result Accept(int fd, int* family, uint8_t* addr, uint16_t* port) override {
+    const Netns where = Get(fd).where;
     if (backlog == 0) return sock::Fail(EAGAIN);
     --backlog;
-    const int c = NewFd(Netns::kTarget);
+    if (family != nullptr) {
+      *family = AF_INET;
+      const uint8_t lo[4] = {127, 0, 0, 1};
+      std::memcpy(addr, lo, 4);
+      *port = 40000;
+    }
+    const int c = NewFd(where);
     accepted.push_back(c);
     return sock::Ok(c);
+  }
+  Result Bind(int fd, int, const uint8_t*, uint16_t) override {
+    Get(fd);
+    return sock::Ok();
+  }
+  Result Listen(int fd) override {
+    Get(fd);
+    return sock::Ok();
   }
   Result ShutdownWrite(int fd) override {
     Get(fd).shut = true;
@@ -377,6 +394,41 @@ TEST_F(SpliceFakeTest, EndOfStreamEachWayShutsTheOtherThenCloses) {
   EXPECT_FALSE(sys_.fds[accepted].reset);
   EXPECT_FALSE(sys_.fds[out].reset);
   EXPECT_TRUE(AllClosed());
+}
+
+class CountingSink : public wire::FrameSink {
+ public:
+  void SendFrame(absl::Span<const uint8_t>) override { ++frames; }
+  int frames = 0;
+};
+
+// -t from the host's loopback, end to end on the one seam: TcpFlows
+// accepts on its listener and hands the connection to the splice path,
+// which opens its socket in the namespace; nothing goes over the tap.
+TEST_F(SpliceFakeTest, LoopbackConnectionsToATcpListenerAreSpliced) {
+  TcpConfig cfg;
+  cfg.ns_addr4 = Ns4();
+  cfg.buffers = 1;
+  CountingSink sink;
+  TcpFlows tcp(cfg, &sys_, &sink, flow::SipKey{1, 2});
+  tcp.set_splice(&flows_);
+  ASSERT_TRUE(tcp.AddListener(AF_INET, nullptr, 8080, 80).ok());
+  const int listener = LastSocket();
+  const loop::Ref lr = loop::Ref::Unpack(sys_.fds[listener].ref);
+  ASSERT_EQ(lr.kind, loop::Kind::kTcpListen);
+  sys_.backlog = 1;
+  tcp.OnListenerReadable(lr.index, Instant());
+  ASSERT_EQ(sys_.accepted.size(), 1u);
+  const int accepted = sys_.accepted[0];
+  const int out = LastSocket();
+  EXPECT_EQ(sys_.fds[accepted].where, Netns::kHost);
+  EXPECT_EQ(sys_.fds[out].where, Netns::kTarget);
+  EXPECT_EQ(sys_.fds[out].connect_addr,
+            std::string(reinterpret_cast<const char*>(kNs4), 4));
+  EXPECT_EQ(sys_.fds[out].connect_port, 80);
+  EXPECT_EQ(flows_.active(), 1u);
+  EXPECT_EQ(tcp.active(), 0u);
+  EXPECT_EQ(sink.frames, 0);
 }
 
 TEST_F(SpliceFakeTest, DestructionClosesEverything) {
