@@ -18,8 +18,8 @@
 #include <string>
 
 #include "fake_sys.h"
-#include "tcp/tcp.h"
 #include "fuzz_util.h"
+#include "tcp/tcp.h"
 #include "wire/bytes.h"
 #include "wire/ip.h"
 

@@ -51,9 +51,9 @@
 #include "loop/epoll_ref.h"
 #include "netlink/netlink.h"
 #include "ns/namespace.h"
-#include "sock/system_sys.h"
 #include "pcap/pcap_writer.h"
 #include "sandbox/sandbox.h"
+#include "sock/system_sys.h"
 #include "tap/tap.h"
 #include "tcp/tcp.h"
 #include "udp/relay.h"
@@ -281,14 +281,14 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   uc.ns_addr6 = uc.map.ns6;
   uc.mtu = net.mtu;
   uc.coalesce = true;
-  run.udp = std::make_unique<udp::UdpFlows>(
-      uc, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
+  run.udp = std::make_unique<udp::UdpFlows>(uc, run.sys.get(), &*run.tap,
+                                            flow::RandomSipKey(), &run.flows);
   run.tap->set_udp(run.udp.get());
   if (!cfg.no_splice) {
     UseNamespaceSockets(run);
-    run.udp_relay_in = std::make_unique<udp::UdpRelay>(
-        run.sys.get(), flow::RandomSipKey(), udp::UdpRelay::kInbound,
-        &run.flows);
+    run.udp_relay_in =
+        std::make_unique<udp::UdpRelay>(run.sys.get(), flow::RandomSipKey(),
+                                        udp::UdpRelay::kInbound, &run.flows);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
   if (cfg.udp_ns.mode() != config::PortSpec::Mode::kNone) {
@@ -298,9 +298,9 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
       LOG_WARN("-U: the namespace's ports are relayed between the loopbacks, "
                "which --no-splice turns off: not forwarded");
     } else {
-      run.udp_relay = std::make_unique<udp::UdpRelay>(
-          run.sys.get(), flow::RandomSipKey(), udp::UdpRelay::kOutbound,
-          &run.flows);
+      run.udp_relay =
+          std::make_unique<udp::UdpRelay>(run.sys.get(), flow::RandomSipKey(),
+                                          udp::UdpRelay::kOutbound, &run.flows);
       RETURN_IF_ERROR(fwd::AddForwards(
           cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
           [&](int family, const IpAddr*, uint16_t ns_port, uint16_t host_port) {
@@ -327,13 +327,14 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   tc.ns_addr6 = tc.map.ns6;
   tc.out = OutboundFor(cfg);
   tc.mtu = net.mtu;
-  run.tcp = std::make_unique<tcp::TcpFlows>(
-      tc, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
+  run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.sys.get(), &*run.tap,
+                                            flow::RandomSipKey(), &run.flows);
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
     UseNamespaceSockets(run);
     run.splice = std::make_unique<tcp::SpliceFlows>(
-        run.sys.get(), tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo, &run.flows);
+        run.sys.get(), tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo,
+        &run.flows);
     run.tcp->set_splice(run.splice.get());
     RETURN_IF_ERROR(fwd::AddForwards(
         cfg.tcp_ns, "-T", tc.enabled4, tc.enabled6, fwd::ReadLimits(),

@@ -125,7 +125,8 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   flow::MapDestination(cfg_.map, family, dst, 0, target);
   // The kernel replaces the identifier with the socket's and computes the
   // checksum, so the message goes as it came.
-  if (const sock::Result r = sys_->SendTo(f.fd, family, target, 0, icmp.bytes());
+  if (const sock::Result r =
+          sys_->SendTo(f.fd, family, target, 0, icmp.bytes());
       !r.ok()) {
     ++counters_.dropped_socket;
     LOG_TRACE("icmp: sendto %s: %s", Format(family, dst), strerror(r.err));

@@ -53,8 +53,7 @@ Result SystemSys::GetOpt(int fd, int level, int name) {
   return Ok(value);
 }
 
-Result SystemSys::Bind(int fd, int family, const uint8_t* addr,
-                       uint16_t port) {
+Result SystemSys::Bind(int fd, int family, const uint8_t* addr, uint16_t port) {
   return Of(BindTo(fd, family, addr, port));
 }
 
@@ -95,8 +94,8 @@ Result SystemSys::Send(int fd, absl::Span<const uint8_t> data) {
   return Of(send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL));
 }
 
-Result SystemSys::SendTo(int fd, int family, const uint8_t* addr,
-                         uint16_t port, absl::Span<const uint8_t> data) {
+Result SystemSys::SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
+                         absl::Span<const uint8_t> data) {
   sockaddr_storage ss;
   const socklen_t len = ToSockaddr(family, addr, port, &ss);
   // fe80::/10 needs an interface: the template's, as upstream.

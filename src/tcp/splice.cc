@@ -125,8 +125,9 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
   for (int i = 0; i < 2; ++i) {
     const loop::Ref ref{loop::Kind::kTcpSplice, slot, f.side[i].fd,
                         static_cast<uint8_t>(i)};
-    if (const sock::Result r = sys_->Watch(
-            f.side[i].fd, ref.Pack(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+    if (const sock::Result r =
+            sys_->Watch(f.side[i].fd, ref.Pack(),
+                        EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
         !r.ok()) {
       LOG_WARN("splice: epoll_ctl: %s", strerror(r.err));
       Close(slot, true, "epoll");

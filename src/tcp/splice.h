@@ -69,11 +69,13 @@ class SpliceFlows {
  public:
   // Every socket and pipe call goes through `sys` (which must outlive
   // this object): sockets towards the namespace come from its
-  // Socket(Netns::kTarget, ...). `ns_addr4/6` (AF_UNSPEC: none) are where -t connections go in the
-  // namespace; its loopback if none, or with `to_ns_loopback`.
-  // `table`: the run's flow table (null: a private one of kMaxSpliceFlows).
-  explicit SpliceFlows(sock::Sys* sys, IpAddr ns_addr4 = {}, IpAddr ns_addr6 = {},
-              bool to_ns_loopback = false, flow::FlowTable* table = nullptr);
+  // Socket(Netns::kTarget, ...). `ns_addr4/6` (AF_UNSPEC: none) are where -t
+  // connections go in the namespace; its loopback if none, or with
+  // `to_ns_loopback`. `table`: the run's flow table (null: a private one of
+  // kMaxSpliceFlows).
+  explicit SpliceFlows(sock::Sys* sys, IpAddr ns_addr4 = {},
+                       IpAddr ns_addr6 = {}, bool to_ns_loopback = false,
+                       flow::FlowTable* table = nullptr);
   ~SpliceFlows();
   SpliceFlows(const SpliceFlows&) = delete;
   SpliceFlows& operator=(const SpliceFlows&) = delete;

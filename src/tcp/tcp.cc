@@ -24,9 +24,8 @@ namespace pasta::tcp {
 
 using namespace internal;  // NOLINT: this module's own constants
 
-TcpFlows::TcpFlows(const TcpConfig& cfg, sock::Sys* sys,
-                   wire::FrameSink* sink, flow::SipKey key,
-                   flow::FlowTable* table)
+TcpFlows::TcpFlows(const TcpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
+                   flow::SipKey key, flow::FlowTable* table)
     : cfg_(cfg),
       sys_(sys),
       sink_(sink),
@@ -277,19 +276,18 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   Watch(fd, slot, false);
   const sock::Result connected =
       sys_->Connect(fd, family, target, key.remote_port);
-  const int rc = connected.ok() ? 0 : -1;
-  const int err = connected.err;
-  if (rc != 0 && err != EINPROGRESS) {
+  if (!connected.ok() && connected.err != EINPROGRESS) {
     ++counters_.connect_failed;
     LOG_TRACE("%s: connect to %s: %s, reset", Describe(f),
-              FormatEndpoint(family, target, key.remote_port), strerror(err));
+              FormatEndpoint(family, target, key.remote_port),
+              strerror(connected.err));
     Close(slot, false, true, "connect failed");
     return;
   }
   LOG_TRACE("%s: tap SYN, socket %s %s", Describe(key),
-            rc == 0 ? "connected to" : "connecting to",
+            connected.ok() ? "connected to" : "connecting to",
             FormatEndpoint(family, target, key.remote_port));
-  if (rc == 0) {
+  if (connected.ok()) {
     f.ev |= kEvSynAckSent;
     SendFlags(f, kSyn | kAck);
     Arm(f, now + kSynRetransmit);

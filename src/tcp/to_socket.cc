@@ -126,9 +126,9 @@ bool TcpFlows::FlushBuffer(uint32_t slot) {
   if (f.buf < 0) return true;
   const uint32_t before = f.buf_end - f.buf_start;
   while (f.buf_start < f.buf_end) {
-    const sock::Result n = sys_->Send(
-        f.fd, absl::MakeConstSpan(BufferData(f.buf) + f.buf_start,
-                                  f.buf_end - f.buf_start));
+    const sock::Result n =
+        sys_->Send(f.fd, absl::MakeConstSpan(BufferData(f.buf) + f.buf_start,
+                                             f.buf_end - f.buf_start));
     if (!n.ok()) {
       const int err = n.err;
       if (err == EAGAIN || err == EWOULDBLOCK) break;

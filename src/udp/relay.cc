@@ -174,8 +174,8 @@ void UdpRelay::ReadFlow(uint32_t slot, Instant now) {
   const int n = static_cast<int>(r.value);
   f.last = now;
   // Every reply goes to the client's loopback port, through the listener.
-  const sock::Result s =
-      sys_->SendBatch(f.key.listener_fd, f.family, nullptr, f.key.port, batch_, n);
+  const sock::Result s = sys_->SendBatch(f.key.listener_fd, f.family, nullptr,
+                                         f.key.port, batch_, n);
   const int sent = static_cast<int>(s.value);
   if (sent > 0) counters_.replies += static_cast<uint64_t>(sent);
   if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));

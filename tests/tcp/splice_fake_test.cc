@@ -79,11 +79,10 @@ class FakeSpliceSys : public fake::FakeSys {
   Result Connect(int fd, int family, const uint8_t* addr,
                  uint16_t port) override {
     Fd& s = Get(fd);
-    s.connect_addr =
-        addr == nullptr
-            ? ""
-            : std::string(reinterpret_cast<const char*>(addr),
-                          family == AF_INET ? 4 : 16);
+    s.connect_addr = addr == nullptr
+                         ? ""
+                         : std::string(reinterpret_cast<const char*>(addr),
+                                       family == AF_INET ? 4 : 16);
     s.connect_port = port;
     if (connect_errno != 0) return sock::Fail(connect_errno);
     s.connected = true;
@@ -245,7 +244,8 @@ TEST_F(SpliceFakeTest, FromHostConnectsANamespaceSocketToTheNamespaceAddress) {
   ASSERT_NE(out, accepted);
   const FakeSpliceSys::Fd& o = sys_.fds[out];
   EXPECT_EQ(o.where, Netns::kTarget);
-  EXPECT_EQ(o.connect_addr, std::string(reinterpret_cast<const char*>(kNs4), 4));
+  EXPECT_EQ(o.connect_addr,
+            std::string(reinterpret_cast<const char*>(kNs4), 4));
   EXPECT_EQ(o.connect_port, 8080);
   EXPECT_EQ(flows_.active(), 1u);
   EXPECT_EQ(flows_.counters().flows, 1u);

@@ -143,8 +143,7 @@ class FakeTcpSockets : public fake::FakeSys {
     Get(fd, "BindToDevice");
     return sock::Ok();
   }
-  Result Bind(int fd, int family, const uint8_t* addr,
-              uint16_t port) override {
+  Result Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
     FakeSocket& s = Get(fd, "Bind");
     s.bound = true;
     s.bind_addr = AddrBytes(family, addr);

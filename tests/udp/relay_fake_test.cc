@@ -104,9 +104,10 @@ class FakeRelaySys : public fake::FakeSys {
   Result SendBatch(int fd, int, const uint8_t* addr, uint16_t port,
                    const sock::Datagram* batch, int n) override {
     for (int i = 0; i < n; ++i) {
-      out.push_back(Out{fd, addr == nullptr, port,
-                        std::string(reinterpret_cast<const char*>(batch[i].data),
-                                    batch[i].len)});
+      out.push_back(
+          Out{fd, addr == nullptr, port,
+              std::string(reinterpret_cast<const char*>(batch[i].data),
+                          batch[i].len)});
     }
     return sock::Ok(n);
   }

@@ -68,8 +68,7 @@ class FakeSockets : public fake::FakeSys {
   }
   Result SetOpt(int, int, int, int) override { return sock::Ok(); }
   Result BindToDevice(int, const std::string&) override { return sock::Ok(); }
-  Result Bind(int fd, int family, const uint8_t* addr,
-              uint16_t port) override {
+  Result Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
     binds.push_back({fd, AddrBytes(family, addr), port, {}});
     if (port != 0 && taken.count(port)) return sock::Fail(bind_errno);
     return sock::Ok();
