@@ -15,59 +15,59 @@
 #include <set>
 #include <vector>
 
+#include "fake_sys.h"
 #include "fuzz_util.h"
 #include "icmp/icmp.h"
+#include "loop/epoll_ref.h"
 
 namespace {
 
 using pasta::fuzz::Input;
 
-class FakeSockets : public pasta::icmp::PingSockets {
+class FakeSockets : public pasta::fake::FakeSys {
  public:
   int open_errno = 0, send_errno = 0;
   std::set<int> open;
   std::map<int, uint32_t> watched;  // fd -> slot
   std::map<int, std::deque<std::vector<uint8_t>>> inbox;
 
-  int Open(int) override {
-    if (open_errno != 0) return Fail(open_errno);
+  Result Socket(Netns, int, int, int) override {
+    if (open_errno != 0) return pasta::sock::Fail(open_errno);
     open.insert(next_fd_);
-    return next_fd_++;
+    return pasta::sock::Ok(next_fd_++);
   }
-  ssize_t SendTo(int fd, int, const uint8_t*,
-                 absl::Span<const uint8_t> m) override {
+  Result SendTo(int fd, int, const uint8_t*, uint16_t,
+                absl::Span<const uint8_t> m) override {
     Check(fd);
-    if (send_errno != 0) return Fail(send_errno);
-    return static_cast<ssize_t>(m.size());
+    if (send_errno != 0) return pasta::sock::Fail(send_errno);
+    return pasta::sock::Ok(static_cast<ssize_t>(m.size()));
   }
-  ssize_t Recv(int fd, absl::Span<uint8_t> buf) override {
+  Result Recv(int fd, absl::Span<uint8_t> buf) override {
     Check(fd);
     auto& q = inbox[fd];
-    if (q.empty()) return Fail(EAGAIN);
+    if (q.empty()) return pasta::sock::Fail(EAGAIN);
     const std::vector<uint8_t> m = std::move(q.front());
     q.pop_front();
     const size_t n = m.size() < buf.size() ? m.size() : buf.size();
     if (n > 0) std::memcpy(buf.data(), m.data(), n);
-    return static_cast<ssize_t>(n);
+    return pasta::sock::Ok(static_cast<ssize_t>(n));
   }
-  void Watch(int fd, uint32_t slot) override {
+  Result Watch(int fd, uint64_t ref, uint32_t) override {
     Check(fd);
-    watched[fd] = slot;
+    watched[fd] = pasta::loop::Ref::Unpack(ref).index;
+    return pasta::sock::Ok();
   }
-  void Close(int fd) override {
+  Result Close(int fd) override {
     Check(fd);
     open.erase(fd);
     watched.erase(fd);
     inbox.erase(fd);
+    return pasta::sock::Ok();
   }
 
  private:
   void Check(int fd) const {
     if (open.count(fd) == 0) __builtin_trap();  // closed or never opened
-  }
-  static int Fail(int err) {
-    errno = err;
-    return -1;
   }
   int next_fd_ = 100;
 };

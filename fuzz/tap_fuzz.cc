@@ -13,6 +13,7 @@
 #include "device/tap_device.h"
 #include "dhcp/dhcp.h"
 #include "dhcp/dhcpv6.h"
+#include "fake_sys.h"
 #include "fuzz_util.h"
 #include "icmp/icmp.h"
 #include "ndp/ndp.h"
@@ -24,19 +25,20 @@ using pasta::IpAddr;
 using pasta::MacAddr;
 
 // Ping sockets that accept everything and never answer.
-class NullSockets : public pasta::icmp::PingSockets {
+class NullSockets : public pasta::fake::FakeSys {
  public:
-  int Open(int) override { return next_++ % 1000 + 1000; }
-  ssize_t SendTo(int, int, const uint8_t*,
-                 absl::Span<const uint8_t> m) override {
-    return static_cast<ssize_t>(m.size());
+  Result Socket(Netns, int, int, int) override {
+    return pasta::sock::Ok(next_++ % 1000 + 1000);
   }
-  ssize_t Recv(int, absl::Span<uint8_t>) override {
-    errno = EAGAIN;
-    return -1;
+  Result SendTo(int, int, const uint8_t*, uint16_t,
+                absl::Span<const uint8_t> m) override {
+    return pasta::sock::Ok(static_cast<ssize_t>(m.size()));
   }
-  void Watch(int, uint32_t) override {}
-  void Close(int) override {}
+  Result Recv(int, absl::Span<uint8_t>) override {
+    return pasta::sock::Fail(EAGAIN);
+  }
+  Result Watch(int, uint64_t, uint32_t) override { return pasta::sock::Ok(); }
+  Result Close(int) override { return pasta::sock::Ok(); }
 
  private:
   int next_ = 0;

@@ -6,6 +6,7 @@
 // arguments. Any crash, sanitizer report or leak is a bug: the namespace is
 // untrusted.
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,8 +17,9 @@
 #include <memory>
 #include <string>
 
-#include "tcp/tcp.h"
+#include "fake_sys.h"
 #include "fuzz_util.h"
+#include "tcp/tcp.h"
 #include "wire/bytes.h"
 #include "wire/ip.h"
 
@@ -29,7 +31,7 @@ using pasta::fuzz::Input;
 
 // Sockets whose behaviour the script sets: how much send() takes, what
 // the receive queue holds, and whether connect/peek fail.
-class FakeSockets : public pasta::tcp::TcpSockets {
+class FakeSockets : public pasta::fake::FakeSys {
  public:
   struct Sock {
     std::string rx;
@@ -43,45 +45,52 @@ class FakeSockets : public pasta::tcp::TcpSockets {
   int next_fd = 100;
   int accept_family = 0;  // AF_INET or AF_INET6: one connection waits
 
-  int Open(int) override { return Add(); }
-  int Bind(int, int, const uint8_t*, uint16_t) override { return 0; }
-  int Connect(int, int, const uint8_t*, uint16_t) override {
-    if (connect_mode == 0) return 0;
-    errno = connect_mode == 1 ? EINPROGRESS : ECONNREFUSED;
-    return -1;
+  Result Socket(Netns, int, int, int) override {
+    return pasta::sock::Ok(Add());
   }
-  int Listen(int) override { return 0; }
-  int Accept(int, int* family, uint8_t* addr, uint16_t* port) override {
-    if (accept_family == 0) {
-      errno = EAGAIN;
-      return -1;
-    }
+  Result Bind(int, int, const uint8_t*, uint16_t) override {
+    return pasta::sock::Ok();
+  }
+  Result BindToDevice(int, const std::string&) override {
+    return pasta::sock::Ok();
+  }
+  Result Connect(int, int, const uint8_t*, uint16_t) override {
+    if (connect_mode == 0) return pasta::sock::Ok();
+    return Fail(connect_mode == 1 ? EINPROGRESS : ECONNREFUSED);
+  }
+  Result Listen(int) override { return pasta::sock::Ok(); }
+  Result Accept(int, int* family, uint8_t* addr, uint16_t* port) override {
+    if (accept_family == 0) return Fail(EAGAIN);
     *family = accept_family;
     std::memset(addr, 0, 16);
     addr[0] = accept_family == AF_INET ? 127 : 0x20;
     addr[15] = 1;
     *port = 40000;
     accept_family = 0;
-    return Add();
+    return pasta::sock::Ok(Add());
   }
-  int PendingError(int) override { return pending_error; }
-  ssize_t Send(int fd, absl::Span<const uint8_t> data) override {
+  // SO_ERROR.
+  Result GetOpt(int, int, int) override {
+    return pasta::sock::Ok(pending_error);
+  }
+  Result Send(int fd, absl::Span<const uint8_t> data) override {
     if (!socks.count(fd)) return Fail(EBADF);
     if (send_limit == 0) return Fail(EAGAIN);
     const size_t n = std::min(send_limit, data.size());
     send_limit -= n;
-    return static_cast<ssize_t>(n);
+    return pasta::sock::Ok(static_cast<ssize_t>(n));
   }
-  int EnablePeekOffset(int) override { return 0; }
-  int SetPeekOffset(int fd, size_t offset) override {
-    socks[fd].peek = offset;
-    return 0;
+  // SO_PEEK_OFF moves the peek offset; other options are taken.
+  Result SetOpt(int fd, int level, int name, int value) override {
+    if (level == SOL_SOCKET && name == SO_PEEK_OFF)
+      socks[fd].peek = static_cast<size_t>(value);
+    return pasta::sock::Ok();
   }
-  ssize_t Peek(int fd, size_t skip, const iovec* iov, int iovcnt) override {
+  Result Peek(int fd, size_t skip, const iovec* iov, int iovcnt) override {
     Sock& s = socks[fd];
     size_t at = skip != 0 ? skip : s.peek;
     if (at >= s.rx.size()) {
-      if (s.eof) return 0;
+      if (s.eof) return pasta::sock::Ok(0);
       return Fail(EAGAIN);
     }
     size_t copied = 0;
@@ -92,30 +101,29 @@ class FakeSockets : public pasta::tcp::TcpSockets {
       copied += n;
     }
     if (skip == 0) s.peek = at;
-    return static_cast<ssize_t>(copied);
+    return pasta::sock::Ok(static_cast<ssize_t>(copied));
   }
-  ssize_t Discard(int fd, size_t n) override {
+  Result Discard(int fd, size_t n) override {
     Sock& s = socks[fd];
     n = std::min(n, s.rx.size());
     s.rx.erase(0, n);
     s.peek = s.peek > n ? s.peek - n : 0;
-    return static_cast<ssize_t>(n);
+    return pasta::sock::Ok(static_cast<ssize_t>(n));
   }
-  int ShutdownWrite(int) override { return 0; }
-  void Watch(int, uint32_t, bool) override {}
-  void Close(int fd, bool) override {
+  Result ShutdownWrite(int) override { return pasta::sock::Ok(); }
+  Result Watch(int, uint64_t, uint32_t) override { return pasta::sock::Ok(); }
+  Result Close(int fd) override {
     if (socks.erase(fd) == 0) __builtin_trap();  // closed twice
+    return pasta::sock::Ok();
   }
+  Result CloseWithReset(int fd) override { return Close(fd); }
 
  private:
   int Add() {
     socks[next_fd] = Sock{};
     return next_fd++;
   }
-  static ssize_t Fail(int err) {
-    errno = err;
-    return -1;
-  }
+  static Result Fail(int err) { return pasta::sock::Fail(err); }
 };
 
 class NullSink : public pasta::wire::FrameSink {

@@ -14,9 +14,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
+#include "fake_sys.h"
 #include "fuzz_util.h"
+#include "loop/epoll_ref.h"
 #include "udp/udp.h"
 
 namespace {
@@ -35,7 +38,7 @@ struct Incoming {
   uint16_t port;
 };
 
-class FakeSockets : public pasta::udp::UdpSockets {
+class FakeSockets : public pasta::fake::FakeSys {
  public:
   int open_errno = 0, bind_errno = 0, connect_errno = 0, send_errno = 0;
   int gso_errno = 0, recv_errno = EAGAIN;
@@ -45,40 +48,48 @@ class FakeSockets : public pasta::udp::UdpSockets {
   std::map<int, std::deque<Incoming>> inbox;
   std::map<int, std::deque<IcmpErrorInfo>> errors;
 
-  int Open(int) override {
+  Result Socket(Netns, int, int, int) override {
     if (open_errno != 0) return Fail(open_errno);
     open.insert(next_fd_);
-    return next_fd_++;
+    return pasta::sock::Ok(next_fd_++);
   }
-  int Bind(int fd, int, const uint8_t*, uint16_t port) override {
+  Result SetOpt(int fd, int, int, int) override {
+    Check(fd);
+    return pasta::sock::Ok();
+  }
+  Result BindToDevice(int fd, const std::string&) override {
+    Check(fd);
+    return pasta::sock::Ok();
+  }
+  Result Bind(int fd, int, const uint8_t*, uint16_t port) override {
     Check(fd);
     if (bind_errno != 0 && (port != 0 || bind_errno != EADDRINUSE))
       return Fail(bind_errno);
-    return 0;
+    return pasta::sock::Ok();
   }
-  int Connect(int fd, int, const uint8_t*, uint16_t) override {
+  Result Connect(int fd, int, const uint8_t*, uint16_t) override {
     Check(fd);
-    return connect_errno != 0 ? Fail(connect_errno) : 0;
+    return connect_errno != 0 ? Fail(connect_errno) : pasta::sock::Ok();
   }
-  ssize_t Send(int fd, absl::Span<const uint8_t> p) override {
+  Result Send(int fd, absl::Span<const uint8_t> p) override {
     Check(fd);
     if (send_errno != 0) return Fail(send_errno);
-    return static_cast<ssize_t>(p.size());
+    return pasta::sock::Ok(static_cast<ssize_t>(p.size()));
   }
-  ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
-                       uint16_t segment) override {
+  Result SendSegments(int fd, absl::Span<const uint8_t> data,
+                      uint16_t segment) override {
     Check(fd);
     if (segment == 0 || data.size() > 65535) __builtin_trap();
     if (gso_errno != 0) return Fail(gso_errno);
-    return static_cast<ssize_t>(data.size());
+    return pasta::sock::Ok(static_cast<ssize_t>(data.size()));
   }
-  ssize_t SendTo(int fd, int, const uint8_t*, uint16_t,
-                 absl::Span<const uint8_t> p) override {
+  Result SendTo(int fd, int, const uint8_t*, uint16_t,
+                absl::Span<const uint8_t> p) override {
     Check(fd);
     if (send_errno != 0) return Fail(send_errno);
-    return static_cast<ssize_t>(p.size());
+    return pasta::sock::Ok(static_cast<ssize_t>(p.size()));
   }
-  int Recv(int fd, Datagram* batch, int n) override {
+  Result RecvBatch(int fd, Datagram* batch, int n) override {
     Check(fd);
     auto& q = inbox[fd];
     if (q.empty()) return Fail(recv_errno);
@@ -94,41 +105,42 @@ class FakeSockets : public pasta::udp::UdpSockets {
       std::memcpy(d.addr, m.addr, 16);
       d.port = m.port;
     }
-    return i;
+    return pasta::sock::Ok(i);
   }
-  std::optional<IcmpErrorInfo> RecvError(int fd,
-                                         absl::Span<uint8_t> quoted) override {
+  Result RecvError(int fd, absl::Span<uint8_t> quoted,
+                   IcmpErrorInfo* info) override {
     Check(fd);
     auto& q = errors[fd];
-    if (q.empty()) return std::nullopt;
+    if (q.empty()) return Fail(EAGAIN);
     IcmpErrorInfo e = q.front();
     q.pop_front();
     if (e.quoted_len > quoted.size()) e.quoted_len = quoted.size();
     std::memset(quoted.data(), 'q', e.quoted_len);
-    return e;
+    *info = e;
+    return pasta::sock::Ok(static_cast<ssize_t>(e.quoted_len));
   }
-  void Watch(int fd, uint32_t index, bool listener) override {
+  Result Watch(int fd, uint64_t ref, uint32_t) override {
     Check(fd);
-    watched[fd] = index;
-    if (listener) listeners.insert(fd);
+    const pasta::loop::Ref r = pasta::loop::Ref::Unpack(ref);
+    watched[fd] = r.index;
+    if (r.kind == pasta::loop::Kind::kUdpListen) listeners.insert(fd);
+    return pasta::sock::Ok();
   }
-  void Close(int fd) override {
+  Result Close(int fd) override {
     Check(fd);
     open.erase(fd);
     watched.erase(fd);
     listeners.erase(fd);
     inbox.erase(fd);
     errors.erase(fd);
+    return pasta::sock::Ok();
   }
 
  private:
   void Check(int fd) const {
     if (open.count(fd) == 0) __builtin_trap();  // closed or never opened
   }
-  static int Fail(int err) {
-    errno = err;
-    return -1;
-  }
+  static Result Fail(int err) { return pasta::sock::Fail(err); }
   int next_fd_ = 100;
 };
 

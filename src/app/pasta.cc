@@ -56,6 +56,7 @@
 #include "ns/namespace.h"
 #include "pcap/pcap_writer.h"
 #include "sandbox/sandbox.h"
+#include "sock/system_sys.h"
 #include "tap/tap.h"
 #include "tcp/tcp.h"
 #include "udp/relay.h"
@@ -213,6 +214,18 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
   return absl::OkStatus();
 }
 
+// The pool of sockets made in the target namespace (splice, -u relay),
+// made on first need and handed to the seam as its Netns::kTarget.
+void UseNamespaceSockets(Run& run) {
+  if (run.ns_sockets) return;
+  run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
+  run.sys->set_namespace_sockets(
+      [pool = run.ns_sockets.get()](int family, int type) {
+        const int fd = pool->Take(family, type);
+        return fd < 0 ? sock::Fail(errno) : sock::Ok(fd);
+      });
+}
+
 // UDP flows, and listeners for the -u ports (explicit specs; `auto` is not
 // implemented yet and forwards nothing).
 absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
@@ -226,19 +239,14 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   uc.ns_addr6 = uc.map.ns6;
   uc.mtu = net.mtu;
   uc.coalesce = true;
-  run.udp_sockets = udp::MakeSystemUdpSockets(run.epoll.get());
-  run.udp = std::make_unique<udp::UdpFlows>(
-      uc, run.udp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
+  run.udp = std::make_unique<udp::UdpFlows>(uc, run.sys.get(), &*run.tap,
+                                            flow::RandomSipKey(), &run.flows);
   run.tap->set_udp(run.udp.get());
   if (!cfg.no_splice) {
-    if (!run.ns_sockets)
-      run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
-    run.udp_relay_in = std::make_unique<udp::UdpRelay>(
-        run.epoll.get(), flow::RandomSipKey(),
-        [pool = run.ns_sockets.get()](int family) {
-          return pool->Take(family, SOCK_DGRAM);
-        },
-        udp::UdpRelay::kInbound, &run.flows);
+    UseNamespaceSockets(run);
+    run.udp_relay_in =
+        std::make_unique<udp::UdpRelay>(run.sys.get(), flow::RandomSipKey(),
+                                        udp::UdpRelay::kInbound, &run.flows);
     run.udp->set_loopback_relay(run.udp_relay_in.get());
   }
   // With -c, the live rule set opens the lists' explicit ports
@@ -252,13 +260,9 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
       LOG_WARN("-U: the namespace's ports are relayed between the loopbacks, "
                "which --no-splice turns off: not forwarded");
     } else {
-      run.udp_relay = std::make_unique<udp::UdpRelay>(
-          run.epoll.get(), flow::RandomSipKey(),
-          [](int family) {
-            return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          IPPROTO_UDP);
-          },
-          udp::UdpRelay::kOutbound, &run.flows);
+      run.udp_relay =
+          std::make_unique<udp::UdpRelay>(run.sys.get(), flow::RandomSipKey(),
+                                          udp::UdpRelay::kOutbound, &run.flows);
       if (!by_rules) {
         RETURN_IF_ERROR(fwd::AddForwards(
             cfg.udp_ns, "-U", uc.enabled4, uc.enabled6, fwd::ReadLimits(),
@@ -289,19 +293,14 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   tc.ns_addr6 = tc.map.ns6;
   tc.out = OutboundFor(cfg);
   tc.mtu = net.mtu;
-  run.tcp_sockets = tcp::MakeSystemTcpSockets(run.epoll.get());
-  run.tcp = std::make_unique<tcp::TcpFlows>(
-      tc, run.tcp_sockets.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
+  run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.sys.get(), &*run.tap,
+                                            flow::RandomSipKey(), &run.flows);
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
-    if (!run.ns_sockets)
-      run.ns_sockets = std::make_unique<NsSocketPool>(&run.target);
+    UseNamespaceSockets(run);
     run.splice = std::make_unique<tcp::SpliceFlows>(
-        run.epoll.get(),
-        [pool = run.ns_sockets.get()](int family) {
-          return pool->Take(family, SOCK_STREAM);
-        },
-        tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo, &run.flows);
+        run.sys.get(), tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo,
+        &run.flows);
     run.tcp->set_splice(run.splice.get());
     if (cfg.conf_path.empty()) {
       RETURN_IF_ERROR(fwd::AddForwards(
@@ -523,14 +522,14 @@ int Main(int argc, char* argv[]) {
   // One timer, armed by the loop for the next deadline only.
   run.timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!run.timer.valid()) return Fail(ErrnoToStatus(errno, "timerfd_create"));
+  // The one socket seam every handler calls through.
+  run.sys = std::make_unique<sock::SystemSys>(
+      run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
     SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);
-    run.ping_sockets = icmp::MakeSystemPingSockets(
-        run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
-    run.icmp =
-        std::make_unique<icmp::IcmpFlows>(ic, run.ping_sockets.get(), &*run.tap,
-                                          flow::RandomSipKey(), &run.flows);
+    run.icmp = std::make_unique<icmp::IcmpFlows>(
+        ic, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
     run.icmp->Probe();
     run.tap->set_icmp(run.icmp.get());
   }

@@ -27,6 +27,7 @@
 #include "icmp/icmp.h"
 #include "ns/namespace.h"
 #include "pcap/pcap_writer.h"
+#include "sock/system_sys.h"
 #include "tap/tap.h"
 #include "tcp/splice.h"
 #include "tcp/tcp.h"
@@ -105,13 +106,12 @@ struct Run {
   flow::FlowTable flows{flow::RandomSipKey(), flow::kMaxFlows, kIndexedFlows};
   tap::Services services;
   std::unique_ptr<pcap::PcapWriter> pcap;
-  std::unique_ptr<icmp::PingSockets> ping_sockets;
+  // The socket seam of every handler (before them: destroyed after them).
+  std::unique_ptr<sock::SystemSys> sys;
   std::unique_ptr<icmp::IcmpFlows> icmp;
-  std::unique_ptr<udp::UdpSockets> udp_sockets;
   std::unique_ptr<udp::UdpFlows> udp;
   std::unique_ptr<udp::UdpRelay> udp_relay;     // -U
   std::unique_ptr<udp::UdpRelay> udp_relay_in;  // -u from the host's loopback
-  std::unique_ptr<tcp::TcpSockets> tcp_sockets;
   std::unique_ptr<tcp::TcpFlows> tcp;
   std::unique_ptr<NsSocketPool> ns_sockets;
   std::unique_ptr<tcp::SpliceFlows> splice;

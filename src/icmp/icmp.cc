@@ -28,80 +28,39 @@ std::string Format(int family, const uint8_t* addr) {
   return inet_ntop(family, addr, text, sizeof(text)) ? text : "?";
 }
 
-class SystemPingSockets : public PingSockets {
- public:
-  SystemPingSockets(int epoll_fd, int scope_ifindex6)
-      : epoll_fd_(epoll_fd), scope_ifindex6_(scope_ifindex6) {}
-  int Open(int family) override {
-    const int proto = family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
-                                        : static_cast<int>(IPPROTO_ICMPV6);
-    return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-  }
-  ssize_t SendTo(int fd, int family, const uint8_t* dst,
-                 absl::Span<const uint8_t> msg) override {
-    if (family == AF_INET) {
-      sockaddr_in sa{};
-      sa.sin_family = AF_INET;
-      std::memcpy(&sa.sin_addr, dst, 4);
-      return sendto(fd, msg.data(), msg.size(), 0,
-                    reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-    }
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    std::memcpy(&sa.sin6_addr, dst, 16);
-    // fe80::/10 needs an interface: the template's, as upstream.
-    if (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80)
-      sa.sin6_scope_id = static_cast<uint32_t>(scope_ifindex6_);
-    return sendto(fd, msg.data(), msg.size(), 0,
-                  reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  }
-  ssize_t Recv(int fd, absl::Span<uint8_t> buf) override {
-    return recv(fd, buf.data(), buf.size(), 0);
-  }
-  void Watch(int fd, uint32_t slot) override {
-    const int err = loop::EpollAdd(
-        epoll_fd_, loop::Ref{loop::Kind::kIcmp, slot, fd}, EPOLLIN);
-    if (err != 0) LOG_WARN("icmp: epoll_ctl: %s", strerror(err));
-  }
-  void Close(int fd) override { close(fd); }
-
- private:
-  int epoll_fd_;
-  int scope_ifindex6_;
-};
-
 }  // namespace
 
-std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd,
-                                                   int scope_ifindex6) {
-  return std::make_unique<SystemPingSockets>(epoll_fd, scope_ifindex6);
-}
-
-IcmpFlows::IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets,
+IcmpFlows::IcmpFlows(const IcmpConfig& cfg, sock::Sys* sys,
                      wire::FrameSink* sink, flow::SipKey key,
                      flow::FlowTable* table)
     : cfg_(cfg),
-      sockets_(sockets),
+      sys_(sys),
       sink_(sink),
       table_(table, key, kMaxFlows),
       index_(table_.get(), flow::FlowKind::kIcmp),
       flows_(table_.get(), flow::FlowKind::kIcmp, kMaxFlows),
       buf_(new uint8_t[kBufSize]) {}
 
+sock::Result IcmpFlows::Open(int family) {
+  const int proto = family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
+                                      : static_cast<int>(IPPROTO_ICMPV6);
+  return sys_->Socket(sock::Netns::kHost, family, SOCK_DGRAM, proto);
+}
+
 bool IcmpFlows::Probe() {
   bool any = false;
   for (int family : {AF_INET, AF_INET6}) {
     if (family == AF_INET ? !cfg_.enabled4 : !cfg_.enabled6) continue;
-    const int fd = sockets_->Open(family);
-    if (fd >= 0) {
-      sockets_->Close(fd);
+    const sock::Result s = Open(family);
+    if (s.ok()) {
+      sys_->Close(s.fd());
       any = true;
       continue;
     }
     LOG_WARN(
         "%s: ping sockets not allowed here (%s; see "
         "net.ipv4.ping_group_range): pings from the namespace will fail",
-        family == AF_INET ? "ICMP" : "ICMPv6", strerror(errno));
+        family == AF_INET ? "ICMP" : "ICMPv6", strerror(s.err));
   }
   return any;
 }
@@ -136,18 +95,22 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
                 Format(family, dst));
       return true;
     }
-    const int fd = sockets_->Open(family);
-    if (fd < 0) {
+    const sock::Result s = Open(family);
+    if (!s.ok()) {
       ++counters_.dropped_socket;
-      LOG_TRACE("icmp: ping socket: %s", strerror(errno));
+      LOG_TRACE("icmp: ping socket: %s", strerror(s.err));
       return true;
     }
+    const int fd = s.fd();
     const uint32_t new_slot = flows_.Take();
     Flow& f = flows_[new_slot];
     f.key = key;
     f.fd = fd;
     index_.Insert(key, new_slot);
-    sockets_->Watch(fd, new_slot);
+    if (const sock::Result r = sys_->Watch(
+            fd, loop::Ref{loop::Kind::kIcmp, new_slot, fd}.Pack(), EPOLLIN);
+        !r.ok())
+      LOG_WARN("icmp: epoll_ctl: %s", strerror(r.err));
     slot = new_slot;
     LOG_DEBUG("icmp: new flow %s -> %s id %u%s", Format(family, src),
               Format(family, dst), key.id,
@@ -162,9 +125,11 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   flow::MapDestination(cfg_.map, family, dst, 0, target);
   // The kernel replaces the identifier with the socket's and computes the
   // checksum, so the message goes as it came.
-  if (sockets_->SendTo(f.fd, family, target, icmp.bytes()) < 0) {
+  if (const sock::Result r =
+          sys_->SendTo(f.fd, family, target, 0, icmp.bytes());
+      !r.ok()) {
     ++counters_.dropped_socket;
-    LOG_TRACE("icmp: sendto %s: %s", Format(family, dst), strerror(errno));
+    LOG_TRACE("icmp: sendto %s: %s", Format(family, dst), strerror(r.err));
   }
   return true;
 }
@@ -176,9 +141,10 @@ void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
   const size_t off = family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
   const uint8_t reply_type = family == AF_INET ? kEchoReply4 : kEchoReply6;
   for (int i = 0; i < 64; ++i) {
-    const ssize_t n =
-        sockets_->Recv(f.fd, absl::MakeSpan(buf_.get() + off, kBufSize - off));
-    if (n < 0) return;  // EAGAIN or error: nothing more
+    const sock::Result r =
+        sys_->Recv(f.fd, absl::MakeSpan(buf_.get() + off, kBufSize - off));
+    if (!r.ok()) return;  // EAGAIN or error: nothing more
+    const ssize_t n = r.value;
     if (static_cast<size_t>(n) < wire::IcmpView::kEchoHeader) continue;
     uint8_t* msg = buf_.get() + off;
     if (msg[0] != reply_type) continue;
@@ -208,7 +174,7 @@ void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
 void IcmpFlows::Close(uint32_t slot) {
   Flow& f = flows_[slot];
   index_.Erase(f.key);
-  sockets_->Close(f.fd);
+  sys_->Close(f.fd);
   flows_.Release(slot);
 }
 

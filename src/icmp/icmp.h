@@ -24,6 +24,7 @@
 #include "flow/addr_map.h"
 #include "flow/flow_table.h"
 #include "flow/listener_list.h"
+#include "sock/sys.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
 
@@ -45,28 +46,6 @@ struct IcmpConfig {
   flow::AddressMap map;
 };
 
-// The socket layer, as a seam for tests.
-class PingSockets {
- public:
-  virtual ~PingSockets() = default;
-  // Returns a non-blocking ping socket of `family`, or -1 with errno set.
-  virtual int Open(int family) = 0;
-  // Sends an ICMP message to `dst` (4 or 16 bytes). Returns bytes or -1.
-  virtual ssize_t SendTo(int fd, int family, const uint8_t* dst,
-                         absl::Span<const uint8_t> msg) = 0;
-  // Receives one ICMP message. Returns bytes or -1 (errno EAGAIN at end).
-  virtual ssize_t Recv(int fd, absl::Span<uint8_t> buf) = 0;
-  // Registers `fd` for reading under epoll reference (kIcmp, slot).
-  virtual void Watch(int fd, uint32_t slot) = 0;
-  virtual void Close(int fd) = 0;
-};
-
-// The real thing: socket(2), sendto(2), recv(2), epoll_ctl(2). IPv6
-// link-local destinations are reached through interface `scope_ifindex6`
-// (the template interface; 0 if none).
-std::unique_ptr<PingSockets> MakeSystemPingSockets(int epoll_fd,
-                                                   int scope_ifindex6);
-
 struct Counters {
   uint64_t requests = 0;
   uint64_t replies = 0;
@@ -78,8 +57,11 @@ struct Counters {
 
 class IcmpFlows {
  public:
+  // Socket calls go through `sys` (ping sockets: SOCK_DGRAM with
+  // IPPROTO_ICMP or IPPROTO_ICMPV6; flows registered for EPOLLIN as
+  // (kIcmp, slot)); `sys` and `sink` must outlive this object.
   // `table`: the run's flow table (null: a private one of kMaxFlows).
-  IcmpFlows(const IcmpConfig& cfg, PingSockets* sockets, wire::FrameSink* sink,
+  IcmpFlows(const IcmpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
             flow::SipKey key, flow::FlowTable* table = nullptr);
 
   // Tries a ping socket of each enabled family once and logs one warning
@@ -121,10 +103,12 @@ class IcmpFlows {
   };
 
   void Close(uint32_t slot);
+  // A new ping socket of `family`.
+  sock::Result Open(int family);
   bool IsMapped(int family, const uint8_t* dst) const;
 
   IcmpConfig cfg_;
-  PingSockets* sockets_;
+  sock::Sys* sys_;
   wire::FrameSink* sink_;
   flow::TableRef table_;
   flow::KindIndex<Key> index_;

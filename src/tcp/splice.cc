@@ -1,19 +1,15 @@
 #include "tcp/splice.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "common/log.h"
-#include "common/sockaddr.h"
 #include "common/status.h"
 #include "flow/addr_map.h"
 #include "flow/listener_list.h"
@@ -25,18 +21,16 @@ namespace {
 
 constexpr int kAcceptBatch = 32;
 
-void CloseFd(int& fd) {
-  if (fd >= 0) close(fd);
+}  // namespace
+
+void SpliceFlows::CloseFd(int& fd) {
+  if (fd >= 0) sys_->Close(fd);
   fd = -1;
 }
 
-}  // namespace
-
-SpliceFlows::SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket,
-                         IpAddr ns_addr4, IpAddr ns_addr6, bool to_ns_loopback,
-                         flow::FlowTable* table)
-    : epoll_fd_(epoll_fd),
-      ns_socket_(std::move(ns_socket)),
+SpliceFlows::SpliceFlows(sock::Sys* sys, IpAddr ns_addr4, IpAddr ns_addr6,
+                         bool to_ns_loopback, flow::FlowTable* table)
+    : sys_(sys),
       ns_addr4_(ns_addr4),
       ns_addr6_(ns_addr6),
       to_ns_loopback_(to_ns_loopback),
@@ -55,37 +49,38 @@ SpliceFlows::~SpliceFlows() {
     }
   }
   for (const Listener& l : listeners_)
-    if (l.fd >= 0) close(l.fd);
+    if (l.fd >= 0) sys_->Close(l.fd);
 }
 
 void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
-  const int out = ns_socket_(family);
-  if (out < 0) {
+  const sock::Result out =
+      sys_->Socket(sock::Netns::kTarget, family, SOCK_STREAM, IPPROTO_TCP);
+  if (!out.ok()) {
     ++counters_.refused;
-    LOG_DEBUG("splice: no socket in the namespace: %s", strerror(errno));
-    CloseWithReset(accepted);
+    LOG_DEBUG("splice: no socket in the namespace: %s", strerror(out.err));
+    sys_->CloseWithReset(accepted);
     return;
   }
   const IpAddr& ns = family == AF_INET ? ns_addr4_ : ns_addr6_;
   if (to_ns_loopback_ || ns.family != family) {
-    Join(accepted, out, family, nullptr, ns_port,
+    Join(accepted, out.fd(), family, nullptr, ns_port,
          "host loopback -> namespace loopback");
   } else {
-    Join(accepted, out, family, ns.bytes.data(), ns_port,
+    Join(accepted, out.fd(), family, ns.bytes.data(), ns_port,
          "host loopback -> namespace address");
   }
 }
 
 void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
-  const int out =
-      socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (out < 0) {
+  const sock::Result out =
+      sys_->Socket(sock::Netns::kHost, family, SOCK_STREAM, IPPROTO_TCP);
+  if (!out.ok()) {
     ++counters_.refused;
-    LOG_DEBUG("splice: socket: %s", strerror(errno));
-    CloseWithReset(accepted);
+    LOG_DEBUG("splice: socket: %s", strerror(out.err));
+    sys_->CloseWithReset(accepted);
     return;
   }
-  Join(accepted, out, family, nullptr, host_port,
+  Join(accepted, out.fd(), family, nullptr, host_port,
        "namespace loopback -> host loopback");
 }
 
@@ -95,8 +90,8 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
     ++counters_.refused;
     LOG_WARN("splice: flow table full (%u flows), connection reset",
              kMaxSpliceFlows);
-    CloseWithReset(accepted);
-    close(out);
+    sys_->CloseWithReset(accepted);
+    sys_->Close(out);
     return;
   }
   const uint32_t slot = flows_.Take();
@@ -108,49 +103,42 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
   ++counters_.flows;
   for (Side& s : f.side) {
     int p[2];
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
+    if (const sock::Result r = sys_->Pipe(p); !r.ok()) {
       ++counters_.refused;
-      LOG_DEBUG("splice: pipe2: %s", strerror(errno));
+      LOG_DEBUG("splice: pipe2: %s", strerror(r.err));
       Close(slot, true, "no pipe");
       return;
     }
     s.pipe_r = p[0];
     s.pipe_w = p[1];
-    // Best effort: past the per-user pipe budget the kernel says EPERM and
-    // the pipe keeps its default size.
-    int size = fcntl(s.pipe_w, F_SETPIPE_SZ, static_cast<int>(kPipeSize));
-    if (size < 0) size = fcntl(s.pipe_w, F_GETPIPE_SZ);
-    s.pipe_size = size > 0 ? static_cast<size_t>(size) : 65536;
+    // Best effort: a pipe refused a larger size keeps the one it has.
+    const sock::Result size = sys_->SetPipeSize(s.pipe_w, kPipeSize);
+    s.pipe_size = size.value > 0 ? static_cast<size_t>(size.value) : 65536;
   }
-  const int one = 1;
   for (const int fd : {accepted, out}) {
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sys_->SetOpt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     // Best effort, as the pipe size: a smaller net.core.rmem_max or
     // wmem_max caps it, and a flow works with any buffer.
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer,
-               sizeof(kSocketBuffer));
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer,
-               sizeof(kSocketBuffer));
+    sys_->SetOpt(fd, SOL_SOCKET, SO_RCVBUF, kSocketBuffer);
+    sys_->SetOpt(fd, SOL_SOCKET, SO_SNDBUF, kSocketBuffer);
   }
   for (int i = 0; i < 2; ++i) {
     const loop::Ref ref{loop::Kind::kTcpSplice, slot, f.side[i].fd,
                         static_cast<uint8_t>(i)};
-    if (const int err = loop::EpollAdd(
-            epoll_fd_, ref, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-        err != 0) {
-      LOG_WARN("splice: epoll_ctl: %s", strerror(err));
+    if (const sock::Result r =
+            sys_->Watch(f.side[i].fd, ref.Pack(),
+                        EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+        !r.ok()) {
+      LOG_WARN("splice: epoll_ctl: %s", strerror(r.err));
       Close(slot, true, "epoll");
       return;
     }
   }
-  sockaddr_storage ss;
-  const socklen_t len = addr != nullptr ? ToSockaddr(family, addr, port, &ss)
-                                        : LoopbackSockaddr(family, port, &ss);
-  if (connect(out, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    if (errno != EINPROGRESS) {
+  if (const sock::Result r = sys_->Connect(out, family, addr, port); !r.ok()) {
+    if (r.err != EINPROGRESS) {
       ++counters_.connect_failed;
       LOG_TRACE("splice %u: %s port %u: connect: %s", slot, what, port,
-                strerror(errno));
+                strerror(r.err));
       Close(slot, true, "connect failed");
       return;
     }
@@ -166,12 +154,12 @@ absl::Status SpliceFlows::AddNamespaceListener(int fd, int family,
                                                uint32_t* index_out) {
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  if (const int err = loop::EpollAdd(
-          epoll_fd_, loop::Ref{loop::Kind::kSpliceListen, index, fd}, EPOLLIN);
-      err != 0) {
-    close(fd);
+  if (const sock::Result r = sys_->Watch(
+          fd, loop::Ref{loop::Kind::kSpliceListen, index, fd}.Pack(), EPOLLIN);
+      !r.ok()) {
+    sys_->Close(fd);
     lowest_free_listener_ = index;  // the entry stays free
-    return ErrnoToStatus(err, "epoll_ctl");
+    return ErrnoToStatus(r.err, "epoll_ctl");
   }
   listeners_[index] = Listener{fd, family, ns_port, host_port};
   if (index_out != nullptr) *index_out = index;
@@ -185,9 +173,9 @@ void SpliceFlows::OnListenerReadable(uint32_t index) {
   if (open == nullptr) return;
   const Listener& l = *open;
   for (int i = 0; i < kAcceptBatch; ++i) {
-    const int c = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (c < 0) return;
-    FromNamespace(c, l.family, l.target);
+    const sock::Result c = sys_->Accept(l.fd, nullptr, nullptr, nullptr);
+    if (!c.ok()) return;
+    FromNamespace(c.fd(), l.family, l.target);
   }
 }
 
@@ -201,7 +189,7 @@ void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
 
 void SpliceFlows::CloseNamespaceListener(uint32_t index) {
   Listener& l = listeners_[index];
-  close(l.fd);
+  sys_->Close(l.fd);
   l.fd = -1;
   lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
   LOG_DEBUG("splice: no longer forwarding namespace port %u (%s)", l.port,
@@ -221,9 +209,8 @@ void SpliceFlows::OnEvent(uint32_t slot, int side, uint32_t events) {
   Flow& f = flows_[slot];
   if (f.closing) return;
   if (events & EPOLLERR) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(f.side[side].fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    const sock::Result r = sys_->GetOpt(f.side[side].fd, SOL_SOCKET, SO_ERROR);
+    const int err = r.ok() ? static_cast<int>(r.value) : r.err;
     if (f.connecting && side == 1) ++counters_.connect_failed;
     LOG_TRACE("splice %u: side %d: %s, reset", slot, side, strerror(err));
     ++counters_.resets;
@@ -274,44 +261,40 @@ bool SpliceFlows::Move(uint32_t slot, int from) {
     // A full pipe is not read into (that would say EAGAIN): what is in it
     // goes first, and the writer's EPOLLOUT comes back here.
     if (!in.eof && room > 0) {
-      const ssize_t n =
-          splice(in.fd, nullptr, in.pipe_w, nullptr, kPipeSize,
-                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n == 0) {
+      const sock::Result n = sys_->Splice(in.fd, in.pipe_w, kPipeSize);
+      if (n.ok() && n.value == 0) {
         in.eof = true;
         progress = true;
-      } else if (n > 0) {
-        in.in_pipe += static_cast<size_t>(n);
+      } else if (n.ok()) {
+        in.in_pipe += static_cast<size_t>(n.value);
         progress = true;
-      } else if (errno == EINTR) {
+      } else if (n.err == EINTR) {
         progress = true;
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      } else if (n.err != EAGAIN && n.err != EWOULDBLOCK) {
         LOG_TRACE("splice %u: read side %d: %s, reset", slot, from,
-                  strerror(errno));
+                  strerror(n.err));
         ++counters_.resets;
         Close(slot, true, "read error");
         return false;
       }
     }
     if (in.in_pipe > 0) {
-      const ssize_t m =
-          splice(in.pipe_r, nullptr, out.fd, nullptr, in.in_pipe,
-                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (m > 0) {
-        in.in_pipe -= static_cast<size_t>(m);
-        counters_.bytes += static_cast<uint64_t>(m);
+      const sock::Result m = sys_->Splice(in.pipe_r, out.fd, in.in_pipe);
+      if (m.ok() && m.value > 0) {
+        in.in_pipe -= static_cast<size_t>(m.value);
+        counters_.bytes += static_cast<uint64_t>(m.value);
         progress = true;
-      } else if (m < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-                 errno != EINTR) {
+      } else if (!m.ok() && m.err != EAGAIN && m.err != EWOULDBLOCK &&
+                 m.err != EINTR) {
         LOG_TRACE("splice %u: write side %d: %s, reset", slot, 1 - from,
-                  strerror(errno));
+                  strerror(m.err));
         ++counters_.resets;
         Close(slot, true, "write error");
         return false;
       }
     }
     if (in.eof && in.in_pipe == 0 && !out.shut) {
-      shutdown(out.fd, SHUT_WR);
+      sys_->ShutdownWrite(out.fd);
       out.shut = true;
       LOG_TRACE("splice %u: end of stream from side %d", slot, from);
     }
@@ -338,7 +321,7 @@ void SpliceFlows::Reap() {
     Flow& f = flows_[slot];
     for (Side& s : f.side) {
       if (f.reset && s.fd >= 0) {
-        CloseWithReset(s.fd);
+        sys_->CloseWithReset(s.fd);
         s.fd = -1;
       }
       CloseFd(s.fd);

@@ -32,7 +32,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -40,6 +39,7 @@
 #include "common/net_types.h"
 #include "flow/flow_table.h"
 #include "flow/listener_list.h"
+#include "sock/sys.h"
 
 namespace pasta::tcp {
 
@@ -67,14 +67,15 @@ struct SpliceCounters {
 
 class SpliceFlows {
  public:
-  // `ns_socket(family)` returns a non-blocking, close-on-exec TCP socket
-  // made in the target namespace, or -1; it may run a namespace helper.
-  // `ns_addr4/6` (AF_UNSPEC: none) are where -t connections go in the
-  // namespace; its loopback if none, or with `to_ns_loopback`.
-  // `table`: the run's flow table (null: a private one of kMaxSpliceFlows).
-  SpliceFlows(int epoll_fd, std::function<int(int)> ns_socket,
-              IpAddr ns_addr4 = {}, IpAddr ns_addr6 = {},
-              bool to_ns_loopback = false, flow::FlowTable* table = nullptr);
+  // Every socket and pipe call goes through `sys` (which must outlive
+  // this object): sockets towards the namespace come from its
+  // Socket(Netns::kTarget, ...). `ns_addr4/6` (AF_UNSPEC: none) are where -t
+  // connections go in the namespace; its loopback if none, or with
+  // `to_ns_loopback`. `table`: the run's flow table (null: a private one of
+  // kMaxSpliceFlows).
+  explicit SpliceFlows(sock::Sys* sys, IpAddr ns_addr4 = {},
+                       IpAddr ns_addr6 = {}, bool to_ns_loopback = false,
+                       flow::FlowTable* table = nullptr);
   ~SpliceFlows();
   SpliceFlows(const SpliceFlows&) = delete;
   SpliceFlows& operator=(const SpliceFlows&) = delete;
@@ -141,8 +142,10 @@ class SpliceFlows {
   void MaybeDone(uint32_t slot);
   void Close(uint32_t slot, bool reset, const char* why);
 
-  int epoll_fd_;
-  std::function<int(int)> ns_socket_;
+  // Closes `fd` (if open) and marks it so.
+  void CloseFd(int& fd);
+
+  sock::Sys* sys_;
   IpAddr ns_addr4_, ns_addr6_;
   bool to_ns_loopback_;
   flow::TableRef table_;

@@ -24,143 +24,10 @@ namespace pasta::tcp {
 
 using namespace internal;  // NOLINT: this module's own constants
 
-namespace {
-
-class SystemTcpSockets : public TcpSockets {
- public:
-  explicit SystemTcpSockets(int epoll_fd)
-      : epoll_fd_(epoll_fd), discard_(new uint8_t[kDiscardSize]) {}
-
-  int Open(int family) override {
-    const int fd =
-        socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0) return -1;
-    const int one = 1;
-    if (family == AF_INET6)
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    // The namespace's kernel already decided how to segment (Nagle or
-    // not): do not delay its segments a second time.
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-  }
-
-  int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    const int one = 1;
-    if (port != 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    return BindTo(fd, family, addr, port);
-  }
-
-  int BindToDevice(int fd, const std::string& ifname) override {
-    return pasta::BindToDevice(fd, ifname);
-  }
-
-  int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    return ConnectTo(fd, family, addr, port);
-  }
-
-  int Listen(int fd) override { return listen(fd, SOMAXCONN); }
-
-  int Accept(int fd, int* family, uint8_t* addr, uint16_t* port) override {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    const int c = accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len,
-                          SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (c < 0) return -1;
-    const int one = 1;
-    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    FromSockaddr(ss, family, addr, port);
-    return c;
-  }
-
-  int PendingError(int fd) override {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
-    return err;
-  }
-
-  ssize_t Send(int fd, absl::Span<const uint8_t> data) override {
-    return send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  }
-
-  int EnablePeekOffset(int fd) override {
-    const int zero = 0;
-    return setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
-  }
-
-  int SetPeekOffset(int fd, size_t offset) override {
-    const int off = static_cast<int>(offset);
-    return setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
-  }
-
-  ssize_t Peek(int fd, size_t skip, const iovec* iov, int iovcnt) override {
-    // Without SO_PEEK_OFF, what is in flight is read again into a discard
-    // area in front of the frames.
-    constexpr int kMaxIov = 64;
-    iovec all[kMaxIov + kMaxSkipIov];
-    int n = 0;
-    for (size_t left = skip; left > 0 && n < kMaxSkipIov; ++n) {
-      const size_t len = std::min(left, kDiscardSize);
-      all[n] = iovec{discard_.get(), len};
-      left -= len;
-    }
-    const size_t skipped_cap = skip;
-    for (int i = 0; i < iovcnt && i < kMaxIov; ++i) all[n++] = iov[i];
-    msghdr msg{};
-    msg.msg_iov = all;
-    msg.msg_iovlen = static_cast<size_t>(n);
-    const ssize_t r = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT);
-    if (r < 0 || skipped_cap == 0) return r;
-    if (static_cast<size_t>(r) <= skipped_cap) {
-      if (r == 0) return 0;
-      errno = EAGAIN;  // nothing beyond what is in flight
-      return -1;
-    }
-    return r - static_cast<ssize_t>(skipped_cap);
-  }
-
-  ssize_t Discard(int fd, size_t n) override {
-    // MSG_TRUNC on a TCP socket drops the bytes without copying them.
-    return recv(fd, nullptr, n, MSG_TRUNC | MSG_DONTWAIT);
-  }
-
-  int ShutdownWrite(int fd) override { return shutdown(fd, SHUT_WR); }
-
-  void Watch(int fd, uint32_t slot, bool listener) override {
-    const loop::Ref ref{listener ? loop::Kind::kTcpListen : loop::Kind::kTcpSock,
-                        slot, fd};
-    const uint32_t events =
-        listener ? EPOLLIN : EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    if (const int err = loop::EpollAdd(epoll_fd_, ref, events); err != 0)
-      LOG_WARN("tcp: epoll_ctl: %s", strerror(err));
-  }
-
-  void Close(int fd, bool reset) override {
-    if (reset) {
-      CloseWithReset(fd);
-    } else {
-      close(fd);
-    }
-  }
-
- private:
-  static constexpr size_t kDiscardSize = 1 << 20;
-  static constexpr int kMaxSkipIov = 16;
-  int epoll_fd_;
-  std::unique_ptr<uint8_t[]> discard_;
-};
-
-}  // namespace
-
-std::unique_ptr<TcpSockets> MakeSystemTcpSockets(int epoll_fd) {
-  return std::make_unique<SystemTcpSockets>(epoll_fd);
-}
-
-TcpFlows::TcpFlows(const TcpConfig& cfg, TcpSockets* sockets,
-                   wire::FrameSink* sink, flow::SipKey key,
-                   flow::FlowTable* table)
+TcpFlows::TcpFlows(const TcpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
+                   flow::SipKey key, flow::FlowTable* table)
     : cfg_(cfg),
-      sockets_(sockets),
+      sys_(sys),
       sink_(sink),
       key_(key),
       table_(table, key, kMaxFlows),
@@ -189,10 +56,51 @@ TcpFlows::~TcpFlows() {
     const bool done = (f.ev & kEvNsFin) && (f.ev & kEvSockShut);
     const bool reset =
         (f.ev & kEvClosing) ? (f.ev & kEvReset) != 0 : !done;
-    sockets_->Close(f.fd, reset);
+    CloseSocket(f.fd, reset);
   }
   for (const Listener& l : listeners_)
-    if (l.fd >= 0) sockets_->Close(l.fd, false);
+    if (l.fd >= 0) CloseSocket(l.fd, false);
+}
+
+sock::Result TcpFlows::Open(int family) {
+  const sock::Result s =
+      sys_->Socket(sock::Netns::kHost, family, SOCK_STREAM, IPPROTO_TCP);
+  if (!s.ok()) return s;
+  if (family == AF_INET6) sys_->SetOpt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
+  // The namespace's kernel already decided how to segment (Nagle or not):
+  // do not delay its segments a second time.
+  sys_->SetOpt(s.fd(), IPPROTO_TCP, TCP_NODELAY, 1);
+  return s;
+}
+
+bool TcpFlows::EnablePeekOffset(int fd) {
+  return sys_->SetOpt(fd, SOL_SOCKET, SO_PEEK_OFF, 0).ok();
+}
+
+void TcpFlows::SetPeekOffset(int fd, size_t offset) {
+  sys_->SetOpt(fd, SOL_SOCKET, SO_PEEK_OFF, static_cast<int>(offset));
+}
+
+int TcpFlows::PendingError(int fd) {
+  const sock::Result r = sys_->GetOpt(fd, SOL_SOCKET, SO_ERROR);
+  return r.ok() ? static_cast<int>(r.value) : r.err;
+}
+
+void TcpFlows::Watch(int fd, uint32_t index, bool listener) {
+  const loop::Ref ref{listener ? loop::Kind::kTcpListen : loop::Kind::kTcpSock,
+                      index, fd};
+  const uint32_t events =
+      listener ? EPOLLIN : EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  if (const sock::Result r = sys_->Watch(fd, ref.Pack(), events); !r.ok())
+    LOG_WARN("tcp: epoll_ctl: %s", strerror(r.err));
+}
+
+void TcpFlows::CloseSocket(int fd, bool reset) {
+  if (reset) {
+    sys_->CloseWithReset(fd);
+  } else {
+    sys_->Close(fd);
+  }
 }
 
 std::string TcpFlows::Describe(const Key& k) {
@@ -334,21 +242,26 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   }
   uint8_t target[16];
   flow::MapDestination(cfg_.map, family, key.remote, key.remote_port, target);
-  const int fd = sockets_->Open(family);
-  if (fd < 0) {
+  const sock::Result s = Open(family);
+  if (!s.ok()) {
     ++counters_.connect_failed;
-    LOG_DEBUG("%s: socket: %s", Describe(key), strerror(errno));
+    LOG_DEBUG("%s: socket: %s", Describe(key), strerror(s.err));
     ResetUnknown(family, key.ns_addr, key.remote, tcp, ns_mac);
     return;
   }
+  const int fd = s.fd();
   const flow::Outbound::Binding out = cfg_.out.For(family, target);
-  if (out.device && sockets_->BindToDevice(fd, *out.device) != 0) {
-    LOG_DEBUG("%s: bind to device %s: %s", Describe(key), *out.device,
-              strerror(errno));
+  if (out.device) {
+    if (const sock::Result r = sys_->BindToDevice(fd, *out.device); !r.ok()) {
+      LOG_DEBUG("%s: bind to device %s: %s", Describe(key), *out.device,
+                strerror(r.err));
+    }
   }
-  if (out.addr && sockets_->Bind(fd, family, out.addr, 0) != 0) {
-    LOG_DEBUG("%s: bind to the outbound address: %s", Describe(key),
-              strerror(errno));
+  if (out.addr) {
+    if (const sock::Result r = sys_->Bind(fd, family, out.addr, 0); !r.ok()) {
+      LOG_DEBUG("%s: bind to the outbound address: %s", Describe(key),
+                strerror(r.err));
+    }
   }
   const uint32_t slot = static_cast<uint32_t>(NewSlot(key, fd, now));
   Flow& f = flows_[slot];
@@ -356,24 +269,25 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   f.ns_next = tcp.seq() + 1;
   f.ns_wnd = tcp.window();  // never scaled in a SYN (RFC 7323 2.2)
   ReadOptions(f, tcp);
-  if (sockets_->EnablePeekOffset(fd) != 0 && peek_off_ok_) {
+  if (!EnablePeekOffset(fd) && peek_off_ok_) {
     LOG_DEBUG("tcp: no SO_PEEK_OFF, peeking past data in flight");
     peek_off_ok_ = false;
   }
-  sockets_->Watch(fd, slot, false);
-  const int rc = sockets_->Connect(fd, family, target, key.remote_port);
-  const int err = rc == 0 ? 0 : errno;
-  if (rc != 0 && err != EINPROGRESS) {
+  Watch(fd, slot, false);
+  const sock::Result connected =
+      sys_->Connect(fd, family, target, key.remote_port);
+  if (!connected.ok() && connected.err != EINPROGRESS) {
     ++counters_.connect_failed;
     LOG_TRACE("%s: connect to %s: %s, reset", Describe(f),
-              FormatEndpoint(family, target, key.remote_port), strerror(err));
+              FormatEndpoint(family, target, key.remote_port),
+              strerror(connected.err));
     Close(slot, false, true, "connect failed");
     return;
   }
   LOG_TRACE("%s: tap SYN, socket %s %s", Describe(key),
-            rc == 0 ? "connected to" : "connecting to",
+            connected.ok() ? "connected to" : "connecting to",
             FormatEndpoint(family, target, key.remote_port));
-  if (rc == 0) {
+  if (connected.ok()) {
     f.ev |= kEvSynAckSent;
     SendFlags(f, kSyn | kAck);
     Arm(f, now + kSynRetransmit);
@@ -497,9 +411,9 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now) {
       f.ev |= kEvFinAcked;
     }
     if (data > 0) {
-      const ssize_t n = sockets_->Discard(f.fd, data);
-      if (n != static_cast<ssize_t>(data))
-        LOG_DEBUG("%s: discard %u: %zd", Describe(f), data, n);
+      const sock::Result n = sys_->Discard(f.fd, data);
+      if (n.value != static_cast<ssize_t>(data))
+        LOG_DEBUG("%s: discard %u: %zd", Describe(f), data, n.value);
     }
     f.seq_acked = ack;
     if (SeqDiff(ack, f.seq_next) > 0) {
@@ -566,7 +480,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
   if (events & EPOLLRDHUP) f.ev |= kEvRdHup;
   if (f.ev & kEvConnecting) {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
-    const int err = sockets_->PendingError(f.fd);
+    const int err = PendingError(f.fd);
     if (err != 0 || (events & EPOLLERR)) {
       ++counters_.connect_failed;
       LOG_TRACE("%s: connect: %s, reset", Describe(f),
@@ -583,7 +497,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
     return;
   }
   if (events & EPOLLERR) {
-    const int err = sockets_->PendingError(f.fd);
+    const int err = PendingError(f.fd);
     LOG_TRACE("%s: socket error: %s, reset", Describe(f), strerror(err));
     Close(slot, false, true, "socket error");
     return;
@@ -604,8 +518,10 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
     int family = AF_UNSPEC;
     uint8_t peer[16] = {};
     uint16_t port = 0;
-    const int fd = sockets_->Accept(l.fd, &family, peer, &port);
-    if (fd < 0) return;
+    const sock::Result accepted = sys_->Accept(l.fd, &family, peer, &port);
+    if (!accepted.ok()) return;
+    const int fd = accepted.fd();
+    sys_->SetOpt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     // A target address is reached over the tap only (splicing connects
     // to the namespace's own address).
     const bool to_addr = l.to_addr.family != AF_UNSPEC;
@@ -634,7 +550,7 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
         LOG_DEBUG("tcp: inbound connection on port %u: no namespace address",
                   l.port);
       }
-      sockets_->Close(fd, true);
+      CloseSocket(fd, true);
       continue;
     }
     std::memcpy(key.ns_addr, ns.bytes.data(), AddrLen(family));
@@ -643,7 +559,7 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
       ++counters_.dropped_invalid;
       LOG_DEBUG("%s: inbound connection collides with a flow, reset",
                 Describe(key));
-      sockets_->Close(fd, true);
+      CloseSocket(fd, true);
       continue;
     }
     const uint32_t s = static_cast<uint32_t>(NewSlot(key, fd, now));
@@ -651,11 +567,11 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
     f.ev |= kEvInbound | kEvSynSent;
     f.our_ws = kWindowScale;
     f.mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
-    if (sockets_->EnablePeekOffset(fd) != 0 && peek_off_ok_) {
+    if (!EnablePeekOffset(fd) && peek_off_ok_) {
       LOG_DEBUG("tcp: no SO_PEEK_OFF, peeking past data in flight");
       peek_off_ok_ = false;
     }
-    sockets_->Watch(fd, s, false);
+    Watch(fd, s, false);
     LOG_TRACE("%s: accepted from %s, SYN to the namespace", Describe(f),
               FormatEndpoint(family, peer, port));
     SendFlags(f, kSyn);
@@ -762,7 +678,7 @@ void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,
 void TcpFlows::Reap() {
   for (const uint32_t slot : closing_) {
     Flow& f = flows_[slot];
-    if (f.fd >= 0) sockets_->Close(f.fd, (f.ev & kEvReset) != 0);
+    if (f.fd >= 0) CloseSocket(f.fd, (f.ev & kEvReset) != 0);
     f.fd = -1;
     ReleaseBuffer(f);
     f.ev = 0;
@@ -786,14 +702,20 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
         "TCP listener: target address of another family");
   if (listeners_.size() >= kMaxListeners)
     return absl::ResourceExhaustedError("TCP listener: too many");
-  const int fd = sockets_->Open(family);
-  if (fd < 0) return ErrnoToStatus(errno, "TCP socket");
-  if ((!ifname.empty() && sockets_->BindToDevice(fd, ifname) != 0) ||
-      sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
-                     host_port) != 0 ||
-      sockets_->Listen(fd) != 0) {
-    const int err = errno;
-    sockets_->Close(fd, false);
+  const sock::Result s = Open(family);
+  if (!s.ok()) return ErrnoToStatus(s.err, "TCP socket");
+  const int fd = s.fd();
+  if (host_port != 0) sys_->SetOpt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  sock::Result r = sock::Ok();
+  if (!ifname.empty()) r = sys_->BindToDevice(fd, ifname);
+  if (r.ok()) {
+    r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+                   host_port);
+  }
+  if (r.ok()) r = sys_->Listen(fd);
+  if (!r.ok()) {
+    const int err = r.err;
+    CloseSocket(fd, false);
     return ErrnoToStatus(
         err, absl::StrFormat("listen on TCP%s port %u%s%s",
                              family == AF_INET ? "" : "v6", host_port,
@@ -803,7 +725,7 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] =
       Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
-  sockets_->Watch(fd, index, true);
+  Watch(fd, index, true);
   if (index_out != nullptr) *index_out = index;
   LOG_DEBUG("tcp: forwarding host port %u to namespace port %u%s%s (%s)",
             host_port, ns_port, to_addr ? " at " : "",
@@ -833,7 +755,7 @@ void TcpFlows::RemoveListeners(uint16_t host_port) {
 
 void TcpFlows::CloseListener(uint32_t index) {
   Listener& l = listeners_[index];
-  sockets_->Close(l.fd, false);
+  CloseSocket(l.fd, false);
   l.fd = -1;
   lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
   LOG_DEBUG("tcp: no longer forwarding host port %u (%s)", l.port,

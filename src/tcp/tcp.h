@@ -75,6 +75,7 @@
 #include "flow/flow_table.h"
 #include "flow/listener_list.h"
 #include "flow/outbound.h"
+#include "sock/sys.h"
 #include "tcp/splice.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
@@ -117,53 +118,6 @@ struct TcpConfig {
   size_t buffers = kBufferPool;  // per-flow buffers in the pool
 };
 
-// The socket layer, as a seam for tests. Addresses are 4 or 16 bytes in
-// network order, ports in host order. Calls that fail return -1 with errno.
-class TcpSockets {
- public:
-  virtual ~TcpSockets() = default;
-  // A non-blocking TCP socket (IPV6_V6ONLY for AF_INET6, TCP_NODELAY).
-  virtual int Open(int family) = 0;
-  virtual int Bind(int fd, int family, const uint8_t* addr, uint16_t port) = 0;
-  // SO_BINDTODEVICE. Returns 0 or -1.
-  virtual int BindToDevice(int fd, const std::string& ifname) {
-    (void)fd;
-    (void)ifname;
-    return 0;
-  }
-  // Starts connecting: 0 (connected), or -1 with EINPROGRESS or an error.
-  virtual int Connect(int fd, int family, const uint8_t* addr,
-                      uint16_t port) = 0;
-  virtual int Listen(int fd) = 0;
-  // Accepts one connection: its non-blocking fd and the peer, or -1.
-  virtual int Accept(int fd, int* family, uint8_t* addr, uint16_t* port) = 0;
-  // SO_ERROR: 0 or the pending error (cleared).
-  virtual int PendingError(int fd) = 0;
-  // send(MSG_DONTWAIT | MSG_NOSIGNAL). Returns bytes or -1.
-  virtual ssize_t Send(int fd, absl::Span<const uint8_t> data) = 0;
-  // Turns SO_PEEK_OFF on at 0. Returns 0, or -1 if the kernel lacks it.
-  virtual int EnablePeekOffset(int fd) = 0;
-  // Sets the peek offset (with SO_PEEK_OFF on). Returns 0 or -1.
-  virtual int SetPeekOffset(int fd, size_t offset) = 0;
-  // recv(MSG_PEEK) into `iov`, after skipping `skip` bytes from the head of
-  // the queue (0 with SO_PEEK_OFF on: the kernel continues at its offset).
-  // Returns bytes stored in `iov` (not counting `skip`), 0 at end of
-  // stream, or -1 (EAGAIN: nothing more now).
-  virtual ssize_t Peek(int fd, size_t skip, const iovec* iov, int iovcnt) = 0;
-  // Removes `n` bytes from the head of the receive queue. Returns bytes.
-  virtual ssize_t Discard(int fd, size_t n) = 0;
-  virtual int ShutdownWrite(int fd) = 0;
-  // Registers `fd` under epoll reference (kTcpSock, flow slot),
-  // edge-triggered for EPOLLIN | EPOLLOUT | EPOLLRDHUP, or as a listener
-  // (kTcpListen, listener index) for EPOLLIN.
-  virtual void Watch(int fd, uint32_t index, bool listener) = 0;
-  // Closes `fd`; `reset` first sets SO_LINGER 0 so the peer gets RST.
-  virtual void Close(int fd, bool reset) = 0;
-};
-
-// The real thing. `epoll_fd` is where Watch() registers.
-std::unique_ptr<TcpSockets> MakeSystemTcpSockets(int epoll_fd);
-
 struct Counters {
   uint64_t flows_opened = 0;     // outbound and inbound
   uint64_t connect_failed = 0;   // outbound connect refused or unreachable
@@ -184,11 +138,14 @@ struct Counters {
 
 class TcpFlows {
  public:
-  // `sockets` and `sink` must outlive this object. Allocates the flow
-  // table, the frame buffers and the buffer pool (address space only,
-  // until used).
+  // Socket calls go through `sys`: non-blocking TCP sockets with
+  // TCP_NODELAY (and IPV6_V6ONLY), SO_PEEK_OFF where the kernel has it;
+  // flows registered edge-triggered for EPOLLIN | EPOLLOUT | EPOLLRDHUP as
+  // (kTcpSock, slot), listeners for EPOLLIN as (kTcpListen, index). `sys`
+  // and `sink` must outlive this object. Allocates the flow table, the
+  // frame buffers and the buffer pool (address space only, until used).
   // `table`: the run's flow table (null: a private one of kMaxFlows).
-  TcpFlows(const TcpConfig& cfg, TcpSockets* sockets, wire::FrameSink* sink,
+  TcpFlows(const TcpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
            flow::SipKey key, flow::FlowTable* table = nullptr);
   // Closes every socket (flows with RST).
   ~TcpFlows();
@@ -341,6 +298,19 @@ class TcpFlows {
   static std::string Describe(const Flow& f);
   static std::string Describe(const Key& k);
 
+  // The seam, as this module uses it. A TCP socket of `family` with
+  // TCP_NODELAY (and IPV6_V6ONLY for AF_INET6).
+  sock::Result Open(int family);
+  // Turns SO_PEEK_OFF on at 0 (false if the kernel lacks it), or moves it.
+  bool EnablePeekOffset(int fd);
+  void SetPeekOffset(int fd, size_t offset);
+  // SO_ERROR: 0 or the pending error (cleared).
+  int PendingError(int fd);
+  // Registers a flow's socket (slot) or a listener (index).
+  void Watch(int fd, uint32_t index, bool listener);
+  // Closes `fd`; `reset` makes the peer see RST.
+  void CloseSocket(int fd, bool reset);
+
   void OpenOutbound(const Key& key, const wire::TcpView& tcp,
                     const MacAddr& ns_mac, Instant now);
   int64_t NewSlot(const Key& key, int fd, Instant now);
@@ -400,7 +370,7 @@ class TcpFlows {
   }
 
   TcpConfig cfg_;
-  TcpSockets* sockets_;
+  sock::Sys* sys_;
   wire::FrameSink* sink_;
   SpliceFlows* splice_ = nullptr;
   flow::SipKey key_;

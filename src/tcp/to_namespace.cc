@@ -177,9 +177,10 @@ void TcpFlows::Push(uint32_t slot, Instant now) {
       ++n;
     }
     const size_t skip = peek_off_ok_ ? 0 : f.seq_next - f.seq_acked;
-    const ssize_t r = sockets_->Peek(f.fd, skip, iov, n);
-    if (r < 0) {
-      const int err = errno;
+    const sock::Result peeked = sys_->Peek(f.fd, skip, iov, n);
+    const ssize_t r = peeked.value;
+    if (!peeked.ok()) {
+      const int err = peeked.err;
       if (err == EAGAIN || err == EWOULDBLOCK) {
         if ((f.ev & kEvRdHup) == 0) {
           f.ev |= kEvDrained;
@@ -227,7 +228,7 @@ void TcpFlows::Push(uint32_t slot, Instant now) {
     if (refused) {
       // The tap's queue is full: what did not go is sent again from here
       // at the next ACK or tick.
-      if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, f.seq_next - f.seq_acked);
+      if (peek_off_ok_) SetPeekOffset(f.fd, f.seq_next - f.seq_acked);
       f.ev |= kEvRetryPush;
       Due(now + kRetryPushDelay);
       return;
@@ -248,7 +249,7 @@ void TcpFlows::Rewind(uint32_t slot, Instant now) {
   ++counters_.retransmits;
   f.seq_next = f.seq_acked;
   f.ev &= ~(kEvFinSent | kEvDrained);
-  if (peek_off_ok_) sockets_->SetPeekOffset(f.fd, 0);
+  if (peek_off_ok_) SetPeekOffset(f.fd, 0);
   f.rto_at = Instant::Never();
   Push(slot, now);
 }

@@ -59,16 +59,16 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
   if (!data.empty()) {
     size_t taken = 0;
     if (f.buf < 0) {
-      const ssize_t n = sockets_->Send(f.fd, data);
-      if (n < 0) {
-        const int err = errno;
+      const sock::Result n = sys_->Send(f.fd, data);
+      if (!n.ok()) {
+        const int err = n.err;
         if (err != EAGAIN && err != EWOULDBLOCK) {
           LOG_TRACE("%s: send: %s, reset", Describe(f), strerror(err));
           Close(slot, true, true, "send failed");
           return;
         }
       } else {
-        taken = static_cast<size_t>(n);
+        taken = static_cast<size_t>(n.value);
       }
     }
     // With a buffer holding nothing unsent (it holds out-of-order data),
@@ -111,7 +111,7 @@ void TcpFlows::HandlePayload(uint32_t slot, const wire::TcpView& tcp,
     f.ooo_n = 0;
     if (f.buf >= 0 && f.buf_start == f.buf_end) ReleaseBuffer(f);
     if (f.buf < 0) {
-      sockets_->ShutdownWrite(f.fd);
+      sys_->ShutdownWrite(f.fd);
       f.ev |= kEvSockShut;
     }
     SendAckNow(f);
@@ -126,23 +126,23 @@ bool TcpFlows::FlushBuffer(uint32_t slot) {
   if (f.buf < 0) return true;
   const uint32_t before = f.buf_end - f.buf_start;
   while (f.buf_start < f.buf_end) {
-    const ssize_t n = sockets_->Send(
-        f.fd, absl::MakeConstSpan(BufferData(f.buf) + f.buf_start,
-                                  f.buf_end - f.buf_start));
-    if (n < 0) {
-      const int err = errno;
+    const sock::Result n =
+        sys_->Send(f.fd, absl::MakeConstSpan(BufferData(f.buf) + f.buf_start,
+                                             f.buf_end - f.buf_start));
+    if (!n.ok()) {
+      const int err = n.err;
       if (err == EAGAIN || err == EWOULDBLOCK) break;
       LOG_TRACE("%s: send: %s, reset", Describe(f), strerror(err));
       Close(slot, true, true, "send failed");
       return false;
     }
-    f.buf_start += static_cast<uint32_t>(n);
+    f.buf_start += static_cast<uint32_t>(n.value);
   }
   if (f.buf_end - f.buf_start == before) return true;
   if (f.buf_start == f.buf_end && f.ooo_n == 0) {
     ReleaseBuffer(f);
     if ((f.ev & kEvNsFin) && (f.ev & kEvSockShut) == 0) {
-      sockets_->ShutdownWrite(f.fd);
+      sys_->ShutdownWrite(f.fd);
       f.ev |= kEvSockShut;
       MaybeFinish(slot);
     }

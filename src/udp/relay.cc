@@ -1,80 +1,63 @@
 #include "udp/relay.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "common/log.h"
-#include "common/sockaddr.h"
 #include "common/status.h"
+#include "flow/addr_map.h"
 #include "loop/epoll_ref.h"
 
 namespace pasta::udp {
 
 namespace {
 
-uint16_t PortOf(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) {
-    sockaddr_in sa;
-    std::memcpy(&sa, &ss, sizeof(sa));
-    return ntohs(sa.sin_port);
-  }
-  sockaddr_in6 sa;
-  std::memcpy(&sa, &ss, sizeof(sa));
-  return ntohs(sa.sin6_port);
-}
-
-bool FromLoopback(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) {
-    sockaddr_in sa;
-    std::memcpy(&sa, &ss, sizeof(sa));
-    return (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
-  }
-  if (ss.ss_family != AF_INET6) return false;
-  sockaddr_in6 sa;
-  std::memcpy(&sa, &ss, sizeof(sa));
-  return IN6_IS_ADDR_LOOPBACK(&sa.sin6_addr);
+bool FromLoopback(const sock::Datagram& d) {
+  return (d.family == AF_INET || d.family == AF_INET6) &&
+         flow::IsLoopback(d.family, d.addr);
 }
 
 }  // namespace
 
-UdpRelay::UdpRelay(int epoll_fd, flow::SipKey key,
-                   std::function<int(int)> other_side_socket, Kinds kinds,
+UdpRelay::UdpRelay(sock::Sys* sys, flow::SipKey key, Kinds kinds,
                    flow::FlowTable* table)
-    : epoll_fd_(epoll_fd),
-      other_side_socket_(std::move(other_side_socket)),
+    : sys_(sys),
       kinds_(kinds),
       table_(table, key, kMaxFlows),
       index_(table_.get(), kinds.table),
       flows_(table_.get(), kinds.table, kMaxFlows),
       bufs_(new uint8_t[kBatch * kMaxDatagram]) {
-  for (int i = 0; i < kBatch; ++i) {
-    iovs_[i] = iovec{bufs_.get() + static_cast<size_t>(i) * kMaxDatagram,
-                     kMaxDatagram};
-  }
+  ResetBatch();
 }
 
 UdpRelay::~UdpRelay() {
-  for (const uint32_t slot : flows_.in_use()) close(flows_[slot].fd);
+  for (const uint32_t slot : flows_.in_use()) sys_->Close(flows_[slot].fd);
   for (const Listener& l : listeners_)
-    if (l.fd >= 0) close(l.fd);
+    if (l.fd >= 0) sys_->Close(l.fd);
+}
+
+void UdpRelay::ResetBatch() {
+  for (int i = 0; i < kBatch; ++i) {
+    batch_[i] = sock::Datagram{};
+    batch_[i].data = bufs_.get() + static_cast<size_t>(i) * kMaxDatagram;
+    batch_[i].cap = kMaxDatagram;
+  }
 }
 
 absl::Status UdpRelay::AddListener(int fd, int family, uint16_t port,
                                    uint16_t target, uint32_t* index_out) {
   const uint32_t index =
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  if (const int err = loop::EpollAdd(
-          epoll_fd_, loop::Ref{kinds_.listen, index, fd}, EPOLLIN);
-      err != 0) {
-    close(fd);
+  if (const sock::Result r =
+          sys_->Watch(fd, loop::Ref{kinds_.listen, index, fd}.Pack(), EPOLLIN);
+      !r.ok()) {
+    sys_->Close(fd);
     lowest_free_listener_ = index;  // the entry stays free
-    return ErrnoToStatus(err, "epoll_ctl");
+    return ErrnoToStatus(r.err, "epoll_ctl");
   }
   listeners_[index] = Listener{fd, family, port, target};
   if (index_out != nullptr) *index_out = index;
@@ -95,7 +78,7 @@ void UdpRelay::RemoveListeners(uint16_t port) {
 void UdpRelay::CloseListener(uint32_t index) {
   Listener& l = listeners_[index];
   ForgetListener(l.fd);
-  close(l.fd);
+  sys_->Close(l.fd);
   l.fd = -1;
   lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
   LOG_DEBUG("udp relay: no longer forwarding loopback port %u", l.port);
@@ -117,23 +100,15 @@ void UdpRelay::OnListenerReadable(uint32_t index, Instant now) {
 
 void UdpRelay::ReadListener(uint32_t index, Instant now) {
   const Listener& l = listeners_[index];
-  for (int i = 0; i < kBatch; ++i) {
-    msgs_[i] = mmsghdr{};
-    iovs_[i].iov_len = kMaxDatagram;
-    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
-    msgs_[i].msg_hdr.msg_iovlen = 1;
-    msgs_[i].msg_hdr.msg_name = &addrs_[i];
-    msgs_[i].msg_hdr.msg_namelen = sizeof(addrs_[i]);
-  }
-  const int n = recvmmsg(l.fd, msgs_, kBatch, MSG_DONTWAIT, nullptr);
-  for (int i = 0; i < n; ++i) {
+  ResetBatch();
+  const sock::Result n = sys_->RecvBatch(l.fd, batch_, kBatch);
+  for (ssize_t i = 0; i < n.value; ++i) {
+    const sock::Datagram& d = batch_[i];
     // Only the listener's own loopback is served: the socket is bound
     // there, so anything else would be a misrouted packet.
-    if (!FromLoopback(addrs_[i])) continue;
-    Forward(l.fd, l.family, PortOf(addrs_[i]), l.target,
-            absl::MakeConstSpan(static_cast<const uint8_t*>(iovs_[i].iov_base),
-                                msgs_[i].msg_len),
-            now);
+    if (!FromLoopback(d)) continue;
+    Forward(l.fd, l.family, d.port, l.target,
+            absl::MakeConstSpan(d.data, d.len), now);
   }
 }
 
@@ -147,9 +122,9 @@ bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
   Flow& f = flows_[slot];
   f.last = now;
   next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
-  if (send(f.fd, payload.data(), payload.size(), MSG_DONTWAIT) < 0) {
+  if (const sock::Result r = sys_->Send(f.fd, payload); !r.ok()) {
     ++counters_.dropped;
-    LOG_TRACE("udp relay: send: %s", strerror(errno));
+    LOG_TRACE("udp relay: send: %s", strerror(r.err));
     return false;
   }
   ++counters_.forwarded;
@@ -170,27 +145,28 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, Instant now) {
     LOG_TRACE("udp relay: flow table full, datagram dropped");
     return -1;
   }
-  const int fd = other_side_socket_(family);
-  if (fd < 0) {
+  const sock::Result s =
+      sys_->Socket(kinds_.other_side, family, SOCK_DGRAM, IPPROTO_UDP);
+  if (!s.ok()) {
     ++counters_.dropped;
-    LOG_DEBUG("udp relay: socket: %s", strerror(errno));
+    LOG_DEBUG("udp relay: socket: %s", strerror(s.err));
     return -1;
   }
-  sockaddr_storage ss;
-  const socklen_t len = LoopbackSockaddr(family, key.target, &ss);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  const int fd = s.fd();
+  if (const sock::Result r = sys_->Connect(fd, family, nullptr, key.target);
+      !r.ok()) {
     ++counters_.dropped;
     LOG_DEBUG("udp relay: connect to loopback port %u: %s", key.target,
-              strerror(errno));
-    close(fd);
+              strerror(r.err));
+    sys_->Close(fd);
     return -1;
   }
   const uint32_t slot = flows_.Take();
-  if (const int err =
-          loop::EpollAdd(epoll_fd_, loop::Ref{kinds_.flow, slot, fd}, EPOLLIN);
-      err != 0) {
+  if (const sock::Result r =
+          sys_->Watch(fd, loop::Ref{kinds_.flow, slot, fd}.Pack(), EPOLLIN);
+      !r.ok()) {
     ++counters_.dropped;
-    close(fd);
+    sys_->Close(fd);
     flows_.Release(slot);
     return -1;
   }
@@ -203,25 +179,16 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, Instant now) {
 
 void UdpRelay::ReadFlow(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
-  for (int i = 0; i < kBatch; ++i) {
-    msgs_[i] = mmsghdr{};
-    iovs_[i].iov_len = kMaxDatagram;
-    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
-    msgs_[i].msg_hdr.msg_iovlen = 1;
-  }
-  const int n = recvmmsg(f.fd, msgs_, kBatch, MSG_DONTWAIT, nullptr);
-  if (n <= 0) return;  // EAGAIN, or an error such as ECONNREFUSED
+  ResetBatch();
+  const sock::Result r = sys_->RecvBatch(f.fd, batch_, kBatch);
+  // EAGAIN, or an error such as ECONNREFUSED.
+  if (!r.ok() || r.value <= 0) return;
+  const int n = static_cast<int>(r.value);
   f.last = now;
   // Every reply goes to the client's loopback port, through the listener.
-  sockaddr_storage to;
-  const socklen_t to_len = LoopbackSockaddr(f.family, f.key.port, &to);
-  for (int i = 0; i < n; ++i) {
-    iovs_[i].iov_len = msgs_[i].msg_len;
-    msgs_[i].msg_hdr.msg_name = &to;
-    msgs_[i].msg_hdr.msg_namelen = to_len;
-  }
-  const int sent = sendmmsg(f.key.listener_fd, msgs_, static_cast<unsigned>(n),
-                            MSG_DONTWAIT);
+  const sock::Result s = sys_->SendBatch(f.key.listener_fd, f.family, nullptr,
+                                         f.key.port, batch_, n);
+  const int sent = static_cast<int>(s.value);
   if (sent > 0) counters_.replies += static_cast<uint64_t>(sent);
   if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));
 }
@@ -233,7 +200,7 @@ void UdpRelay::Expire(Instant now) {
 
 void UdpRelay::Close(uint32_t slot) {
   Flow& f = flows_[slot];
-  close(f.fd);
+  sys_->Close(f.fd);
   index_.Erase(f.key);
   flows_.Release(slot);
 }

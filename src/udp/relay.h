@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -35,37 +34,40 @@
 #include "flow/flow_table.h"
 #include "flow/listener_list.h"
 #include "loop/epoll_ref.h"
+#include "sock/sys.h"
 
 namespace pasta::udp {
 
 // Which relay a UdpRelay is: how its listeners and flows register with
-// epoll, and its flows' kind in the flow table.
+// epoll, its flows' kind in the flow table, and where its flows' sockets
+// are made (the side they connect to).
 struct RelayKinds {
   loop::Kind listen;
   loop::Kind flow;
   flow::FlowKind table;
+  sock::Netns other_side;
 };
 
 class UdpRelay {
  public:
   static constexpr size_t kMaxFlows = 1024;
   static constexpr Duration kIdleTimeout = Seconds(180);
-  static constexpr int kBatch = 32;
+  static constexpr int kBatch = sock::Sys::kMaxBatch;
   static constexpr size_t kMaxDatagram = 65535;
 
-  // `other_side_socket(family)` returns a non-blocking, close-on-exec UDP
-  // socket on the side flows connect to (for -U: the host; a plain
-  // socket() call), or -1.
   using Kinds = RelayKinds;
-  // -U (the default), and -u from the host's loopback.
-  static constexpr Kinds kOutbound{
-      loop::Kind::kRelayListen, loop::Kind::kRelayFlow, flow::FlowKind::kRelay};
-  static constexpr Kinds kInbound{loop::Kind::kRelayInListen,
-                                  loop::Kind::kRelayInFlow,
-                                  flow::FlowKind::kRelayIn};
+  // -U (the default: flows on the host), and -u from the host's loopback
+  // (flows in the target namespace).
+  static constexpr Kinds kOutbound{loop::Kind::kRelayListen,
+                                   loop::Kind::kRelayFlow,
+                                   flow::FlowKind::kRelay, sock::Netns::kHost};
+  static constexpr Kinds kInbound{
+      loop::Kind::kRelayInListen, loop::Kind::kRelayInFlow,
+      flow::FlowKind::kRelayIn, sock::Netns::kTarget};
+  // Every socket call goes through `sys` (which must outlive this object);
+  // flows' sockets are its Socket(kinds.other_side, ...).
   // `table`: the run's flow table (null: a private one of kMaxFlows).
-  UdpRelay(int epoll_fd, flow::SipKey key,
-           std::function<int(int)> other_side_socket, Kinds kinds = kOutbound,
+  UdpRelay(sock::Sys* sys, flow::SipKey key, Kinds kinds = kOutbound,
            flow::FlowTable* table = nullptr);
   ~UdpRelay();
   UdpRelay(const UdpRelay&) = delete;
@@ -130,8 +132,10 @@ class UdpRelay {
   int64_t OpenFlow(const Key& key, int family, Instant now);
   void Close(uint32_t slot);
 
-  int epoll_fd_;
-  std::function<int(int)> other_side_socket_;
+  // Points batch_ at the buffers, each kMaxDatagram long.
+  void ResetBatch();
+
+  sock::Sys* sys_;
   Kinds kinds_;
   flow::TableRef table_;
   flow::KindIndex<Key> index_;
@@ -139,9 +143,7 @@ class UdpRelay {
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   std::unique_ptr<uint8_t[]> bufs_;  // kBatch * kMaxDatagram
-  mmsghdr msgs_[kBatch];
-  iovec iovs_[kBatch];
-  sockaddr_storage addrs_[kBatch];
+  sock::Datagram batch_[kBatch];
   Counters counters_;
   Instant next_deadline_ = Instant::Never();
 };

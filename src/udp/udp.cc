@@ -22,6 +22,8 @@
 
 namespace pasta::udp {
 
+static_assert(kBatch <= sock::Sys::kMaxBatch, "one RecvBatch() per wakeup");
+
 namespace {
 
 constexpr size_t kUdpHeader = wire::UdpView::kHeader;
@@ -53,154 +55,12 @@ std::string Format(int family, const uint8_t* addr, uint16_t port) {
   return FormatEndpoint(family, addr, port);
 }
 
-class SystemUdpSockets : public UdpSockets {
- public:
-  explicit SystemUdpSockets(int epoll_fd) : epoll_fd_(epoll_fd) {}
-
-  int Open(int family) override {
-    const int fd =
-        socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-    if (fd < 0) return -1;
-    const int one = 1;
-    int rc;
-    if (family == AF_INET) {
-      rc = setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
-    } else {
-      // IPv4 goes through sockets of its own; a v6 wildcard listener must
-      // not take it.
-      rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-      if (rc == 0)
-        rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
-    }
-    if (rc != 0) LOG_DEBUG("udp: setsockopt: %s", strerror(errno));
-    return fd;
-  }
-
-  int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    return BindTo(fd, family, addr, port);
-  }
-
-  int BindToDevice(int fd, const std::string& ifname) override {
-    return pasta::BindToDevice(fd, ifname);
-  }
-
-  int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
-    return ConnectTo(fd, family, addr, port);
-  }
-
-  ssize_t Send(int fd, absl::Span<const uint8_t> payload) override {
-    return send(fd, payload.data(), payload.size(), MSG_DONTWAIT);
-  }
-
-  ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
-                       uint16_t segment) override {
-    iovec iov{const_cast<uint8_t*>(data.data()), data.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
-    return sendmsg(fd, &msg, MSG_DONTWAIT);
-  }
-
-  ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
-                 absl::Span<const uint8_t> payload) override {
-    sockaddr_storage ss;
-    const socklen_t len = ToSockaddr(family, addr, port, &ss);
-    return sendto(fd, payload.data(), payload.size(), MSG_DONTWAIT,
-                  reinterpret_cast<sockaddr*>(&ss), len);
-  }
-
-  int Recv(int fd, Datagram* batch, int n) override {
-    n = std::min(n, kBatch);
-    for (int i = 0; i < n; ++i) {
-      iov_[i].iov_base = batch[i].data;
-      iov_[i].iov_len = batch[i].cap;
-      msgs_[i].msg_hdr = msghdr{};
-      msgs_[i].msg_hdr.msg_name = &names_[i];
-      msgs_[i].msg_hdr.msg_namelen = sizeof(names_[i]);
-      msgs_[i].msg_hdr.msg_iov = &iov_[i];
-      msgs_[i].msg_hdr.msg_iovlen = 1;
-      msgs_[i].msg_len = 0;
-    }
-    const int r =
-        recvmmsg(fd, msgs_, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
-    for (int i = 0; i < r; ++i) {
-      Datagram& d = batch[i];
-      d.len = msgs_[i].msg_len;
-      d.truncated = (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-      FromSockaddr(names_[i], &d.family, d.addr, &d.port);
-    }
-    return r;
-  }
-
-  std::optional<IcmpErrorInfo> RecvError(int fd,
-                                         absl::Span<uint8_t> quoted) override {
-    sockaddr_storage name{};
-    iovec iov{quoted.data(), quoted.size()};
-    alignas(cmsghdr) uint8_t control[256];
-    msghdr msg{};
-    msg.msg_name = &name;
-    msg.msg_namelen = sizeof(name);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    const ssize_t r = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-    if (r < 0) return std::nullopt;
-    IcmpErrorInfo info;
-    info.quoted_len = std::min(static_cast<size_t>(r), quoted.size());
-    FromSockaddr(name, &info.family, info.dst, &info.port);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
-         c = CMSG_NXTHDR(&msg, c)) {
-      const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
-      const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
-      if (!v4 && !v6) continue;
-      if (c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) continue;
-      sock_extended_err ee;
-      std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-      info.err = static_cast<int>(ee.ee_errno);
-      info.origin = ee.ee_origin;
-      info.type = ee.ee_type;
-      info.code = ee.ee_code;
-      return info;
-    }
-    return info;  // no extended error: origin 0 (none), ignored by callers
-  }
-
-  void Watch(int fd, uint32_t index, bool listener) override {
-    const loop::Kind kind =
-        listener ? loop::Kind::kUdpListen : loop::Kind::kUdp;
-    const int err =
-        loop::EpollAdd(epoll_fd_, loop::Ref{kind, index, fd}, EPOLLIN);
-    if (err != 0) LOG_WARN("udp: epoll_ctl: %s", strerror(err));
-  }
-
-  void Close(int fd) override { close(fd); }
-
- private:
-  int epoll_fd_;
-  mmsghdr msgs_[kBatch];
-  iovec iov_[kBatch];
-  sockaddr_storage names_[kBatch];
-};
-
 }  // namespace
 
-std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd) {
-  return std::make_unique<SystemUdpSockets>(epoll_fd);
-}
-
-UdpFlows::UdpFlows(UdpConfig cfg, UdpSockets* sockets, wire::FrameSink* sink,
+UdpFlows::UdpFlows(UdpConfig cfg, sock::Sys* sys, wire::FrameSink* sink,
                    flow::SipKey key, flow::FlowTable* table)
     : cfg_(std::move(cfg)),
-      sockets_(sockets),
+      sys_(sys),
       sink_(sink),
       table_(table, key, kMaxFlows),
       index_(table_.get(), flow::FlowKind::kUdp),
@@ -215,10 +75,34 @@ UdpFlows::UdpFlows(UdpConfig cfg, UdpSockets* sockets, wire::FrameSink* sink,
 
 UdpFlows::~UdpFlows() {
   for (const uint32_t s : flows_.in_use()) {
-    if (flows_[s].listener < 0) sockets_->Close(flows_[s].fd);
+    if (flows_[s].listener < 0) sys_->Close(flows_[s].fd);
   }
   for (const Listener& l : listeners_)
-    if (l.fd >= 0) sockets_->Close(l.fd);
+    if (l.fd >= 0) sys_->Close(l.fd);
+}
+
+sock::Result UdpFlows::Open(int family) {
+  const sock::Result s =
+      sys_->Socket(sock::Netns::kHost, family, SOCK_DGRAM, IPPROTO_UDP);
+  if (!s.ok()) return s;
+  sock::Result r;
+  if (family == AF_INET) {
+    r = sys_->SetOpt(s.fd(), SOL_IP, IP_RECVERR, 1);
+  } else {
+    // IPv4 goes through sockets of its own; a v6 wildcard listener must
+    // not take it.
+    r = sys_->SetOpt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    if (r.ok()) r = sys_->SetOpt(s.fd(), IPPROTO_IPV6, IPV6_RECVERR, 1);
+  }
+  if (!r.ok()) LOG_DEBUG("udp: setsockopt: %s", strerror(r.err));
+  return s;
+}
+
+void UdpFlows::Watch(int fd, uint32_t index, bool listener) {
+  const loop::Kind kind = listener ? loop::Kind::kUdpListen : loop::Kind::kUdp;
+  const sock::Result r =
+      sys_->Watch(fd, loop::Ref{kind, index, fd}.Pack(), EPOLLIN);
+  if (!r.ok()) LOG_WARN("udp: epoll_ctl: %s", strerror(r.err));
 }
 
 size_t UdpFlows::MaxPayload(int family) const {
@@ -278,21 +162,21 @@ void UdpFlows::SendNow(int64_t slot, absl::Span<const uint8_t> payload) {
   const Flow& f = flows_[slot];
   const Key& key = f.key;
   const int family = key.family;
-  ssize_t n;
+  sock::Result n;
   if (f.listener >= 0) {
-    n = sockets_->SendTo(f.fd, family, f.peer, key.remote_port, payload);
+    n = sys_->SendTo(f.fd, family, f.peer, key.remote_port, payload);
   } else {
-    n = sockets_->Send(f.fd, payload);
+    n = sys_->Send(f.fd, payload);
     // A refusal left pending by an earlier datagram fails this send without
     // sending it (the ICMP error itself is relayed from the error queue):
     // try once more.
-    if (n < 0 && errno == ECONNREFUSED) n = sockets_->Send(f.fd, payload);
+    if (n.err == ECONNREFUSED) n = sys_->Send(f.fd, payload);
   }
-  if (n >= 0) {
+  if (n.ok()) {
     ++counters_.sent;
     return;
   }
-  const int err = errno;
+  const int err = n.err;
   if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
     ++counters_.dropped_busy;
   } else {
@@ -328,15 +212,14 @@ void UdpFlows::Flush() {
   const auto data = absl::MakeConstSpan(run_buf_.get(), run.len);
   if (run.count == 1) return SendNow(run.slot, data);
   const Flow& f = flows_[run.slot];
-  ssize_t n = sockets_->SendSegments(f.fd, data, run.segment);
-  if (n < 0 && errno == ECONNREFUSED)
-    n = sockets_->SendSegments(f.fd, data, run.segment);
-  if (n >= 0) {
+  sock::Result n = sys_->SendSegments(f.fd, data, run.segment);
+  if (n.err == ECONNREFUSED) n = sys_->SendSegments(f.fd, data, run.segment);
+  if (n.ok()) {
     counters_.sent += run.count;
     ++counters_.gso_sends;
     return;
   }
-  const int err = errno;
+  const int err = n.err;
   if (err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP) {
     // No GSO here (old kernel, or an egress device without checksum
     // offload): send these one by one, and everything from now on.
@@ -379,38 +262,43 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
   uint8_t target[16];
   const uint16_t target_port = key.remote_port;
   flow::MapDestination(cfg_.map, family, dst, key.remote_port, target);
-  const int fd = sockets_->Open(family);
-  if (fd < 0) {
+  const sock::Result s = Open(family);
+  if (!s.ok()) {
     ++counters_.dropped_socket;
-    LOG_TRACE("udp: socket: %s", strerror(errno));
+    LOG_TRACE("udp: socket: %s", strerror(s.err));
     return -1;
   }
+  const int fd = s.fd();
   // Keep the namespace's source port if the host lets us (the remote then
   // sees the same port); otherwise any port.
   const flow::Outbound::Binding out = cfg_.out.For(family, target);
   const uint8_t* bind_addr = out.addr;
-  if (out.device && sockets_->BindToDevice(fd, *out.device) != 0)
-    LOG_DEBUG("udp: bind to device %s: %s", *out.device, strerror(errno));
-  if (sockets_->Bind(fd, family, bind_addr, key.ns_port) != 0) {
-    const int err = errno;
-    if ((err != EADDRINUSE && err != EACCES) ||
-        sockets_->Bind(fd, family, bind_addr, 0) != 0) {
+  if (out.device) {
+    if (const sock::Result r = sys_->BindToDevice(fd, *out.device); !r.ok())
+      LOG_DEBUG("udp: bind to device %s: %s", *out.device, strerror(r.err));
+  }
+  if (sock::Result r = sys_->Bind(fd, family, bind_addr, key.ns_port);
+      !r.ok()) {
+    if (r.err == EADDRINUSE || r.err == EACCES)
+      r = sys_->Bind(fd, family, bind_addr, 0);
+    if (!r.ok()) {
       ++counters_.dropped_socket;
-      LOG_TRACE("udp: bind: %s", strerror(errno));
-      sockets_->Close(fd);
+      LOG_TRACE("udp: bind: %s", strerror(r.err));
+      sys_->Close(fd);
       return -1;
     }
   }
-  if (sockets_->Connect(fd, family, target, target_port) != 0) {
+  if (const sock::Result r = sys_->Connect(fd, family, target, target_port);
+      !r.ok()) {
     ++counters_.dropped_socket;
     LOG_TRACE("udp: %s -> %s: connect: %s",
               Format(family, key.ns_addr, key.ns_port),
-              Format(family, target, target_port), strerror(errno));
-    sockets_->Close(fd);
+              Format(family, target, target_port), strerror(r.err));
+    sys_->Close(fd);
     return -1;
   }
   const int64_t slot = NewSlot(key, fd, -1, now);
-  sockets_->Watch(fd, static_cast<uint32_t>(slot), false);
+  Watch(fd, static_cast<uint32_t>(slot), false);
   LOG_DEBUG("udp: new flow %s -> %s via %s",
             Format(family, key.ns_addr, key.ns_port),
             Format(family, dst, key.remote_port),
@@ -447,13 +335,18 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
         "UDP listener: target address of another family");
   if (listeners_.size() >= kMaxListeners)
     return absl::ResourceExhaustedError("UDP listener: too many");
-  const int fd = sockets_->Open(family);
-  if (fd < 0) return ErrnoToStatus(errno, "UDP socket");
-  if ((!ifname.empty() && sockets_->BindToDevice(fd, ifname) != 0) ||
-      sockets_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
-                     host_port) != 0) {
-    const int err = errno;
-    sockets_->Close(fd);
+  const sock::Result s = Open(family);
+  if (!s.ok()) return ErrnoToStatus(s.err, "UDP socket");
+  const int fd = s.fd();
+  sock::Result r = sock::Ok();
+  if (!ifname.empty()) r = sys_->BindToDevice(fd, ifname);
+  if (r.ok()) {
+    r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+                   host_port);
+  }
+  if (!r.ok()) {
+    const int err = r.err;
+    sys_->Close(fd);
     return ErrnoToStatus(
         err, absl::StrFormat("bind UDP%s port %u%s%s",
                              family == AF_INET ? "" : "v6", host_port,
@@ -463,7 +356,7 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
       flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
   listeners_[index] =
       Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
-  sockets_->Watch(fd, index, true);
+  Watch(fd, index, true);
   if (index_out != nullptr) *index_out = index;
   LOG_DEBUG("udp: forwarding host port %u to namespace port %u%s%s (%s)",
             host_port, ns_port, to_addr ? " at " : "",
@@ -489,7 +382,7 @@ void UdpFlows::CloseListener(uint32_t index) {
     if (flows_[slot].listener == static_cast<int32_t>(index)) Close(slot);
   }
   if (relay_ != nullptr) relay_->ForgetListener(l.fd);
-  sockets_->Close(l.fd);
+  sys_->Close(l.fd);
   l.fd = -1;
   lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
   LOG_DEBUG("udp: no longer forwarding host port %u (%s)", l.port,
@@ -523,7 +416,8 @@ int UdpFlows::Receive(int fd, int family) {
     batch_[i].len = 0;
     batch_[i].truncated = false;
   }
-  return sockets_->Recv(fd, batch_, kBatch);
+  const sock::Result r = sys_->RecvBatch(fd, batch_, kBatch);
+  return r.ok() ? r.fd() : -1;
 }
 
 bool UdpFlows::TooBig(const Datagram& d, int family) {
@@ -656,8 +550,9 @@ void UdpFlows::DrainErrors(int fd, int family, int64_t slot, int32_t listener) {
       absl::MakeSpan(err_buf_.get() + QuoteOffset(family), QuoteCap(family));
   // Bounded, like the reads: the rest waits for the next wakeup.
   for (int i = 0; i < kBatch; ++i) {
-    const std::optional<IcmpErrorInfo> e = sockets_->RecvError(fd, quoted);
-    if (!e) return;
+    IcmpErrorInfo info;
+    if (!sys_->RecvError(fd, quoted, &info).ok()) return;
+    const IcmpErrorInfo* e = &info;
     int64_t s = slot;
     if (listener >= 0) {
       // Unconnected: the failed datagram's destination names the flow.
@@ -765,7 +660,7 @@ void UdpFlows::Close(uint32_t slot) {
   if (run_.slot == static_cast<int64_t>(slot)) Flush();
   Flow& f = flows_[slot];
   index_.Erase(f.key);
-  if (f.listener < 0) sockets_->Close(f.fd);  // listeners stay open
+  if (f.listener < 0) sys_->Close(f.fd);  // listeners stay open
   flows_.Release(slot);
 }
 

@@ -48,6 +48,7 @@
 #include "flow/flow_table.h"
 #include "flow/listener_list.h"
 #include "flow/outbound.h"
+#include "sock/sys.h"
 #include "udp/relay.h"
 #include "wire/frame_sink.h"
 #include "wire/ip.h"
@@ -82,82 +83,9 @@ struct UdpConfig {
   bool coalesce = false;
 };
 
-// One datagram slot of a Recv() batch. The caller fills `data`/`cap`; the
-// socket layer fills the rest.
-struct Datagram {
-  uint8_t* data = nullptr;
-  size_t cap = 0;
-  size_t len = 0;          // bytes stored (at most cap)
-  bool truncated = false;  // the datagram was longer than cap
-  int family = AF_UNSPEC;  // of the source address
-  uint8_t addr[16] = {};   // source address (4 or 16 bytes used)
-  uint16_t port = 0;       // source port
-};
-
-// One entry of a socket's error queue (MSG_ERRQUEUE, sock_extended_err).
-struct IcmpErrorInfo {
-  int err = 0;         // ee_errno (ECONNREFUSED for port unreachable)
-  uint8_t origin = 0;  // SO_EE_ORIGIN_ICMP, _ICMP6, _LOCAL...
-  uint8_t type = 0;    // ICMP type and code, for the ICMP origins
-  uint8_t code = 0;
-  int family = AF_UNSPEC;  // of `dst`
-  uint8_t dst[16] = {};    // where the failed datagram was sent
-  uint16_t port = 0;
-  size_t quoted_len = 0;  // bytes of its payload stored in the caller's buffer
-};
-
-// The socket layer, as a seam for tests. Addresses are 4 or 16 bytes in
-// network order, ports in host order. Calls that fail return -1 with errno.
-class UdpSockets {
- public:
-  virtual ~UdpSockets() = default;
-  // A non-blocking UDP socket of `family` with IP(V6)_RECVERR on (and
-  // IPV6_V6ONLY for AF_INET6). Returns the fd or -1.
-  virtual int Open(int family) = 0;
-  // Binds to `addr` (nullptr: the wildcard) and `port`. Returns 0 or -1.
-  virtual int Bind(int fd, int family, const uint8_t* addr, uint16_t port) = 0;
-  // SO_BINDTODEVICE. Returns 0 or -1.
-  virtual int BindToDevice(int fd, const std::string& ifname) {
-    (void)fd;
-    (void)ifname;
-    return 0;
-  }
-  // Connects to `addr`:`port`. Returns 0 or -1.
-  virtual int Connect(int fd, int family, const uint8_t* addr,
-                      uint16_t port) = 0;
-  // Sends one datagram on a connected socket. Returns bytes or -1.
-  virtual ssize_t Send(int fd, absl::Span<const uint8_t> payload) = 0;
-  // Sends `data` as datagrams of `segment` bytes (the last may be shorter)
-  // with one UDP GSO call. Returns bytes, or -1 with errno (EIO, EINVAL or
-  // ENOPROTOOPT mean GSO is not available: the caller sends one by one).
-  virtual ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
-                               uint16_t segment) {
-    (void)fd;
-    (void)data;
-    (void)segment;
-    errno = ENOPROTOOPT;
-    return -1;
-  }
-  // Sends one datagram to `addr`:`port`. Returns bytes or -1.
-  virtual ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
-                         absl::Span<const uint8_t> payload) = 0;
-  // Receives up to `n` datagrams into `batch`. Returns how many (> 0), or
-  // -1 (errno EAGAIN when there are none, or a pending socket error).
-  virtual int Recv(int fd, Datagram* batch, int n) = 0;
-  // Takes one entry off the error queue, its payload into `quoted`.
-  // nullopt when the queue is empty.
-  virtual std::optional<IcmpErrorInfo> RecvError(
-      int fd, absl::Span<uint8_t> quoted) = 0;
-  // Registers `fd` for EPOLLIN (EPOLLERR comes anyway) under epoll
-  // reference (kUdp, flow slot), or (kUdpListen, listener index).
-  virtual void Watch(int fd, uint32_t index, bool listener) = 0;
-  virtual void Close(int fd) = 0;
-};
-
-// The real thing: socket(2), bind(2), connect(2), send(2), sendto(2),
-// recvmmsg(2), recvmsg(2) with MSG_ERRQUEUE, epoll_ctl(2) on `epoll_fd`.
-// Allocates its recvmmsg arrays once, here.
-std::unique_ptr<UdpSockets> MakeSystemUdpSockets(int epoll_fd);
+// The seam's datagram slot and error-queue entry (sock/sys.h).
+using sock::Datagram;
+using sock::IcmpErrorInfo;
 
 struct Counters {
   uint64_t sent = 0;       // datagrams from the namespace sent on sockets
@@ -176,10 +104,13 @@ struct Counters {
 
 class UdpFlows {
  public:
-  // `sockets` and `sink` must outlive this object. Allocates the flow table
-  // and kBatch frame buffers of (14 + mtu) bytes.
+  // Socket calls go through `sys`: UDP sockets with IP(V6)_RECVERR (and
+  // IPV6_V6ONLY), flows registered for EPOLLIN (EPOLLERR comes anyway) as
+  // (kUdp, slot), listeners as (kUdpListen, index). `sys` and `sink` must
+  // outlive this object. Allocates the flow table and kBatch frame
+  // buffers of (14 + mtu) bytes.
   // `table`: the run's flow table (null: a private one of kMaxFlows).
-  UdpFlows(UdpConfig cfg, UdpSockets* sockets, wire::FrameSink* sink,
+  UdpFlows(UdpConfig cfg, sock::Sys* sys, wire::FrameSink* sink,
            flow::SipKey key, flow::FlowTable* table = nullptr);
   // Closes every flow and listener socket.
   ~UdpFlows();
@@ -277,7 +208,12 @@ class UdpFlows {
   // Takes a free slot (the caller checked the table is not full) and
   // indexes it.
   int64_t NewSlot(const Key& key, int fd, int32_t listener, Instant now);
-  // Points batch_ at the frame buffers and reads. Returns Recv()'s result.
+  // A UDP socket of `family` with IP(V6)_RECVERR on (IPV6_V6ONLY too).
+  sock::Result Open(int family);
+  // Registers `fd` as flow `index` or listener `index`.
+  void Watch(int fd, uint32_t index, bool listener);
+  // Points batch_ at the frame buffers and reads. Returns how many
+  // datagrams were read, or -1 (none, or a pending error).
   int Receive(int fd, int family);
   // Counts and returns true if `d` does not fit the tap MTU.
   bool TooBig(const Datagram& d, int family);
@@ -310,7 +246,7 @@ class UdpFlows {
   };
 
   UdpConfig cfg_;
-  UdpSockets* sockets_;
+  sock::Sys* sys_;
   wire::FrameSink* sink_;
   UdpRelay* relay_ = nullptr;
   flow::TableRef table_;

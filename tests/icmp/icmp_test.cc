@@ -8,7 +8,9 @@
 #include <map>
 #include <vector>
 
+#include "fake_sys.h"
 #include "gtest/gtest.h"
+#include "loop/epoll_ref.h"
 #include "test_clock.h"
 #include "wire/build.h"
 #include "wire/ethernet.h"
@@ -25,37 +27,44 @@ struct Sent {
   std::vector<uint8_t> msg;
 };
 
-class FakeSockets : public PingSockets {
+class FakeSockets : public fake::FakeSys {
  public:
-  int Open(int family) override {
-    if (refuse) {
-      errno = EACCES;
-      return -1;
-    }
+  Result Socket(Netns where, int family, int type, int protocol) override {
+    EXPECT_EQ(where, Netns::kHost);
+    EXPECT_EQ(type, SOCK_DGRAM);
+    EXPECT_EQ(protocol, family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
+                                          : static_cast<int>(IPPROTO_ICMPV6));
+    if (refuse) return sock::Fail(EACCES);
     opened.push_back(family);
-    return next_fd++;
+    return sock::Ok(next_fd++);
   }
-  ssize_t SendTo(int fd, int family, const uint8_t* dst,
-                 absl::Span<const uint8_t> msg) override {
+  Result SendTo(int fd, int family, const uint8_t* dst, uint16_t,
+                absl::Span<const uint8_t> msg) override {
     sent.push_back(
         {fd, family,
          std::vector<uint8_t>(dst, dst + (family == AF_INET ? 4 : 16)),
          std::vector<uint8_t>(msg.begin(), msg.end())});
-    return static_cast<ssize_t>(msg.size());
+    return sock::Ok(static_cast<ssize_t>(msg.size()));
   }
-  ssize_t Recv(int fd, absl::Span<uint8_t> buf) override {
+  Result Recv(int fd, absl::Span<uint8_t> buf) override {
     auto& q = inbox[fd];
-    if (q.empty()) {
-      errno = EAGAIN;
-      return -1;
-    }
+    if (q.empty()) return sock::Fail(EAGAIN);
     const auto m = q.front();
     q.pop_front();
     std::memcpy(buf.data(), m.data(), m.size());
-    return static_cast<ssize_t>(m.size());
+    return sock::Ok(static_cast<ssize_t>(m.size()));
   }
-  void Watch(int fd, uint32_t slot) override { watched[fd] = slot; }
-  void Close(int fd) override { closed.push_back(fd); }
+  Result Watch(int fd, uint64_t ref, uint32_t) override {
+    const loop::Ref r = loop::Ref::Unpack(ref);
+    EXPECT_EQ(r.kind, loop::Kind::kIcmp);
+    EXPECT_EQ(r.fd, fd);
+    watched[fd] = r.index;
+    return sock::Ok();
+  }
+  Result Close(int fd) override {
+    closed.push_back(fd);
+    return sock::Ok();
+  }
 
   bool refuse = false;
   int next_fd = 100;

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "alloc_counter.h"
+#include "fake_sys.h"
 #include "gtest/gtest.h"
+#include "loop/epoll_ref.h"
 #include "tcp/tcp.h"
 #include "test_clock.h"
 #include "test_util.h"
@@ -35,42 +37,37 @@ using testing::WindowScaleOption;
 // A fake that records into fixed storage only, so that the module's own
 // allocations are all the counter sees. One connection: every socket call
 // is on it.
-class QuietSockets : public TcpSockets {
+class QuietSockets : public fake::FakeSys {
  public:
-  int Open(int) override { return next_fd++; }
-  int Bind(int, int, const uint8_t*, uint16_t) override { return 0; }
-  int Connect(int, int, const uint8_t*, uint16_t) override {
-    errno = EINPROGRESS;
-    return -1;
+  Result Socket(Netns, int, int, int) override { return sock::Ok(next_fd++); }
+  Result Bind(int, int, const uint8_t*, uint16_t) override {
+    return sock::Ok();
   }
-  int Listen(int) override { return 0; }
-  int Accept(int, int*, uint8_t*, uint16_t*) override {
-    errno = EAGAIN;
-    return -1;
+  Result Connect(int, int, const uint8_t*, uint16_t) override {
+    return sock::Fail(EINPROGRESS);
   }
-  int PendingError(int) override { return 0; }
+  Result Listen(int) override { return sock::Ok(); }
+  Result Accept(int, int*, uint8_t*, uint16_t*) override {
+    return sock::Fail(EAGAIN);
+  }
+  Result GetOpt(int, int, int) override { return sock::Ok(0); }  // SO_ERROR
   // Takes `limit` bytes per call when set (the rest is refused), else all.
-  ssize_t Send(int, absl::Span<const uint8_t> data) override {
-    if (refuse) {
-      errno = EAGAIN;
-      return -1;
-    }
+  Result Send(int, absl::Span<const uint8_t> data) override {
+    if (refuse) return sock::Fail(EAGAIN);
     const size_t n = limit ? std::min(limit, data.size()) : data.size();
     written += n;
     if (limit) refuse = true;
-    return static_cast<ssize_t>(n);
+    return sock::Ok(static_cast<ssize_t>(n));
   }
-  int EnablePeekOffset(int) override { return 0; }
-  int SetPeekOffset(int, size_t offset) override {
-    peek_off = offset;
-    return 0;
+  // SO_PEEK_OFF (turned on at 0, then moved); other options are taken.
+  Result SetOpt(int, int level, int name, int value) override {
+    if (level == SOL_SOCKET && name == SO_PEEK_OFF)
+      peek_off = static_cast<size_t>(value);
+    return sock::Ok();
   }
-  ssize_t Peek(int, size_t skip, const iovec* iov, int iovcnt) override {
+  Result Peek(int, size_t skip, const iovec* iov, int iovcnt) override {
     const size_t start = peek_off + skip;
-    if (start >= queued) {
-      errno = EAGAIN;
-      return -1;
-    }
+    if (start >= queued) return sock::Fail(EAGAIN);
     size_t n = 0;
     for (int i = 0; i < iovcnt && start + n < queued; ++i) {
       const size_t len = std::min(iov[i].iov_len, queued - start - n);
@@ -78,18 +75,22 @@ class QuietSockets : public TcpSockets {
       n += len;
     }
     peek_off += n;
-    return static_cast<ssize_t>(n);
+    return sock::Ok(static_cast<ssize_t>(n));
   }
-  ssize_t Discard(int, size_t n) override {
+  Result Discard(int, size_t n) override {
     n = std::min(n, queued);
     queued -= n;
     peek_off = peek_off > n ? peek_off - n : 0;
     discarded += n;
-    return static_cast<ssize_t>(n);
+    return sock::Ok(static_cast<ssize_t>(n));
   }
-  int ShutdownWrite(int) override { return 0; }
-  void Watch(int, uint32_t s, bool) override { slot = s; }
-  void Close(int, bool) override {}
+  Result ShutdownWrite(int) override { return sock::Ok(); }
+  Result Watch(int, uint64_t ref, uint32_t) override {
+    slot = loop::Ref::Unpack(ref).index;
+    return sock::Ok();
+  }
+  Result Close(int) override { return sock::Ok(); }
+  Result CloseWithReset(int) override { return sock::Ok(); }
 
   int next_fd = 100;
   uint32_t slot = 0;

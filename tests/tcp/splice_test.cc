@@ -25,6 +25,7 @@
 
 #include "gtest/gtest.h"
 #include "loop/epoll_ref.h"
+#include "sock/system_sys.h"
 
 namespace pasta::tcp {
 namespace {
@@ -91,13 +92,14 @@ class SpliceTest : public ::testing::Test {
   void SetUp() override {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     ASSERT_GE(ep_, 0);
-    flows_ = std::make_unique<SpliceFlows>(
-        ep_,
-        [](int family) {
-          return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        IPPROTO_TCP);
-        },
-        IpAddr{}, IpAddr{}, /*to_ns_loopback=*/true);
+    sys_ = std::make_unique<sock::SystemSys>(ep_);
+    // The "namespace" is this one.
+    sys_->set_namespace_sockets([](int family, int type) {
+      const int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      return fd < 0 ? sock::Fail(errno) : sock::Ok(fd);
+    });
+    flows_ = std::make_unique<SpliceFlows>(sys_.get(), IpAddr{}, IpAddr{},
+                                           /*to_ns_loopback=*/true);
     server_listener_ = Listener(&server_port_);
     ASSERT_GE(server_listener_, 0);
   }
@@ -163,6 +165,7 @@ class SpliceTest : public ::testing::Test {
   }
 
   int ep_ = -1;
+  std::unique_ptr<sock::SystemSys> sys_;
   std::unique_ptr<SpliceFlows> flows_;
   int server_listener_ = -1;
   uint16_t server_port_ = 0;

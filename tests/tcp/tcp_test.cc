@@ -18,11 +18,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fake_sys.h"
 #include "gtest/gtest.h"
+#include "loop/epoll_ref.h"
 #include "test_clock.h"
 #include "test_util.h"
 #include "wire/ethernet.h"
@@ -107,44 +110,62 @@ struct FakeSocket {
 // matter: peek offsets move as SO_PEEK_OFF does, a pending error is returned
 // once, sending after shutdown fails, and any call on a closed fd fails the
 // test.
-class FakeTcpSockets : public TcpSockets {
+class FakeTcpSockets : public fake::FakeSys {
  public:
-  int Open(int family) override {
-    if (refuse_open) {
-      errno = EMFILE;
-      return -1;
-    }
+  Result Socket(Netns where, int family, int type, int protocol) override {
+    EXPECT_EQ(where, Netns::kHost);
+    EXPECT_EQ(type, SOCK_STREAM);
+    EXPECT_EQ(protocol, IPPROTO_TCP);
+    if (refuse_open) return sock::Fail(EMFILE);
     const int fd = next_fd++;
     fds[fd].family = family;
     opened.push_back(fd);
-    return fd;
+    return sock::Ok(fd);
   }
-  int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
+  // SO_PEEK_OFF as the kernel has it: the first call on a socket turns it
+  // on (or fails where the kernel lacks it), later ones move the offset.
+  Result SetOpt(int fd, int level, int name, int value) override {
+    FakeSocket& s = Get(fd, "SetOpt");
+    if (level != SOL_SOCKET || name != SO_PEEK_OFF) return sock::Ok();
+    if (!s.peek_enabled) {
+      if (!peek_tried.insert(fd).second) {
+        ADD_FAILURE() << "SetPeekOffset() on fd " << fd
+                      << " without SO_PEEK_OFF";
+        return sock::Fail(EINVAL);
+      }
+      if (!peek_off_supported) return sock::Fail(EINVAL);
+      s.peek_enabled = true;
+    }
+    s.peek_off = static_cast<size_t>(value);
+    return sock::Ok();
+  }
+  Result BindToDevice(int fd, const std::string&) override {
+    Get(fd, "BindToDevice");
+    return sock::Ok();
+  }
+  Result Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
     FakeSocket& s = Get(fd, "Bind");
     s.bound = true;
     s.bind_addr = AddrBytes(family, addr);
     s.bind_port = port;
-    return 0;
+    return sock::Ok();
   }
-  int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
+  Result Connect(int fd, int family, const uint8_t* addr,
+                 uint16_t port) override {
     FakeSocket& s = Get(fd, "Connect");
     ++s.connects;
     s.connect_addr = AddrBytes(family, addr);
     s.connect_port = port;
-    if (connect_errno == 0) return 0;
-    errno = connect_errno;
-    return -1;
+    if (connect_errno == 0) return sock::Ok();
+    return sock::Fail(connect_errno);
   }
-  int Listen(int fd) override {
+  Result Listen(int fd) override {
     Get(fd, "Listen").listening = true;
-    return 0;
+    return sock::Ok();
   }
-  int Accept(int fd, int* family, uint8_t* addr, uint16_t* port) override {
+  Result Accept(int fd, int* family, uint8_t* addr, uint16_t* port) override {
     FakeSocket& l = Get(fd, "Accept");
-    if (l.backlog.empty()) {
-      errno = EAGAIN;
-      return -1;
-    }
+    if (l.backlog.empty()) return sock::Fail(EAGAIN);
     const FakeSocket::Incoming in = l.backlog.front();
     l.backlog.pop_front();
     const int nfd = next_fd++;
@@ -155,71 +176,49 @@ class FakeTcpSockets : public TcpSockets {
     std::memcpy(addr, in.addr.data(), in.addr.size());
     *port = in.port;
     accepted.push_back(nfd);
-    return nfd;
+    return sock::Ok(nfd);
   }
-  int PendingError(int fd) override {
-    FakeSocket& s = Get(fd, "PendingError");
+  // SO_ERROR: the pending error, cleared.
+  Result GetOpt(int fd, int level, int name) override {
+    FakeSocket& s = Get(fd, "GetOpt");
+    EXPECT_EQ(level, SOL_SOCKET);
+    EXPECT_EQ(name, SO_ERROR);
     const int e = s.pending_error;
     s.pending_error = 0;
-    return e;
+    return sock::Ok(e);
   }
-  ssize_t Send(int fd, absl::Span<const uint8_t> data) override {
+  Result Send(int fd, absl::Span<const uint8_t> data) override {
     FakeSocket& s = Get(fd, "Send");
     ++s.send_calls;
     if (s.pending_error != 0) {
-      errno = s.pending_error;
+      const int e = s.pending_error;
       s.pending_error = 0;
-      return -1;
+      return sock::Fail(e);
     }
     if (s.shutdowns > 0) {
       ADD_FAILURE() << "Send() on fd " << fd << " after ShutdownWrite()";
-      errno = EPIPE;
-      return -1;
+      return sock::Fail(EPIPE);
     }
-    if (s.send_limit == 0) {
-      errno = EAGAIN;
-      return -1;
-    }
+    if (s.send_limit == 0) return sock::Fail(EAGAIN);
     const size_t n = std::min(data.size(), s.send_limit);
     if (s.send_limit != kUnlimited) s.send_limit -= n;
     s.written.append(reinterpret_cast<const char*>(data.data()), n);
-    return static_cast<ssize_t>(n);
-  }
-  int EnablePeekOffset(int fd) override {
-    FakeSocket& s = Get(fd, "EnablePeekOffset");
-    if (!peek_off_supported) {
-      errno = EINVAL;
-      return -1;
-    }
-    s.peek_enabled = true;
-    s.peek_off = 0;
-    return 0;
-  }
-  int SetPeekOffset(int fd, size_t offset) override {
-    FakeSocket& s = Get(fd, "SetPeekOffset");
-    if (!s.peek_enabled) {
-      ADD_FAILURE() << "SetPeekOffset() on fd " << fd << " without SO_PEEK_OFF";
-      errno = EINVAL;
-      return -1;
-    }
-    s.peek_off = offset;
-    return 0;
+    return sock::Ok(static_cast<ssize_t>(n));
   }
   // As recv(MSG_PEEK): with SO_PEEK_OFF the kernel starts at the peek
   // offset (and a `skip` would skip further), and moves the offset on.
-  ssize_t Peek(int fd, size_t skip, const iovec* iov, int iovcnt) override {
+  Result Peek(int fd, size_t skip, const iovec* iov, int iovcnt) override {
     FakeSocket& s = Get(fd, "Peek");
     s.peek_skips.push_back(skip);
     if (s.pending_error != 0) {
-      errno = s.pending_error;
+      const int e = s.pending_error;
       s.pending_error = 0;
-      return -1;
+      return sock::Fail(e);
     }
     const size_t start = (s.peek_enabled ? s.peek_off : 0) + skip;
     if (start >= s.rx.size()) {
-      if (s.eof) return 0;
-      errno = EAGAIN;
-      return -1;
+      if (s.eof) return sock::Ok(0);
+      return sock::Fail(EAGAIN);
     }
     size_t n = 0;
     for (int i = 0; i < iovcnt && start + n < s.rx.size(); ++i) {
@@ -228,11 +227,11 @@ class FakeTcpSockets : public TcpSockets {
       n += len;
     }
     if (s.peek_enabled) s.peek_off += n;
-    return static_cast<ssize_t>(n);
+    return sock::Ok(static_cast<ssize_t>(n));
   }
   // As recv(MSG_TRUNC): the kernel moves the peek offset back by what it
   // removed.
-  ssize_t Discard(int fd, size_t n) override {
+  Result Discard(int fd, size_t n) override {
     FakeSocket& s = Get(fd, "Discard");
     s.discards.push_back(n);
     const size_t m = std::min(n, s.rx.size());
@@ -242,24 +241,34 @@ class FakeTcpSockets : public TcpSockets {
     s.rx.erase(0, m);
     s.discarded += m;
     if (s.peek_enabled) s.peek_off = s.peek_off > m ? s.peek_off - m : 0;
-    return static_cast<ssize_t>(m);
+    return sock::Ok(static_cast<ssize_t>(m));
   }
-  int ShutdownWrite(int fd) override {
+  Result ShutdownWrite(int fd) override {
     FakeSocket& s = Get(fd, "ShutdownWrite");
     if (s.shutdowns++ == 0) s.written_at_shutdown = s.written.size();
-    return 0;
+    return sock::Ok();
   }
-  void Watch(int fd, uint32_t slot, bool listener) override {
+  Result Watch(int fd, uint64_t ref, uint32_t events) override {
     FakeSocket& s = Get(fd, "Watch");
     if (s.watched) ADD_FAILURE() << "fd " << fd << " watched twice";
+    const loop::Ref r = loop::Ref::Unpack(ref);
+    EXPECT_EQ(r.fd, fd);
     s.watched = true;
-    s.slot = slot;
-    s.listener = listener;
+    s.slot = r.index;
+    s.listener = r.kind == loop::Kind::kTcpListen;
+    if (!s.listener) {
+      EXPECT_EQ(r.kind, loop::Kind::kTcpSock);
+      EXPECT_NE(events & EPOLLET, 0u) << "flow sockets are edge-triggered";
+    }
+    return sock::Ok();
   }
-  void Close(int fd, bool reset) override {
+  Result Close(int fd) override { return CloseAs(fd, false); }
+  Result CloseWithReset(int fd) override { return CloseAs(fd, true); }
+  Result CloseAs(int fd, bool reset) {
     FakeSocket& s = Get(fd, "Close");
     ++s.closes;
     s.reset = reset;
+    return sock::Ok();
   }
 
   // The state of `fd`; a call on an unknown or closed fd fails the test.
@@ -280,6 +289,7 @@ class FakeTcpSockets : public TcpSockets {
   int next_fd = 100;
   std::vector<int> opened, accepted;
   std::map<int, FakeSocket> fds;
+  std::set<int> peek_tried;  // SO_PEEK_OFF asked for
 };
 
 // Records the frames to the namespace; can refuse some as a full tap would.

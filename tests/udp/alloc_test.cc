@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "alloc_counter.h"
+#include "fake_sys.h"
 #include "gtest/gtest.h"
 #include "test_clock.h"
 #include "udp/udp.h"
@@ -50,25 +51,27 @@ Bytes UdpSegment(uint16_t sport, uint16_t dport, const Bytes& payload) {
 
 // A fake that records nothing, so that the module's own allocations are all
 // the test sees.
-class QuietSockets : public UdpSockets {
+class QuietSockets : public fake::FakeSys {
  public:
-  int Open(int) override { return next_fd++; }
-  int Bind(int, int, const uint8_t*, uint16_t) override { return 0; }
-  int Connect(int, int, const uint8_t*, uint16_t) override { return 0; }
-  ssize_t Send(int, absl::Span<const uint8_t> p) override {
-    ++sends;
-    return static_cast<ssize_t>(p.size());
+  Result Socket(Netns, int, int, int) override { return sock::Ok(next_fd++); }
+  Result SetOpt(int, int, int, int) override { return sock::Ok(); }
+  Result Bind(int, int, const uint8_t*, uint16_t) override {
+    return sock::Ok();
   }
-  ssize_t SendTo(int, int, const uint8_t*, uint16_t,
-                 absl::Span<const uint8_t> p) override {
-    ++sends;
-    return static_cast<ssize_t>(p.size());
+  Result Connect(int, int, const uint8_t*, uint16_t) override {
+    return sock::Ok();
   }
-  int Recv(int, Datagram* batch, int n) override {
-    if (pending == 0) {
-      errno = EAGAIN;
-      return -1;
-    }
+  Result Send(int, absl::Span<const uint8_t> p) override {
+    ++sends;
+    return sock::Ok(static_cast<ssize_t>(p.size()));
+  }
+  Result SendTo(int, int, const uint8_t*, uint16_t,
+                absl::Span<const uint8_t> p) override {
+    ++sends;
+    return sock::Ok(static_cast<ssize_t>(p.size()));
+  }
+  Result RecvBatch(int, Datagram* batch, int n) override {
+    if (pending == 0) return sock::Fail(EAGAIN);
     int i = 0;
     for (; i < n && pending > 0; ++i, --pending) {
       batch[i].len = 100;
@@ -77,19 +80,20 @@ class QuietSockets : public UdpSockets {
       std::memcpy(batch[i].addr, kServer4.data(), 4);
       batch[i].port = 9000;
     }
-    return i;
+    return sock::Ok(i);
   }
-  std::optional<IcmpErrorInfo> RecvError(int, absl::Span<uint8_t>) override {
-    if (!error_pending) return std::nullopt;
+  Result RecvError(int, absl::Span<uint8_t>, IcmpErrorInfo* info) override {
+    if (!error_pending) return sock::Fail(EAGAIN);
     error_pending = false;
     IcmpErrorInfo e;
     e.origin = SO_EE_ORIGIN_ICMP;
     e.type = 3;
     e.code = 3;
-    return e;
+    *info = e;
+    return sock::Ok();
   }
-  void Watch(int, uint32_t, bool) override {}
-  void Close(int) override {}
+  Result Watch(int, uint64_t, uint32_t) override { return sock::Ok(); }
+  Result Close(int) override { return sock::Ok(); }
   int next_fd = 100;
   int pending = 0;
   bool error_pending = false;

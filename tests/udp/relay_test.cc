@@ -15,6 +15,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "sock/system_sys.h"
 #include "test_clock.h"
 
 namespace pasta::udp {
@@ -57,15 +58,26 @@ std::string Receive(int fd, uint16_t* from = nullptr) {
   return n < 0 ? "<error>" : std::string(buf, static_cast<size_t>(n));
 }
 
+// The real calls, counting the sockets the relay makes.
+class CountingSys : public sock::SystemSys {
+ public:
+  CountingSys(int epoll_fd, int* made) : SystemSys(epoll_fd), made_(made) {}
+  sock::Result Socket(sock::Netns where, int family, int type,
+                      int protocol) override {
+    ++*made_;
+    return SystemSys::Socket(where, family, type, protocol);
+  }
+
+ private:
+  int* made_;
+};
+
 class UdpRelayTest : public testing::Test {
  protected:
   void SetUp() override {
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
-    relay_ = std::make_unique<UdpRelay>(
-        epoll_, flow::SipKey{1, 2}, [this](int family) {
-          ++sockets_made_;
-          return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        });
+    sys_ = std::make_unique<CountingSys>(epoll_, &sockets_made_);
+    relay_ = std::make_unique<UdpRelay>(sys_.get(), flow::SipKey{1, 2});
     target_ = BoundUdp(&target_port_);
     const int listener = BoundUdp(&listen_port_);
     ASSERT_TRUE(relay_->AddListener(listener, AF_INET, listen_port_,
@@ -93,6 +105,7 @@ class UdpRelayTest : public testing::Test {
   }
 
   int epoll_ = -1;
+  std::unique_ptr<CountingSys> sys_;
   std::unique_ptr<UdpRelay> relay_;
   int target_ = -1;
   uint16_t target_port_ = 0, listen_port_ = 0;

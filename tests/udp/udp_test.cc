@@ -19,8 +19,10 @@
 #include <set>
 #include <vector>
 
+#include "fake_sys.h"
 #include "gtest/gtest.h"
 #include "loop/epoll_ref.h"
+#include "sock/system_sys.h"
 #include "test_clock.h"
 #include "wire/build.h"
 #include "wire/ethernet.h"
@@ -55,54 +57,51 @@ Bytes AddrBytes(int family, const uint8_t* a) {
   return Bytes(a, a + (family == AF_INET ? 4 : 16));
 }
 
-class FakeSockets : public UdpSockets {
+class FakeSockets : public fake::FakeSys {
  public:
-  int Open(int family) override {
-    if (refuse_open) {
-      errno = EMFILE;
-      return -1;
-    }
+  Result Socket(Netns where, int family, int type, int) override {
+    EXPECT_EQ(where, Netns::kHost);
+    EXPECT_EQ(type, SOCK_DGRAM);
+    if (refuse_open) return sock::Fail(EMFILE);
     opened.push_back(family);
-    return next_fd++;
+    return sock::Ok(next_fd++);
   }
-  int Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
+  Result SetOpt(int, int, int, int) override { return sock::Ok(); }
+  Result BindToDevice(int, const std::string&) override { return sock::Ok(); }
+  Result Bind(int fd, int family, const uint8_t* addr, uint16_t port) override {
     binds.push_back({fd, AddrBytes(family, addr), port, {}});
-    if (port != 0 && taken.count(port)) {
-      errno = bind_errno;
-      return -1;
-    }
-    return 0;
+    if (port != 0 && taken.count(port)) return sock::Fail(bind_errno);
+    return sock::Ok();
   }
-  int Connect(int fd, int family, const uint8_t* addr, uint16_t port) override {
+  Result Connect(int fd, int family, const uint8_t* addr,
+                 uint16_t port) override {
     connects.push_back({fd, AddrBytes(family, addr), port, {}});
-    if (refuse_connect) {
-      errno = ENETUNREACH;
-      return -1;
-    }
-    return 0;
+    if (refuse_connect) return sock::Fail(ENETUNREACH);
+    return sock::Ok();
   }
-  ssize_t Send(int fd, absl::Span<const uint8_t> p) override {
+  Result Send(int fd, absl::Span<const uint8_t> p) override {
     ++send_calls;
     if (!send_errnos.empty()) {
-      errno = send_errnos.front();
+      const int err = send_errnos.front();
       send_errnos.pop_front();
-      return -1;
+      return sock::Fail(err);
     }
     sends.push_back({fd, {}, 0, Bytes(p.begin(), p.end())});
-    return static_cast<ssize_t>(p.size());
+    return sock::Ok(static_cast<ssize_t>(p.size()));
   }
-  ssize_t SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
-                 absl::Span<const uint8_t> p) override {
+  Result SendTo(int fd, int family, const uint8_t* addr, uint16_t port,
+                absl::Span<const uint8_t> p) override {
     sends.push_back(
         {fd, AddrBytes(family, addr), port, Bytes(p.begin(), p.end())});
-    return static_cast<ssize_t>(p.size());
+    return sock::Ok(static_cast<ssize_t>(p.size()));
   }
-  int Recv(int fd, Datagram* batch, int n) override {
+  // As the kernel where UDP GSO is missing (GsoSockets has it).
+  Result SendSegments(int, absl::Span<const uint8_t>, uint16_t) override {
+    return sock::Fail(ENOPROTOOPT);
+  }
+  Result RecvBatch(int fd, Datagram* batch, int n) override {
     auto& q = inbox[fd];
-    if (q.empty()) {
-      errno = recv_errno;
-      return -1;
-    }
+    if (q.empty()) return sock::Fail(recv_errno);
     int i = 0;
     for (; i < n && !q.empty(); ++i) {
       const Incoming m = q.front();
@@ -115,24 +114,31 @@ class FakeSockets : public UdpSockets {
       std::memcpy(d.addr, m.addr.data(), m.addr.size());
       d.port = m.port;
     }
-    return i;
+    return sock::Ok(i);
   }
-  std::optional<IcmpErrorInfo> RecvError(int fd,
-                                         absl::Span<uint8_t> quoted) override {
+  Result RecvError(int fd, absl::Span<uint8_t> quoted,
+                   IcmpErrorInfo* info) override {
     auto& q = errors[fd];
-    if (q.empty()) return std::nullopt;
+    if (q.empty()) return sock::Fail(EAGAIN);
     QueuedError e = q.front();
     q.pop_front();
     e.info.quoted_len = std::min(e.quoted.size(), quoted.size());
     if (e.info.quoted_len > 0)  // memcpy from an empty vector's null data is UB
       std::memcpy(quoted.data(), e.quoted.data(), e.info.quoted_len);
-    return e.info;
+    *info = e.info;
+    return sock::Ok(static_cast<ssize_t>(e.info.quoted_len));
   }
-  void Watch(int fd, uint32_t index, bool listener) override {
-    watched[fd] = index;
-    if (listener) listeners.insert(fd);
+  Result Watch(int fd, uint64_t ref, uint32_t) override {
+    const loop::Ref r = loop::Ref::Unpack(ref);
+    EXPECT_EQ(r.fd, fd);
+    watched[fd] = r.index;
+    if (r.kind == loop::Kind::kUdpListen) listeners.insert(fd);
+    return sock::Ok();
   }
-  void Close(int fd) override { closed.push_back(fd); }
+  Result Close(int fd) override {
+    closed.push_back(fd);
+    return sock::Ok();
+  }
 
   bool refuse_open = false;
   bool refuse_connect = false;
@@ -859,12 +865,12 @@ int RealSocketsChild() {
   const uint16_t server_port = ntohs(sa.sin_port);
 
   const int ep = epoll_create1(0);
-  auto sockets = MakeSystemUdpSockets(ep);
+  sock::SystemSys sys(ep);
   FrameLog sink;
   UdpConfig cfg;
   cfg.map.map_host4 = Ip(kGw4);
   cfg.ns_addr4 = Ip(kNs4);
-  UdpFlows flows(cfg, sockets.get(), &sink, flow::SipKey{7, 8});
+  UdpFlows flows(cfg, &sys, &sink, flow::SipKey{7, 8});
   const Bytes seg = UdpSegment(40000, server_port, Text("echo me"));
   flows.FromNamespace(AF_INET, kNs4.data(), kGw4.data(),
                       *wire::UdpView::Parse(seg), kNsMac, AtSeconds(0));
@@ -947,14 +953,11 @@ TEST(UdpSystemTest, LoopbackInAPrivateNetworkNamespace) {
 // datagrams of one flow become one SendSegments() call at Flush().
 class GsoSockets : public FakeSockets {
  public:
-  ssize_t SendSegments(int fd, absl::Span<const uint8_t> data,
-                       uint16_t segment) override {
-    if (refuse_gso) {
-      errno = EIO;
-      return -1;
-    }
+  Result SendSegments(int fd, absl::Span<const uint8_t> data,
+                      uint16_t segment) override {
+    if (refuse_gso) return sock::Fail(EIO);
     gso.push_back({fd, segment, Bytes(data.begin(), data.end())});
-    return static_cast<ssize_t>(data.size());
+    return sock::Ok(static_cast<ssize_t>(data.size()));
   }
   struct Gso {
     int fd;
