@@ -511,6 +511,22 @@ size_t BuildNewAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf) {
   return nlh->nlmsg_len;
 }
 
+size_t BuildDelAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf) {
+  const IpAddr& ip = addr.addr;
+  if (ip.family != AF_INET && ip.family != AF_INET6) return 0;
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(ip.family);
+  ifa.ifa_prefixlen = addr.prefix_len;
+  ifa.ifa_scope = addr.scope;
+  ifa.ifa_index = static_cast<uint32_t>(ifindex);
+  nlmsghdr* nlh = PutHeader(buf, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, ifa);
+  if (nlh == nullptr) return 0;
+  if (!PutIp(nlh, buf.size(), IFA_LOCAL, ip) ||
+      !PutIp(nlh, buf.size(), IFA_ADDRESS, ip))
+    return 0;
+  return nlh->nlmsg_len;
+}
+
 size_t BuildNewRoute(const Route& r, absl::Span<uint8_t> buf) {
   if (r.family != AF_INET && r.family != AF_INET6) return 0;
   rtmsg rtm{};

@@ -94,6 +94,9 @@ size_t BuildLinkUp(int ifindex, absl::Span<uint8_t> buf);
 // IFA_FLAGS: IFA_F_NODAD always for IPv6, IFA_F_NOPREFIXROUTE if the source
 // had it; other flags are the kernel's business.
 size_t BuildNewAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf);
+// RTM_DELADDR (NLM_F_ACK) of `addr` (address and prefix length) on
+// `ifindex`: IFA_LOCAL and IFA_ADDRESS.
+size_t BuildDelAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf);
 // RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK) for `route` exactly as
 // given (oif and nexthop indexes included). Only RTNH_F_ONLINK of the flags
 // is sent. RTA_VIA is used for a gateway of the other family.

@@ -627,6 +627,23 @@ TEST_F(BuilderTest, NewAddrIpv6GetsNodad) {
   EXPECT_EQ(back->flags, static_cast<uint32_t>(IFA_F_NODAD));
 }
 
+TEST_F(BuilderTest, DelAddrNamesTheAddress) {
+  Address a;
+  a.addr = Ip("fe80::1234");
+  a.prefix_len = 64;
+  a.scope = RT_SCOPE_LINK;
+  ASSERT_GT(BuildDelAddr(5, a, span()), 0u);
+  EXPECT_EQ(hdr()->nlmsg_type, RTM_DELADDR);
+  EXPECT_EQ(hdr()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+  AsReply(hdr(), RTM_NEWADDR);
+  std::optional<Address> back = ParseAddress(hdr());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->addr, a.addr);
+  EXPECT_EQ(back->prefix_len, 64);
+  EXPECT_EQ(back->scope, RT_SCOPE_LINK);
+  EXPECT_EQ(back->ifindex, 5);
+}
+
 TEST_F(BuilderTest, NewAddrIpv4HasBroadcast) {
   Address a;
   a.addr = Ip("192.0.2.10");
