@@ -69,6 +69,13 @@ inline bool KeepRoute(Route& route, int ifindex, int family) {
 std::optional<int> PickDefaultInterface(const std::vector<Route>& routes,
                                         int family);
 
+// Upstream's choice where no default route exists: the output interface of
+// the first usable route of `family` in dump order (main table, unicast,
+// alive; not through loopback, index 1 as in upstream, nor to a link-local
+// prefix: 169.254.0.0/16 or fe80::/10), or nullopt.
+std::optional<int> PickRouteInterface(const std::vector<Route>& routes,
+                                      int family);
+
 
 // Whether an address of the template is copied to the tap: not host scope or
 // beyond, not IPv6 link-local (the tap has its own), not a failed DAD.

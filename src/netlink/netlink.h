@@ -6,8 +6,12 @@
 // * Reading (ReadHostTemplate, in the host's namespace): per family, the
 //   template interface is the one named by the caller (-i, --outbound-if4/6)
 //   or the output interface of the best (lowest metric) usable default route
-//   in the main table. We then read its link (index, name, MTU, MAC, flags),
-//   its addresses and the routes that go through it.
+//   in the main table; without one, as upstream, the interface of the first
+//   usable route (not loopback's, not to a link-local prefix), whose
+//   template then has no gateway. We then read its link (index, name, MTU,
+//   MAC, flags), its addresses and the routes that go through it. A family
+//   with no template runs in local mode (LocalTemplate, chosen by the
+//   caller).
 // * Filtering is ours, on every dumped message. Dump filters in the request
 //   are only honoured by kernels with NETLINK_GET_STRICT_CHK (>= 4.20); older
 //   ones (4.18/4.19) return every route of every table, including local-table
@@ -120,7 +124,8 @@ FamilyTemplate LocalTemplate(int family);
 struct TemplateRequest {
   bool want4 = true;
   bool want6 = true;
-  // "" = interface of the best default route of that family.
+  // "" = interface of the best default route of that family (else of the
+  // first route).
   std::string ifname4;
   std::string ifname6;
   bool strict_check = true;  // false: don't set NETLINK_GET_STRICT_CHK
@@ -128,8 +133,9 @@ struct TemplateRequest {
 
 struct HostTemplate {
   std::optional<FamilyTemplate> v4, v6;
-  // One line each when the family is missing, e.g. "no IPv4 default route",
-  // "interface eth0 has no global IPv6 address", "IPv4 disabled".
+  // One line each when the family is missing, e.g. "no IPv4 route on any
+  // interface", "interface eth0 has no global IPv6 address", "IPv4
+  // disabled".
   std::string why_no_v4, why_no_v6;
 };
 

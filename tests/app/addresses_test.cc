@@ -69,8 +69,8 @@ config::Config Cfg() {
 
 TEST(LocalMode, BothFamiliesWithoutTemplate) {
   netlink::HostTemplate tmpl;
-  tmpl.why_no_v4 = "no IPv4 default route";
-  tmpl.why_no_v6 = "no IPv6 default route";
+  tmpl.why_no_v4 = "no IPv4 route on any interface";
+  tmpl.why_no_v6 = "no IPv6 route on any interface";
   const config::Config cfg = Cfg();
   Built b = Build(cfg, tmpl);
   ASSERT_TRUE(b.tmpl.v4 && b.tmpl.v6);
@@ -105,7 +105,7 @@ TEST(LocalMode, BothFamiliesWithoutTemplate) {
 TEST(LocalMode, OnlyTheFamilyWithoutTemplate) {
   netlink::HostTemplate tmpl;
   tmpl.v4 = HostV4();
-  tmpl.why_no_v6 = "no IPv6 default route";
+  tmpl.why_no_v6 = "no IPv6 route on any interface";
   Built b = Build(Cfg(), tmpl);
   ASSERT_TRUE(b.tmpl.v4 && b.tmpl.v6);
   EXPECT_FALSE(b.tmpl.v4->local);
@@ -116,7 +116,7 @@ TEST(LocalMode, OnlyTheFamilyWithoutTemplate) {
 
 TEST(LocalMode, DisabledFamilyStaysOff) {
   netlink::HostTemplate tmpl;
-  tmpl.why_no_v4 = "no IPv4 default route";
+  tmpl.why_no_v4 = "no IPv4 route on any interface";
   tmpl.why_no_v6 = "IPv6 disabled";
   config::Config cfg = Cfg();
   cfg.ipv4_only = true;

@@ -4,8 +4,10 @@
 # pasta does: 169.254.2.1/16 with a default route via 169.254.2.2 (IPv4),
 # the namespace's own link-local address with a default route via fe80::1
 # (IPv6). Two hosts: (a) a veth whose addresses add no route (noprefixroute)
-# and no default route, (b) nothing but loopback. In each, pasta attached
-# with --config-net -t 8080 to a target namespace:
+# and no default route, (b) nothing but loopback. (And (a'): the veth of (a)
+# with its subnet routes, which pasta, as upstream, takes as its template
+# although it has no default route: no local mode.) In (a) and (b), pasta
+# attached with --config-net -t 8080 to a target namespace:
 # - the target shows the local-mode addresses and routes, and pasta says
 #   it uses local mode;
 # - a server in the target on port 8080 sends 4 MiB intact to clients on
@@ -110,8 +112,8 @@ local_mode_checks() {
   out=$(ip -n "$TGT" -6 route)
   check "$name: IPv6 default route via fe80::1" contains "$out" "default via fe80::1 dev tap0"
   out=$(cat "$LAB_TMP/pasta.log")
-  check "$name: pasta says IPv4 uses local mode" contains "$out" "IPv4: no IPv4 default route, using local mode"
-  check "$name: pasta says IPv6 uses local mode" contains "$out" "IPv6: no IPv6 default route, using local mode"
+  check "$name: pasta says IPv4 uses local mode" contains "$out" "IPv4: no IPv4 route on any interface, using local mode"
+  check "$name: pasta says IPv6 uses local mode" contains "$out" "IPv6: no IPv6 route on any interface, using local mode"
 
   check "$name: a server in the namespace on 8080" serve "$TGT" "0.0.0.0,::" 8080
   check "$name: -t 8080 from the host's 127.0.0.1, 4 MiB intact" \
@@ -136,6 +138,30 @@ if check "(a) pasta sets up the namespace" pasta_up "$HA" -t 8080; then
     equals "$(get "$HA" 2001:db8:2::2 8080)" "$want"
   pasta_down
 fi
+
+# --- (a') the same link with its subnet routes: as upstream, the first
+# interface with a route is the template (no default route, so no gateway):
+# its addresses and routes are copied, no local mode.
+ip -n "$HA" route add 203.0.113.0/24 dev eth0
+ip -n "$HA" -6 route add 2001:db8:2::/64 dev eth0
+ip netns add "$TGT"
+ip netns exec "$HA" timeout "$(limit 20)" "$PASTA" --config-net -d -l "$LAB_TMP/pasta-c.log" \
+  --netns "$TGT" -P "$LAB_TMP/pasta-c.pid" -t 8080
+check "(a') pasta attaches" test $? = 0
+LAB_PIDS+=("$(cat "$LAB_TMP/pasta-c.pid" 2>/dev/null || echo "$LAB_NO_PID")")
+out=$(ip -n "$TGT" -br addr show eth0 2>&1)
+check "(a') the tap is eth0 with the host's IPv4 address" contains "$out" "203.0.113.2/24"
+check "(a') and its IPv6 address" contains "$out" "2001:db8:2::2/64"
+out=$(ip -n "$TGT" route; ip -n "$TGT" -6 route)
+check "(a') the subnet routes are copied" contains "$out" "203.0.113.0/24 dev eth0"
+check "(a') no default route" lacks "$out" "default"
+check "(a') pasta does not use local mode" lacks "$(cat "$LAB_TMP/pasta-c.log")" "local mode"
+check "(a') a server in the namespace on 8080" serve "$TGT" "0.0.0.0,::" 8080
+check "(a') -t 8080 from the host's 127.0.0.1, 4 MiB intact" \
+  equals "$(get "$HA" 127.0.0.1 8080)" "$want"
+ip netns del "$TGT"
+ip netns pids "$HA" 2>/dev/null | xargs -r kill 2>/dev/null
+sleep 0.3
 
 # --- (b) nothing but loopback, a resolver on it ------------------------------
 ip netns exec "$HB" dnsmasq --keep-in-foreground --no-resolv --no-hosts \

@@ -187,7 +187,7 @@ TEST_P(NetnsTest, NamedInterfaces) {
     EXPECT_THAT(Strings(t->v4->routes), ::testing::IsEmpty());
     EXPECT_EQ(t->v4->gateway.family, AF_UNSPEC);
     EXPECT_FALSE(t->v6.has_value());
-    EXPECT_EQ(t->why_no_v6, "no IPv6 default route");
+    EXPECT_EQ(t->why_no_v6, "no IPv6 route on any interface");
 
     req.ifname6 = "h0";  // exists, but only a link-local IPv6 address
     t = ReadHostTemplate(req);
