@@ -181,12 +181,29 @@ bool Offloads() {
   return v == nullptr || std::string_view(v) != "1";
 }
 
+// The part of `cfg` of `family` only (addresses and routes; the link's
+// settings stay in both).
+netlink::TapConfig FamilyPart(const netlink::TapConfig& cfg, int family) {
+  netlink::TapConfig part = cfg;
+  std::erase_if(part.addrs, [family](const netlink::Address& a) {
+    return a.addr.family != family;
+  });
+  std::erase_if(part.routes, [family](const netlink::Route& r) {
+    return r.family != family;
+  });
+  if (family != AF_INET6) part.ll_nodad = false;
+  return part;
+}
+
 // Runs inside the target namespace (clone helper): opens the tap, brings
 // loopback up and, with --config-net, configures the tap and reads back its
-// IPv6 link-local address into `*link_local6`.
+// IPv6 link-local address into `*link_local6`. With `v6_optional` (IPv6 in
+// local mode) the IPv6 part goes last, and its failure (a namespace whose
+// kernel refuses IPv6) goes to `*v6_error` instead of failing the set-up.
 absl::Status SetUpInNamespace(Run& run, const std::string& name,
                               const std::optional<netlink::TapConfig>& tap_cfg,
-                              std::string* actual_name, IpAddr* link_local6) {
+                              std::string* actual_name, IpAddr* link_local6,
+                              bool v6_optional, absl::Status* v6_error) {
   ASSIGN_OR_RETURN(UniqueFd fd, device::OpenTap(name, actual_name, Offloads()));
   netlink::TapConfig lo;
   lo.ifname = "lo";
@@ -195,7 +212,12 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
   if (tap_cfg) {
     netlink::TapConfig c = *tap_cfg;
     c.ifname = *actual_name;
-    RETURN_IF_ERROR(netlink::ConfigureTap(c, link_local6));
+    if (v6_optional) {
+      RETURN_IF_ERROR(netlink::ConfigureTap(FamilyPart(c, AF_INET)));
+      *v6_error = netlink::ConfigureTap(FamilyPart(c, AF_INET6), link_local6);
+    } else {
+      RETURN_IF_ERROR(netlink::ConfigureTap(c, link_local6));
+    }
   }
   run.tap.emplace(
       std::make_unique<device::TapDevice>(std::move(fd), Offloads()),
@@ -528,10 +550,22 @@ int Main(int argc, char* argv[]) {
 
   const std::string wanted_name = TapName(cfg, *tmpl);
   std::string tap_name;
+  const bool v6_optional = tmpl->v6 && tmpl->v6->local && !cfg.ipv6_only;
+  absl::Status v6_error;
   absl::Status ns_status = ns::RunInNamespace(run.target.fds(), [&] {
     return SetUpInNamespace(run, wanted_name, tap_cfg, &tap_name,
-                            &net.ns_link_local6);
+                            &net.ns_link_local6, v6_optional, &v6_error);
   });
+  if (ns_status.ok() && !v6_error.ok()) {
+    // As upstream in local mode: go on without IPv6 (the same object as
+    // cfg, read again below).
+    LOG_WARN("IPv6: the namespace refuses it (%s), disabling IPv6",
+             std::string(v6_error.message()));
+    parsed->ipv4_only = true;
+    tmpl->v6.reset();
+    net = FamilyPart(net, AF_INET);
+    run.services = BuildServices(cfg, *tmpl, net);
+  }
   if (!ns_status.ok()) {
     // A spawned child sees its go pipe close and exits; the tap (not
     // persistent) vanishes with our descriptor.

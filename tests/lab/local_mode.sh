@@ -15,6 +15,7 @@
 #   at the host's veth addresses (through the tap);
 # - a server on the host's 127.0.0.1 and ::1 answers a client in the
 #   target at 169.254.2.2 and fe80::1%tap0 (--map-host-loopback's default);
+# - (b) with a target whose kernel refuses IPv6: IPv4 only, with a warning;
 # - (b) with a resolver on the host's loopback in its resolv.conf: DHCP
 #   tells the namespace 169.254.2.2 as its DNS server, and a name resolves
 #   there through the host's resolver.
@@ -181,6 +182,23 @@ if check "(b) pasta sets up the namespace" pasta_up "$HB" -t 8080; then
   local_mode_checks "(b)" "$HB"
   pasta_down
 fi
+# A target whose kernel refuses IPv6 (disable_ipv6 before the tap exists):
+# as upstream in local mode, pasta warns, goes on with IPv4 only.
+ip netns add "$TGT"
+ip netns exec "$TGT" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip netns exec "$HB" timeout "$(limit 20)" "$PASTA" --config-net -l "$LAB_TMP/pasta-n.log" \
+  --netns "$TGT" -P "$LAB_TMP/pasta-n.pid" -t 8080
+check "(b) IPv6 refused in the namespace: pasta still starts" test $? = 0
+LAB_PIDS+=("$(cat "$LAB_TMP/pasta-n.pid" 2>/dev/null || echo "$LAB_NO_PID")")
+check "(b) IPv6 refused: pasta says it disables IPv6" \
+  contains "$(cat "$LAB_TMP/pasta-n.log")" "IPv6: the namespace refuses it"
+check "(b) IPv6 refused: 169.254.2.1/16 all the same" \
+  contains "$(ip -n "$TGT" -br addr show tap0 2>&1)" "169.254.2.1/16"
+check "(b) IPv6 refused: a server in the namespace on 8080" serve "$TGT" "0.0.0.0" 8080
+check "(b) IPv6 refused: -t 8080 from the host's 127.0.0.1, 4 MiB intact" \
+  equals "$(get "$HB" 127.0.0.1 8080)" "$want"
+ip netns del "$TGT"
+
 # pasta_up runs pasta through `ip netns exec "$HB"`: this time with the
 # resolv.conf above (the checks above don't depend on it).
 out=$(in_b timeout "$(limit 20)" "$PASTA" --config-net -- \
