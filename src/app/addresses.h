@@ -21,8 +21,8 @@ namespace pasta::app {
 
 // Local mode: every wanted family of `tmpl` without a template interface
 // gets netlink::LocalTemplate (upstream's, per family since 2025-12), with
-// one info line each ("IPv4: no IPv4 route on any interface, using local mode: ...").
-// An error (one line) if --outbound-if4/6 named the missing interface of
+// one info line each ("IPv4: no IPv4 route on any interface, using local
+// mode: ..."). An error (one line) if --outbound-if4/6 named the missing interface of
 // that family: sockets bound to it could not reach anything (upstream
 // refuses too). Pure apart from the log line.
 absl::Status UseLocalMode(const config::Config& cfg,
@@ -42,22 +42,22 @@ bool Ipv6SocketsWork();
 // gets (or would get, without --config-net), DNS from -D/-S or the host's
 // resolv.conf, as upstream. A nameserver on the host's loopback (or at the
 // gateway's address) is handed out as the address standing for the host's
-// loopback, where DNS reaches it (see AddressMapFor). `resolv`: the host's
+// loopback, where DNS reaches it (see AddressMapFor). `given`: the host's
 // resolv.conf as read (tests); nullptr reads /etc/resolv.conf.
 tap::Services BuildServices(const config::Config& cfg,
                             const netlink::HostTemplate& tmpl,
                             const netlink::TapConfig& net,
-                            const dhcp::ResolvConf* resolv = nullptr);
+                            const dhcp::ResolvConf* given = nullptr);
 
 // The destination mapping TCP uses (the same fields as SetCommonFlowConfig
 // fills for ICMP and UDP, and DNS forwarding): --dns-forward, else DNS to
 // the address standing for the host's loopback goes to the host's resolver
-// that BuildServices handed out there. `resolv` as for BuildServices.
+// that BuildServices handed out there. `given` as for BuildServices.
 flow::AddressMap AddressMapFor(const config::Config& cfg,
                                const netlink::HostTemplate& tmpl,
                                const netlink::TapConfig& net,
                                const MacAddr& our_mac,
-                               const dhcp::ResolvConf* resolv = nullptr);
+                               const dhcp::ResolvConf* given = nullptr);
 
 // The outbound sockets' source address and device (-o, --outbound-if4/6).
 flow::Outbound OutboundFor(const config::Config& cfg);
