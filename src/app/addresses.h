@@ -22,9 +22,9 @@ namespace pasta::app {
 // Local mode: every wanted family of `tmpl` without a template interface
 // gets netlink::LocalTemplate (upstream's, per family since 2025-12), with
 // one info line each ("IPv4: no IPv4 route on any interface, using local
-// mode: ..."). An error (one line) if --outbound-if4/6 named the missing interface of
-// that family: sockets bound to it could not reach anything (upstream
-// refuses too). Pure apart from the log line.
+// mode: ..."). An error (one line) if --outbound-if4/6 named the missing
+// interface of that family: sockets bound to it could not reach anything
+// (upstream refuses too). Pure apart from the log line.
 absl::Status UseLocalMode(const config::Config& cfg,
                           netlink::HostTemplate* tmpl);
 
