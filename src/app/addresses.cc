@@ -3,10 +3,15 @@
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "dhcp/resolv_conf.h"
 
 namespace pasta::app {
@@ -42,16 +47,51 @@ IpAddr MapHostAddress(const config::Config& cfg, const netlink::TapConfig& net,
   return netlink::DefaultGateway(net.routes, family);
 }
 
+bool IsLoopbackAddr(const IpAddr& a) {
+  return (a.IsV4() && a.bytes[0] == 127) ||
+         (a.IsV6() && a == IpAddr::V6(in6addr_loopback));
+}
+
+// The namespace's IPv6 address for inbound flows: its first address, else
+// the link-local one the tap got (local mode).
+IpAddr NamespaceAddress6(const netlink::TapConfig& net) {
+  const netlink::Address* a = FirstAddress(net.addrs, AF_INET6);
+  return a != nullptr ? a->addr : net.ns_link_local6;
+}
+
+// The host's resolver that the namespace reaches at the address standing
+// for the host's loopback, as upstream: the first nameserver of `family` in
+// `resolv` that is on the host's loopback (127.0.0.53 of systemd-resolved,
+// a dnsmasq on 127.0.0.1) or is that very address (the gateway is the
+// host's resolver, and mapping it to the host's loopback would hide it).
+// That address is handed out as the namespace's DNS server, and DNS to it
+// goes to this resolver. AF_UNSPEC if there is none to use: -D or -D none
+// given, --dns-forward given (it says where DNS goes), no address for the
+// host's loopback (--no-map-gw, no gateway), or no such nameserver.
+IpAddr ShadowedResolver(const config::Config& cfg,
+                        const netlink::TapConfig& net,
+                        const dhcp::ResolvConf& resolv, int family) {
+  if (!cfg.dns.empty() || cfg.dns_disabled || cfg.dns_forward4 ||
+      cfg.dns_forward6)
+    return IpAddr{};
+  const IpAddr map = MapHostAddress(cfg, net, family);
+  if (map.family != family) return IpAddr{};
+  for (const IpAddr& a : resolv.nameservers)
+    if (a.family == family && (IsLoopbackAddr(a) || a == map)) return a;
+  return IpAddr{};
+}
+
 // The host's resolver for --dns-forward: --dns-host of the family, else
 // the first -D address of the family, else the first nameserver of the
 // family in /etc/resolv.conf (upstream: --dns-host, else resolv.conf).
-IpAddr DnsTarget(const config::Config& cfg, int family) {
+IpAddr DnsTarget(const config::Config& cfg, const dhcp::ResolvConf& resolv,
+                 int family) {
   const std::optional<IpAddr>& host =
       family == AF_INET ? cfg.dns_host4 : cfg.dns_host6;
   if (host) return *host;
   for (const IpAddr& a : cfg.dns)
     if (a.family == family) return a;
-  for (const IpAddr& a : dhcp::ReadResolvConf().nameservers)
+  for (const IpAddr& a : resolv.nameservers)
     if (a.family == family) return a;
   return IpAddr{};
 }
@@ -61,7 +101,7 @@ IpAddr DnsTarget(const config::Config& cfg, int family) {
 IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
   const std::optional<netlink::FamilyTemplate>& t =
       family == AF_INET ? tmpl.v4 : tmpl.v6;
-  if (!t) return IpAddr{};
+  if (!t || t->local) return IpAddr{};
   for (const netlink::Address& a : t->addrs)
     if (a.addr.family == family && a.scope == RT_SCOPE_UNIVERSE) return a.addr;
   return IpAddr{};
@@ -69,12 +109,63 @@ IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
 
 }  // namespace
 
+absl::Status UseLocalMode(const config::Config& cfg,
+                          netlink::HostTemplate* tmpl) {
+  struct Family {
+    bool wanted;
+    std::optional<netlink::FamilyTemplate>* t;
+    const std::string& why;
+    const std::string& outbound_if;
+    const char* name;
+    const char* opt;
+    int af;
+    const char* setup;
+  };
+  const Family families[] = {
+      {!cfg.ipv6_only, &tmpl->v4, tmpl->why_no_v4, cfg.outbound_if4, "IPv4",
+       "--outbound-if4", AF_INET,
+       "address 169.254.2.1/16, gateway 169.254.2.2"},
+      {!cfg.ipv4_only, &tmpl->v6, tmpl->why_no_v6, cfg.outbound_if6, "IPv6",
+       "--outbound-if6", AF_INET6,
+       "the namespace's link-local address, gateway fe80::1"}};
+  for (const Family& f : families) {
+    if (!f.wanted || f.t->has_value()) continue;
+    if (!f.outbound_if.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(f.opt, " ", f.outbound_if, ": not usable for ", f.name,
+                       " (", f.why, ")"));
+    }
+    LOG_INFO("%s: %s, using local mode: %s", f.name, f.why, f.setup);
+    *f.t = netlink::LocalTemplate(f.af);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyIpv6Probe(bool ipv6_sockets, config::Config* cfg) {
+  if (ipv6_sockets || cfg->ipv4_only) return absl::OkStatus();
+  if (cfg->ipv6_only) {
+    return absl::FailedPreconditionError(
+        "-6: IPv6 is not available here (IPv6 sockets cannot be opened)");
+  }
+  LOG_INFO("IPv6: sockets cannot be opened here, disabling IPv6");
+  cfg->ipv4_only = true;
+  return absl::OkStatus();
+}
+
+bool Ipv6SocketsWork() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
 // What the namespace's services hand out: the addresses and routes the tap
 // gets (or would get, without --config-net), DNS from -D/-S or the host's
 // resolv.conf, as upstream.
 tap::Services BuildServices(const config::Config& cfg,
                             const netlink::HostTemplate& tmpl,
-                            const netlink::TapConfig& net) {
+                            const netlink::TapConfig& net,
+                            const dhcp::ResolvConf* given) {
   tap::Services s;
   if (cfg.our_mac) {
     s.our_mac = *cfg.our_mac;
@@ -86,7 +177,8 @@ tap::Services BuildServices(const config::Config& cfg,
     s.our_mac = MacAddr{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
   }
   dhcp::ResolvConf resolv;
-  if (cfg.dns.empty() && !cfg.dns_disabled) resolv = dhcp::ReadResolvConf();
+  if (cfg.dns.empty() && !cfg.dns_disabled)
+    resolv = given != nullptr ? *given : dhcp::ReadResolvConf();
   std::vector<IpAddr> dns = cfg.dns_disabled   ? std::vector<IpAddr>{}
                             : !cfg.dns.empty() ? cfg.dns
                                                : resolv.nameservers;
@@ -98,12 +190,22 @@ tap::Services BuildServices(const config::Config& cfg,
     if (cfg.dns_forward4) dns.push_back(*cfg.dns_forward4);
     if (cfg.dns_forward6) dns.push_back(*cfg.dns_forward6);
   }
-  // Loopback resolvers of the host (127.0.0.53, ::1) mean nothing in the
-  // namespace: leave them out rather than hand out a dead server.
-  std::erase_if(dns, [](const IpAddr& a) {
-    return (a.IsV4() && a.bytes[0] == 127) ||
-           (a.IsV6() && a == IpAddr::V6(in6addr_loopback));
-  });
+  // A loopback resolver of the host is handed out as the address that
+  // stands for the host's loopback, where DNS reaches it (ShadowedResolver).
+  for (IpAddr& a : dns) {
+    if (IsLoopbackAddr(a) &&
+        ShadowedResolver(cfg, net, resolv, a.family).family == a.family)
+      a = MapHostAddress(cfg, net, a.family);
+  }
+  // Other loopback resolvers (127.0.0.53, ::1) mean nothing in the
+  // namespace: leave them out rather than hand out a dead server; and each
+  // server once.
+  std::erase_if(dns, IsLoopbackAddr);
+  std::vector<IpAddr> unique;
+  for (const IpAddr& a : dns)
+    if (std::find(unique.begin(), unique.end(), a) == unique.end())
+      unique.push_back(a);
+  dns = std::move(unique);
   std::vector<std::string> search = cfg.search_disabled
                                         ? std::vector<std::string>{}
                                     : !cfg.search.empty() ? cfg.search
@@ -180,15 +282,17 @@ tap::Services BuildServices(const config::Config& cfg,
 flow::AddressMap AddressMapFor(const config::Config& cfg,
                                const netlink::HostTemplate& tmpl,
                                const netlink::TapConfig& net,
-                               const MacAddr& our_mac) {
+                               const MacAddr& our_mac,
+                               const dhcp::ResolvConf* given) {
   flow::AddressMap m;
+  const dhcp::ResolvConf resolv =
+      given != nullptr ? *given : dhcp::ReadResolvConf();
   m.map_host4 = MapHostAddress(cfg, net, AF_INET);
   m.map_host6 = MapHostAddress(cfg, net, AF_INET6);
   // A host peer at the namespace's own address is shown as us.
   if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET))
     m.ns4 = a->addr;
-  if (const netlink::Address* a = FirstAddress(net.addrs, AF_INET6))
-    m.ns6 = a->addr;
+  m.ns6 = NamespaceAddress6(net);
   m.ours4 = netlink::DefaultGateway(net.routes, AF_INET);
   m.ours6 = OurLinkLocal6(net, our_mac);
   if (cfg.map_guest_addr4) {
@@ -201,11 +305,21 @@ flow::AddressMap AddressMapFor(const config::Config& cfg,
   }
   if (cfg.dns_forward4) {
     m.dns_forward4 = *cfg.dns_forward4;
-    m.dns_target4 = DnsTarget(cfg, AF_INET);
+    m.dns_target4 = DnsTarget(cfg, resolv, AF_INET);
   }
   if (cfg.dns_forward6) {
     m.dns_forward6 = *cfg.dns_forward6;
-    m.dns_target6 = DnsTarget(cfg, AF_INET6);
+    m.dns_target6 = DnsTarget(cfg, resolv, AF_INET6);
+  }
+  if (!cfg.dns_forward4 && !cfg.dns_forward6) {
+    for (const auto& [fwd, target, family] :
+         {std::tuple{&m.dns_forward4, &m.dns_target4, AF_INET},
+          std::tuple{&m.dns_forward6, &m.dns_target6, AF_INET6}}) {
+      const IpAddr r = ShadowedResolver(cfg, net, resolv, family);
+      if (r.family != family) continue;
+      *fwd = MapHostAddress(cfg, net, family);
+      *target = r;
+    }
   }
   return m;
 }

@@ -8,8 +8,10 @@
 
 #include <sys/socket.h>
 
+#include "absl/status/status.h"
 #include "common/net_types.h"
 #include "config/config.h"
+#include "dhcp/resolv_conf.h"
 #include "flow/addr_map.h"
 #include "flow/outbound.h"
 #include "netlink/netlink.h"
@@ -17,19 +19,45 @@
 
 namespace pasta::app {
 
+// Local mode: every wanted family of `tmpl` without a template interface
+// gets netlink::LocalTemplate (upstream's, per family since 2025-12), with
+// one info line each ("IPv4: no IPv4 route on any interface, using local
+// mode: ..."). An error (one line) if --outbound-if4/6 named the missing
+// interface of that family: sockets bound to it could not reach anything
+// (upstream refuses too). Pure apart from the log line.
+absl::Status UseLocalMode(const config::Config& cfg,
+                          netlink::HostTemplate* tmpl);
+
+// IPv6 turned off when the host cannot open IPv6 sockets (a kernel booted
+// with ipv6.disable=1, a security policy), as upstream since 2026-06: sets
+// cfg->ipv4_only with one info line, or fails with -6. `ipv6_sockets` is
+// the result of Ipv6SocketsWork(). Pure apart from the log line.
+absl::Status ApplyIpv6Probe(bool ipv6_sockets, config::Config* cfg);
+
+// Whether socket(AF_INET6, SOCK_STREAM) succeeds here (the socket is
+// closed again).
+bool Ipv6SocketsWork();
+
 // What the namespace's services hand out: the addresses and routes the tap
 // gets (or would get, without --config-net), DNS from -D/-S or the host's
-// resolv.conf, as upstream.
+// resolv.conf, as upstream. A nameserver on the host's loopback (or at the
+// gateway's address) is handed out as the address standing for the host's
+// loopback, where DNS reaches it (see AddressMapFor). `given`: the host's
+// resolv.conf as read (tests); nullptr reads /etc/resolv.conf.
 tap::Services BuildServices(const config::Config& cfg,
                             const netlink::HostTemplate& tmpl,
-                            const netlink::TapConfig& net);
+                            const netlink::TapConfig& net,
+                            const dhcp::ResolvConf* given = nullptr);
 
 // The destination mapping TCP uses (the same fields as SetCommonFlowConfig
-// fills for ICMP and UDP, and DNS forwarding).
+// fills for ICMP and UDP, and DNS forwarding): --dns-forward, else DNS to
+// the address standing for the host's loopback goes to the host's resolver
+// that BuildServices handed out there. `given` as for BuildServices.
 flow::AddressMap AddressMapFor(const config::Config& cfg,
                                const netlink::HostTemplate& tmpl,
                                const netlink::TapConfig& net,
-                               const MacAddr& our_mac);
+                               const MacAddr& our_mac,
+                               const dhcp::ResolvConf* given = nullptr);
 
 // The outbound sockets' source address and device (-o, --outbound-if4/6).
 flow::Outbound OutboundFor(const config::Config& cfg);

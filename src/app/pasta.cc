@@ -101,9 +101,9 @@ absl::Status AddToEpoll(Run& run, Ref ref, uint32_t events) {
 std::string TapName(const config::Config& cfg,
                     const netlink::HostTemplate& tmpl) {
   if (!cfg.ns_ifname.empty()) return cfg.ns_ifname;
-  if (tmpl.v4) return tmpl.v4->link.name;
-  if (tmpl.v6) return tmpl.v6->link.name;
-  return "tap0";
+  if (tmpl.v4 && !tmpl.v4->local) return tmpl.v4->link.name;
+  if (tmpl.v6 && !tmpl.v6->local) return tmpl.v6->link.name;
+  return "tap0";  // local mode in both families, as upstream
 }
 
 absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
@@ -144,16 +144,8 @@ absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
     }
   }
   netlink::HostTemplate tmpl = std::move(*read);
-  // A family without a template is disabled, unless the user asked for
-  // that family alone: then it is an error.
-  if (!tmpl.v4 && req.want4) {
-    if (cfg.ipv4_only) return absl::NotFoundError(tmpl.why_no_v4);
-    LOG_INFO("IPv4: %s, disabling IPv4", tmpl.why_no_v4);
-  }
-  if (!tmpl.v6 && req.want6) {
-    if (cfg.ipv6_only) return absl::NotFoundError(tmpl.why_no_v6);
-    LOG_INFO("IPv6: %s, disabling IPv6", tmpl.why_no_v6);
-  }
+  // A family without a template interface runs in local mode.
+  RETURN_IF_ERROR(UseLocalMode(cfg, &tmpl));
   return tmpl;
 }
 
@@ -193,11 +185,29 @@ bool Offloads() {
   return v == nullptr || std::string_view(v) != "1";
 }
 
+// The part of `cfg` of `family` only (addresses and routes; the link's
+// settings stay in both).
+netlink::TapConfig FamilyPart(const netlink::TapConfig& cfg, int family) {
+  netlink::TapConfig part = cfg;
+  std::erase_if(part.addrs, [family](const netlink::Address& a) {
+    return a.addr.family != family;
+  });
+  std::erase_if(part.routes, [family](const netlink::Route& r) {
+    return r.family != family;
+  });
+  if (family != AF_INET6) part.ll_nodad = false;
+  return part;
+}
+
 // Runs inside the target namespace (clone helper): opens the tap, brings
-// loopback up and, with --config-net, configures the tap.
+// loopback up and, with --config-net, configures the tap and reads back its
+// IPv6 link-local address into `*link_local6`. With `v6_optional` (IPv6 in
+// local mode) the IPv6 part goes last, and its failure (a namespace whose
+// kernel refuses IPv6) goes to `*v6_error` instead of failing the set-up.
 absl::Status SetUpInNamespace(Run& run, const std::string& name,
                               const std::optional<netlink::TapConfig>& tap_cfg,
-                              std::string* actual_name) {
+                              std::string* actual_name, IpAddr* link_local6,
+                              bool v6_optional, absl::Status* v6_error) {
   ASSIGN_OR_RETURN(UniqueFd fd, device::OpenTap(name, actual_name, Offloads()));
   netlink::TapConfig lo;
   lo.ifname = "lo";
@@ -206,7 +216,12 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
   if (tap_cfg) {
     netlink::TapConfig c = *tap_cfg;
     c.ifname = *actual_name;
-    RETURN_IF_ERROR(netlink::ConfigureTap(c));
+    if (v6_optional) {
+      RETURN_IF_ERROR(netlink::ConfigureTap(FamilyPart(c, AF_INET)));
+      *v6_error = netlink::ConfigureTap(FamilyPart(c, AF_INET6), link_local6);
+    } else {
+      RETURN_IF_ERROR(netlink::ConfigureTap(c, link_local6));
+    }
   }
   run.tap.emplace(
       std::make_unique<device::TapDevice>(std::move(fd), Offloads()),
@@ -298,8 +313,13 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   run.tap->set_tcp(run.tcp.get());
   if (!cfg.no_splice) {
     UseNamespaceSockets(run);
+    // A link-local address (local mode) needs a scope a splice connect()
+    // does not carry: those go to the namespace's loopback.
+    const bool ll6 = tc.ns_addr6.IsV6() && tc.ns_addr6.bytes[0] == 0xfe &&
+                     (tc.ns_addr6.bytes[1] & 0xc0) == 0x80;
     run.splice = std::make_unique<tcp::SpliceFlows>(
-        run.sys.get(), tc.ns_addr4, tc.ns_addr6, cfg.host_lo_to_ns_lo,
+        run.sys.get(), tc.ns_addr4, ll6 ? IpAddr{} : tc.ns_addr6,
+        cfg.host_lo_to_ns_lo,
         &run.flows);
     run.tcp->set_splice(run.splice.get());
     if (cfg.conf_path.empty()) {
@@ -433,6 +453,9 @@ int Main(int argc, char* argv[]) {
     LOG_DEBUG("option --%s is accepted but not implemented yet", opt);
   }
   for (const std::string& line : cfg.repeated) LOG_DEBUG("option %s", line);
+  // The same object as cfg: IPv6 goes off before anything reads it.
+  if (absl::Status st = ApplyIpv6Probe(Ipv6SocketsWork(), &*parsed); !st.ok())
+    return Fail(st);
   LOG_DEBUG("kernel %s: %s", KernelRelease(), Kernel().Describe());
 
   // Signals are read from a signalfd; block them before any child exists so
@@ -465,6 +488,7 @@ int Main(int argc, char* argv[]) {
     net.mtu = cfg.mtu != 0 ? cfg.mtu : config::kDefaultMtu;
     net.mac = cfg.ns_mac;
     net.strict_check = StrictCheck();
+    net.ll_nodad = tmpl->v6.has_value();
     if (cfg.config_net) tap_cfg = net;
   }
 
@@ -504,9 +528,22 @@ int Main(int argc, char* argv[]) {
 
   const std::string wanted_name = TapName(cfg, *tmpl);
   std::string tap_name;
+  const bool v6_optional = tmpl->v6 && tmpl->v6->local && !cfg.ipv6_only;
+  absl::Status v6_error;
   absl::Status ns_status = ns::RunInNamespace(run.target.fds(), [&] {
-    return SetUpInNamespace(run, wanted_name, tap_cfg, &tap_name);
+    return SetUpInNamespace(run, wanted_name, tap_cfg, &tap_name,
+                            &net.ns_link_local6, v6_optional, &v6_error);
   });
+  if (ns_status.ok() && !v6_error.ok()) {
+    // As upstream in local mode: go on without IPv6 (the same object as
+    // cfg, read again below).
+    LOG_WARN("IPv6: the namespace refuses it (%s), disabling IPv6",
+             std::string(v6_error.message()));
+    parsed->ipv4_only = true;
+    tmpl->v6.reset();
+    net = FamilyPart(net, AF_INET);
+    run.services = BuildServices(cfg, *tmpl, net);
+  }
   if (!ns_status.ok()) {
     // A spawned child sees its go pipe close and exits; the tap (not
     // persistent) vanishes with our descriptor.

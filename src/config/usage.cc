@@ -47,7 +47,8 @@ Namespace:
       --no-netns-quit      keep running when the namespace goes away
                            (default: quit when its file is deleted)
   -I, --ns-ifname NAME     name of the tap interface in the namespace
-                           (default: the name of the host's template interface)
+                           (default: the name of the host's template interface,
+                           tap0 in local mode)
       --ns-mac-addr ADDR   MAC address of the tap interface in the namespace
                            (default: chosen by the kernel)
       --config-net         set up the tap in the namespace: link up, MTU,
@@ -59,15 +60,18 @@ Addresses and routes:
   -m, --mtu MTU            MTU of the tap, 0 to not advertise one
                            (default: 65520)
   -a, --address ADDR       address to give the namespace, IPv4 and/or IPv6,
-                           optionally ADDR/PREFIX (default: the host's)
+                           optionally ADDR/PREFIX (default: the host's; in
+                           local mode 169.254.2.1/16, see the manual)
   -n, --netmask MASK       IPv4 netmask, dot-decimal or prefix length
                            (default: the host's)
   -M, --mac-addr ADDR      MAC address we use on the tap side (default:
                            the host interface's, else 9a:55:9a:55:9a:55)
   -g, --gateway ADDR       gateway address, IPv4 and/or IPv6
-                           (default: the host's default gateway)
+                           (default: the host's default gateway; in local
+                           mode 169.254.2.2 and fe80::1)
   -i, --interface NAME     host interface to copy addresses and routes from
-                           (default: the one with the default route)
+                           (default: the one with the default route, else the
+                           first with a route)
   -o, --outbound ADDR      source address for outbound connections, one per
                            family (default: chosen by the host)
       --outbound-if4 NAME  bind outbound IPv4 sockets to interface NAME

@@ -400,6 +400,34 @@ std::optional<int> PickDefaultInterface(const std::vector<Route>& routes,
   return best;
 }
 
+std::optional<int> PickRouteInterface(const std::vector<Route>& routes,
+                                      int family) {
+  constexpr int kLoopbackIndex = 1;  // lo is the first link of a netns
+  for (const Route& r : routes) {
+    if (r.family != family) continue;
+    if (r.table != RT_TABLE_MAIN || r.type != RTN_UNICAST) continue;
+    if (r.flags & (RTM_F_CLONED | RTNH_F_DEAD | RTNH_F_LINKDOWN)) continue;
+    const uint8_t* d = r.dst.bytes.data();
+    if (family == AF_INET && r.dst_len >= 16 && d[0] == 169 && d[1] == 254)
+      continue;
+    if (family == AF_INET6 && r.dst_len >= 10 && d[0] == 0xfe &&
+        (d[1] & 0xc0) == 0x80)
+      continue;
+    int ifindex = r.oif;
+    if (!r.multipath.empty()) {
+      ifindex = 0;
+      for (const Nexthop& nh : r.multipath) {
+        if (nh.flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)) continue;
+        ifindex = nh.ifindex;
+        break;
+      }
+    }
+    if (ifindex <= 0 || ifindex == kLoopbackIndex) continue;
+    return ifindex;
+  }
+  return std::nullopt;
+}
+
 IpAddr DefaultGateway(const std::vector<Route>& routes, int family) {
   const Route* best = nullptr;
   for (const Route& r : routes) {
@@ -508,6 +536,22 @@ size_t BuildNewAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf) {
     if (!PutIp(nlh, buf.size(), IFA_BROADCAST, brd)) return 0;
   }
   if (!mnl_attr_put_u32_check(nlh, buf.size(), IFA_FLAGS, flags)) return 0;
+  return nlh->nlmsg_len;
+}
+
+size_t BuildDelAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf) {
+  const IpAddr& ip = addr.addr;
+  if (ip.family != AF_INET && ip.family != AF_INET6) return 0;
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(ip.family);
+  ifa.ifa_prefixlen = addr.prefix_len;
+  ifa.ifa_scope = addr.scope;
+  ifa.ifa_index = static_cast<uint32_t>(ifindex);
+  nlmsghdr* nlh = PutHeader(buf, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, ifa);
+  if (nlh == nullptr) return 0;
+  if (!PutIp(nlh, buf.size(), IFA_LOCAL, ip) ||
+      !PutIp(nlh, buf.size(), IFA_ADDRESS, ip))
+    return 0;
   return nlh->nlmsg_len;
 }
 

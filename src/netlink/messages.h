@@ -69,6 +69,13 @@ inline bool KeepRoute(Route& route, int ifindex, int family) {
 std::optional<int> PickDefaultInterface(const std::vector<Route>& routes,
                                         int family);
 
+// Upstream's choice where no default route exists: the output interface of
+// the first usable route of `family` in dump order (main table, unicast,
+// alive; not through loopback, index 1 as in upstream, nor to a link-local
+// prefix: 169.254.0.0/16 or fe80::/10), or nullopt.
+std::optional<int> PickRouteInterface(const std::vector<Route>& routes,
+                                      int family);
+
 
 // Whether an address of the template is copied to the tap: not host scope or
 // beyond, not IPv6 link-local (the tap has its own), not a failed DAD.
@@ -94,6 +101,9 @@ size_t BuildLinkUp(int ifindex, absl::Span<uint8_t> buf);
 // IFA_FLAGS: IFA_F_NODAD always for IPv6, IFA_F_NOPREFIXROUTE if the source
 // had it; other flags are the kernel's business.
 size_t BuildNewAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf);
+// RTM_DELADDR (NLM_F_ACK) of `addr` (address and prefix length) on
+// `ifindex`: IFA_LOCAL and IFA_ADDRESS.
+size_t BuildDelAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf);
 // RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK) for `route` exactly as
 // given (oif and nexthop indexes included). Only RTNH_F_ONLINK of the flags
 // is sent. RTA_VIA is used for a gateway of the other family.

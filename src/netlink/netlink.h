@@ -6,8 +6,12 @@
 // * Reading (ReadHostTemplate, in the host's namespace): per family, the
 //   template interface is the one named by the caller (-i, --outbound-if4/6)
 //   or the output interface of the best (lowest metric) usable default route
-//   in the main table. We then read its link (index, name, MTU, MAC, flags),
-//   its addresses and the routes that go through it.
+//   in the main table; without one, as upstream, the interface of the first
+//   usable route (not loopback's, not to a link-local prefix), whose
+//   template then has no gateway. We then read its link (index, name, MTU,
+//   MAC, flags), its addresses and the routes that go through it. A family
+//   with no template runs in local mode (LocalTemplate, chosen by the
+//   caller).
 // * Filtering is ours, on every dumped message. Dump filters in the request
 //   are only honoured by kernels with NETLINK_GET_STRICT_CHK (>= 4.20); older
 //   ones (4.18/4.19) return every route of every table, including local-table
@@ -96,12 +100,32 @@ struct FamilyTemplate {
   std::vector<Address> addrs;  // all addresses of the family on the link
   std::vector<Route> routes;   // filtered as described above
   IpAddr gateway;              // of the best default route, AF_UNSPEC if none
+  // Local mode (LocalTemplate): no host interface behind it; `link` is empty.
+  bool local = false;
 };
+
+// Local mode, upstream's set-up for a family the host has no template
+// interface for (a laptop offline, a sandbox with only loopback): the
+// namespace still reaches the host (the gateway stands for its loopback)
+// and forwarded ports. IPv4: address 169.254.2.1/16, default route via
+// 169.254.2.2. IPv6: no address of ours (the namespace keeps its kernel's
+// link-local one), default route via fe80::1 on the tap.
+inline constexpr uint8_t kLocalAddr4[4] = {169, 254, 2, 1};
+inline constexpr uint8_t kLocalGateway4[4] = {169, 254, 2, 2};
+inline constexpr uint8_t kLocalPrefixLen4 = 16;
+inline constexpr uint8_t kLocalGateway6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+                                               0,    0,    0, 0, 0, 0, 0, 1};
+
+// The local-mode template of `family` (AF_INET or AF_INET6), as above, for
+// BuildTapConfig to treat like a host's: -a, -n and -g override it the same
+// way. Pure; allocates.
+FamilyTemplate LocalTemplate(int family);
 
 struct TemplateRequest {
   bool want4 = true;
   bool want6 = true;
-  // "" = interface of the best default route of that family.
+  // "" = interface of the best default route of that family (else of the
+  // first route).
   std::string ifname4;
   std::string ifname6;
   bool strict_check = true;  // false: don't set NETLINK_GET_STRICT_CHK
@@ -109,8 +133,9 @@ struct TemplateRequest {
 
 struct HostTemplate {
   std::optional<FamilyTemplate> v4, v6;
-  // One line each when the family is missing, e.g. "no IPv4 default route",
-  // "interface eth0 has no global IPv6 address", "IPv4 disabled".
+  // One line each when the family is missing, e.g. "no IPv4 route on any
+  // interface", "interface eth0 has no global IPv6 address", "IPv4
+  // disabled".
   std::string why_no_v4, why_no_v6;
 };
 
@@ -131,6 +156,16 @@ struct TapConfig {
   std::vector<Address> addrs;  // both families
   std::vector<Route> routes;   // oif is rewritten to the tap's index
   bool strict_check = true;
+  // IPv6 is on: the kernel's link-local address on the tap, tentative for
+  // a second or two after the link comes up, is removed and added again
+  // with IFA_F_NODAD, so that the namespace can use it at once (upstream
+  // marks it IFA_F_NODAD, which takes effect only when the kernel's
+  // detection starts).
+  bool ll_nodad = false;
+  // Not used by ConfigureTap: the namespace's link-local address on the tap
+  // once known (ConfigureTap's `link_local6`), its IPv6 address for inbound
+  // flows where it has no other (local mode).
+  IpAddr ns_link_local6;
 };
 
 // Configures the tap named in `cfg` in the current network namespace: MAC and
@@ -139,8 +174,10 @@ struct TapConfig {
 // until a pass adds nothing. EEXIST counts as success, so running it twice is
 // harmless. The first failure is returned naming the object, e.g.
 // "route 0.0.0.0/0 via 198.51.100.1: Network is unreachable: Nexthop has
-// invalid gateway". Allocates; blocks on netlink.
-absl::Status ConfigureTap(const TapConfig& cfg);
+// invalid gateway". If `link_local6` is given, it receives the tap's IPv6
+// link-local address (AF_UNSPEC if it has none). Allocates; blocks on
+// netlink.
+absl::Status ConfigureTap(const TapConfig& cfg, IpAddr* link_local6 = nullptr);
 
 // Command-line overrides for BuildTapConfig.
 struct Overrides {

@@ -2,10 +2,13 @@
 // the target namespace).
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -197,7 +200,30 @@ absl::Status BuildFamily(const FamilyTemplate& t, int family,
   return absl::OkStatus();
 }
 
+IpAddr FromBytes(int family, const uint8_t* bytes) {
+  IpAddr a;
+  a.family = family;
+  std::copy_n(bytes, family == AF_INET ? 4 : 16, a.bytes.begin());
+  return a;
+}
+
 }  // namespace
+
+FamilyTemplate LocalTemplate(int family) {
+  FamilyTemplate t;
+  t.local = true;
+  t.gateway = family == AF_INET ? FromBytes(AF_INET, kLocalGateway4)
+                                : FromBytes(AF_INET6, kLocalGateway6);
+  if (family == AF_INET) {
+    Address a;
+    a.addr = FromBytes(AF_INET, kLocalAddr4);
+    a.prefix_len = kLocalPrefixLen4;
+    a.scope = RT_SCOPE_UNIVERSE;
+    t.addrs.push_back(a);
+  }
+  t.routes.push_back(MakeDefault(family, t.gateway, nullptr));
+  return t;
+}
 
 absl::StatusOr<TapConfig> BuildTapConfig(const HostTemplate& tmpl,
                                          const Overrides& ov, bool want4,
@@ -228,7 +254,19 @@ absl::StatusOr<TapConfig> BuildTapConfig(const HostTemplate& tmpl,
   return cfg;
 }
 
-absl::Status ConfigureTap(const TapConfig& cfg) {
+namespace {
+
+// The IPv6 link-local addresses on `ifindex`.
+absl::StatusOr<std::vector<Address>> LinkLocals(NlSocket& sock, int ifindex) {
+  ASSIGN_OR_RETURN(std::vector<Address> addrs,
+                   DumpAddrsOn(sock, AF_INET6, ifindex));
+  std::erase_if(addrs, [](const Address& a) { return !IsLinkLocal6(a.addr); });
+  return addrs;
+}
+
+}  // namespace
+
+absl::Status ConfigureTap(const TapConfig& cfg, IpAddr* link_local6) {
   ASSIGN_OR_RETURN(NlSocket sock, NlSocket::Open(cfg.strict_check));
   ASSIGN_OR_RETURN(LinkInfo link, GetLinkOn(sock, cfg.ifname));
   const int ifindex = link.index;
@@ -252,6 +290,31 @@ absl::Status ConfigureTap(const TapConfig& cfg) {
     if (len == 0) return absl::InternalError(dev + ": request");
     RETURN_IF_ERROR(ReplyStatus(sock.Transact(absl::MakeSpan(buf, len), ignore),
                                 absl::StrCat(dev, ": bringing up")));
+  }
+  if (cfg.ll_nodad) {
+    // The kernel's link-local address stays tentative until its duplicate
+    // address detection ends (up to a second to start, one more to run):
+    // the same address added again with IFA_F_NODAD is usable at once.
+    ASSIGN_OR_RETURN(std::vector<Address> lls, LinkLocals(sock, ifindex));
+    for (Address a : lls) {
+      if ((a.flags & IFA_F_TENTATIVE) == 0) continue;
+      const std::string what =
+          absl::StrCat(dev, ": link-local address ", FormatIp(a.addr));
+      size_t len = BuildDelAddr(ifindex, a, absl::MakeSpan(buf));
+      if (len == 0) return absl::InternalError(what + ": request");
+      ReplyState st = sock.Transact(absl::MakeSpan(buf, len), ignore);
+      if (st.error != 0 && st.error != EADDRNOTAVAIL) {
+        LOG_WARN("%s: %s", what, ReplyStatus(st, "removing").message());
+        continue;
+      }
+      a.flags = 0;
+      len = BuildNewAddr(ifindex, a, absl::MakeSpan(buf));
+      if (len == 0) return absl::InternalError(what + ": request");
+      RETURN_IF_ERROR(
+          ReplyStatus(sock.Transact(absl::MakeSpan(buf, len), ignore),
+                      what + ": adding it back without DAD"));
+      LOG_DEBUG("netlink: %s is usable at once (no DAD)", what);
+    }
   }
 
   for (const Address& a : cfg.addrs) {
@@ -298,6 +361,11 @@ absl::Status ConfigureTap(const TapConfig& cfg) {
     }
     if (failed.size() == pending.size()) return *first_error;
     pending = std::move(failed);
+  }
+  if (link_local6 != nullptr) {
+    *link_local6 = IpAddr{};
+    ASSIGN_OR_RETURN(std::vector<Address> lls, LinkLocals(sock, ifindex));
+    if (!lls.empty()) *link_local6 = lls[0].addr;
   }
   return absl::OkStatus();
 }

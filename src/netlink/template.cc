@@ -124,8 +124,16 @@ absl::Status ReadFamily(NlSocket& sock, int family, const std::string& ifname,
   } else {
     std::optional<int> ifindex = PickDefaultInterface(routes, family);
     if (!ifindex) {
-      *why = absl::StrCat("no ", fam, " default route");
-      return absl::OkStatus();
+      // As upstream: the first interface with any route will do.
+      ifindex = PickRouteInterface(routes, family);
+      if (!ifindex) {
+        *why = absl::StrCat("no ", fam, " route on any interface");
+        return absl::OkStatus();
+      }
+      LOG_DEBUG(
+          "netlink: no %s default route, template: interface %d, the "
+          "first with a route",
+          fam, *ifindex);
     }
     absl::StatusOr<LinkInfo> link = GetLinkOn(sock, *ifindex);
     if (!link.ok()) {  // it went away between the two requests

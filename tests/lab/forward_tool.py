@@ -113,9 +113,11 @@ def serve(addrs, ports, seconds, path, ready):
 
 
 def connect(addr, port, timeout):
-    s = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    family = family_of(addr)
+    s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.connect((addr, port))
+    # Through getaddrinfo, which reads a scope ("fe80::1%tap0").
+    s.connect(socket.getaddrinfo(addr, port, family, socket.SOCK_STREAM)[0][4])
     return s
 
 

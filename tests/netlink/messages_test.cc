@@ -175,6 +175,40 @@ TEST(CapturedRouteDump, PickDefaultInterfaceSkipsLinkDown) {
             std::nullopt);
 }
 
+Route On(const char* dst, uint8_t len, int oif) {
+  Route r;
+  r.dst = Ip(dst);
+  r.family = r.dst.family;
+  r.dst_len = len;
+  r.oif = oif;
+  r.table = RT_TABLE_MAIN;
+  r.type = RTN_UNICAST;
+  return r;
+}
+
+// Without a default route, upstream takes the first interface with a route:
+// not loopback's, not to a link-local prefix, not a dead or foreign one.
+TEST(PickRouteInterface, FirstUsableRoute) {
+  Route down = On("203.0.113.0", 24, 4);
+  down.flags = RTNH_F_LINKDOWN;
+  Route other_table = On("198.51.100.0", 24, 6);
+  other_table.table = 100;
+  EXPECT_EQ(PickRouteInterface(
+                {On("127.0.0.0", 8, 1), On("169.254.0.0", 16, 3), down,
+                 other_table, On("192.0.2.0", 24, 7), On("10.0.0.0", 8, 8)},
+                AF_INET),
+            7);
+  EXPECT_EQ(PickRouteInterface({On("::1", 128, 1), On("fe80::", 64, 3),
+                                On("2001:db8::", 64, 5)},
+                               AF_INET6),
+            5);
+  EXPECT_EQ(
+      PickRouteInterface({On("::1", 128, 1), On("fe80::", 64, 3)}, AF_INET6),
+      std::nullopt);
+  EXPECT_EQ(PickRouteInterface({On("2001:db8::", 64, 5)}, AF_INET),
+            std::nullopt);
+}
+
 TEST(CapturedRouteDump, DefaultGatewayOfKeptRoutes) {
   std::vector<Route> kept;
   for (Route r : ParseAll(td::kRouteDump4))
@@ -625,6 +659,23 @@ TEST_F(BuilderTest, NewAddrIpv6GetsNodad) {
   EXPECT_EQ(back->prefix_len, 64);
   EXPECT_EQ(back->ifindex, 5);
   EXPECT_EQ(back->flags, static_cast<uint32_t>(IFA_F_NODAD));
+}
+
+TEST_F(BuilderTest, DelAddrNamesTheAddress) {
+  Address a;
+  a.addr = Ip("fe80::1234");
+  a.prefix_len = 64;
+  a.scope = RT_SCOPE_LINK;
+  ASSERT_GT(BuildDelAddr(5, a, span()), 0u);
+  EXPECT_EQ(hdr()->nlmsg_type, RTM_DELADDR);
+  EXPECT_EQ(hdr()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+  AsReply(hdr(), RTM_NEWADDR);
+  std::optional<Address> back = ParseAddress(hdr());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->addr, a.addr);
+  EXPECT_EQ(back->prefix_len, 64);
+  EXPECT_EQ(back->scope, RT_SCOPE_LINK);
+  EXPECT_EQ(back->ifindex, 5);
 }
 
 TEST_F(BuilderTest, NewAddrIpv4HasBroadcast) {

@@ -8,13 +8,18 @@
 // veth whose peer is down: NO-CARRIER, link-down routes, the local-table
 // broadcast route with RTNH_F_LINKDOWN). "Target" namespace: t0 stands in for
 // the tap (its peer t1 up).
+#include <fcntl.h>
 #include <linux/if_addr.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <set>
 #include <string>
@@ -182,7 +187,7 @@ TEST_P(NetnsTest, NamedInterfaces) {
     EXPECT_THAT(Strings(t->v4->routes), ::testing::IsEmpty());
     EXPECT_EQ(t->v4->gateway.family, AF_UNSPEC);
     EXPECT_FALSE(t->v6.has_value());
-    EXPECT_EQ(t->why_no_v6, "no IPv6 default route");
+    EXPECT_EQ(t->why_no_v6, "no IPv6 route on any interface");
 
     req.ifname6 = "h0";  // exists, but only a link-local IPv6 address
     t = ReadHostTemplate(req);
@@ -331,6 +336,59 @@ TEST_P(NetnsTest, ConfigureTapReportsTheFailingRoute) {
     cfg.ifname = "nosuchif";
     s = ConfigureTap(cfg);
     EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  }));
+}
+
+// Local mode on a tap with its descriptor open (carrier on, as pasta's):
+// 169.254.2.1/16 and both default routes; with ll_nodad the kernel's
+// link-local address is usable at once (not tentative, IFA_F_NODAD), and
+// the address is read back.
+TEST_P(NetnsTest, ConfigureTapLocalModeWithUsableLinkLocal) {
+  ASSERT_TRUE(InNewNetns([&] {
+    const int tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    ASSERT_GE(tun, 0) << strerror(errno);
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "t0", IFNAMSIZ - 1);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ASSERT_EQ(ioctl(tun, TUNSETIFF, &ifr), 0) << strerror(errno);
+    HostTemplate t;
+    t.v4 = LocalTemplate(AF_INET);
+    t.v6 = LocalTemplate(AF_INET6);
+    absl::StatusOr<TapConfig> cfg = BuildTapConfig(t, {}, true, true);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    cfg->ifname = "t0";
+    cfg->strict_check = strict();
+    cfg->ll_nodad = true;
+    IpAddr ll;
+    absl::Status s = ConfigureTap(*cfg, &ll);
+    ASSERT_TRUE(s.ok()) << s;
+
+    absl::StatusOr<LinkInfo> link = GetLink("t0", strict());
+    ASSERT_TRUE(link.ok()) << link.status();
+    EXPECT_TRUE(link->flags & IFF_UP);
+    absl::StatusOr<std::vector<Address>> addrs =
+        DumpAddrs(AF_UNSPEC, link->index, strict());
+    ASSERT_TRUE(addrs.ok()) << addrs.status();
+    EXPECT_THAT(Strings(*addrs), ::testing::Contains("169.254.2.1/16"));
+    bool saw_ll = false;
+    for (const Address& a : *addrs) {
+      if (a.scope != RT_SCOPE_LINK || !a.addr.IsV6()) continue;
+      saw_ll = true;
+      EXPECT_EQ(a.addr, ll);
+      EXPECT_TRUE(a.flags & IFA_F_NODAD) << FormatIp(a.addr);
+      EXPECT_FALSE(a.flags & IFA_F_TENTATIVE) << FormatIp(a.addr);
+    }
+    EXPECT_TRUE(saw_ll);
+    absl::StatusOr<std::vector<Route>> r4 =
+        DumpRoutes(AF_INET, link->index, strict());
+    ASSERT_TRUE(r4.ok()) << r4.status();
+    EXPECT_THAT(Strings(*r4),
+                IsSupersetOf({"0.0.0.0/0 via 169.254.2.2", "169.254.0.0/16"}));
+    absl::StatusOr<std::vector<Route>> r6 =
+        DumpRoutes(AF_INET6, link->index, strict());
+    ASSERT_TRUE(r6.ok()) << r6.status();
+    EXPECT_THAT(Strings(*r6), ::testing::Contains("::/0 via fe80::1"));
+    close(tun);
   }));
 }
 

@@ -327,5 +327,54 @@ TEST(BuildTapConfig, MultipathRoutesAreCopied) {
             nullptr);
 }
 
+// Local mode: upstream's addresses, overridable like a host's template.
+TEST(LocalTemplate, UpstreamsAddresses) {
+  const FamilyTemplate v4 = LocalTemplate(AF_INET);
+  EXPECT_TRUE(v4.local);
+  EXPECT_EQ(v4.link.index, 0);
+  ASSERT_EQ(v4.addrs.size(), 1u);
+  EXPECT_EQ(FormatIp(v4.addrs[0].addr), "169.254.2.1");
+  EXPECT_EQ(v4.addrs[0].prefix_len, 16);
+  EXPECT_EQ(FormatIp(v4.gateway), "169.254.2.2");
+  const FamilyTemplate v6 = LocalTemplate(AF_INET6);
+  EXPECT_TRUE(v6.local);
+  EXPECT_THAT(v6.addrs, IsEmpty());
+  EXPECT_EQ(FormatIp(v6.gateway), "fe80::1");
+
+  HostTemplate t;
+  t.v4 = v4;
+  t.v6 = v6;
+  absl::StatusOr<TapConfig> c = BuildTapConfig(t, Overrides{}, true, true);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(AddrStrings(*c), ElementsAre("169.254.2.1/16"));
+  EXPECT_THAT(RouteStrings(*c, AF_INET),
+              ElementsAre("0.0.0.0/0 via 169.254.2.2"));
+  EXPECT_THAT(RouteStrings(*c, AF_INET6), ElementsAre("::/0 via fe80::1"));
+  EXPECT_EQ(DefaultGateway(c->routes, AF_INET6), Ip("fe80::1"));
+}
+
+TEST(LocalTemplate, AddressAndGatewayGivenWin) {
+  HostTemplate t;
+  t.v4 = LocalTemplate(AF_INET);
+  t.v6 = LocalTemplate(AF_INET6);
+  Overrides ov;
+  ov.addr4 = Ip("169.254.7.7");  // same /16: keeps its prefix
+  ov.gw4 = Ip("169.254.7.1");
+  ov.addr6 = Ip("2001:db8::5");
+  absl::StatusOr<TapConfig> c = BuildTapConfig(t, ov, true, true);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(AddrStrings(*c),
+              UnorderedElementsAre("169.254.7.7/16", "2001:db8::5/64"));
+  EXPECT_THAT(RouteStrings(*c, AF_INET),
+              ElementsAre("0.0.0.0/0 via 169.254.7.1"));
+
+  // A gateway that the local subnet does not reach is refused, one line.
+  ov = {};
+  ov.gw4 = Ip("192.0.2.1");
+  c = BuildTapConfig(t, ov, true, true);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("not reachable"));
+}
+
 }  // namespace
 }  // namespace pasta::netlink
