@@ -170,11 +170,20 @@ uint32_t Caps(const Run& run) {
   return caps;
 }
 
-// After the rules changed: the automatic forwarding leaves the explicit
-// rules' ports alone.
+// After the rules changed: the automatic forwarding takes the ports of the
+// scanned rules (at once: a scan runs now), and leaves the explicit rules'
+// ports alone.
 void UpdateAutoForwarding(Run& run) {
   fwd::AutoForwarding& a = run.autofwd;
   const control::LiveRules& r = *run.rules;
+  const auto allow = [&r](std::unique_ptr<fwd::AutoForward>& dir, Pif pif,
+                          uint8_t proto) {
+    if (dir) dir->set_allowed(r.ScanPorts(pif, proto));
+  };
+  allow(a.dirs.tcp_in, Pif::kHost, control::kProtoTcp);
+  allow(a.dirs.udp_in, Pif::kHost, control::kProtoUdp);
+  allow(a.dirs.tcp_out, Pif::kSplice, control::kProtoTcp);
+  allow(a.dirs.udp_out, Pif::kSplice, control::kProtoUdp);
   for (uint32_t p = 1; p < 65536; ++p) {
     const auto port = static_cast<uint16_t>(p);
     a.explicit_ports.tcp_in[p] = r.Explicit(Pif::kHost, control::kProtoTcp, port);
@@ -184,6 +193,8 @@ void UpdateAutoForwarding(Run& run) {
     a.explicit_ports.udp_out[p] =
         r.Explicit(Pif::kSplice, control::kProtoUdp, port);
   }
+  // Also with every direction off: what they held goes now.
+  a.Scan();
 }
 
 }  // namespace
@@ -239,11 +250,7 @@ absl::Status StartControl(Run& run) {
   run.control_ops = std::make_unique<RunListeners>(run);
   const bool v4 = !cfg.ipv6_only, v6 = !cfg.ipv4_only;
   std::vector<control::Table> empty = tables;
-  for (control::Table& t : empty) {
-    std::erase_if(t.rules, [](const control::Rule& r) {
-      return (r.flags & control::kFlagScan) == 0;
-    });
-  }
+  for (control::Table& t : empty) t.rules.clear();
   run.rules = std::make_unique<control::LiveRules>(
       std::move(empty), run.control_ops.get(), v4, v6);
   RETURN_IF_ERROR(run.rules->Apply(tables));

@@ -138,8 +138,7 @@ int Loop(Run& run) {
   Instant next_ra = run.tap->sends_router_adverts()
                         ? start + kRouterAdvertDelay
                         : Instant::Never();
-  const bool scans = run.poll_target_pid || run.autofwd.on();
-  Instant next_scan = scans ? start + kScanInterval : Instant::Never();
+  Instant next_scan = Instant::Never();
   Instant armed = Instant::Never();  // what the timer is set for
   StatsPrinter stats(run.cfg.stats_delay);
   // Once the command has exited: its sockets, now orphans in the
@@ -173,6 +172,14 @@ int Loop(Run& run) {
                   run.tcp->PendingFromNamespace(), kDrain.ToMilliseconds());
         return exit_status;
       }
+    }
+    // Scans run while automatic forwarding has ports to look at (which the
+    // control socket, -c, may change at run time), or a target process is
+    // polled.
+    if (!run.poll_target_pid && !run.autofwd.on()) {
+      next_scan = Instant::Never();
+    } else if (next_scan.is_never()) {
+      next_scan = Instant::Now() + kScanInterval;
     }
     const Instant next =
         Earlier(Earlier(Earlier(NextFlowDeadline(run), next_ra),

@@ -357,8 +357,15 @@ absl::Status SetUpAutoForwarding(Run& run) {
   a.explicit_ports.tcp_out = fwd::ExplicitPorts(cfg.tcp_ns, ephemeral);
   a.explicit_ports.udp_in = fwd::ExplicitPorts(cfg.udp_ports, ephemeral);
   a.explicit_ports.udp_out = fwd::ExplicitPorts(cfg.udp_ns, ephemeral);
-  const auto is_auto = [](const config::PortSpec& spec) {
-    return spec.mode() == config::PortSpec::Mode::kAuto;
+  // With -c every direction is made, forwarding nothing until the control
+  // socket's rules allow it ports (app/control.cc), since auto rules may
+  // come at run time, and the tables can't be opened after the sandbox.
+  const bool by_rules = !cfg.conf_path.empty();
+  const auto is_auto = [by_rules](const config::PortSpec& spec) {
+    return by_rules || spec.mode() == config::PortSpec::Mode::kAuto;
+  };
+  const auto allowed = [by_rules](const config::PortSpec& spec) {
+    return by_rules ? fwd::PortSet{} : fwd::AutoPorts(spec);
   };
   const bool want_t = run.tcp && is_auto(cfg.tcp_ports);
   const bool want_u = run.udp && is_auto(cfg.udp_ports);
@@ -380,7 +387,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return run.tcp->AddListener(family, nullptr, port, port);
         },
         [&run](uint16_t port) { run.tcp->RemoveListeners(port); });
-    a.dirs.tcp_in->set_allowed(fwd::AutoPorts(cfg.tcp_ports));
+    a.dirs.tcp_in->set_allowed(allowed(cfg.tcp_ports));
   }
   if (want_u) {
     a.dirs.udp_in = fwd::MakeAutoForward(
@@ -389,7 +396,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return run.udp->AddListener(family, nullptr, port, port);
         },
         [&run](uint16_t port) { run.udp->RemoveListeners(port); });
-    a.dirs.udp_in->set_allowed(fwd::AutoPorts(cfg.udp_ports));
+    a.dirs.udp_in->set_allowed(allowed(cfg.udp_ports));
   }
   if (want_U) {
     a.dirs.udp_out = fwd::MakeAutoForward(
@@ -398,7 +405,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return AddRelayListener(run, family, port, port);
         },
         [&run](uint16_t port) { run.udp_relay->RemoveListeners(port); });
-    a.dirs.udp_out->set_allowed(fwd::AutoPorts(cfg.udp_ns));
+    a.dirs.udp_out->set_allowed(allowed(cfg.udp_ns));
   }
   if (want_T) {
     a.dirs.tcp_out = fwd::MakeAutoForward(
@@ -407,7 +414,7 @@ absl::Status SetUpAutoForwarding(Run& run) {
           return AddNamespaceListener(run, family, port, port);
         },
         [&run](uint16_t port) { run.splice->RemoveNamespaceListeners(port); });
-    a.dirs.tcp_out->set_allowed(fwd::AutoPorts(cfg.tcp_ns));
+    a.dirs.tcp_out->set_allowed(allowed(cfg.tcp_ns));
   }
   return absl::OkStatus();
 }

@@ -65,20 +65,23 @@ void LiveRules::Expand(const std::vector<Table>& tables,
 }
 
 absl::Status LiveRules::Apply(const std::vector<Table>& next) {
-  // Scanned rules must stay as they are.
-  for (size_t k = 0; k < next.size() && k < tables_.size(); ++k) {
-    std::vector<Rule> before, after;
-    for (const Rule& r : tables_[k].rules) {
-      if ((r.flags & kFlagScan) != 0) before.push_back(r);
-    }
-    for (const Rule& r : next[k].rules) {
-      if ((r.flags & kFlagScan) != 0) after.push_back(r);
-    }
-    if (before != after) {
-      return absl::UnimplementedError(absl::StrCat(
-          "table ", std::string(PifName(next[k].pif)),
-          ": changing 'auto' rules while pasta runs is not supported; give "
-          "them as they are, or restart pasta"));
+  // Scanned rules open nothing here; the automatic forwarding takes each
+  // port to the same port, on every address (of the host, or the
+  // namespace's loopback).
+  for (const Table& t : next) {
+    for (const Rule& r : t.rules) {
+      if ((r.flags & kFlagScan) == 0) continue;
+      if (r.to != r.first || !IsUnspecified(r.taddr)) {
+        return absl::UnimplementedError(absl::StrCat(
+            Describe(r), "auto forwarding takes each port to itself here: no "
+                         "remapping or target address"));
+      }
+      if (t.pif == Pif::kHost &&
+          (!IsUnspecified(r.addr) || r.ifname_view() != "")) {
+        return absl::UnimplementedError(absl::StrCat(
+            Describe(r), "auto forwarding listens on every address here: no "
+                         "listening address or interface"));
+      }
     }
   }
   absl::flat_hash_map<ListenKey, Wanted> wanted;
@@ -195,6 +198,18 @@ absl::Status LiveRules::Apply(const std::vector<Table>& next) {
   }
   tables_ = next;
   return absl::OkStatus();
+}
+
+std::bitset<65536> LiveRules::ScanPorts(Pif pif, uint8_t proto) const {
+  std::bitset<65536> out;
+  for (const Table& t : tables_) {
+    if (t.pif != pif) continue;
+    for (const Rule& r : t.rules) {
+      if ((r.flags & kFlagScan) == 0 || r.proto != proto) continue;
+      for (uint32_t p = r.first; p <= r.last; ++p) out.set(p);
+    }
+  }
+  return out;
 }
 
 bool LiveRules::Explicit(Pif pif, uint8_t proto, uint16_t port) const {

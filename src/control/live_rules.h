@@ -19,9 +19,11 @@
 //   only if none of its ports could be bound. An update whose new
 //   listeners would leave fewer than kSpareDescriptors free is refused
 //   before any is opened.
-// - Scanned rules (`auto`) open nothing here: the automatic forwarding does.
-//   An update may keep them as they are but not change them (not supported
-//   at run time yet: refused with a reason).
+// - Scanned rules (`auto`) open nothing here: the automatic forwarding does,
+//   limited to ScanPorts() (the owner passes them on after each update).
+//   It takes each port to the same port on every address, so a scanned rule
+//   with a remapping, a target address or (table HOST) a listening address
+//   or interface is refused.
 // - The sockets are the owner's, through ListenerOps, so this is tested
 //   without a namespace.
 // Control plane; allocates.
@@ -97,6 +99,8 @@ class LiveRules {
 
   // Listeners open now.
   size_t listeners() const { return open_.size(); }
+  // The ports the scanned rules of table `pif` give `proto`.
+  std::bitset<65536> ScanPorts(Pif pif, uint8_t proto) const;
   // Whether `port` of `proto` has an explicit listener in table `pif`
   // (the automatic forwarding leaves those ports alone).
   bool Explicit(Pif pif, uint8_t proto, uint16_t port) const;

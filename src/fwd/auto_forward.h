@@ -40,7 +40,13 @@ class AutoForward {
   }
 
   // Limits forwarding to the ports in `allowed`, from the next Update().
-  void set_allowed(const PortSet& allowed) { allowed_ = allowed; }
+  void set_allowed(const PortSet& allowed) {
+    allowed_ = allowed;
+    enabled_ = allowed_.any();
+  }
+  // Whether any port may be forwarded (the control socket can leave a
+  // direction with none, until a rule gives it some).
+  bool enabled() const { return enabled_; }
 
   void Update(const PortSet& bound, const PortSet& own) {
     const PortSet want = bound & ~own & allowed_;
@@ -71,6 +77,7 @@ class AutoForward {
   CloseFn close_;
   PortSet active_, failed_;
   PortSet allowed_;  // the ports it may forward
+  bool enabled_ = true;  // allowed_.any()
 };
 
 // Opens one listener at `port` for `family` (AF_INET or AF_INET6),

@@ -61,9 +61,14 @@ struct AutoForwarding {
 
   // Reads each table once and runs ScanOnce().
   void Scan();
-  // Whether any direction is set up: then the loop scans once a second.
+  // Whether any direction is set up and may forward a port: then the loop
+  // scans once a second.
   bool on() const {
-    return dirs.tcp_in || dirs.udp_in || dirs.tcp_out || dirs.udp_out;
+    for (const auto* d : {&dirs.tcp_in, &dirs.udp_in, &dirs.tcp_out,
+                          &dirs.udp_out}) {
+      if (*d && (*d)->enabled()) return true;
+    }
+    return false;
   }
 };
 

@@ -208,22 +208,33 @@ TEST(LiveRulesTest, RefusesWhatWouldTakeTheLastDescriptors) {
   EXPECT_EQ(ops.open.size(), 800U);
 }
 
-TEST(LiveRulesTest, AutoRulesStayAsTheyAre) {
+TEST(LiveRulesTest, AutoRulesOpenNothingHereAndGiveTheirPorts) {
   FakeListeners ops;
-  const std::vector<Table> start = Tables({{'T', "auto"}});
-  LiveRules live(start, &ops, true, true);
-  // Kept as they are, with explicit rules added: fine, and auto opens
-  // nothing here.
-  std::vector<Table> next = start;
-  SpecResult r;
-  ASSERT_TRUE(ParseSpec("8080", 't', kCaps, kEphemeral, &r).ok());
-  next[0].rules = r.rules;
-  ASSERT_TRUE(live.Apply(next).ok());
+  LiveRules live(Tables({}), &ops, true, true);
+  ASSERT_TRUE(
+      live.Apply(Tables({{'T', "auto"}, {'t', "8000-8010,auto"}, {'t', "22"}}))
+          .ok());
+  EXPECT_EQ(ops.open.size(), 2U);  // 22, both families
+  EXPECT_TRUE(live.ScanPorts(Pif::kHost, kProtoTcp).test(8005));
+  EXPECT_FALSE(live.ScanPorts(Pif::kHost, kProtoTcp).test(8011));
+  EXPECT_FALSE(live.ScanPorts(Pif::kHost, kProtoUdp).test(8005));
+  EXPECT_TRUE(live.ScanPorts(Pif::kSplice, kProtoTcp).test(5432));
+  EXPECT_FALSE(live.ScanPorts(Pif::kSplice, kProtoTcp).test(40000));  // ephemeral
+  // Dropped: gone from the ports.
+  ASSERT_TRUE(live.Apply(Tables({{'t', "22"}})).ok());
+  EXPECT_FALSE(live.ScanPorts(Pif::kSplice, kProtoTcp).any());
+  // A shape the automatic forwarding can't give: refused, nothing changes.
+  std::vector<Table> remap = Tables({{'t', "8000-8010,auto"}});
+  remap[0].rules[0].to = 9000;
+  EXPECT_THAT(std::string(live.Apply(remap).message()), HasSubstr("no remapping"));
+  std::vector<Table> bound = Tables({{'t', "8000-8010,auto"}});
+  bound[0].rules[0].flags &= static_cast<uint8_t>(~kFlagDualStack);
+  bound[0].rules[0].addr = WireAddr{};
+  bound[0].rules[0].addr[15] = 1;
+  EXPECT_THAT(std::string(live.Apply(bound).message()),
+              HasSubstr("no listening address"));
   EXPECT_EQ(ops.open.size(), 2U);
-  // Dropped: refused, with the reason.
-  const absl::Status st = live.Apply(Tables({{'t', "8080"}}));
-  EXPECT_THAT(std::string(st.message()), HasSubstr("'auto' rules"));
-  EXPECT_EQ(ops.open.size(), 2U);
+  EXPECT_FALSE(live.ScanPorts(Pif::kHost, kProtoTcp).any());
 }
 
 }  // namespace

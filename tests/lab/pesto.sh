@@ -6,7 +6,8 @@
 # while a download over it goes on (new connections refused, the download
 # intact), clears a table, shows the tables in upstream's format; a
 # conflicting rule, a port the host already uses, malformed messages and a
-# stalled client each leave the tables and the forwarding as they were.
+# stalled client each leave the tables and the forwarding as they were;
+# auto rules are cleared and added while it runs.
 # The socket is mode 0600. 1,000 ports are added and deleted in one request
 # each (times printed) while a connection keeps answering.
 # Where upstream's 2026-07-16 pesto and pasta are built (UPSTREAM_PASST_DIR,
@@ -172,6 +173,19 @@ if pasta_up -t none -u none -c "$SOCK"; then
   check "pesto -C HOST: exit 0" ok_status
   check "  ... the HOST table is empty" host_table_is
   check "  ... and 8081 no longer answers" not_reached host 127.0.0.1 8081
+
+  # auto rules change at run time too: with SPLICE cleared the host's
+  # loopback port 5432 is not forwarded into the namespace; -T 5432,auto
+  # forwards it once a server binds it.
+  ours -C SPLICE
+  serve host 127.0.0.1 5432
+  check "SPLICE cleared: the host's port 5432 gets no listener in the namespace" \
+    unbound target 5432 2
+  ours -A -T 5432,auto
+  check "pesto -A -T 5432,auto: exit 0" ok_status
+  check "  ... the namespace's loopback port 5432 reaches the host's server" \
+    waits target 127.0.0.1 5432 open 3
+  unserve
 
   # 1,000 ports in one request, and back, while a connection answers.
   ours -A -t 8080
