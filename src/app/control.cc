@@ -186,8 +186,10 @@ void UpdateAutoForwarding(Run& run) {
   allow(a.dirs.udp_out, Pif::kSplice, control::kProtoUdp);
   for (uint32_t p = 1; p < 65536; ++p) {
     const auto port = static_cast<uint16_t>(p);
-    a.explicit_ports.tcp_in[p] = r.Explicit(Pif::kHost, control::kProtoTcp, port);
-    a.explicit_ports.udp_in[p] = r.Explicit(Pif::kHost, control::kProtoUdp, port);
+    a.explicit_ports.tcp_in[p] =
+        r.Explicit(Pif::kHost, control::kProtoTcp, port);
+    a.explicit_ports.udp_in[p] =
+        r.Explicit(Pif::kHost, control::kProtoUdp, port);
     a.explicit_ports.tcp_out[p] =
         r.Explicit(Pif::kSplice, control::kProtoTcp, port);
     a.explicit_ports.udp_out[p] =
@@ -215,9 +217,8 @@ absl::Status BindControl(Run& run) {
 absl::Status StartControl(Run& run) {
   const config::Config& cfg = run.cfg;
   const uint32_t caps = Caps(run);
-  std::vector<control::Table> tables = {
-      control::Table{Pif::kHost, caps, {}},
-      control::Table{Pif::kSplice, caps, {}}};
+  std::vector<control::Table> tables = {control::Table{Pif::kHost, caps, {}},
+                                        control::Table{Pif::kSplice, caps, {}}};
   // The defaults where an option wasn't given: `auto`, as pasta's.
   std::vector<std::pair<char, std::string>> options = cfg.port_options;
   for (const char o : {'t', 'u', 'T', 'U'}) {

@@ -34,8 +34,8 @@ bool ReadFull(int fd, uint8_t* buf, size_t n, int* err) {
 
 absl::Status Short(std::string_view what, int err) {
   return absl::UnavailableError(
-      absl::StrCat("reading the ", std::string(what), " from the control socket: ",
-                   std::strerror(err)));
+      absl::StrCat("reading the ", std::string(what),
+                   " from the control socket: ", std::strerror(err)));
 }
 
 Announced* FindByName(std::vector<Announced>& tables, std::string_view name) {
@@ -65,9 +65,9 @@ absl::StatusOr<std::vector<Announced>> ReadServer(int fd) {
   const uint32_t name_size = LoadBe32(hello + 12);
   const uint32_t if_size = LoadBe32(hello + 16);
   if (name_size != kPifNameSize || if_size != kIfNameSize) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "the server's field sizes are %u and %u, not %u and %u", name_size,
-        if_size, kPifNameSize, kIfNameSize));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("the server's field sizes are %u and %u, not %u and %u",
+                        name_size, if_size, kPifNameSize, kIfNameSize));
   }
   std::vector<Announced> tables;
   for (;;) {
@@ -75,8 +75,8 @@ absl::StatusOr<std::vector<Announced>> ReadServer(int fd) {
     if (!ReadFull(fd, &id, 1, &err)) return Short("tables", err);
     if (id == 0) break;
     if (tables.size() == kMaxTables) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "the server has more than %u tables", kMaxTables));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("the server has more than %u tables", kMaxTables));
     }
     uint8_t head[kPifNameSize + 8];
     if (!ReadFull(fd, head, sizeof(head), &err)) return Short("tables", err);
@@ -90,9 +90,9 @@ absl::StatusOr<std::vector<Announced>> ReadServer(int fd) {
     a.table.caps = LoadBe32(head + kPifNameSize);
     const uint32_t count = LoadBe32(head + kPifNameSize + 4);
     if (count > kMaxRules) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "the server sent %u rules for %s (at most %u)", count, a.name,
-          kMaxRules));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("the server sent %u rules for %s (at most %u)", count,
+                          a.name, kMaxRules));
     }
     for (const Announced& other : tables) {
       if (other.table.pif == a.table.pif || other.name == a.name) {
@@ -123,7 +123,8 @@ std::string Show(const std::vector<Announced>& tables, std::string_view title,
   return out;
 }
 
-absl::Status Edit(std::vector<Announced>& tables, const std::vector<EditOp>& ops,
+absl::Status Edit(std::vector<Announced>& tables,
+                  const std::vector<EditOp>& ops,
                   std::pair<uint16_t, uint16_t> ephemeral,
                   std::vector<std::string>* warnings) {
   enum class Mode { kReplace, kAdd, kDelete };
@@ -198,9 +199,9 @@ absl::Status Edit(std::vector<Announced>& tables, const std::vector<EditOp>& ops
       }
       for (const Rule& other : table.rules) {
         if (Conflicts(rule, other)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "can't delete ", Describe(rule), ": it overlaps ",
-              Describe(other), "but isn't the same rule"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("can't delete ", Describe(rule), ": it overlaps ",
+                           Describe(other), "but isn't the same rule"));
         }
       }
       return absl::InvalidArgumentError(
@@ -225,11 +226,11 @@ absl::Status ReadStatus(int fd) {
     return absl::OkStatus();  // upstream's server: no word either way
   }
   if (LoadBe32(in.data() + 8) == 0) return absl::OkStatus();
-  const size_t len = std::min<size_t>(LoadBe32(in.data() + 12),
-                                      in.size() - kStatusHeaderSize);
-  return absl::FailedPreconditionError(
-      std::string(in.begin() + kStatusHeaderSize,
-                  in.begin() + static_cast<std::ptrdiff_t>(kStatusHeaderSize + len)));
+  const size_t len =
+      std::min<size_t>(LoadBe32(in.data() + 12), in.size() - kStatusHeaderSize);
+  return absl::FailedPreconditionError(std::string(
+      in.begin() + kStatusHeaderSize,
+      in.begin() + static_cast<std::ptrdiff_t>(kStatusHeaderSize + len)));
 }
 
 }  // namespace pasta::control

@@ -50,7 +50,8 @@ struct EditOp {
 // equal in all their bytes, -C empties a table by name. Warnings (one line
 // each) go to `warnings`. Errors: one line; `tables` may be half-edited
 // then, and must not be sent.
-absl::Status Edit(std::vector<Announced>& tables, const std::vector<EditOp>& ops,
+absl::Status Edit(std::vector<Announced>& tables,
+                  const std::vector<EditOp>& ops,
                   std::pair<uint16_t, uint16_t> ephemeral,
                   std::vector<std::string>* warnings);
 

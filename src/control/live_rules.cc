@@ -21,8 +21,8 @@ size_t ProtoIndex(uint8_t proto) { return proto == kProtoUdp ? 1 : 0; }
 
 }  // namespace
 
-LiveRules::LiveRules(std::vector<Table> tables, ListenerOps* ops,
-                     bool enabled4, bool enabled6)
+LiveRules::LiveRules(std::vector<Table> tables, ListenerOps* ops, bool enabled4,
+                     bool enabled6)
     : tables_(std::move(tables)),
       ops_(ops),
       enabled4_(enabled4),
@@ -72,14 +72,16 @@ absl::Status LiveRules::Apply(const std::vector<Table>& next) {
     for (const Rule& r : t.rules) {
       if ((r.flags & kFlagScan) == 0) continue;
       if (r.to != r.first || !IsUnspecified(r.taddr)) {
-        return absl::UnimplementedError(absl::StrCat(
-            Describe(r), "auto forwarding takes each port to itself here: no "
+        return absl::UnimplementedError(
+            absl::StrCat(Describe(r),
+                         "auto forwarding takes each port to itself here: no "
                          "remapping or target address"));
       }
       if (t.pif == Pif::kHost &&
-          (!IsUnspecified(r.addr) || r.ifname_view() != "")) {
-        return absl::UnimplementedError(absl::StrCat(
-            Describe(r), "auto forwarding listens on every address here: no "
+          (!IsUnspecified(r.addr) || !r.ifname_view().empty())) {
+        return absl::UnimplementedError(
+            absl::StrCat(Describe(r),
+                         "auto forwarding listens on every address here: no "
                          "listening address or interface"));
       }
     }
@@ -94,8 +96,8 @@ absl::Status LiveRules::Apply(const std::vector<Table>& next) {
     const size_t free = ops_->FreeDescriptors();
     if (needed + kSpareDescriptors > free) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "the rules need ", needed, " more listening sockets, and only ",
-          free, " descriptors are free (", kSpareDescriptors,
+          "the rules need ", needed, " more listening sockets, and only ", free,
+          " descriptors are free (", kSpareDescriptors,
           " are kept for connections): raise the limit (ulimit -n) or "
           "forward fewer ports"));
     }
@@ -113,9 +115,10 @@ absl::Status LiveRules::Apply(const std::vector<Table>& next) {
         open_[key] = Open{o.target, *again};
       } else {
         open_.erase(key);
-        LOG_WARN("control: port %u could not be bound again after a refused "
-                 "update: %s",
-                 key.port, std::string(again.status().message()));
+        LOG_WARN(
+            "control: port %u could not be bound again after a refused "
+            "update: %s",
+            key.port, std::string(again.status().message()));
       }
     }
   };
@@ -153,10 +156,10 @@ absl::Status LiveRules::Apply(const std::vector<Table>& next) {
       ++failed[want.rule];
       continue;
     }
-    failure = absl::Status(
-        handle.status().code(),
-        absl::StrCat(Describe(rule), "port ", key.port, ": ",
-                     std::string(handle.status().message())));
+    failure =
+        absl::Status(handle.status().code(),
+                     absl::StrCat(Describe(rule), "port ", key.port, ": ",
+                                  std::string(handle.status().message())));
     break;
   }
   if (failure.ok()) {

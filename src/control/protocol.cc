@@ -18,7 +18,8 @@ using wire::LoadBe32;
 using wire::StoreBe16;
 using wire::StoreBe32;
 
-constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0,    0,
+                                       0, 0, 0, 0, 0xff, 0xff};
 
 // Byte offsets of a rule record.
 constexpr size_t kAddrAt = 0;
@@ -70,8 +71,8 @@ bool AddressesMatch(const Rule& a, const Rule& b) {
   return a.addr == b.addr;
 }
 
-absl::Status Reject(std::string why) {
-  return absl::InvalidArgumentError(std::move(why));
+absl::Status Reject(const std::string& why) {
+  return absl::InvalidArgumentError(why);
 }
 
 void AppendRules(std::vector<uint8_t>& out, const Table& table) {
@@ -140,10 +141,9 @@ std::string_view Rule::ifname_view() const {
 }
 
 std::string Describe(const Rule& rule) {
-  std::string out = absl::StrCat(ProtoName(rule.proto), " [",
-                                 rule.dual_stack() ? std::string("*")
-                                                   : FormatWireAddr(rule.addr),
-                                 "]");
+  std::string out = absl::StrCat(
+      ProtoName(rule.proto), " [",
+      rule.dual_stack() ? std::string("*") : FormatWireAddr(rule.addr), "]");
   if (!rule.ifname_view().empty()) {
     // A client may send any bytes: control characters are written as \xNN
     // so that a rule stays one line in a log.
@@ -195,13 +195,13 @@ std::string_view PifName(Pif pif) {
 
 absl::Status AddRule(Table& table, const Rule& rule, uint64_t& listeners) {
   if (rule.first > rule.last) {
-    return Reject(absl::StrFormat("invalid port range %u-%u", rule.first,
-                                  rule.last));
+    return Reject(
+        absl::StrFormat("invalid port range %u-%u", rule.first, rule.last));
   }
   if (rule.first == 0) return Reject("rule forwards from port 0");
   if (rule.to == 0 || rule.to + (rule.last - rule.first) > 65535) {
-    return Reject(absl::StrFormat("rule forwards to port 0 or beyond 65535 (%s)",
-                                  Describe(rule)));
+    return Reject(absl::StrFormat(
+        "rule forwards to port 0 or beyond 65535 (%s)", Describe(rule)));
   }
   if ((rule.flags & ~kKnownFlags) != 0) {
     return Reject(absl::StrFormat("unknown rule flags 0x%x", rule.flags));
@@ -218,9 +218,8 @@ absl::Status AddRule(Table& table, const Rule& rule, uint64_t& listeners) {
                                  " is not enabled"));
     }
   } else if ((table.caps & (v4 ? kCapIpv4 : kCapIpv6)) == 0) {
-    return Reject(absl::StrCat("IPv", v4 ? "4" : "6",
-                               " rule, but IPv", v4 ? "4" : "6",
-                               " is not enabled"));
+    return Reject(absl::StrCat("IPv", v4 ? "4" : "6", " rule, but IPv",
+                               v4 ? "4" : "6", " is not enabled"));
   }
   const bool proto_ok = (rule.proto == kProtoTcp && (table.caps & kCapTcp)) ||
                         (rule.proto == kProtoUdp && (table.caps & kCapUdp));
@@ -238,10 +237,9 @@ absl::Status AddRule(Table& table, const Rule& rule, uint64_t& listeners) {
                                  FormatWireAddr(rule.taddr)));
     }
     if (IsMappedV4(rule.taddr) != v4) {
-      return Reject(absl::StrCat("rule forwards from ",
-                                 FormatWireAddr(rule.addr), " to ",
-                                 FormatWireAddr(rule.taddr),
-                                 ", another address family"));
+      return Reject(
+          absl::StrCat("rule forwards from ", FormatWireAddr(rule.addr), " to ",
+                       FormatWireAddr(rule.taddr), ", another address family"));
     }
   }
   for (const Rule& other : table.rules) {
@@ -255,9 +253,9 @@ absl::Status AddRule(Table& table, const Rule& rule, uint64_t& listeners) {
                                   std::string(PifName(table.pif))));
   }
   if (listeners + rule.port_count() > kMaxListeners) {
-    return Reject(absl::StrFormat(
-        "rules of table %s need more than %u listening sockets",
-        std::string(PifName(table.pif)), kMaxListeners));
+    return Reject(
+        absl::StrFormat("rules of table %s need more than %u listening sockets",
+                        std::string(PifName(table.pif)), kMaxListeners));
   }
   listeners += rule.port_count();
   table.rules.push_back(rule);
@@ -324,7 +322,8 @@ void UpdateReader::Fail(std::string why) {
 }
 
 void UpdateReader::End() {
-  if (state_ == State::kMore) Fail("the client closed in the middle of an update");
+  if (state_ == State::kMore)
+    Fail("the client closed in the middle of an update");
 }
 
 size_t UpdateReader::Feed(absl::Span<const uint8_t> in) {
@@ -360,7 +359,8 @@ size_t UpdateReader::Feed(absl::Span<const uint8_t> in) {
           left_ = LoadBe32(partial_.data());
           if (left_ > kMaxRules) {
             Fail(absl::StrFormat("%u rules for table %s (at most %u)", left_,
-                                 std::string(PifName(current_->pif)), kMaxRules));
+                                 std::string(PifName(current_->pif)),
+                                 kMaxRules));
             break;
           }
         } else {

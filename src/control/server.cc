@@ -38,8 +38,8 @@ bool MakeAddress(const std::string& path, sockaddr_un* sun) {
 
 void LogTables(const std::vector<Table>& tables) {
   for (const Table& t : tables) {
-    LOG_INFO("control: forwarding rules for %s: %zu", std::string(PifName(t.pif)),
-             t.rules.size());
+    LOG_INFO("control: forwarding rules for %s: %zu",
+             std::string(PifName(t.pif)), t.rules.size());
     for (const Rule& r : t.rules) LOG_INFO("control:     %s", Describe(r));
   }
 }
@@ -49,9 +49,9 @@ void LogTables(const std::vector<Table>& tables) {
 absl::StatusOr<std::unique_ptr<Server>> Server::Bind(const std::string& path) {
   sockaddr_un sun;
   if (!MakeAddress(path, &sun)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "-c ", path, ": a control socket path needs 1 to ",
-        sizeof(sun.sun_path) - 1, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("-c ", path, ": a control socket path needs 1 to ",
+                     sizeof(sun.sun_path) - 1, " bytes"));
   }
   const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe < 0) return ErrnoToStatus(errno, "control socket");
@@ -65,13 +65,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Bind(const std::string& path) {
   if (err == ECONNREFUSED) {
     // A socket nobody listens on any more: a pasta that ended.
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoToStatus(errno, absl::StrCat("-c ", path, ": removing the stale socket"));
+      return ErrnoToStatus(
+          errno, absl::StrCat("-c ", path, ": removing the stale socket"));
     }
   } else if (err != ENOENT) {
     return ErrnoToStatus(err, absl::StrCat("-c ", path));
   }
-  const int fd =
-      socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return ErrnoToStatus(errno, "control socket");
   if (bind(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0 ||
       listen(fd, kBacklog) != 0) {
@@ -98,8 +98,8 @@ void Server::OnListener(Instant now) {
 }
 
 void Server::Accept(Instant now) {
-  const int fd = accept4(listen_fd_, nullptr, nullptr,
-                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+  const int fd =
+      accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       LOG_WARN("control: accept: %s", std::strerror(errno));
@@ -184,8 +184,8 @@ void Server::ReadUpdate() {
     switch (reader_->state()) {
       case UpdateReader::State::kMore:
         if (received_ > kMaxUpdateBytes) {
-          Finish(false, absl::StrCat("an update of more than ",
-                                     kMaxUpdateBytes, " bytes"));
+          Finish(false, absl::StrCat("an update of more than ", kMaxUpdateBytes,
+                                     " bytes"));
         }
         break;
       case UpdateReader::State::kError:
@@ -230,8 +230,9 @@ void Server::EndSession() {
 void Server::Expire(Instant now) {
   if (session_fd_ < 0 || now < deadline_) return;
   ++counters_.timeouts;
-  LOG_WARN("control: client took longer than %lld s, dropped; forwarding unchanged",
-           static_cast<long long>(kSessionTimeout.ToSeconds()));
+  LOG_WARN(
+      "control: client took longer than %lld s, dropped; forwarding unchanged",
+      static_cast<long long>(kSessionTimeout.ToSeconds()));
   EndSession();
   Accept(now);
 }

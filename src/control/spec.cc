@@ -67,8 +67,8 @@ bool ParseAddr(Cursor& c, WireAddr* out) {
       len = t.rest.find(']');
       if (len == std::string_view::npos) continue;
     } else {
-      const char* chars = family == AF_INET6 ? "0123456789aAbBcCdDeEfF:."
-                                             : "0123456789.";
+      const char* chars =
+          family == AF_INET6 ? "0123456789aAbBcCdDeEfF:." : "0123456789.";
       len = t.rest.find_first_not_of(chars);
       if (len == std::string_view::npos) len = t.rest.size();
     }
@@ -104,7 +104,8 @@ bool ParseIfname(Cursor& c, std::string* ifname) {
 }
 
 // "ADDR[%IF]/" or "[*][%IF]/". `addr` stays empty for no address or `*`.
-bool ParsePrefix(Cursor& c, std::optional<WireAddr>* addr, std::string* ifname) {
+bool ParsePrefix(Cursor& c, std::optional<WireAddr>* addr,
+                 std::string* ifname) {
   Cursor t = c;
   WireAddr a{};
   if (ParseAddr(t, &a) && ParseIfname(t, ifname) && t.Literal("/")) {
@@ -199,8 +200,8 @@ absl::Status Invalid(std::string_view spec) {
 // The port list `list` for a listening address `addr` (null: any) and
 // `ifname`, appended to `out`.
 absl::Status ParsePorts(std::string_view spec, std::string_view list,
-                        uint32_t caps, uint8_t proto, const WireAddr* addr, uint8_t flags,
-                        const std::string& ifname,
+                        uint32_t caps, uint8_t proto, const WireAddr* addr,
+                        uint8_t flags, const std::string& ifname,
                         std::pair<uint16_t, uint16_t> ephemeral,
                         std::vector<Rule>* out) {
   auto excluded = std::make_unique<std::bitset<65536>>();
@@ -283,7 +284,8 @@ absl::Status ParseSpec(std::string_view spec, char option, uint32_t caps,
                        SpecResult* out) {
   *out = SpecResult{};
   const bool outbound = option == 'T' || option == 'U';
-  const uint8_t proto = (option == 't' || option == 'T') ? kProtoTcp : kProtoUdp;
+  const uint8_t proto =
+      (option == 't' || option == 'T') ? kProtoTcp : kProtoUdp;
   if (spec == "none") {
     out->none = true;
     return absl::OkStatus();
@@ -304,14 +306,14 @@ absl::Status ParseSpec(std::string_view spec, char option, uint32_t caps,
   }
   if (outbound) {
     if ((caps & kCapIfname) == 0) {
-      out->warning = absl::StrCat(
-          "no device binding here: -", std::string(1, option), " ", std::string(spec),
-          " listens on 127.0.0.1 and ::1 only");
+      out->warning =
+          absl::StrCat("no device binding here: -", std::string(1, option), " ",
+                       std::string(spec), " listens on 127.0.0.1 and ::1 only");
       for (const bool v4 : {true, false}) {
         if ((caps & (v4 ? kCapIpv4 : kCapIpv6)) == 0) continue;
         const WireAddr lo = Loopback(v4);
-        const absl::Status st =
-            ParsePorts(spec, c.rest, caps, proto, &lo, 0, "", ephemeral, &out->rules);
+        absl::Status st = ParsePorts(spec, c.rest, caps, proto, &lo, 0, "",
+                                     ephemeral, &out->rules);
         if (!st.ok()) return st;
       }
       return absl::OkStatus();
@@ -331,12 +333,12 @@ absl::Status ParseSpec(std::string_view spec, char option, uint32_t caps,
     }
   }
   if (!ifname.empty() && (caps & kCapIfname) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "-", std::string(1, option), " ", std::string(spec),
-        ": binding to an interface needs Linux 5.7 or later"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("-", std::string(1, option), " ", std::string(spec),
+                     ": binding to an interface needs Linux 5.7 or later"));
   }
-  return ParsePorts(spec, c.rest, caps, proto, addr ? &*addr : nullptr, flags, ifname,
-                    ephemeral, &out->rules);
+  return ParsePorts(spec, c.rest, caps, proto, addr ? &*addr : nullptr, flags,
+                    ifname, ephemeral, &out->rules);
 }
 
 }  // namespace pasta::control

@@ -1,13 +1,16 @@
 // The listeners of forwarded ports, as every protocol handler keeps them
 // (TCP and UDP on the host for -t/-u, splice's and the relay's on a
 // loopback for -T/-U): one entry type and, over a std::vector of them,
-// finding a free entry.
+// finding a free entry, freeing one and pointing one elsewhere.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include <netinet/in.h>
+
+#include "common/log.h"
 #include "common/net_types.h"
 
 namespace pasta::flow {
@@ -46,6 +49,29 @@ uint32_t TakeListenerEntry(std::vector<L>& list, size_t* lowest_free) {
   if (i == list.size()) list.push_back(L{});
   *lowest_free = i + 1;
   return static_cast<uint32_t>(i);
+}
+
+// Entry `index` of `list`, whose socket the caller closed, is free again:
+// `*lowest_free` (TakeListenerEntry's bound) comes down to it. `what`
+// ("tcp", "udp", "splice", "udp relay") names the handler in the debug line.
+inline void FreeListenerEntry(std::vector<Listener>& list, size_t index,
+                              size_t* lowest_free, const char* what) {
+  Listener& l = list[index];
+  l.fd = -1;
+  if (index < *lowest_free) *lowest_free = index;
+  LOG_DEBUG("%s: no longer forwarding port %u (%s)", what, l.port,
+            l.family == AF_INET ? "IPv4" : "IPv6");
+}
+
+// Points `l` at port `target` on the other side, at `to_addr` (null: the
+// other side's own address), from its next connection or datagram on.
+inline void RetargetListener(Listener& l, uint16_t target,
+                             const IpAddr* to_addr, const char* what) {
+  l.target = target;
+  l.to_addr = to_addr != nullptr ? *to_addr : IpAddr{};
+  LOG_DEBUG("%s: port %u now forwards to port %u%s%s", what, l.port, target,
+            to_addr != nullptr ? " at " : "",
+            to_addr != nullptr ? FormatIp(*to_addr) : "");
 }
 
 }  // namespace pasta::flow

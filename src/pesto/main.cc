@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "version.h"
 #include "control/client.h"
 #include "control/protocol.h"
 #include "fwd/limits.h"
+#include "version.h"
 
 namespace {
 
@@ -27,8 +27,10 @@ constexpr char kUsage[] =
     "Show or change the forwarding rules of the pasta or passt whose control\n"
     "socket (its -c option) is PATH. With no change given, shows them.\n"
     "\n"
-    "  -t, --tcp-ports SPEC   TCP ports forwarded to the namespace (table HOST)\n"
-    "  -u, --udp-ports SPEC   UDP ports forwarded to the namespace (table HOST)\n"
+    "  -t, --tcp-ports SPEC   TCP ports forwarded to the namespace (table "
+    "HOST)\n"
+    "  -u, --udp-ports SPEC   UDP ports forwarded to the namespace (table "
+    "HOST)\n"
     "  -T, --tcp-ns SPEC      TCP ports forwarded from the namespace (SPLICE)\n"
     "  -U, --udp-ns SPEC      UDP ports forwarded from the namespace (SPLICE)\n"
     "                         SPEC as for pasta: none, auto, all, ranges,\n"
@@ -103,13 +105,15 @@ int main(int argc, char** argv) {
       case 'u':
       case 'T':
       case 'U':
-        ops.push_back(EditOp{EditOp::Kind::kSpec, static_cast<char>(c), optarg});
+        ops.push_back(
+            EditOp{EditOp::Kind::kSpec, static_cast<char>(c), optarg});
         break;
       default: {
         const std::string what =
             optopt != 0 ? std::string("option -") + static_cast<char>(optopt)
                         : std::string("option ") + argv[optind - 1];
-        return UsageError((what + ": unknown, or its argument is missing").c_str());
+        return UsageError(
+            (what + ": unknown, or its argument is missing").c_str());
       }
     }
   }
@@ -132,7 +136,8 @@ int main(int argc, char** argv) {
   if (!tables.ok()) return Fail(std::string(tables.status().message()));
   if (debug) {
     for (const Announced& a : *tables) {
-      std::fprintf(stderr, "pesto: table %u: %s, %zu rules, capabilities 0x%x\n",
+      std::fprintf(stderr,
+                   "pesto: table %u: %s, %zu rules, capabilities 0x%x\n",
                    static_cast<unsigned>(a.table.pif), a.name.c_str(),
                    a.table.rules.size(), a.table.caps);
     }
@@ -152,7 +157,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> warnings;
   const absl::Status edited = pasta::control::Edit(
       *tables, ops, pasta::fwd::EphemeralPorts(), &warnings);
-  for (const std::string& w : warnings) std::fprintf(stderr, "pesto: %s\n", w.c_str());
+  for (const std::string& w : warnings)
+    std::fprintf(stderr, "pesto: %s\n", w.c_str());
   if (!edited.ok()) {
     close(fd);
     return Fail(std::string(edited.message()));
@@ -171,14 +177,17 @@ int main(int argc, char** argv) {
     const ssize_t n =
         send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Fail(std::string("writing to the control socket: ") + std::strerror(errno));
+    if (n <= 0)
+      return Fail(std::string("writing to the control socket: ") +
+                  std::strerror(errno));
     sent += static_cast<size_t>(n);
   }
   shutdown(fd, SHUT_WR);
   const absl::Status status = pasta::control::ReadStatus(fd);
   close(fd);
   if (!status.ok()) {
-    return Fail("the server refused the update: " + std::string(status.message()));
+    return Fail("the server refused the update: " +
+                std::string(status.message()));
   }
   return 0;
 }

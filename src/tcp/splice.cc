@@ -188,19 +188,13 @@ void SpliceFlows::RemoveNamespaceListeners(uint16_t ns_port) {
 }
 
 void SpliceFlows::CloseNamespaceListener(uint32_t index) {
-  Listener& l = listeners_[index];
-  sys_->Close(l.fd);
-  l.fd = -1;
-  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
-  LOG_DEBUG("splice: no longer forwarding namespace port %u (%s)", l.port,
-            l.family == AF_INET ? "IPv4" : "IPv6");
+  sys_->Close(listeners_[index].fd);
+  flow::FreeListenerEntry(listeners_, index, &lowest_free_listener_, "splice");
 }
 
 void SpliceFlows::RetargetNamespaceListener(uint32_t index,
                                             uint16_t host_port) {
-  listeners_[index].target = host_port;
-  LOG_DEBUG("splice: namespace port %u now forwards to host port %u",
-            listeners_[index].port, host_port);
+  flow::RetargetListener(listeners_[index], host_port, nullptr, "splice");
 }
 
 void SpliceFlows::OnEvent(uint32_t slot, int side, uint32_t events) {

@@ -754,22 +754,13 @@ void TcpFlows::RemoveListeners(uint16_t host_port) {
 }
 
 void TcpFlows::CloseListener(uint32_t index) {
-  Listener& l = listeners_[index];
-  CloseSocket(l.fd, false);
-  l.fd = -1;
-  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
-  LOG_DEBUG("tcp: no longer forwarding host port %u (%s)", l.port,
-            l.family == AF_INET ? "IPv4" : "IPv6");
+  CloseSocket(listeners_[index].fd, false);
+  flow::FreeListenerEntry(listeners_, index, &lowest_free_listener_, "tcp");
 }
 
 void TcpFlows::RetargetListener(uint32_t index, uint16_t ns_port,
                                 const IpAddr* to_addr) {
-  Listener& l = listeners_[index];
-  l.target = ns_port;
-  l.to_addr = to_addr ? *to_addr : IpAddr{};
-  LOG_DEBUG("tcp: host port %u now forwards to namespace port %u%s%s",
-            l.port, ns_port, to_addr ? " at " : "",
-            to_addr ? FormatIp(*to_addr) : "");
+  flow::RetargetListener(listeners_[index], ns_port, to_addr, "tcp");
 }
 
 }  // namespace pasta::tcp

@@ -79,15 +79,12 @@ void UdpRelay::CloseListener(uint32_t index) {
   Listener& l = listeners_[index];
   ForgetListener(l.fd);
   sys_->Close(l.fd);
-  l.fd = -1;
-  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
-  LOG_DEBUG("udp relay: no longer forwarding loopback port %u", l.port);
+  flow::FreeListenerEntry(listeners_, index, &lowest_free_listener_,
+                          "udp relay");
 }
 
 void UdpRelay::RetargetListener(uint32_t index, uint16_t target) {
-  listeners_[index].target = target;
-  LOG_DEBUG("udp relay: loopback port %u now goes to port %u",
-            listeners_[index].port, target);
+  flow::RetargetListener(listeners_[index], target, nullptr, "udp relay");
 }
 
 void UdpRelay::OnReadable(uint32_t slot, Instant now) {

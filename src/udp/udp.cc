@@ -383,20 +383,12 @@ void UdpFlows::CloseListener(uint32_t index) {
   }
   if (relay_ != nullptr) relay_->ForgetListener(l.fd);
   sys_->Close(l.fd);
-  l.fd = -1;
-  lowest_free_listener_ = std::min<size_t>(lowest_free_listener_, index);
-  LOG_DEBUG("udp: no longer forwarding host port %u (%s)", l.port,
-            l.family == AF_INET ? "IPv4" : "IPv6");
+  flow::FreeListenerEntry(listeners_, index, &lowest_free_listener_, "udp");
 }
 
 void UdpFlows::RetargetListener(uint32_t index, uint16_t ns_port,
                                 const IpAddr* to_addr) {
-  Listener& l = listeners_[index];
-  l.target = ns_port;
-  l.to_addr = to_addr ? *to_addr : IpAddr{};
-  LOG_DEBUG("udp: host port %u now forwards to namespace port %u%s%s",
-            l.port, ns_port, to_addr ? " at " : "",
-            to_addr ? FormatIp(*to_addr) : "");
+  flow::RetargetListener(listeners_[index], ns_port, to_addr, "udp");
 }
 
 void UdpFlows::OnReadable(uint32_t slot, Instant now) {

@@ -90,18 +90,18 @@ TEST(ControlClientTest, ReplaceModeEmptiesATableOnceThenAdds) {
   std::vector<Announced> t = Pasta();
   ASSERT_TRUE(EditAll(t, {Spec('t', "22"), Spec('T', "53")}).ok());
   ASSERT_TRUE(EditAll(t, {Spec('t', "0.0.0.0/8080"), Spec('t', "[::]/8080"),
-                      Spec('u', "5353")})
+                          Spec('u', "5353")})
                   .ok());
-  EXPECT_THAT(Lines(t[0].table),
-              ElementsAre("TCP [0.0.0.0]:8080  =>  8080 ",
-                          "TCP [::]:8080  =>  8080 ", "UDP [*]:5353  =>  5353 "));
+  EXPECT_THAT(Lines(t[0].table), ElementsAre("TCP [0.0.0.0]:8080  =>  8080 ",
+                                             "TCP [::]:8080  =>  8080 ",
+                                             "UDP [*]:5353  =>  5353 "));
   EXPECT_THAT(Lines(t[1].table), ElementsAre("TCP [*]%lo:53  =>  53 "));
 }
 
 TEST(ControlClientTest, AddDeleteAndClear) {
   std::vector<Announced> t = Pasta();
   ASSERT_TRUE(EditAll(t, {Add(), Spec('t', "8080"),
-                      Spec('t', "0.0.0.0/5000:192.0.2.5/6000")})
+                          Spec('t', "0.0.0.0/5000:192.0.2.5/6000")})
                   .ok());
   // Adding a conflicting rule fails and says with what.
   const absl::Status conflict = EditAll(t, {Add(), Spec('t', "0.0.0.0/8080")});
@@ -110,11 +110,13 @@ TEST(ControlClientTest, AddDeleteAndClear) {
                         "versus TCP [*]:8080  =>  8080 "));
   // Deleting needs the whole rule.
   std::vector<Announced> copy = t;
-  EXPECT_THAT(std::string(EditAll(copy, {Delete(), Spec('t', "0.0.0.0/5000")})
-                              .message()),
-              HasSubstr("isn't the same rule"));
-  EXPECT_THAT(std::string(EditAll(copy, {Delete(), Spec('t', "7777")}).message()),
-              HasSubstr("no such rule"));
+  EXPECT_THAT(
+      std::string(
+          EditAll(copy, {Delete(), Spec('t', "0.0.0.0/5000")}).message()),
+      HasSubstr("isn't the same rule"));
+  EXPECT_THAT(
+      std::string(EditAll(copy, {Delete(), Spec('t', "7777")}).message()),
+      HasSubstr("no such rule"));
   ASSERT_TRUE(
       EditAll(t, {Delete(), Spec('t', "0.0.0.0/5000:192.0.2.5/6000")}).ok());
   EXPECT_THAT(Lines(t[0].table), ElementsAre("TCP [*]:8080  =>  8080 "));
@@ -136,7 +138,8 @@ TEST(ControlClientTest, NoneAndMissingTables) {
   ASSERT_TRUE(EditAll(t, {Spec('t', "none")}).ok());
   EXPECT_TRUE(t[0].table.rules.empty());
 
-  std::vector<Announced> passt = {Announced{"HOST", Table{Pif::kHost, 0x2f, {}}}};
+  std::vector<Announced> passt = {
+      Announced{"HOST", Table{Pif::kHost, 0x2f, {}}}};
   EXPECT_THAT(std::string(EditAll(passt, {Spec('T', "22")}).message()),
               HasSubstr("no outbound (SPLICE) table"));
   EXPECT_THAT(std::string(EditAll(passt, {Spec('t', "auto")}).message()),

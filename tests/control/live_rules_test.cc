@@ -64,17 +64,16 @@ class FakeListeners : public ListenerOps {
   std::vector<std::string> Lines() const {
     std::set<std::string> out;
     for (const auto& [handle, l] : open) {
-      out.insert(absl::StrCat(l.key.proto == kProtoTcp ? "TCP" : "UDP",
-                              l.key.pif == Pif::kSplice ? " lo" : "",
-                              l.key.family == AF_INET ? " v4 " : " v6 ",
-                              IsUnspecified(l.key.addr)
-                                  ? std::string()
-                                  : FormatWireAddr(l.key.addr) + " ",
-                              l.key.port, "->",
-                              IsUnspecified(l.target.addr)
-                                  ? std::string()
-                                  : FormatWireAddr(l.target.addr) + ":",
-                              l.target.port));
+      out.insert(absl::StrCat(
+          l.key.proto == kProtoTcp ? "TCP" : "UDP",
+          l.key.pif == Pif::kSplice ? " lo" : "",
+          l.key.family == AF_INET ? " v4 " : " v6 ",
+          IsUnspecified(l.key.addr) ? std::string()
+                                    : FormatWireAddr(l.key.addr) + " ",
+          l.key.port, "->",
+          IsUnspecified(l.target.addr) ? std::string()
+                                       : FormatWireAddr(l.target.addr) + ":",
+          l.target.port));
     }
     return {out.begin(), out.end()};
   }
@@ -111,12 +110,12 @@ TEST(LiveRulesTest, OpensEachPortAndFamilyOfTheRules) {
                                  {'u', "[::1]/53"},
                                  {'T', "9090-9091"}}))
                   .ok());
-  EXPECT_THAT(ops.Lines(),
-              ::testing::ElementsAre(
-                  "TCP lo v4 9090->9090", "TCP lo v4 9091->9091",
-                  "TCP lo v6 9090->9090", "TCP lo v6 9091->9091",
-                  "TCP v4 5000->192.0.2.5:6000", "TCP v4 8080->8080",
-                  "TCP v6 8080->8080", "UDP v6 ::1 53->53"));
+  EXPECT_THAT(
+      ops.Lines(),
+      ::testing::ElementsAre("TCP lo v4 9090->9090", "TCP lo v4 9091->9091",
+                             "TCP lo v6 9090->9090", "TCP lo v6 9091->9091",
+                             "TCP v4 5000->192.0.2.5:6000", "TCP v4 8080->8080",
+                             "TCP v6 8080->8080", "UDP v6 ::1 53->53"));
   EXPECT_EQ(live.listeners(), 8U);
   EXPECT_TRUE(live.Explicit(Pif::kHost, kProtoTcp, 8080));
   EXPECT_TRUE(live.Explicit(Pif::kSplice, kProtoTcp, 9091));
@@ -150,11 +149,12 @@ TEST(LiveRulesTest, AFailedUpdateLeavesEverythingAsItWas) {
   ASSERT_TRUE(live.Apply(first).ok());
   const auto before = ops.open;
   ops.taken.insert({kProtoTcp, 9999});
-  const absl::Status st = live.Apply(
-      Tables({{'t', "1000-1010"}, {'t', "9999"}, {'u', "5353"}}));
+  const absl::Status st =
+      live.Apply(Tables({{'t', "1000-1010"}, {'t', "9999"}, {'u', "5353"}}));
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(std::string(st.message()),
-              HasSubstr("TCP [*]:9999  =>  9999 port 9999: Address already in use"));
+  EXPECT_THAT(
+      std::string(st.message()),
+      HasSubstr("TCP [*]:9999  =>  9999 port 9999: Address already in use"));
   EXPECT_EQ(ops.open.size(), before.size());
   for (const auto& [handle, l] : before) EXPECT_TRUE(ops.open.contains(handle));
   EXPECT_EQ(live.tables()[0].rules, first[0].rules);
@@ -219,14 +219,16 @@ TEST(LiveRulesTest, AutoRulesOpenNothingHereAndGiveTheirPorts) {
   EXPECT_FALSE(live.ScanPorts(Pif::kHost, kProtoTcp).test(8011));
   EXPECT_FALSE(live.ScanPorts(Pif::kHost, kProtoUdp).test(8005));
   EXPECT_TRUE(live.ScanPorts(Pif::kSplice, kProtoTcp).test(5432));
-  EXPECT_FALSE(live.ScanPorts(Pif::kSplice, kProtoTcp).test(40000));  // ephemeral
+  EXPECT_FALSE(
+      live.ScanPorts(Pif::kSplice, kProtoTcp).test(40000));  // ephemeral
   // Dropped: gone from the ports.
   ASSERT_TRUE(live.Apply(Tables({{'t', "22"}})).ok());
   EXPECT_FALSE(live.ScanPorts(Pif::kSplice, kProtoTcp).any());
   // A shape the automatic forwarding can't give: refused, nothing changes.
   std::vector<Table> remap = Tables({{'t', "8000-8010,auto"}});
   remap[0].rules[0].to = 9000;
-  EXPECT_THAT(std::string(live.Apply(remap).message()), HasSubstr("no remapping"));
+  EXPECT_THAT(std::string(live.Apply(remap).message()),
+              HasSubstr("no remapping"));
   std::vector<Table> bound = Tables({{'t', "8000-8010,auto"}});
   bound[0].rules[0].flags &= static_cast<uint8_t>(~kFlagDualStack);
   bound[0].rules[0].addr = WireAddr{};

@@ -60,9 +60,9 @@ std::vector<uint8_t> Bytes(std::initializer_list<int> list) {
 TEST(ControlProtocolTest, HelloWithEmptyTablesIsTheCaptured295Bytes) {
   const std::vector<uint8_t> hello = EncodeHello(PastaTables());
   ASSERT_EQ(hello.size(), 295U);
-  const std::vector<uint8_t> head = Bytes({'b', 'a', 's', 'i', 'l', ':', 's', 0,
-                                           0, 0, 0, 2, 0, 0, 0, 0x80, 0, 0, 0,
-                                           0x10, 1, 'H', 'O', 'S', 'T', 0});
+  const std::vector<uint8_t> head =
+      Bytes({'b', 'a', 's',  'i', 'l', ':', 's',  0, 0,   0,   0,   2,   0,
+             0,   0,   0x80, 0,   0,   0,   0x10, 1, 'H', 'O', 'S', 'T', 0});
   EXPECT_TRUE(std::equal(head.begin(), head.end(), hello.begin()));
   // The rest of the name is zero, then caps and count.
   for (size_t i = 0x19; i < 0x95; ++i) ASSERT_EQ(hello[i], 0) << i;
@@ -129,7 +129,8 @@ TEST(ControlProtocolTest, DescribeMatchesUpstreamsLines) {
   EXPECT_EQ(Describe(v6), "TCP [::1]:5002  =>  2001:db8::5:6002 ");
   Rule weak = Tcp(65001, 65535, 65001);
   weak.flags |= kFlagWeak;
-  EXPECT_EQ(Describe(weak), "TCP [*]:65001-65535  =>  65001-65535  (best effort)");
+  EXPECT_EQ(Describe(weak),
+            "TCP [*]:65001-65535  =>  65001-65535  (best effort)");
   Rule scan = Tcp(1, 32767, 1);
   scan.flags |= kFlagWeak | kFlagScan;
   std::memcpy(scan.ifname.data(), "lo", 2);
@@ -232,9 +233,9 @@ TEST(ControlProtocolTest, AddRuleEnforcesConflictsAndLimits) {
   for (uint16_t p = 1000; table.rules.size() < kMaxRules; ++p) {
     ASSERT_TRUE(AddRule(table, Tcp(p, p, p), listeners).ok());
   }
-  EXPECT_THAT(std::string(AddRule(table, Tcp(5000, 5000, 5000), listeners)
-                              .message()),
-              HasSubstr("more than 255 rules"));
+  EXPECT_THAT(
+      std::string(AddRule(table, Tcp(5000, 5000, 5000), listeners).message()),
+      HasSubstr("more than 255 rules"));
   // The socket budget counts ports over the table's rules.
   Table udp{Pif::kHost, kAllCaps, {}};
   uint64_t sockets = 0;

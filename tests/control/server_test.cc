@@ -42,17 +42,18 @@ class ControlServerTest : public ::testing::Test {
     auto server = Server::Bind(path_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    server_->Start(ServerHooks{
-        [this] { return tables_; },
-        [this](const std::vector<Table>& t) {
-          ++applies_;
-          if (!refuse_.empty()) return absl::FailedPreconditionError(refuse_);
-          tables_ = t;
-          return absl::OkStatus();
-        },
-        [this](int fd, uint32_t events, bool add, bool listener) {
-          watched_.push_back({fd, events, add, listener});
-        }});
+    server_->Start(
+        ServerHooks{[this] { return tables_; },
+                    [this](const std::vector<Table>& t) {
+                      ++applies_;
+                      if (!refuse_.empty())
+                        return absl::FailedPreconditionError(refuse_);
+                      tables_ = t;
+                      return absl::OkStatus();
+                    },
+                    [this](int fd, uint32_t events, bool add, bool listener) {
+                      watched_.push_back({fd, events, add, listener});
+                    }});
   }
 
   int Connect() {
@@ -243,7 +244,7 @@ TEST_F(ControlServerTest, BindRefusesALiveSocketAndReplacesAStaleOne) {
   EXPECT_THAT(std::string(second.status().message()),
               HasSubstr("already answers"));
   server_.reset();  // the file stays, nobody listens
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   auto again = Server::Bind(path_);
   EXPECT_TRUE(again.ok()) << again.status();

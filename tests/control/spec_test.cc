@@ -27,7 +27,8 @@ std::vector<std::string> Lines(std::string_view spec, char option,
   return out;
 }
 
-std::string Error(std::string_view spec, char option, uint32_t caps = kAllCaps) {
+std::string Error(std::string_view spec, char option,
+                  uint32_t caps = kAllCaps) {
   SpecResult result;
   const absl::Status st = ParseSpec(spec, option, caps, kEphemeral, &result);
   EXPECT_FALSE(st.ok()) << spec;
@@ -46,7 +47,8 @@ TEST(ControlSpecTest, CapturedEncodings) {
   ASSERT_TRUE(ParseSpec("all", 't', kAllCaps, kEphemeral, &r).ok());
   ASSERT_THAT(r.rules, SizeIs(2));
   EXPECT_EQ(r.rules[0].flags, 0x03);
-  EXPECT_EQ(Describe(r.rules[0]), "TCP [*]:1-32767  =>  1-32767  (best effort)");
+  EXPECT_EQ(Describe(r.rules[0]),
+            "TCP [*]:1-32767  =>  1-32767  (best effort)");
   EXPECT_EQ(Describe(r.rules[1]),
             "TCP [*]:61000-65535  =>  61000-65535  (best effort)");
 
@@ -61,8 +63,9 @@ TEST(ControlSpecTest, CapturedEncodings) {
 
   EXPECT_THAT(Lines("0.0.0.0/22:192.0.2.1", 't'),
               ::testing::ElementsAre("TCP [0.0.0.0]:22  =>  192.0.2.1:22 "));
-  EXPECT_THAT(Lines("0.0.0.0/5000:192.0.2.5/6000", 't'),
-              ::testing::ElementsAre("TCP [0.0.0.0]:5000  =>  192.0.2.5:6000 "));
+  EXPECT_THAT(
+      Lines("0.0.0.0/5000:192.0.2.5/6000", 't'),
+      ::testing::ElementsAre("TCP [0.0.0.0]:5000  =>  192.0.2.5:6000 "));
   EXPECT_THAT(Lines("[::1]/5002:[2001:db8::5]/6002", 't'),
               ::testing::ElementsAre("TCP [::1]:5002  =>  2001:db8::5:6002 "));
   EXPECT_THAT(Lines("6000-6010:7000-7010", 'u'),
@@ -84,11 +87,12 @@ TEST(ControlSpecTest, PrefixesAndExclusions) {
   EXPECT_THAT(Lines("100-110:200-210,~105", 'u'),
               ::testing::ElementsAre("UDP [*]:100-104  =>  200-204 ",
                                      "UDP [*]:106-110  =>  206-210 "));
-  EXPECT_THAT(Lines("127.0.0.6/all:192.0.2.6", 't'),
-              ::testing::ElementsAre(
-                  "TCP [127.0.0.6]:1-32767  =>  192.0.2.6:1-32767  (best effort)",
-                  "TCP [127.0.0.6]:61000-65535  =>  192.0.2.6:61000-65535  "
-                  "(best effort)"));
+  EXPECT_THAT(
+      Lines("127.0.0.6/all:192.0.2.6", 't'),
+      ::testing::ElementsAre(
+          "TCP [127.0.0.6]:1-32767  =>  192.0.2.6:1-32767  (best effort)",
+          "TCP [127.0.0.6]:61000-65535  =>  192.0.2.6:61000-65535  "
+          "(best effort)"));
   EXPECT_THAT(Lines("~1-32000", 't'),
               ::testing::ElementsAre(
                   "TCP [*]:32001-32767  =>  32001-32767  (best effort)",
@@ -122,7 +126,8 @@ TEST(ControlSpecTest, NoneAndErrors) {
         << bad;
   }
   EXPECT_THAT(Error("127.0.0.1/22", 'T'), HasSubstr("for -t and -u only"));
-  EXPECT_THAT(Error("auto", 't', kAllCaps & ~kCapScan), HasSubstr("pasta only"));
+  EXPECT_THAT(Error("auto", 't', kAllCaps & ~kCapScan),
+              HasSubstr("pasta only"));
   EXPECT_THAT(Error("%eth0/22", 't', kAllCaps & ~kCapIfname),
               HasSubstr("Linux 5.7"));
   EXPECT_THAT(Error("%../22", 't'), HasSubstr("invalid interface name"));
