@@ -339,7 +339,8 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
   if (!s.ok()) return ErrnoToStatus(s.err, "UDP socket");
   const int fd = s.fd();
   sock::Result r = sock::Ok();
-  if (!ifname.empty()) r = sys_->BindToDevice(fd, ifname);
+  if (cfg_.freebind) r = sock::SetFreebind(*sys_, fd, family);
+  if (r.ok() && !ifname.empty()) r = sys_->BindToDevice(fd, ifname);
   if (r.ok()) {
     r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
                    host_port);
