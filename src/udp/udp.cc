@@ -464,10 +464,6 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
   for (int i = 0; i < n; ++i) {
     const Datagram& d = batch_[i];
     if (TooBig(d, family)) continue;
-    if (ns.family != family) {
-      ++counters_.dropped_no_ns_addr;
-      continue;
-    }
     if (d.family != family) {
       ++counters_.dropped_invalid;
       continue;
@@ -475,6 +471,11 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
     if (relay_ != nullptr && !to_addr && IsLoopback(family, d.addr)) {
       relay_->Forward(l.fd, family, d.port, l.target,
                       absl::MakeConstSpan(d.data, d.len), now);
+      continue;
+    }
+    // After the relay: --splice-only gives no namespace address.
+    if (ns.family != family) {
+      ++counters_.dropped_no_ns_addr;
       continue;
     }
     Key key{};
