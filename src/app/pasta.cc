@@ -42,6 +42,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "device/null_device.h"
 #include "device/tap_device.h"
 #include "dhcp/resolv_conf.h"
 #include "flow/siphash.h"
@@ -199,20 +200,37 @@ netlink::TapConfig FamilyPart(const netlink::TapConfig& cfg, int family) {
   return part;
 }
 
-// Runs inside the target namespace (clone helper): opens the tap, brings
-// loopback up and, with --config-net, configures the tap and reads back its
-// IPv6 link-local address into `*link_local6`. With `v6_optional` (IPv6 in
-// local mode) the IPv6 part goes last, and its failure (a namespace whose
-// kernel refuses IPv6) goes to `*v6_error` instead of failing the set-up.
+// Runs inside the target namespace (clone helper): opens the tap (or takes
+// -F's, or none with --splice-only), brings loopback up and, with
+// --config-net, configures the tap and reads back its IPv6 link-local
+// address into `*link_local6`. With `v6_optional` (IPv6 in local mode) the
+// IPv6 part goes last, and its failure (a namespace whose kernel refuses
+// IPv6) goes to `*v6_error` instead of failing the set-up.
 absl::Status SetUpInNamespace(Run& run, const std::string& name,
                               const std::optional<netlink::TapConfig>& tap_cfg,
                               std::string* actual_name, IpAddr* link_local6,
                               bool v6_optional, absl::Status* v6_error) {
-  ASSIGN_OR_RETURN(UniqueFd fd, device::OpenTap(name, actual_name, Offloads()));
+  const config::Config& cfg = run.cfg;
+  UniqueFd fd;
+  bool vnet = false;
+  if (cfg.fd >= 0) {
+    // Upstream's pasta reads -F's tap as its own; a tap opened without a
+    // virtio-net header means no offloads.
+    ASSIGN_OR_RETURN(fd, device::AdoptTap(cfg.fd, actual_name, &vnet));
+  } else if (!cfg.splice_only) {
+    vnet = Offloads();
+    ASSIGN_OR_RETURN(fd, device::OpenTap(name, actual_name, vnet));
+  }
   netlink::TapConfig lo;
   lo.ifname = "lo";
   lo.strict_check = StrictCheck();
   RETURN_IF_ERROR(netlink::ConfigureTap(lo));
+  if (cfg.splice_only) {
+    // No tap, so nothing to configure, answer or record.
+    run.tap.emplace(std::make_unique<device::NullDevice>(), nullptr, nullptr,
+                    nullptr);
+    return absl::OkStatus();
+  }
   if (tap_cfg) {
     netlink::TapConfig c = *tap_cfg;
     c.ifname = *actual_name;
@@ -223,9 +241,8 @@ absl::Status SetUpInNamespace(Run& run, const std::string& name,
       RETURN_IF_ERROR(netlink::ConfigureTap(c, link_local6));
     }
   }
-  run.tap.emplace(
-      std::make_unique<device::TapDevice>(std::move(fd), Offloads()),
-      &run.services, nullptr, run.pcap.get());
+  run.tap.emplace(std::make_unique<device::TapDevice>(std::move(fd), vnet),
+                  &run.services, nullptr, run.pcap.get());
   return absl::OkStatus();
 }
 
@@ -252,7 +269,13 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
   // The namespace's first address per family, as the address map has it.
   uc.ns_addr4 = uc.map.ns4;
   uc.ns_addr6 = uc.map.ns6;
+  if (cfg.splice_only) {
+    // No tap to reach an address on: datagrams from outside the host's
+    // loopback are dropped (the relay takes the rest).
+    uc.ns_addr4 = uc.ns_addr6 = IpAddr{};
+  }
   uc.mtu = net.mtu;
+  uc.freebind = cfg.freebind;
   uc.coalesce = true;
   run.udp = std::make_unique<udp::UdpFlows>(uc, run.sys.get(), &*run.tap,
                                             flow::RandomSipKey(), &run.flows);
@@ -306,6 +329,13 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
   // The namespace's first address per family, as the address map has it.
   tc.ns_addr4 = tc.map.ns4;
   tc.ns_addr6 = tc.map.ns6;
+  if (cfg.splice_only) {
+    // No tap to reach an address on: connections from outside the host's
+    // loopback are closed at once, as upstream's (splicing goes to the
+    // namespace's loopback).
+    tc.ns_addr4 = tc.ns_addr6 = IpAddr{};
+  }
+  tc.freebind = cfg.freebind;
   tc.out = OutboundFor(cfg);
   tc.mtu = net.mtu;
   run.tcp = std::make_unique<tcp::TcpFlows>(tc, run.sys.get(), &*run.tap,
@@ -556,8 +586,15 @@ int Main(int argc, char* argv[]) {
     // persistent) vanishes with our descriptor.
     return Fail(ns_status);
   }
-  LOG_DEBUG("tap %s ready in the target namespace%s", tap_name,
-            cfg.config_net ? ", configured" : "");
+  if (cfg.splice_only) {
+    LOG_DEBUG("--splice-only: no tap, loopback forwarding only%s",
+              cfg.config_net ? " (--config-net has nothing to configure)" : "");
+  } else {
+    LOG_DEBUG("tap %s ready in the target namespace%s%s%s", tap_name,
+              cfg.fd >= 0 ? " (from --fd)" : "",
+              run.tap->can_offload() ? "" : ", no offloads",
+              cfg.config_net ? ", configured" : "");
+  }
 
   run.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
   run.signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
@@ -589,7 +626,11 @@ int Main(int argc, char* argv[]) {
   if (run.control) {
     if (absl::Status st = StartControl(run); !st.ok()) return Fail(st);
   }
-  absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
+  // --splice-only: no tap to watch.
+  absl::Status st =
+      run.tap->fd() < 0
+          ? absl::OkStatus()
+          : AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kTimer, 0, run.timer.get()}, EPOLLIN);
   if (st.ok())

@@ -116,6 +116,7 @@ absl::Status EnterSandbox(Run& run) {
     plan.keep |= sandbox::Cap(CAP_NET_RAW);
   }
   if (cfg.runas_set) plan.runas = sandbox::Ids{cfg.runas_uid, cfg.runas_gid};
+  plan.chroot_fallback = cfg.chroot_fallback;
   ASSIGN_OR_RETURN(sandbox::Outcome out, sandbox::Enter(plan));
   // Joined: the helper must not try again (setns() refuses a namespace the
   // caller is already in).
@@ -127,7 +128,9 @@ absl::Status EnterSandbox(Run& run) {
         sandbox::DescribeCaps(out.caps));
   }
   LOG_DEBUG("sandbox: %s%s; uid %d, gid %d; capabilities %s; system calls %s",
-            out.fs_detached ? "empty file system" : "file system visible: ",
+            out.fs_chroot     ? "empty file system (chroot)"
+            : out.fs_detached ? "empty file system"
+                              : "file system visible: ",
             out.fs_detached ? "" : out.fs_note, static_cast<int>(getuid()),
             static_cast<int>(getgid()), sandbox::DescribeCaps(out.caps),
             out.syscalls_filtered ? "filtered" : "not filtered");

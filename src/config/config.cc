@@ -134,7 +134,6 @@ class Parser {
   void GivenOption(int val, const char* value) {
     Given(CanonicalName(val), absl::StrCat("--", CanonicalName(val)), value);
   }
-  void Unimplemented(const char* long_name);
 
   absl::Status Handle(int code, const std::string& label, const char* arg);
   static absl::Status GetoptError(int code, int argc, char* const argv[]);
@@ -192,13 +191,6 @@ void Parser::Given(const std::string& key, const std::string& shown,
     }
   }
   seen_.push_back({key, shown, value, 1});
-}
-
-void Parser::Unimplemented(const char* long_name) {
-  for (const std::string& name : cfg_.unimplemented) {
-    if (name == long_name) return;
-  }
-  cfg_.unimplemented.emplace_back(long_name);
 }
 
 absl::Status Parser::SetAddrPerFamily(int val, const std::string& label,
@@ -484,7 +476,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
         return Bad(label, arg, "invalid file descriptor (a number above 2)");
       }
       GivenOption(code, arg);
-      Unimplemented("fd");
       cfg_.fd = static_cast<int>(number);
       return absl::OkStatus();
     case 'p':
@@ -620,14 +611,12 @@ absl::Status Parser::Handle(int code, const std::string& label,
       cfg_.no_splice = true;
       return absl::OkStatus();
     case kOptSpliceOnly:
-      Unimplemented("splice-only");
       cfg_.splice_only = true;
       return absl::OkStatus();
     case kOptHostLoToNsLo:
       cfg_.host_lo_to_ns_lo = true;
       return absl::OkStatus();
     case kOptFreebind:
-      Unimplemented("freebind");
       cfg_.freebind = true;
       return absl::OkStatus();
     case '4':
@@ -683,7 +672,6 @@ absl::Status Parser::Handle(int code, const std::string& label,
     case 'c':
       return SetPath(code, label, arg, &cfg_.conf_path);
     case kOptChrootFallback:
-      Unimplemented("chroot-fallback");
       cfg_.chroot_fallback = true;
       return absl::OkStatus();
     case kOptRepairPath:
@@ -860,6 +848,27 @@ absl::Status Parser::CrossCheck() {
 
   if (cfg_.splice_only && cfg_.no_splice) {
     return error("--splice-only conflicts with --no-splice");
+  }
+  if (cfg_.splice_only) {
+    // Without a tap only the loopbacks are joined: a target address would
+    // be reached over the tap.
+    for (int i = 0; i < 4; ++i) {
+      const PortSpec& spec = i == 0   ? cfg_.tcp_ports
+                             : i == 1 ? cfg_.udp_ports
+                             : i == 2 ? cfg_.tcp_ns
+                                      : cfg_.udp_ns;
+      if (spec.has_target_addrs()) {
+        static constexpr const char* kLabels[] = {"-t", "-u", "-T", "-U"};
+        return error(absl::StrCat(kLabels[i],
+                                  ": a target address (PORT:ADDR) needs the "
+                                  "tap, which --splice-only leaves out"));
+      }
+    }
+    if (cfg_.fd >= 0) return error("--splice-only conflicts with --fd");
+    // As upstream: no tap, so nothing that only the tap would carry, and
+    // the host's loopback reaches the namespace's loopback.
+    cfg_.host_lo_to_ns_lo = true;
+    cfg_.no_icmp = true;
   }
   if (!cfg_.config_net) {
     if (cfg_.no_copy_routes)

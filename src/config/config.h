@@ -54,11 +54,11 @@ struct Config {
   bool runas_set = false;   // --runas UID|UID:GID (numeric or names)
   uid_t runas_uid = 0;
   gid_t runas_gid = 0;
-  int fd = -1;            // -F/--fd FD (pre-opened tap/socket; accepted)
+  int fd = -1;            // -F/--fd FD: a pre-opened tap device
   std::string pcap_file;  // -p/--pcap FILE
   std::string conf_path;  // -c/--conf-path PATH: the control socket
   int stats_delay = -1;   // --stats DELAY seconds (needs -f; 0: off)
-  bool chroot_fallback = false;  // --chroot-fallback (accepted)
+  bool chroot_fallback = false;  // --chroot-fallback
 
   // --- Target namespace -------------------------------------------------
   Target target = Target::kSpawn;
@@ -123,9 +123,9 @@ struct Config {
   bool no_ra = false;
   bool no_map_gw = false;
   bool no_splice = false;                    // --no-splice
-  bool splice_only = false;                  // --splice-only (accepted)
+  bool splice_only = false;                  // --splice-only: no tap
   bool host_lo_to_ns_lo = false;             // --host-lo-to-ns-lo
-  bool freebind = false;                     // --freebind (accepted)
+  bool freebind = false;                     // --freebind
   std::optional<IpAddr> map_host_loopback4;  // --map-host-loopback ADDR
   std::optional<IpAddr> map_host_loopback6;
   bool map_host_loopback_none = false;    // --map-host-loopback none
@@ -144,7 +144,9 @@ struct Config {
   std::vector<std::pair<char, std::string>> port_options;
 
   // Long option names given that are accepted but have no effect yet, each
-  // once, in order of first appearance (e.g. "pcap", "runas").
+  // once, in order of first appearance. Empty at present: every option
+  // accepted has its effect (the last four went in for upstream's
+  // 2026-07-16 release); kept for options upstream adds next.
   std::vector<std::string> unimplemented;
 
   // One line for each single-valued option given more than once (the last

@@ -120,6 +120,8 @@ class PortSpec {
   bool AutoForwarded(uint16_t port) const;
   // Whether `auto` was limited to listed ports.
   bool auto_limited() const { return auto_limited_; }
+  // Whether some port was given a target address (`PORT:ADDR`).
+  bool has_target_addrs() const { return to_addrs_.size() > 1; }
   // Number of forwarded ports (kAll: all but port 0 and exclusions).
   size_t ForwardedCount() const;
   // The distinct bind prefixes given, in order; index 0 is the empty Bind.

@@ -28,12 +28,13 @@ Logging and process:
                            as root, keep only the capabilities we need)
   -P, --pid FILE           write our process ID to FILE
   -p, --pcap FILE          record every frame on the tap to FILE (pcap format)
-  -F, --fd FD              use FD as an already opened tap or socket
+  -F, --fd FD              use FD, an already opened tap device, as the tap
   -c, --conf-path PATH     path of the run-time configuration socket
       --stats DELAY        print the counters to stderr at most every
                            DELAY seconds while they change (needs
                            --foreground)
-      --chroot-fallback    accepted for compatibility
+      --chroot-fallback    if pivot_root() fails, chroot() into the empty
+                           file system instead
       --repair-path PATH   accepted for compatibility (only 'none')
   -h, --help               print this text and exit
       --version            print the version and exit
@@ -86,11 +87,11 @@ Addresses and routes:
                            own address (default: none)
       --no-map-gw          don't map the gateway address to the host
       --no-splice          don't shortcut loopback connections with splice
-      --splice-only        only forward loopback connections (no tap traffic)
+      --splice-only        no tap: only forward between the loopbacks
       --host-lo-to-ns-lo   deliver host loopback connections to the
                            namespace's loopback
-      --freebind           allow binding forwarded ports to addresses the
-                           host doesn't have
+      --freebind           let -t/-u bind addresses the host doesn't have
+                           (yet)
 
 DNS and DHCP:
   -D, --dns ADDR           DNS server to advertise, repeatable; 'none' or ''

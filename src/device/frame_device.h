@@ -18,6 +18,8 @@
 //                 reassembled; short writes are queued in a bounded buffer
 //                 that the loop flushes on EPOLLOUT (wants_writable(),
 //                 OnWritable()). (stream_device.h)
+//   NullDevice    no descriptor, nothing read, every write dropped: the
+//                 absent tap of --splice-only. (null_device.h)
 // Reading, writing and flushing allocate nothing.
 #pragma once
 

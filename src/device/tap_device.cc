@@ -58,6 +58,43 @@ absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
   return fd;
 }
 
+absl::StatusOr<UniqueFd> AdoptTap(int fd, std::string* actual_name,
+                                  bool* vnet_header) {
+  const std::string what = "--fd " + std::to_string(fd);
+  if (fcntl(fd, F_GETFD) < 0) return ErrnoToStatus(errno, what);
+  ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  if (ioctl(fd, TUNGETIFF, &ifr) != 0) {
+    return ErrnoToStatus(errno, what + ": not a tap device (TUNGETIFF)");
+  }
+  const int flags = ifr.ifr_flags;
+  if ((flags & (IFF_TUN | IFF_TAP)) != IFF_TAP) {
+    return absl::InvalidArgumentError(what +
+                                      ": a tun device, not a tap (IFF_TAP)");
+  }
+  if ((flags & IFF_NO_PI) == 0) {
+    return absl::InvalidArgumentError(what +
+                                      ": the tap was opened without IFF_NO_PI");
+  }
+  *vnet_header = (flags & IFF_VNET_HDR) != 0;
+  if (*vnet_header) {
+    const int len = kVnetHeaderLen;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &len) != 0)
+      return ErrnoToStatus(errno,
+                           what + ": setting the virtio-net header size");
+    const unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) != 0)
+      LOG_DEBUG("tap: TUNSETOFFLOAD: %s", strerror(errno));
+  }
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+      fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    return ErrnoToStatus(errno, what);
+  }
+  *actual_name = std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  return UniqueFd(fd);
+}
+
 TapDevice::TapDevice(UniqueFd fd, bool vnet_header)
     : fd_(std::move(fd)),
       vnet_(vnet_header),

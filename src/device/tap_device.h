@@ -35,6 +35,15 @@ absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
                                  std::string* actual_name,
                                  bool vnet_header = false);
 
+// Takes over `fd`, a tap descriptor someone else opened (-F): checks that
+// it is a tap (TUNGETIFF) without packet information (IFF_NO_PI), makes it
+// non-blocking and close-on-exec, and reports the interface's name and
+// whether it was opened with IFF_VNET_HDR (then our header size is set on
+// it, and the offloads as OpenTap() does). The descriptor is owned by the
+// result on success only. Errors name the descriptor and what is wrong.
+absl::StatusOr<UniqueFd> AdoptTap(int fd, std::string* actual_name,
+                                  bool* vnet_header);
+
 class TapDevice final : public FrameDevice {
  public:
   // `fd` is a non-blocking tap from OpenTap (or anything that keeps frame

@@ -146,7 +146,8 @@ const char* SyscallName(int nr) {
   return "?";
 }
 
-absl::Status DetachFileSystem() {
+absl::Status DetachFileSystem(bool chroot_fallback, bool* fell_back) {
+  if (fell_back != nullptr) *fell_back = false;
   if (unshare(CLONE_NEWNS) != 0)
     return ErrnoToStatus(errno, "unshare(CLONE_NEWNS)");
   // Nothing we do from here may reach the mounts we came from.
@@ -176,10 +177,25 @@ absl::Status DetachFileSystem() {
   if (chdir(dir) != 0) return ErrnoToStatus(errno, "chdir");
   // pivot_root(".", "."): the old root ends up stacked on the new one at
   // "/", and detaching it leaves only the tmpfs (pivot_root(2), NOTES).
-  if (syscall(SYS_pivot_root, ".", ".") != 0)
-    return ErrnoToStatus(errno, "pivot_root");
-  if (umount2(".", MNT_DETACH) != 0)
-    return ErrnoToStatus(errno, "detaching the old root");
+  if (syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (umount2(".", MNT_DETACH) != 0)
+      return ErrnoToStatus(errno, "detaching the old root");
+  } else if (!chroot_fallback) {
+    return ErrnoToStatus(errno, errno == EINVAL
+                                    ? "pivot_root (on a root that can't be "
+                                      "pivoted, as initramfs, try "
+                                      "--chroot-fallback)"
+                                    : "pivot_root");
+  } else {
+    LOG_DEBUG("sandbox: pivot_root: %s, falling back to chroot()",
+              strerror(errno));
+    // The tmpfs goes on top of "/" and becomes our root.
+    if (mount(dir, "/", nullptr, MS_MOVE, nullptr) != 0)
+      return ErrnoToStatus(errno, "--chroot-fallback: moving the tmpfs to /");
+    if (chroot(".") != 0)
+      return ErrnoToStatus(errno, "--chroot-fallback: chroot");
+    if (fell_back != nullptr) *fell_back = true;
+  }
   if (chdir("/") != 0) return ErrnoToStatus(errno, "chdir /");
   if (mount("", "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
                                   MS_NODEV | MS_NOEXEC,
@@ -329,7 +345,8 @@ absl::StatusOr<Outcome> Enter(const Plan& plan) {
       can_mount = EffectiveCaps() & Cap(CAP_SYS_ADMIN);
     }
     if (can_mount) {
-      absl::Status st = DetachFileSystem();
+      absl::Status st =
+          DetachFileSystem(plan.chroot_fallback, &out.fs_chroot);
       if (!st.ok()) {
         return absl::Status(st.code(), absl::StrCat("sandbox: ",
                                                     st.message()));

@@ -5,7 +5,9 @@
 // Three layers, applied by Enter() in this order, because each needs
 // privileges that the next one removes:
 //  1. File system: a new mount namespace whose root is an empty, read-only
-//     tmpfs (pivot_root, the old root detached). This needs CAP_SYS_ADMIN in
+//     tmpfs (pivot_root, the old root detached; with --chroot-fallback,
+//     where pivot_root fails, the tmpfs moved onto / and chroot() into
+//     it, as upstream). This needs CAP_SYS_ADMIN in
 //     our user namespace. A rootless pasta has none in its own, so, as
 //     upstream does, it first joins the target's user namespace, which its
 //     user owns and where it therefore holds every capability. Without
@@ -54,13 +56,17 @@ struct Plan {
   CapMask keep = 0;
   std::optional<Ids> runas;  // --runas
   bool filter_syscalls = true;
+  // --chroot-fallback: where pivot_root() fails (a root on initramfs or
+  // tmpfs), move the empty tmpfs onto "/" and chroot() into it instead.
+  bool chroot_fallback = false;
 };
 
 struct Outcome {
   bool joined_userns = false;  // the helper must not join it again
   bool fs_detached = false;
-  std::string fs_note;  // why not, when not
-  CapMask caps = 0;     // effective capabilities afterwards
+  bool fs_chroot = false;  // by the --chroot-fallback way
+  std::string fs_note;     // why not, when not
+  CapMask caps = 0;        // effective capabilities afterwards
   bool syscalls_filtered = false;
 };
 
@@ -73,8 +79,14 @@ absl::StatusOr<Outcome> Enter(const Plan& plan);
 // Our effective capabilities in our user namespace.
 CapMask EffectiveCaps();
 
-// unshare(CLONE_NEWNS), then pivot_root into an empty read-only tmpfs.
-absl::Status DetachFileSystem();
+// unshare(CLONE_NEWNS), then pivot_root into an empty read-only tmpfs. If
+// pivot_root() fails and `chroot_fallback`, the tmpfs is moved onto "/"
+// (MS_MOVE) and chroot() enters it: the same empty root, with the old one
+// still mounted beneath it, out of reach once CAP_SYS_CHROOT is gone
+// (Enter() drops it next: the loop doesn't keep it).
+// `*fell_back` (if not null) says whether that happened.
+absl::Status DetachFileSystem(bool chroot_fallback = false,
+                              bool* fell_back = nullptr);
 
 // Switches to `runas` (if set) and reduces every capability set to `keep`.
 absl::Status DropPrivileges(CapMask keep, const std::optional<Ids>& runas);

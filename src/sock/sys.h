@@ -13,6 +13,7 @@
 // call is one virtual call and (in SystemSys) one or a few system calls.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -152,5 +153,13 @@ class Sys {
   // The most datagrams RecvBatch() and SendBatch() move in one call.
   static constexpr int kMaxBatch = 32;
 };
+
+// --freebind: IP_FREEBIND (IPV6_FREEBIND on an IPv6 socket) on `fd`, so
+// that bind(2) takes an address the host doesn't have (yet); traffic to it
+// arrives once the address is added.
+inline Result SetFreebind(Sys& sys, int fd, int family) {
+  return family == AF_INET ? sys.SetOpt(fd, IPPROTO_IP, IP_FREEBIND, 1)
+                           : sys.SetOpt(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1);
+}
 
 }  // namespace pasta::sock

@@ -707,7 +707,8 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
   const int fd = s.fd();
   if (host_port != 0) sys_->SetOpt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
   sock::Result r = sock::Ok();
-  if (!ifname.empty()) r = sys_->BindToDevice(fd, ifname);
+  if (cfg_.freebind) r = sock::SetFreebind(*sys_, fd, family);
+  if (r.ok() && !ifname.empty()) r = sys_->BindToDevice(fd, ifname);
   if (r.ok()) {
     r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
                    host_port);

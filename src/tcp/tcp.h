@@ -116,6 +116,7 @@ struct TcpConfig {
   flow::Outbound out;          // -o, --outbound-if4/6
   int mtu = 65520;             // tap MTU
   size_t buffers = kBufferPool;  // per-flow buffers in the pool
+  bool freebind = false;  // --freebind: listeners may bind absent addresses
 };
 
 struct Counters {

@@ -339,7 +339,8 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
   if (!s.ok()) return ErrnoToStatus(s.err, "UDP socket");
   const int fd = s.fd();
   sock::Result r = sock::Ok();
-  if (!ifname.empty()) r = sys_->BindToDevice(fd, ifname);
+  if (cfg_.freebind) r = sock::SetFreebind(*sys_, fd, family);
+  if (r.ok() && !ifname.empty()) r = sys_->BindToDevice(fd, ifname);
   if (r.ok()) {
     r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
                    host_port);
@@ -455,10 +456,6 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
   for (int i = 0; i < n; ++i) {
     const Datagram& d = batch_[i];
     if (TooBig(d, family)) continue;
-    if (ns.family != family) {
-      ++counters_.dropped_no_ns_addr;
-      continue;
-    }
     if (d.family != family) {
       ++counters_.dropped_invalid;
       continue;
@@ -466,6 +463,11 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
     if (relay_ != nullptr && !to_addr && IsLoopback(family, d.addr)) {
       relay_->Forward(l.fd, family, d.port, l.target,
                       absl::MakeConstSpan(d.data, d.len), now);
+      continue;
+    }
+    // After the relay: --splice-only gives no namespace address.
+    if (ns.family != family) {
+      ++counters_.dropped_no_ns_addr;
       continue;
     }
     Key key{};

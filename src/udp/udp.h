@@ -81,6 +81,7 @@ struct UdpConfig {
   // is traversed once per run instead of once per datagram. Pending runs go
   // out at Flush(), which the caller must then call after every batch.
   bool coalesce = false;
+  bool freebind = false;  // --freebind: listeners may bind absent addresses
 };
 
 // The seam's datagram slot and error-queue entry (sock/sys.h).

@@ -321,7 +321,7 @@ TEST(ConfigTest, PidFilePcapFd) {
   EXPECT_EQ(cfg.pid_file, "/tmp/p.pid");
   EXPECT_EQ(cfg.pcap_file, "/tmp/c.pcap");
   EXPECT_EQ(cfg.fd, 5);
-  EXPECT_THAT(cfg.unimplemented, ElementsAre("fd"));
+  EXPECT_THAT(cfg.unimplemented, IsEmpty());
   Config lng = ParseOk({"--pid", "/a", "--pcap", "/b", "--fd", "3"});
   EXPECT_EQ(lng.pid_file, "/a");
   EXPECT_EQ(lng.pcap_file, "/b");
@@ -679,14 +679,35 @@ TEST(ConfigTest, SpliceOnlyConflictsWithNoSplice) {
             "--splice-only conflicts with --no-splice");
 }
 
-TEST(ConfigTest, UnimplementedFlagsAreListedOnce) {
-  Config cfg = ParseOk({"--no-splice", "--freebind", "--no-splice",
-                        "--host-lo-to-ns-lo", "--freebind"});
-  EXPECT_TRUE(cfg.no_splice);
+TEST(ConfigTest, SpliceOnlyImpliesLoopbackToLoopbackAndNoIcmp) {
+  Config cfg = ParseOk({"--splice-only", "-t", "8080", "-T", "5432"});
+  EXPECT_TRUE(cfg.splice_only);
   EXPECT_TRUE(cfg.host_lo_to_ns_lo);
-  EXPECT_THAT(cfg.unimplemented, ElementsAre("freebind"));
-  EXPECT_THAT(ParseOk({"--splice-only"}).unimplemented,
-              ElementsAre("splice-only"));
+  EXPECT_TRUE(cfg.no_icmp);
+  EXPECT_THAT(cfg.unimplemented, IsEmpty());
+  // --config-net is accepted (engines pass it) and has nothing to do.
+  EXPECT_TRUE(ParseOk({"--splice-only", "--config-net"}).config_net);
+  EXPECT_FALSE(ParseOk({"-t", "8080"}).host_lo_to_ns_lo);
+}
+
+TEST(ConfigTest, SpliceOnlyRefusesWhatNeedsTheTap) {
+  EXPECT_EQ(ParseError({"--splice-only", "-t", "0.0.0.0/5000:192.0.2.5/6000"}),
+            "-t: a target address (PORT:ADDR) needs the tap, which "
+            "--splice-only leaves out");
+  EXPECT_THAT(ParseError({"-u", "8000", "-u", "0.0.0.0/5000:192.0.2.5/6000",
+                          "--splice-only"}),
+              StartsWith("-u: a target address"));
+  EXPECT_EQ(ParseError({"--splice-only", "-F", "5"}),
+            "--splice-only conflicts with --fd");
+}
+
+TEST(ConfigTest, FormerlyUnimplementedOptionsAreImplemented) {
+  Config cfg =
+      ParseOk({"--freebind", "--chroot-fallback", "-F", "7", "--freebind"});
+  EXPECT_TRUE(cfg.freebind);
+  EXPECT_TRUE(cfg.chroot_fallback);
+  EXPECT_EQ(cfg.fd, 7);
+  EXPECT_THAT(cfg.unimplemented, IsEmpty());
 }
 
 TEST(ConfigTest, MapHostLoopback) {

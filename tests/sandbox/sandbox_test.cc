@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -14,7 +16,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <functional>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -150,28 +154,89 @@ TEST(SandboxTest, CloneWithOtherFlagsIsRefused) {
   EXPECT_THAT(r.err, HasSubstr("system call clone"));
 }
 
+// In a child after DetachFileSystem(): 0 if "/" is empty and read-only and
+// nothing of the old root shows, else the check that failed (12..16).
+int CheckEmptyReadOnlyRoot() {
+  DIR* d = opendir("/");
+  if (d == nullptr) return 12;
+  int entries = 0;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") ++entries;
+  }
+  closedir(d);
+  if (entries != 0) return 13;
+  if (access("/etc/passwd", F_OK) == 0 || errno != ENOENT) return 14;
+  if (access("/proc/self", F_OK) == 0) return 15;
+  if (mkdir("/x", 0700) == 0 || errno != EROFS) return 16;
+  // ".." of the root is the root: the old one is out of reach.
+  if (access("/../etc/passwd", F_OK) == 0) return 17;
+  return 0;
+}
+
+// Makes pivot_root(2) fail with EINVAL in this process, as it does on a
+// root that can't be pivoted (initramfs): a seccomp filter answering it
+// with that error. Returns false if the filter can't be installed.
+bool RefusePivotRoot() {
+  sock_filter prog[] = {
+      {BPF_LD | BPF_W | BPF_ABS, 0, 0,
+       static_cast<uint32_t>(offsetof(seccomp_data, nr))},
+      {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_pivot_root},
+      {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | EINVAL},
+      {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+  };
+  sock_fprog fprog{static_cast<unsigned short>(std::size(prog)), prog};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) == 0;
+}
+
 TEST(SandboxTest, DetachedFileSystemIsEmptyAndReadOnly) {
   if (!UserNamespacesWork()) GTEST_SKIP() << "no user namespaces";
   ChildResult r = RunInChild([] {
     if (!BecomeAdmin()) return 10;
-    absl::Status st = DetachFileSystem();
+    bool fell_back = true;
+    absl::Status st = DetachFileSystem(false, &fell_back);
     if (!st.ok()) {
       fprintf(stderr, "%s\n", std::string(st.message()).c_str());
       return 11;
     }
-    DIR* d = opendir("/");
-    if (d == nullptr) return 12;
-    int entries = 0;
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") ++entries;
+    if (fell_back) return 18;
+    return CheckEmptyReadOnlyRoot();
+  });
+  ASSERT_TRUE(WIFEXITED(r.wstatus)) << r.err;
+  EXPECT_EQ(WEXITSTATUS(r.wstatus), 0) << r.err;
+}
+
+TEST(SandboxTest, RefusedPivotRootFailsWithoutChrootFallback) {
+  if (!UserNamespacesWork()) GTEST_SKIP() << "no user namespaces";
+  ChildResult r = RunInChild([] {
+    if (!BecomeAdmin()) return 10;
+    if (!RefusePivotRoot()) return 19;
+    absl::Status st = DetachFileSystem(false);
+    fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+    // The old root is still there.
+    if (access("/proc/self", F_OK) != 0) return 20;
+    return st.ok() ? 21 : 0;
+  });
+  ASSERT_TRUE(WIFEXITED(r.wstatus)) << r.err;
+  EXPECT_EQ(WEXITSTATUS(r.wstatus), 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("pivot_root"));
+  EXPECT_THAT(r.err, HasSubstr("--chroot-fallback"));
+}
+
+TEST(SandboxTest, ChrootFallbackGivesTheSameEmptyRoot) {
+  if (!UserNamespacesWork()) GTEST_SKIP() << "no user namespaces";
+  ChildResult r = RunInChild([] {
+    if (!BecomeAdmin()) return 10;
+    if (!RefusePivotRoot()) return 19;
+    bool fell_back = false;
+    absl::Status st = DetachFileSystem(true, &fell_back);
+    if (!st.ok()) {
+      fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+      return 11;
     }
-    closedir(d);
-    if (entries != 0) return 13;
-    if (access("/etc/passwd", F_OK) == 0 || errno != ENOENT) return 14;
-    if (access("/proc/self", F_OK) == 0) return 15;
-    if (mkdir("/x", 0700) == 0 || errno != EROFS) return 16;
-    return 0;
+    if (!fell_back) return 18;
+    return CheckEmptyReadOnlyRoot();
   });
   ASSERT_TRUE(WIFEXITED(r.wstatus)) << r.err;
   EXPECT_EQ(WEXITSTATUS(r.wstatus), 0) << r.err;
