@@ -73,6 +73,11 @@ class RunListeners : public control::ListenerOps {
       const IpAddr to = FromWire(target.addr);
       const bool any = control::IsUnspecified(key.addr);
       const bool default_target = control::IsUnspecified(target.addr);
+      if (run_.cfg.splice_only && !default_target) {
+        return absl::FailedPreconditionError(
+            "--splice-only: a target address is reached over the tap, and "
+            "there is none");
+      }
       if (key.proto == control::kProtoTcp && run_.tcp) {
         st = run_.tcp->AddListener(key.family, any ? nullptr : &bind, key.port,
                                    target.port, default_target ? nullptr : &to,
