@@ -32,6 +32,7 @@
 #include "app/counters.h"
 #include "app/listeners.h"
 #include "app/loop.h"
+#include "app/neighbours.h"
 #include "app/process.h"
 #include "app/run.h"
 #include "common/fd.h"
@@ -589,6 +590,7 @@ int Main(int argc, char* argv[]) {
   if (run.control) {
     if (absl::Status st = StartControl(run); !st.ok()) return Fail(st);
   }
+  StartNeighbours(run, *tmpl, net, StrictCheck());
   absl::Status st = AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kTimer, 0, run.timer.get()}, EPOLLIN);
