@@ -74,6 +74,9 @@ absl::StatusOr<std::unique_ptr<Neighbours>> Neighbours::Start(
 }
 
 absl::Status Neighbours::Dump(tap::Tap* tap) {
+  // Into a fresh table, so that entries gone meanwhile go too; the
+  // responders keep pointing at table_, which takes the result.
+  auto fresh = std::make_unique<ndp::NeighbourTable>();
   for (const auto& [family, ifindex] :
        {std::pair{AF_INET, filter_.ifindex4},
         std::pair{AF_INET6, filter_.ifindex6}}) {
@@ -81,14 +84,17 @@ absl::Status Neighbours::Dump(tap::Tap* tap) {
     ASSIGN_OR_RETURN(std::vector<netlink::Neighbour> list,
                      netlink::DumpNeighbours(family, ifindex, strict_check_));
     for (const netlink::Neighbour& n : list) {
-      const Change c = ApplyNeighbour(filter_, n, *table_);
-      if (c == Change::kFull) {
+      if (ApplyNeighbour(filter_, n, *fresh) == Change::kFull)
         LOG_DEBUG("neighbours: table full, %s keeps our MAC", FormatIp(n.addr));
-      } else if (c != Change::kNone && tap != nullptr) {
-        tap->AnnounceNeighbour(n.addr, n.mac);
-      }
     }
   }
+  if (tap != nullptr) {
+    fresh->ForEach([&](const IpAddr& addr, const MacAddr& mac) {
+      const MacAddr* old = table_->Find(addr);
+      if (old == nullptr || !(*old == mac)) tap->AnnounceNeighbour(addr, mac);
+    });
+  }
+  *table_ = *fresh;
   return absl::OkStatus();
 }
 
@@ -111,6 +117,7 @@ void Neighbours::OnReadable(tap::Tap& tap) {
     return;
   }
   LOG_DEBUG("neighbours: notifications lost, reading the tables again");
+  events_.Discard();
   if (absl::Status st = Dump(&tap); !st.ok())
     LOG_WARN("neighbours: %s", std::string(st.message()));
 }

@@ -12,7 +12,8 @@
 // as it is, is recorded; an entry that is deleted or no longer usable is
 // forgotten. A new entry or a changed MAC is announced to the namespace (a
 // gratuitous ARP, or an unsolicited NA with the override flag). Lost
-// notifications (ENOBUFS) are made up for with a fresh dump.
+// notifications (ENOBUFS) are made up for with a fresh dump, after
+// dropping what was still queued (older than the dump).
 //
 // Addresses the namespace does not see as they are stay ours: its own
 // address, the address standing for the host's loopback (--map-host-

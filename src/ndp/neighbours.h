@@ -43,6 +43,12 @@ class NeighbourTable {
   // The MAC of the IPv4 (4 bytes) or IPv6 (16 bytes) address at `addr`.
   const MacAddr* Find(int family, const uint8_t* addr) const;
 
+  // Calls fn(addr, mac) for every entry, in no particular order.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (size_t i = 0; i < size_; ++i) fn(entries_[i].addr, entries_[i].mac);
+  }
+
   size_t size() const { return size_; }
   void Clear() { size_ = 0; }
 

@@ -78,4 +78,14 @@ int EventSocket::Drain(MessageFn on_message) {
   return 0;
 }
 
+void EventSocket::Discard() {
+  // Bounded, so that a flood cannot hold the loop (older notifications
+  // left then are applied after the dump, and newer ones correct them).
+  for (int i = 0; i < 64 * kMaxReads; ++i) {
+    const ssize_t n =
+        recv(fd_.get(), rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT);
+    if (n < 0 && errno != EINTR && errno != ENOBUFS) return;
+  }
+}
+
 }  // namespace pasta::netlink

@@ -10,7 +10,8 @@
 //
 // Lost notifications: when the kernel could not queue one (our receive
 // buffer was full) the next read fails with ENOBUFS. Drain() returns it;
-// the caller re-reads what it follows with a dump.
+// the caller drops what is still queued (Discard()) and re-reads what it
+// follows with a dump.
 //
 // Open() must run before the sandbox (it creates and binds the socket) and
 // allocates the receive buffer; Drain() does not allocate.
@@ -52,6 +53,11 @@ class EventSocket {
   // each message to `on_message`. Returns 0, or the errno of a failed read
   // other than EAGAIN: ENOBUFS means notifications were lost.
   int Drain(MessageFn on_message);
+
+  // Reads and drops everything queued (after ENOBUFS: those notifications
+  // are older than the dump that follows, and applying them after it would
+  // bring back stale state). Does not allocate.
+  void Discard();
 
   static constexpr int kMaxReads = 64;
 

@@ -91,7 +91,8 @@ check "pasta ends" wait_gone "$pid" 5
 # With --no-map-gw the gateway is an ordinary neighbour: its real MAC.
 ip netns del "$target"
 ip netns add "$target"
-in_host timeout 20 "$PASTA" --config-net --no-map-gw --netns "$target" -P "$pidfile"
+in_host timeout 20 "$PASTA" --config-net --no-map-gw --netns "$target" -P "$pidfile" \
+  --debug -l "$LAB_TMP/pasta.log"
 pid=$(cat "$pidfile" 2>/dev/null || echo "$LAB_NO_PID")
 LAB_PIDS+=("$pid")
 wait_carrier "$target" eth0
@@ -99,4 +100,22 @@ in_host ping -c1 -W2 198.51.100.1 >/dev/null
 out=$(neigh_of "$target" 198.51.100.1)
 check "--no-map-gw: the gateway is seen with its own MAC" \
   contains "$out" "lladdr $new_mac"
+
+# A burst of 2000 changes, more than the event socket's buffer holds (the
+# kernel then drops notifications and pasta reads the tables again): the
+# namespace still ends up with the last MAC of each neighbour.
+for i in 0 1 2 3 4 5 6 7; do
+  for j in $(seq 10 259); do
+    printf 'neigh replace 198.51.100.%d lladdr 02:00:00:00:0%d:%02x dev eth0 nud permanent\n' \
+      $((j % 250 + 3)) "$i" $((j % 250 + 3))
+  done
+done >"$LAB_TMP/burst"
+ip -n "$HOST_NS" -batch "$LAB_TMP/burst"
+sleep 1
+grep -q "notifications lost" "$LAB_TMP/pasta.log" &&
+  echo "(the burst overflowed the event socket: tables read again)"
+out=$(neigh_of "$target" 198.51.100.77)
+check "after a burst of changes, the last MAC is the one seen" \
+  contains "$out" "lladdr 02:00:00:00:07:4d"
+check "pasta still runs" kill -0 "$pid"
 lab_finish

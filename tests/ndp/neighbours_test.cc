@@ -40,6 +40,13 @@ TEST(NeighbourTableTest, SetFindChangeRemove) {
   EXPECT_FALSE(t.Remove(Ip("192.0.2.1")));
   EXPECT_EQ(t.Find(Ip("192.0.2.1")), nullptr);
   EXPECT_EQ(*t.Find(Ip("2001:db8::1")), kPeerMac);
+  t.Set(Ip("192.0.2.9"), kNewMac);
+  int seen = 0;
+  t.ForEach([&](const IpAddr& addr, const MacAddr& mac) {
+    ++seen;
+    EXPECT_EQ(mac, addr == Ip("192.0.2.9") ? kNewMac : kPeerMac);
+  });
+  EXPECT_EQ(seen, 2);
 }
 
 TEST(NeighbourTableTest, FullTableRefusesNewEntries) {
