@@ -158,6 +158,27 @@ TEST(TapTest, NeighbourMacInArpAnswersAndAnnouncements) {
                                 0x5e, 0x10, 0, 2, 198, 51, 100, 1, 0, 0,
                                 0,    0,    0, 0, 198, 51, 100, 1};
   EXPECT_EQ(std::memcmp(eth + 14, expected, sizeof(expected)), 0);
+
+  // IPv6: an unsolicited NA to all nodes, hop limit 255, override set.
+  ndp::NdpConfig ndp_cfg;
+  ndp_cfg.our_mac = our;
+  ndp_cfg.neighbours = &table;
+  services.ndp = ndp_cfg;
+  tap.AnnounceNeighbour(*ParseIp("2001:db8:1::1"), new_mac);
+  ASSERT_EQ(read(peer.get(), buf, sizeof(buf)), 4 + 14 + 40 + 32);
+  const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+  EXPECT_EQ(std::memcmp(eth, all_nodes_mac, 6), 0);
+  EXPECT_EQ(std::memcmp(eth + 6, our.bytes.data(), 6), 0);
+  const uint8_t* ip6 = eth + 14;
+  EXPECT_EQ(ip6[6], 58);   // ICMPv6
+  EXPECT_EQ(ip6[7], 255);  // hop limit
+  EXPECT_EQ(ip6[24], 0xff);
+  EXPECT_EQ(ip6[39], 1);  // ff02::1
+  const uint8_t* na = ip6 + 40;
+  EXPECT_EQ(na[0], 136);
+  EXPECT_EQ(na[4], 0xa0);  // R and O
+  EXPECT_EQ(std::memcmp(na + 26, new_mac.bytes.data(), 6), 0);
+  EXPECT_EQ(tap.counters().sent, 3u);
 }
 
 // A framing error on the stream ends the Tap's device like an EOF.
