@@ -6,6 +6,10 @@
 // requests with BuildNewAddr/BuildNewRoute, which must parse back to the
 // same address or route.
 //
+// The same bytes are also read as one notification datagram, as the
+// event socket sees it (WalkNotifications), each message through the
+// neighbour parser.
+//
 // The first input byte steers: its bits choose the template interface
 // index (0..7), and whether -a/-g style overrides are given. The sequence
 // number we wait for is the first message's, so that a real dump's
@@ -18,6 +22,7 @@
 #include <cstring>
 #include <vector>
 
+#include "netlink/events.h"
 #include "netlink/messages.h"
 #include "netlink/netlink.h"
 #include "netlink/socket.h"
@@ -89,6 +94,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t seq = 0;
   if (bytes.size() >= sizeof(nlmsghdr))
     std::memcpy(&seq, bytes.data() + offsetof(nlmsghdr, nlmsg_seq), 4);
+
+  WalkNotifications(bytes, [&](const nlmsghdr* nlh) {
+    const std::optional<Neighbour> n = ParseNeighbour(nlh);
+    if (!n) return;
+    Require(n->addr.family == AF_INET || n->addr.family == AF_INET6);
+    Require(!n->Usable() || (n->has_mac && !n->deleted));
+    Require(n->has_mac || n->mac.IsZero());
+  });
 
   std::vector<LinkInfo> links;
   std::vector<Address> addrs;

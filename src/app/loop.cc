@@ -279,6 +279,9 @@ int Loop(Run& run) {
         case Kind::kControlListen:
           if (run.control) run.control->OnListener(now);
           break;
+        case Kind::kNetlinkEvents:
+          if (run.neighbours) run.neighbours->OnReadable(*run.tap);
+          break;
         case Kind::kControlSession:
           if (run.control) run.control->OnSession(events[i].events, now);
           break;

@@ -32,6 +32,7 @@
 #include "app/counters.h"
 #include "app/listeners.h"
 #include "app/loop.h"
+#include "app/neighbours.h"
 #include "app/process.h"
 #include "app/run.h"
 #include "common/fd.h"
@@ -626,7 +627,8 @@ int Main(int argc, char* argv[]) {
   if (run.control) {
     if (absl::Status st = StartControl(run); !st.ok()) return Fail(st);
   }
-  // --splice-only: no tap to watch.
+  // --splice-only: no tap, so no neighbours to answer for and none to watch.
+  if (!cfg.splice_only) StartNeighbours(run, *tmpl, net, StrictCheck());
   absl::Status st =
       run.tap->fd() < 0
           ? absl::OkStatus()

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/neighbours.h"
 #include "common/fd.h"
 #include "common/log.h"
 #include "config/config.h"
@@ -121,6 +122,9 @@ struct Run {
   std::unique_ptr<control::ListenerOps> control_ops;
   std::unique_ptr<control::LiveRules> rules;
   std::optional<tap::Tap> tap;
+  // The host's LAN neighbours (after the tap's services, which point at
+  // its table: destroyed before them).
+  std::unique_ptr<Neighbours> neighbours;
   UniqueFd epoll;
   UniqueFd signals;
   UniqueFd timer;

@@ -36,6 +36,7 @@ enum class Kind : uint8_t {
   kRelayInFlow,    // -u from the host's loopback: a flow's socket
   kControlListen,  // the control socket (-c)
   kControlSession, // its one client
+  kNetlinkEvents,  // rtnetlink notifications from the host (neighbours)
 };
 
 inline constexpr uint32_t kMaxIndex = (1u << 23) - 1;

@@ -61,10 +61,29 @@ size_t HandleArp(absl::Span<const uint8_t> arp, const ArpConfig& cfg,
   r[kHlenOff] = kHlenEthernet;
   r[kPlenOff] = kPlenIpv4;
   StoreBe16(r + kOpOff, kOpReply);
-  std::memcpy(r + kShaOff, cfg.our_mac.bytes.data(), kHlenEthernet);
+  const MacAddr* mac =
+      cfg.neighbours != nullptr ? cfg.neighbours->Find(AF_INET, tpa) : nullptr;
+  if (mac == nullptr) mac = &cfg.our_mac;
+  std::memcpy(r + kShaOff, mac->bytes.data(), kHlenEthernet);
   std::memcpy(r + kSpaOff, tpa, kPlenIpv4);
   std::memcpy(r + kThaOff, sha, kHlenEthernet);
   std::memcpy(r + kTpaOff, spa, kPlenIpv4);
+  return kArpLen;
+}
+
+size_t BuildArpAnnounce(const IpAddr& addr, const MacAddr& mac,
+                        absl::Span<uint8_t> out) {
+  if (!addr.IsV4() || out.size() < kArpLen) return 0;
+  uint8_t* r = out.data();
+  std::memset(r, 0, kArpLen);
+  StoreBe16(r + kHtypeOff, kHtypeEthernet);
+  StoreBe16(r + kPtypeOff, kPtypeIpv4);
+  r[kHlenOff] = kHlenEthernet;
+  r[kPlenOff] = kPlenIpv4;
+  StoreBe16(r + kOpOff, kOpRequest);
+  std::memcpy(r + kShaOff, mac.bytes.data(), kHlenEthernet);
+  std::memcpy(r + kSpaOff, addr.bytes.data(), kPlenIpv4);
+  std::memcpy(r + kTpaOff, addr.bytes.data(), kPlenIpv4);
   return kArpLen;
 }
 

@@ -329,7 +329,10 @@ std::optional<NdpReply> HandleNeighborSolicit(const IpAddr& src,
   std::memcpy(p + kTargetOff, target.bytes.data(), 16);
   p[kNsLen] = kOptTargetLla;
   p[kNsLen + 1] = kLlaOptLen / kOptUnit;
-  std::memcpy(p + kNsLen + 2, cfg.our_mac.bytes.data(), 6);
+  const MacAddr* mac =
+      cfg.neighbours != nullptr ? cfg.neighbours->Find(target) : nullptr;
+  if (mac == nullptr) mac = &cfg.our_mac;
+  std::memcpy(p + kNsLen + 2, mac->bytes.data(), 6);
   return FinishReply(OurLinkLocal(cfg), src,
                      opts->has_source_lla ? opts->source_lla : frame_src_mac,
                      out, kNeighborAdvertLen);
@@ -392,6 +395,23 @@ std::optional<NdpReply> HandleNdp(const IpAddr& src, const IpAddr& dst,
 std::optional<NdpReply> BuildRouterAdvert(const NdpConfig& cfg,
                                           absl::Span<uint8_t> out) {
   return RouterAdvertTo(cfg, AllNodes(), kAllNodesMac, out);
+}
+
+std::optional<NdpReply> BuildUnsolicitedNa(const NdpConfig& cfg,
+                                           const IpAddr& target,
+                                           const MacAddr& mac,
+                                           absl::Span<uint8_t> out) {
+  if (!target.IsV6() || out.size() < kNeighborAdvertLen) return std::nullopt;
+  uint8_t* p = out.data();
+  std::memset(p, 0, kNeighborAdvertLen);
+  p[0] = kTypeNeighborAdvert;
+  p[kNaFlagsOff] = kNaFlagRouter | kNaFlagOverride;
+  std::memcpy(p + kTargetOff, target.bytes.data(), 16);
+  p[kNsLen] = kOptTargetLla;
+  p[kNsLen + 1] = kLlaOptLen / kOptUnit;
+  std::memcpy(p + kNsLen + 2, mac.bytes.data(), 6);
+  return FinishReply(OurLinkLocal(cfg), AllNodes(), kAllNodesMac, out,
+                     kNeighborAdvertLen);
 }
 
 size_t RouterAdvertLen(const NdpConfig& cfg) {

@@ -5,8 +5,11 @@
 // namespace might want, and also its only router.
 //   - Neighbour Solicitation (135) for any target except the namespace's own
 //     addresses gets a Neighbour Advertisement (136) with R, S and O set and a
-//     target link-layer address option carrying our MAC. A solicitation from
-//     :: is duplicate address detection and gets no answer.
+//     target link-layer address option carrying our MAC, or for a host's LAN
+//     neighbour in cfg.neighbours that neighbour's own MAC. A solicitation
+//     from :: is duplicate address detection and gets no answer.
+//     BuildUnsolicitedNa() tells the namespace that a neighbour's MAC
+//     changed (RFC 4861 section 7.2.6).
 //   - Router Solicitation (133) gets a Router Advertisement (134), unless RAs
 //     are off (--no-ra). The RA carries a source link-layer address option, a
 //     Prefix Information option per configured prefix (L always, A when the
@@ -44,6 +47,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "common/net_types.h"
+#include "ndp/neighbours.h"
 
 namespace pasta::ndp {
 
@@ -75,6 +79,9 @@ struct NdpConfig {
   IpAddr our_ll;
   // The namespace's own addresses: NS for these is never answered.
   std::vector<IpAddr> ns_addrs;
+  // The host's LAN neighbours (may be null: our MAC for everyone). Not
+  // owned; must outlive the config.
+  const NeighbourTable* neighbours = nullptr;
   // Advertised in RAs; non-IPv6 entries and lengths over 128 are skipped.
   std::vector<Prefix> prefixes;
   // MTU option when 1280..65535; otherwise no MTU option.
@@ -136,6 +143,17 @@ std::optional<NdpReply> HandleNdp(const IpAddr& src, const IpAddr& dst,
 // Does not allocate.
 std::optional<NdpReply> BuildRouterAdvert(const NdpConfig& cfg,
                                           absl::Span<uint8_t> out);
+
+// An unsolicited Neighbour Advertisement (RFC 4861 section 7.2.6) from our
+// link-local address to ff02::1 saying that `target` is at `mac`: flags R
+// and O (override the namespace's cached address), not S (Linux drops a
+// solicited advertisement sent to a multicast address). nullopt if
+// `target` is not IPv6 or `out` is shorter than kNeighborAdvertLen. Does
+// not allocate.
+std::optional<NdpReply> BuildUnsolicitedNa(const NdpConfig& cfg,
+                                           const IpAddr& target,
+                                           const MacAddr& mac,
+                                           absl::Span<uint8_t> out);
 
 // Length of the RA that cfg gives (whether or not cfg.ra is set).
 size_t RouterAdvertLen(const NdpConfig& cfg);

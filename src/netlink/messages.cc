@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
@@ -308,6 +309,46 @@ std::optional<LinkInfo> ParseLink(const nlmsghdr* nlh) {
   return link;
 }
 
+bool Neighbour::Usable() const {
+  // The kernel's NUD_VALID (include/net/neighbour.h, not in the UAPI).
+  constexpr uint16_t kValid = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE |
+                              NUD_PROBE | NUD_STALE | NUD_DELAY;
+  return !deleted && has_mac && (state & kValid) != 0 &&
+         (flags & NTF_PROXY) == 0;
+}
+
+std::optional<Neighbour> ParseNeighbour(const nlmsghdr* nlh) {
+  ndmsg ndm;
+  if ((nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) ||
+      !ReadFixedHeader(nlh, &ndm))
+    return std::nullopt;
+  if (ndm.ndm_family != AF_INET && ndm.ndm_family != AF_INET6)
+    return std::nullopt;
+  Neighbour n;
+  n.ifindex = ndm.ndm_ifindex;
+  n.state = ndm.ndm_state;
+  n.flags = ndm.ndm_flags;
+  n.deleted = nlh->nlmsg_type == RTM_DELNEIGH;
+  ForEachMsgAttr(nlh, sizeof(ndmsg), [&](const nlattr* attr) {
+    switch (mnl_attr_get_type(attr)) {
+      case NDA_DST:
+        GetIp(attr, ndm.ndm_family, &n.addr);
+        break;
+      case NDA_LLADDR:
+        if (mnl_attr_get_payload_len(attr) == n.mac.bytes.size()) {
+          std::memcpy(n.mac.bytes.data(), mnl_attr_get_payload(attr),
+                      n.mac.bytes.size());
+          n.has_mac = true;
+        }
+        break;
+      default:
+        break;
+    }
+  });
+  if (n.addr.family == AF_UNSPEC) return std::nullopt;
+  return n;
+}
+
 std::optional<AckInfo> ParseAck(const nlmsghdr* nlh) {
   const size_t len = nlh->nlmsg_len;
   const auto* base = reinterpret_cast<const uint8_t*>(nlh);
@@ -465,6 +506,19 @@ size_t BuildGetAddrs(int family, int ifindex, absl::Span<uint8_t> buf) {
   ifa.ifa_index = static_cast<uint32_t>(ifindex > 0 ? ifindex : 0);
   nlmsghdr* nlh = PutHeader(buf, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, ifa);
   return nlh == nullptr ? 0 : nlh->nlmsg_len;
+}
+
+size_t BuildGetNeighbours(int family, int ifindex, absl::Span<uint8_t> buf) {
+  // Under strict checking the kernel refuses a dump request whose header
+  // names an interface: the filter is the NDA_IFINDEX attribute.
+  ndmsg ndm{};
+  ndm.ndm_family = static_cast<uint8_t>(family);
+  nlmsghdr* nlh = PutHeader(buf, RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, ndm);
+  if (nlh == nullptr) return 0;
+  if (ifindex > 0 && !mnl_attr_put_u32_check(nlh, buf.size(), NDA_IFINDEX,
+                                             static_cast<uint32_t>(ifindex)))
+    return 0;
+  return nlh->nlmsg_len;
 }
 
 size_t BuildGetLinkByName(const std::string& ifname, absl::Span<uint8_t> buf) {

@@ -40,6 +40,11 @@ std::optional<Address> ParseAddress(const nlmsghdr* nlh);
 // RTM_NEWLINK -> LinkInfo.
 std::optional<LinkInfo> ParseLink(const nlmsghdr* nlh);
 
+// RTM_NEWNEIGH or RTM_DELNEIGH -> Neighbour. nullopt for other types, a
+// family other than AF_INET/AF_INET6 or a message without a well-sized
+// NDA_DST.
+std::optional<Neighbour> ParseNeighbour(const nlmsghdr* nlh);
+
 // The outcome of an NLMSG_ERROR (ack when error == 0) or NLMSG_DONE message.
 struct AckInfo {
   int error = 0;        // positive errno, 0 for success
@@ -88,6 +93,9 @@ bool IsCopyableAddress(const Address& addr);
 size_t BuildGetRoutes(int family, int ifindex, absl::Span<uint8_t> buf);
 // RTM_GETADDR dump of `family` (ifa_index filter under strict checking).
 size_t BuildGetAddrs(int family, int ifindex, absl::Span<uint8_t> buf);
+// RTM_GETNEIGH dump of `family`, with an NDA_IFINDEX filter if ifindex > 0
+// (honoured only by kernels with strict checking).
+size_t BuildGetNeighbours(int family, int ifindex, absl::Span<uint8_t> buf);
 // RTM_GETLINK (not a dump) by name or by index, with NLM_F_ACK.
 size_t BuildGetLinkByName(const std::string& ifname, absl::Span<uint8_t> buf);
 size_t BuildGetLinkByIndex(int ifindex, absl::Span<uint8_t> buf);

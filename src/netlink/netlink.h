@@ -95,6 +95,22 @@ struct Route {
   std::optional<uint8_t> pref;  // RTA_PREF (IPv6 router preference)
 };
 
+// One entry of the kernel's neighbour table (ARP for IPv4, NDP for IPv6),
+// from RTM_NEWNEIGH or RTM_DELNEIGH.
+struct Neighbour {
+  IpAddr addr;           // NDA_DST
+  MacAddr mac;           // NDA_LLADDR when has_mac
+  bool has_mac = false;  // NDA_LLADDR present and 6 bytes long
+  int ifindex = 0;       // ndm_ifindex
+  uint16_t state = 0;    // NUD_*
+  uint8_t flags = 0;     // NTF_*
+  bool deleted = false;  // RTM_DELNEIGH
+  // Whether the entry names a usable link-layer address: not deleted, a
+  // valid state (NUD_VALID: PERMANENT, NOARP, REACHABLE, PROBE, STALE,
+  // DELAY), a 6-byte address, not a proxy entry (NTF_PROXY).
+  bool Usable() const;
+};
+
 struct FamilyTemplate {
   LinkInfo link;
   std::vector<Address> addrs;  // all addresses of the family on the link
@@ -225,6 +241,12 @@ absl::StatusOr<std::vector<Route>> DumpRoutes(int family, int ifindex,
 // on `ifindex` (0 = every interface).
 absl::StatusOr<std::vector<Address>> DumpAddrs(int family, int ifindex,
                                                bool strict_check = true);
+
+// Dumps the neighbour table of `family` (AF_INET or AF_INET6) on `ifindex`
+// (0 = every interface), filtered in our code: older kernels ignore the
+// request's filter. Every entry is returned, usable or not.
+absl::StatusOr<std::vector<Neighbour>> DumpNeighbours(int family, int ifindex,
+                                                      bool strict_check = true);
 
 // The gateway of the best (lowest metric) default route of `family`
 // (AF_UNSPEC: any) among already filtered `routes`, the first nexthop's for

@@ -91,6 +91,25 @@ absl::StatusOr<std::vector<Address>> DumpAddrsOn(NlSocket& sock, int family,
   return addrs;
 }
 
+absl::StatusOr<std::vector<Neighbour>> DumpNeighbours(int family, int ifindex,
+                                                      bool strict_check) {
+  ASSIGN_OR_RETURN(NlSocket sock, NlSocket::Open(strict_check));
+  std::vector<Neighbour> out;
+  RETURN_IF_ERROR(RunDump(
+      sock, absl::StrCat("dumping ", FamilyName(family), " neighbours"),
+      [&](absl::Span<uint8_t> b) {
+        return BuildGetNeighbours(family, ifindex, b);
+      },
+      [&](const nlmsghdr* nlh) {
+        std::optional<Neighbour> n = ParseNeighbour(nlh);
+        if (!n || n->addr.family != family) return;
+        if (ifindex > 0 && n->ifindex != ifindex) return;
+        out.push_back(*n);
+      },
+      [&] { out.clear(); }));
+  return out;
+}
+
 absl::StatusOr<LinkInfo> GetLinkOn(NlSocket& sock, const std::string& ifname) {
   const std::string what = absl::StrCat("interface ", ifname);
   if (ifname.empty() || ifname.size() >= IFNAMSIZ)

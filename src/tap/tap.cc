@@ -331,6 +331,28 @@ void Tap::SendRouterAdvert() {
   if (len != 0) SendFrame(out.subspan(0, len));
 }
 
+void Tap::AnnounceNeighbour(const IpAddr& addr, const MacAddr& mac) {
+  if (services_ == nullptr || ns_mac_.IsZero()) return;
+  const auto out = absl::MakeSpan(out_.get(), kMaxFrame);
+  if (addr.IsV4()) {
+    if (!services_->arp) return;
+    const size_t len =
+        ndp::BuildArpAnnounce(addr, mac, out.subspan(wire::kEthHeaderLen));
+    if (len == 0) return;
+    wire::WriteEthernet(out.data(), kBroadcastMac, mac, wire::kEtherTypeArp);
+    SendFrame(out.subspan(0, wire::kEthHeaderLen + len));
+    return;
+  }
+  if (!services_->ndp) return;
+  const auto na = ndp::BuildUnsolicitedNa(*services_->ndp, addr, mac,
+                                          out.subspan(wire::kL4Offset6));
+  if (!na) return;
+  const size_t len =
+      wire::WrapIpv6(out, na->dst_mac, services_->our_mac, na->src.bytes.data(),
+                     na->dst.bytes.data(), wire::kProtoIcmpv6, na->len, 255);
+  if (len != 0) SendFrame(out.subspan(0, len));
+}
+
 void Tap::Drop(DropReason reason, absl::Span<const uint8_t> frame,
                const char* detail) {
   ++counters_.drops[static_cast<size_t>(reason)];

@@ -8,7 +8,8 @@
 // kMaxBatch per wakeup so other descriptors get their turn) straight from
 // the device's own buffer, validate them once with the views in src/wire,
 // and dispatch:
-//   ARP                      -> ndp::HandleArp (answer for everyone else)
+//   ARP                      -> ndp::HandleArp (answer for everyone else;
+//                               a LAN neighbour's own MAC where known)
 //   IPv6 ICMPv6 NS/RS        -> ndp::HandleNdp (NA, RA)
 //   IPv4 UDP to port 67      -> dhcp::HandleDhcp4
 //   IPv6 UDP to port 547     -> dhcp::HandleDhcp6
@@ -116,6 +117,12 @@ class Tap : public wire::FrameSink {
 
   // Sends an unsolicited router advertisement, if NDP and RAs are on.
   void SendRouterAdvert();
+  // Tells the namespace that its neighbour `addr` is at `mac` (a host's LAN
+  // neighbour whose MAC changed, see ndp/neighbours.h): a gratuitous ARP
+  // from `mac` for IPv4, an unsolicited neighbour advertisement with the
+  // override flag for IPv6, if ARP or NDP is on. Nothing before the
+  // namespace has sent us a frame (its link may not be up yet).
+  void AnnounceNeighbour(const IpAddr& addr, const MacAddr& mac);
   // Whether SendRouterAdvert() sends anything (off with --no-ra,
   // --no-ndp and --config-net): the loop schedules none otherwise.
   bool sends_router_adverts() const {

@@ -6,15 +6,16 @@
 # PASTA_NETLINK_NO_STRICT_CHK=1 (route dumps answered as before 4.20). Those
 # tests check spawning with --config-net, attaching by --netns and by PID
 # (quitting when the PID exits: the pidfd_open fallback), UDP and TCP
-# transfers checksummed both ways, -t/-T forwarding and the sandbox.
+# transfers checksummed both ways, -t/-T forwarding, the sandbox and the
+# host's neighbours (dumped without a kernel-side filter).
 #
 # OLD_KERNEL: the old_kernel binary (ctest sets it); OLD_KERNEL_TESTS: which
-# tests (default "spawn_config_net attach udp forward sandbox");
+# tests (default "spawn_config_net attach udp forward sandbox neighbours");
 # FORWARD_MIB is passed on (forward.sh's transfer size).
 . "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OLD_KERNEL=${OLD_KERNEL:?OLD_KERNEL names the old_kernel binary}
-tests=${OLD_KERNEL_TESTS:-spawn_config_net attach udp forward sandbox}
+tests=${OLD_KERNEL_TESTS:-spawn_config_net attach udp forward sandbox neighbours}
 lab_up
 
 out=$("$OLD_KERNEL" --check 2>&1)

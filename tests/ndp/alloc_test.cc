@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <optional>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "ndp/arp.h"
 #include "ndp/ndp.h"
+#include "ndp/neighbours.h"
 #include "test_util.h"
 
 namespace pasta::ndp {
@@ -48,6 +50,20 @@ TEST(NdpAllocTest, BurstOfPacketsAllocatesNothing) {
   std::vector<uint8_t> bad = ns;
   bad[25] = 0;
   std::array<uint8_t, kMaxNdpReplyLen> out{};
+  // A full table of the host's neighbours, the asked addresses among them.
+  auto table = std::make_unique<NeighbourTable>();
+  table->Set(Ip("192.0.2.1"), Mac("02:00:5e:10:00:01"));
+  table->Set(Ip("fe80::1"), Mac("02:00:5e:10:00:01"));
+  for (size_t i = 2; i < NeighbourTable::kCapacity; ++i) {
+    IpAddr a = Ip("10.0.0.0");
+    a.bytes[2] = static_cast<uint8_t>(i >> 8);
+    a.bytes[3] = static_cast<uint8_t>(i);
+    table->Set(a, mac);
+  }
+  arp_cfg.neighbours = table.get();
+  cfg.neighbours = table.get();
+  const IpAddr target = Ip("2001:db8:1::1");
+  const IpAddr gw4 = Ip("192.0.2.1");
 
   int replies = 0;
   std::optional<pasta::testing::CountAllocations> counter(std::in_place);
@@ -60,9 +76,12 @@ TEST(NdpAllocTest, BurstOfPacketsAllocatesNothing) {
     replies += HandleNdp(src, sol, 255, mac, bad, cfg, absl::MakeSpan(out))
                    .has_value();
     replies += BuildRouterAdvert(cfg, absl::MakeSpan(out)).has_value();
+    replies += BuildArpAnnounce(gw4, mac, absl::MakeSpan(out)) > 0;
+    replies +=
+        BuildUnsolicitedNa(cfg, target, mac, absl::MakeSpan(out)).has_value();
   }
   EXPECT_EQ(counter->count(), 0);
-  EXPECT_EQ(replies, 4000);
+  EXPECT_EQ(replies, 6000);
 
   // The counter does count: one allocation while armed is seen.
   auto* probe = new std::vector<int>(1);

@@ -109,6 +109,78 @@ TEST(TapTest, AnswersOverAStreamDevice) {
   EXPECT_FALSE(tap.OnReadable(Instant()));
 }
 
+// A host's LAN neighbour in the table: its ARP answer carries its own
+// MAC, and a change of that MAC goes out as a gratuitous ARP from the new
+// MAC to the broadcast address (not before the namespace has spoken).
+TEST(TapTest, NeighbourMacInArpAnswersAndAnnouncements) {
+  const MacAddr our{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
+  const MacAddr peer_mac{{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}};
+  const MacAddr new_mac{{0x02, 0x00, 0x5e, 0x10, 0x00, 0x02}};
+  ndp::NeighbourTable table;
+  table.Set(*ParseIp("198.51.100.1"), peer_mac);
+  Services services;
+  services.our_mac = our;
+  services.arp = ndp::ArpConfig{our, *ParseIp("198.51.100.2"), &table};
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  UniqueFd peer(sv[1]);
+  Tap tap(std::make_unique<device::StreamDevice>(UniqueFd(sv[0])), &services,
+          nullptr, nullptr);
+  uint8_t buf[128];
+
+  // Before the namespace's first frame: nothing is sent.
+  tap.AnnounceNeighbour(*ParseIp("198.51.100.1"), new_mac);
+  EXPECT_EQ(tap.counters().sent, 0u);
+
+  std::vector<uint8_t> request(4 + 42);
+  request[3] = 42;
+  wire::WriteEthernet(request.data() + 4,
+                      MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+                      MacAddr{{0x02, 0, 0, 0, 0, 0x0e}}, wire::kEtherTypeArp);
+  const uint8_t arp[28] = {0, 1, 8, 0,    6,   4,  0,   1, 0x02, 0,
+                           0, 0, 0, 0x0e, 198, 51, 100, 2, 0,    0,
+                           0, 0, 0, 0,    198, 51, 100, 1};
+  std::memcpy(request.data() + 4 + 14, arp, sizeof(arp));
+  ASSERT_EQ(write(peer.get(), request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  EXPECT_TRUE(tap.OnReadable(Instant()));
+  ASSERT_EQ(read(peer.get(), buf, sizeof(buf)), 4 + 60);
+  EXPECT_EQ(buf[4 + 14 + 7], 2);  // ARP reply
+  EXPECT_EQ(std::memcmp(buf + 4 + 14 + 8, peer_mac.bytes.data(), 6), 0);
+
+  table.Set(*ParseIp("198.51.100.1"), new_mac);
+  tap.AnnounceNeighbour(*ParseIp("198.51.100.1"), new_mac);
+  ASSERT_EQ(read(peer.get(), buf, sizeof(buf)), 4 + 60);
+  const uint8_t* eth = buf + 4;
+  EXPECT_EQ(std::memcmp(eth, "\xff\xff\xff\xff\xff\xff", 6), 0);
+  EXPECT_EQ(std::memcmp(eth + 6, new_mac.bytes.data(), 6), 0);
+  const uint8_t expected[28] = {0,    1,    8, 0, 6,   4,  0,   1, 2, 0,
+                                0x5e, 0x10, 0, 2, 198, 51, 100, 1, 0, 0,
+                                0,    0,    0, 0, 198, 51, 100, 1};
+  EXPECT_EQ(std::memcmp(eth + 14, expected, sizeof(expected)), 0);
+
+  // IPv6: an unsolicited NA to all nodes, hop limit 255, override set.
+  ndp::NdpConfig ndp_cfg;
+  ndp_cfg.our_mac = our;
+  ndp_cfg.neighbours = &table;
+  services.ndp = ndp_cfg;
+  tap.AnnounceNeighbour(*ParseIp("2001:db8:1::1"), new_mac);
+  ASSERT_EQ(read(peer.get(), buf, sizeof(buf)), 4 + 14 + 40 + 32);
+  const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+  EXPECT_EQ(std::memcmp(eth, all_nodes_mac, 6), 0);
+  EXPECT_EQ(std::memcmp(eth + 6, our.bytes.data(), 6), 0);
+  const uint8_t* ip6 = eth + 14;
+  EXPECT_EQ(ip6[6], 58);   // ICMPv6
+  EXPECT_EQ(ip6[7], 255);  // hop limit
+  EXPECT_EQ(ip6[24], 0xff);
+  EXPECT_EQ(ip6[39], 1);  // ff02::1
+  const uint8_t* na = ip6 + 40;
+  EXPECT_EQ(na[0], 136);
+  EXPECT_EQ(na[4], 0xa0);  // R and O
+  EXPECT_EQ(std::memcmp(na + 26, new_mac.bytes.data(), 6), 0);
+  EXPECT_EQ(tap.counters().sent, 3u);
+}
+
 // A framing error on the stream ends the Tap's device like an EOF.
 TEST(TapTest, StreamFramingErrorEndsTheDevice) {
   int sv[2];
