@@ -9,7 +9,8 @@
 #                                   and libpcap linked in statically
 #     lib/pasta-cpp/*.so*           what stays dynamic, with its loader:
 #                                   glibc (libc, libm, ld-linux) and libmnl
-#     bin/pesto                     the control socket's client, static
+#     bin/pesto, lib/pasta-cpp/pesto  the control socket's client, started
+#                                   through the same launcher
 #     share/man/man1/pasta.1, pesto.1, share/doc/pasta-cpp/README
 #   pasta-cpp_VERSION_DEBARCH.deb   the same tree in /usr/libexec/pasta-cpp
 #   pasta-cpp-VERSION-1.ARCH.rpm    likewise (built with Debian's rpmbuild)
@@ -90,7 +91,8 @@ for arch in "${archs[@]}"; do
   mkdir -p "$tree/bin" "$tree/lib/pasta-cpp" "$tree/share/man/man1" "$tree/share/doc/pasta-cpp"
   "$strip" -o "$tree/bin/pasta" "$build/src/launcher/pasta_launcher"
   "$strip" -o "$tree/lib/pasta-cpp/pasta" "$build/src/pasta"
-  "$strip" -o "$tree/bin/pesto" "$build/src/pesto"  # static: no launcher
+  "$strip" -o "$tree/bin/pesto" "$build/src/launcher/pasta_launcher"
+  "$strip" -o "$tree/lib/pasta-cpp/pesto" "$build/src/pesto"
   closure "$root" "$triple" "$tree/lib/pasta-cpp"
   cp man/pasta.1 man/pesto.1 "$tree/share/man/man1/"
   cat >"$tree/share/doc/pasta-cpp/README" <<DOC

@@ -1,10 +1,11 @@
-// The release artifact's bin/pasta (scripts/release.sh): a small static
-// program that starts the real pasta with the C library and loader the
+// The release artifact's bin/pasta and bin/pesto (scripts/release.sh): a
+// small static program that starts the real pasta (or pesto, when the
+// launcher's own file is called pesto) with the C library and loader the
 // artifact carries, so that nothing of the host's userland is needed:
 //
-//   PREFIX/bin/pasta                  this launcher (static, no loader)
-//   PREFIX/lib/pasta-cpp/pasta        the real binary
-//   PREFIX/lib/pasta-cpp/ld-linux-*   its loader, glibc and libmnl
+//   PREFIX/bin/pasta, bin/pesto       this launcher (static, no loader)
+//   PREFIX/lib/pasta-cpp/pasta, pesto the real binaries
+//   PREFIX/lib/pasta-cpp/ld-linux-*   their loader, glibc and libmnl
 //
 // It execs  LOADER --library-path DIR --argv0 ARGV0 DIR/pasta ARGS...,
 // so pasta sees the argv it was given (ps shows "pasta ..."); pasta then
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "pasta: can't find the artifact's directory (no /proc)\n");
     return 127;
   }
+  // Which program: the launcher's own name (the file, not a link to it).
+  const char* base = strrchr(self, '/');
+  const char* program =
+      base != nullptr && strcmp(base + 1, "pesto") == 0 ? "pesto" : "pasta";
   char bin[PATH_MAX], prefix[PATH_MAX];
   if (!DirName(self, bin, sizeof(bin)) ||
       !DirName(bin, prefix, sizeof(prefix))) {
@@ -62,7 +67,7 @@ int main(int argc, char** argv) {
           static_cast<int>(sizeof(libdir)) ||
       snprintf(loader, sizeof(loader), "%s/%s", libdir, PASTA_LOADER) >=
           static_cast<int>(sizeof(loader)) ||
-      snprintf(real, sizeof(real), "%s/pasta", libdir) >=
+      snprintf(real, sizeof(real), "%s/%s", libdir, program) >=
           static_cast<int>(sizeof(real))) {
     fprintf(stderr, "pasta: path too long: %s\n", prefix);
     return 127;
@@ -72,7 +77,7 @@ int main(int argc, char** argv) {
                              const_cast<char*>("--library-path"),
                              libdir,
                              const_cast<char*>("--argv0"),
-                             argc > 0 ? argv[0] : const_cast<char*>("pasta"),
+                             argc > 0 ? argv[0] : const_cast<char*>(program),
                              real};
   for (int a = 1; a < argc; ++a) args.push_back(argv[a]);
   args.push_back(nullptr);

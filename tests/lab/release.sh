@@ -58,6 +58,8 @@ in_root() {
 
 out=$(in_root /bin/pasta --version 2>&1)
 check "pasta --version in the empty root: $out" contains "$out" "pasta (pasta-cpp)"
+out=$(in_root /bin/pesto --version 2>&1)
+check "pesto --version in the empty root: $out" contains "$out" "pesto (pasta-cpp)"
 out=$(in_root /bin/pasta --help 2>&1)
 check "pasta --help in the empty root" contains "$out" "--config-net"
 out=$(in_root /bin/pasta --runas nosuchuser 2>&1)
