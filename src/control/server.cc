@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -73,9 +74,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Bind(const std::string& path) {
   }
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return ErrnoToStatus(errno, "control socket");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0 ||
-      listen(fd, kBacklog) != 0) {
-    const int e = errno;
+  // The file is made 0600 from the start: no moment where another user
+  // could connect before the owner narrows it.
+  const mode_t umask_before = umask(0177);
+  const int bound = bind(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun));
+  const int bind_err = errno;
+  umask(umask_before);
+  if (bound != 0 || listen(fd, kBacklog) != 0) {
+    const int e = bound != 0 ? bind_err : errno;
     close(fd);
     return ErrnoToStatus(e, absl::StrCat("-c ", path));
   }

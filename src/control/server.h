@@ -4,8 +4,8 @@
 // Theory of operation:
 // - Bind() runs at start-up, before the sandbox closes the file system: if
 //   something answers at PATH, that is an error (another pasta); a stale
-//   socket file is replaced. The file keeps the mode the umask gives (as
-//   upstream) and stays after exit.
+//   socket file is replaced. The file is made mode 0600 (upstream: what
+//   the umask gives) and stays after exit.
 // - The listener is edge-triggered: while a session runs, new clients wait
 //   in the kernel's queue, and each session's end accepts the next one.
 // - A session: the greeting and the dump go out at accept (from a buffer,

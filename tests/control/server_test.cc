@@ -124,6 +124,9 @@ class ControlServerTest : public ::testing::Test {
 
 TEST_F(ControlServerTest, GreetsWithTheDumpAndAppliesAnUpdate) {
   StartServer();
+  struct stat st {};
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);  // whatever the umask
   ASSERT_FALSE(watched_.empty());
   EXPECT_TRUE(watched_[0].listener);
   EXPECT_NE(watched_[0].events & EPOLLET, 0U);

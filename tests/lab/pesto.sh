@@ -23,7 +23,8 @@ SOCK="$LAB_TMP/pasta.sock"
 UPSTREAM=${UPSTREAM_PASST_DIR:-/srv/upstream-passt}
 
 # pesto_run BINARY [PESTO-ARGS...]: runs that pesto (30 s at most) on
-# $SOCK; its stdout in $OUT, stderr in $ERR, status in $RC. ours: ours.
+# $SOCK; its stdout in $OUT, stderr in $ERR, status in $RC. ours: the one
+# the scenario runs with ($CUR).
 pesto_run() {
   local bin=$1
   shift
@@ -31,7 +32,7 @@ pesto_run() {
   RC=$?
   ERR=$(cat "$LAB_TMP/pesto.err")
 }
-ours() { pesto_run "$PESTO" "$@"; }
+ours() { pesto_run "$CUR" "$@"; }
 
 # ok_status: the last pesto exited 0 and said nothing on stderr.
 ok_status() {
@@ -87,7 +88,34 @@ print(data[i:].hex() if i >= 0 else "eof")
 EOF
 }
 
-if pasta_up -t none -u none -c "$SOCK"; then
+# refused_by_pesto TEXT: the last pesto refused the change itself (exit 1;
+# ours in one line with TEXT).
+refused_by_pesto() {
+  if [ "$UP" = 1 ]; then
+    [ "$RC" = 1 ] && return 0
+    echo "  upstream's pesto exited $RC: $ERR" >&2
+    return 1
+  fi
+  fails_with "$1"
+}
+# refused_by_pasta TEXT: pasta refused the change: ours exits 1 with its
+# reason (TEXT); upstream's pesto exits 0, knowing nothing.
+refused_by_pasta() {
+  if [ "$UP" = 1 ]; then
+    [ "$RC" = 0 ] && return 0
+    echo "  upstream's pesto exited $RC: $ERR" >&2
+    return 1
+  fi
+  fails_with "$1"
+}
+
+# scenario PESTO UPSTREAM: the whole exchange with that pesto (UPSTREAM 1:
+# upstream's, which can't learn that pasta refused an update: there the
+# tables that follow show it).
+scenario() {
+  CUR=$1
+  UP=$2
+  pasta_up -t none -u none -c "$SOCK" || return 1
   check "the control socket is mode 0600, owned by the user pasta runs as" \
     test "$(stat -c '%a %u' "$SOCK")" = "600 0"
   ours
@@ -117,13 +145,13 @@ if pasta_up -t none -u none -c "$SOCK"; then
 
   # A conflicting rule is refused by pesto itself; nothing changes.
   ours -A -t 0.0.0.0/8080
-  check "a conflicting rule: pesto exits 1 with one line" fails_with "conflicting rules"
+  check "a conflicting rule: pesto exits 1" refused_by_pesto "conflicting rules"
   # A port the host already uses: the server refuses the whole update.
   serve host 0.0.0.0 9999
   host_server=$SERVE_PID
   ours -A -t 7000 -t 9999
-  check "a port in use on the host: pasta refuses, pesto says why" \
-    fails_with "Address already in use"
+  check "a port in use on the host: pasta refuses (ours says why)" \
+    refused_by_pasta "Address already in use"
   check "  ... and the update's other port was not opened" not_reached host 127.0.0.1 7000
   SERVE_PID=$host_server
   unserve
@@ -231,24 +259,28 @@ EOF
   check "20 sessions and 2 refused updates leave pasta's descriptors as they were ($fds0)" \
     test "$(ls "/proc/$pid/fd" | wc -l)" = "$fds0"
   ours -A -t 192.0.2.99/7001
-  check "an address the host doesn't have: refused with the reason" \
-    fails_with "Cannot assign requested address"
+  check "an address the host doesn't have: refused (ours says why)" \
+    refused_by_pasta "Cannot assign requested address"
+  check "  ... and the table is as it was" host_table_is "UDP [*]:5353  =>  5353 "
+  pasta_down
+}
 
-  # Crossed roles, where upstream's binaries are built.
-  if [ -x "$UPSTREAM/pesto" ]; then
-    pesto_run "$UPSTREAM/pesto" -A -t 8082
-    check "upstream's pesto adds a port to our pasta" test "$RC" = 0
-    serve target 0.0.0.0,:: 8082
-    check "  ... and it answers" answers server 198.51.100.2 8082:8082
+scenario "$PESTO" 0
+if [ -x "$UPSTREAM/pesto" ]; then
+  echo "== the same with upstream's pesto ($UPSTREAM/pesto) against our pasta"
+  scenario "$UPSTREAM/pesto" 1
+  # Its listing of our tables is ours, byte for byte.
+  if pasta_up -t 22 -u none -c "$SOCK"; then
     pesto_run "$UPSTREAM/pesto"
     up_out=$OUT
-    ours
-    check "  ... upstream's pesto lists our tables as ours does" test "$up_out" = "$OUT"
-  else
-    echo "skipped: no upstream pesto at $UPSTREAM (build upstream passt's 2026-07-16 source there to cross the roles)"
+    pesto_run "$PESTO"
+    check "upstream's pesto lists our tables as ours does" test "$up_out" = "$OUT"
+    pasta_down
   fi
-  pasta_down
+else
+  echo "skipped: no upstream pesto at $UPSTREAM (build upstream passt's 2026-07-16 source there to cross the roles)"
 fi
+
 
 if [ -x "$UPSTREAM/pasta" ]; then
   # Our pesto against upstream's pasta.
