@@ -15,8 +15,14 @@ failed=0
 for t in tests/lab/*.sh; do
   case $(basename "$t") in lib.sh | jobs.sh) continue ;; esac  # sourced, not tests
   # release.sh checks the release artifact, not the binary built here.
-  [ "$(basename "$t")" = release.sh ] && continue
-  if PASTA="$PWD/$build/src/pasta" OLD_KERNEL="$PWD/$build/tests/tools/old_kernel" bash "$t" >"/tmp/sanitize-$(basename "$t").log" 2>&1; then
+  # old_kernel.sh replays other lab scripts (routes, spawn_config_net,
+  # neighbours, ...) under an old kernel's netlink rules: the same code of
+  # ours that those scripts already run here under the sanitizers, so it
+  # runs only unsanitized (lab_old_kernel, and on the arm64 machine).
+  case $(basename "$t") in release.sh | old_kernel.sh) continue ;; esac
+  # Upstream's binaries (pesto.sh's crossed roles) are not what the
+  # sanitizers check: run only ours, as on a fresh machine.
+  if UPSTREAM_PASST_DIR=/nonexistent PASTA="$PWD/$build/src/pasta" OLD_KERNEL="$PWD/$build/tests/tools/old_kernel" bash "$t" >"/tmp/sanitize-$(basename "$t").log" 2>&1; then
     echo "sanitize: $(basename "$t") passed"
   else
     echo "sanitize: $(basename "$t") FAILED" >&2
