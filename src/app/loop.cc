@@ -50,9 +50,17 @@ int ExitStatusOf(int wstatus) {
 }
 
 // Unsolicited router advertisements: the first shortly after start, then
-// at this interval.
+// at random intervals of 200-600 s (ndp::RouterAdvertInterval).
 constexpr Duration kRouterAdvertDelay = Milliseconds(100);
-constexpr Duration kRouterAdvertInterval = Seconds(60);
+// Cheap, non-cryptographic random bits (splitmix64) for spreading timers:
+// no system call, nothing the sandbox has to allow.
+uint64_t NextRandom(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 // Automatic forwarding scans, and the target process's liveness without a
 // pidfd (before Linux 5.3), once a second.
 constexpr Duration kScanInterval = Seconds(1);
@@ -138,6 +146,11 @@ int Loop(Run& run) {
   Instant next_ra = run.tap->sends_router_adverts()
                         ? start + kRouterAdvertDelay
                         : Instant::Never();
+  // Seeded by the start time and our PID, so that pastas started together
+  // draw different intervals.
+  uint64_t ra_random =
+      static_cast<uint64_t>(start.SinceClockZero().ToMicroseconds()) ^
+      (static_cast<uint64_t>(getpid()) << 32);
   Instant next_scan = Instant::Never();
   Instant armed = Instant::Never();  // what the timer is set for
   StatsPrinter stats(run.cfg.stats_delay);
@@ -318,7 +331,7 @@ int Loop(Run& run) {
     }
     if (now >= next_ra) {
       run.tap->SendRouterAdvert();
-      next_ra = now + kRouterAdvertInterval;
+      next_ra = now + run.tap->RouterAdvertInterval(NextRandom(ra_random));
     }
     // ACKs and data owed after socket events; then the flows closed in
     // this iteration give their descriptors back.

@@ -397,6 +397,24 @@ std::optional<NdpReply> BuildRouterAdvert(const NdpConfig& cfg,
   return RouterAdvertTo(cfg, AllNodes(), kAllNodesMac, out);
 }
 
+Duration RouterAdvertInterval(const NdpConfig& cfg, uint64_t random) {
+  constexpr int64_t kMaxIntervalS = 600;  // MaxRtrAdvInterval's default
+  constexpr int64_t kMinDelayS = 3;       // MIN_DELAY_BETWEEN_RAS
+  // Advertise again before the router lifetime runs out; a lifetime of 0
+  // (not a default router) sets no bound.
+  int64_t max_s = kMaxIntervalS;
+  if (cfg.router_lifetime > 0) {
+    max_s = std::min<int64_t>(max_s, int64_t{cfg.router_lifetime} - 1);
+  }
+  max_s = std::max(max_s, kMinDelayS);
+  const int64_t min_s = std::max(max_s / 3, kMinDelayS);
+  const int64_t span_ms = (max_s - min_s) * 1000;
+  const int64_t pick_ms =
+      span_ms > 0 ? static_cast<int64_t>(random % static_cast<uint64_t>(span_ms))
+                  : 0;
+  return Seconds(min_s) + Milliseconds(pick_ms);
+}
+
 std::optional<NdpReply> BuildUnsolicitedNa(const NdpConfig& cfg,
                                            const IpAddr& target,
                                            const MacAddr& mac,

@@ -47,6 +47,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "common/net_types.h"
+#include "common/time.h"
 #include "ndp/neighbours.h"
 
 namespace pasta::ndp {
@@ -143,6 +144,14 @@ std::optional<NdpReply> HandleNdp(const IpAddr& src, const IpAddr& dst,
 // Does not allocate.
 std::optional<NdpReply> BuildRouterAdvert(const NdpConfig& cfg,
                                           absl::Span<uint8_t> out);
+
+// The time until the next unsolicited RA (RFC 4861 section 6.2.4): drawn
+// from [MinRtrAdvInterval, MaxRtrAdvInterval) of section 6.2.1 by `random`
+// (any bits; the caller's cheap source), with MaxRtrAdvInterval 600 s but
+// below the router lifetime, MinRtrAdvInterval a third of it, and neither
+// under the 3 s of MIN_DELAY_BETWEEN_RAS (section 10). The spread keeps the
+// RAs of many pastas started at once from staying in step.
+Duration RouterAdvertInterval(const NdpConfig& cfg, uint64_t random);
 
 // An unsolicited Neighbour Advertisement (RFC 4861 section 7.2.6) from our
 // link-local address to ff02::1 saying that `target` is at `mac`: flags R

@@ -128,6 +128,11 @@ class Tap : public wire::FrameSink {
   bool sends_router_adverts() const {
     return services_ != nullptr && services_->ndp && services_->ndp->ra;
   }
+  // The time until the next unsolicited RA, drawn by `random`
+  // (ndp::RouterAdvertInterval). Precondition: sends_router_adverts().
+  Duration RouterAdvertInterval(uint64_t random) const {
+    return ndp::RouterAdvertInterval(*services_->ndp, random);
+  }
 
  private:
   void HandleArp(const uint8_t* src_mac, absl::Span<const uint8_t> arp,

@@ -1,5 +1,6 @@
 #include "ndp/ndp.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -476,6 +477,39 @@ TEST(NdpTest, LinkLocalFromMacRfc4291Example) {
             Ip("fe80::3656:78ff:fe9a:bcde"));
   EXPECT_EQ(LinkLocalFromMac(kOurMac), kOurLl);
   EXPECT_EQ(LinkLocalFromMac(kNsMac), kNsLl);
+}
+
+// RFC 4861 6.2.1: MaxRtrAdvInterval 600 s, MinRtrAdvInterval a third; the
+// draw spreads over the whole range and never leaves it.
+TEST(NdpRaIntervalTest, SpreadsOverTheRfcRange) {
+  NdpConfig cfg;
+  const Duration lo = Seconds(200);
+  const Duration hi = Seconds(600);
+  Duration least = hi;
+  Duration most = lo;
+  for (uint64_t r = 0; r < 4000; ++r) {
+    const Duration d = RouterAdvertInterval(cfg, r * 0x9e3779b97f4a7c15ULL);
+    ASSERT_GE(d, lo);
+    ASSERT_LT(d, hi);
+    least = std::min(least, d);
+    most = std::max(most, d);
+  }
+  EXPECT_LT(least, Seconds(210));
+  EXPECT_GT(most, Seconds(590));
+}
+
+// A short router lifetime pulls the interval below it; the 3 s minimum
+// delay between RAs still holds.
+TEST(NdpRaIntervalTest, StaysBelowTheRouterLifetime) {
+  NdpConfig cfg;
+  cfg.router_lifetime = 31;
+  for (uint64_t r = 0; r < 1000; ++r) {
+    const Duration d = RouterAdvertInterval(cfg, r * 7919);
+    EXPECT_GE(d, Seconds(10));
+    EXPECT_LT(d, Seconds(30));
+  }
+  cfg.router_lifetime = 2;
+  EXPECT_EQ(RouterAdvertInterval(cfg, 12345), Seconds(3));
 }
 
 }  // namespace
