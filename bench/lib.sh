@@ -8,7 +8,7 @@
 # seconds per run), tmp (scratch directory, the private tun node at
 # $tmp/tun), h (the lab's host netns), life (no pasta or server outlives
 # it, seconds), hz (clock ticks per second), ours / trixie / deb12 (the
-# three pastas), the state wpid cpid ppid ipid clpid rc res (empty), and
+# three pastas; ours_b, art: more of ours, where a script runs them), the state wpid cpid ppid ipid clpid rc res (empty), and
 # for iperf_once: srv_in (the command prefix that puts the iperf3 server
 # where it runs, an array), srv_addr (where the client connects), srv_bind
 # (the server's -B; empty: srv_addr), iperf_port, in_ns (the command prefix
@@ -98,8 +98,73 @@ bench_stop() {
   fi
 }
 
-# pasta_launch KIND LABEL LOG OPT...: starts KIND's pasta (ours, deb12,
-# deb13) as nobody in the host netns with `OPT... -- sleep`, output in LOG,
+# bench_tsv PATH ROW VALUE UNIT [CPU]: with BENCH_TSV set (a file name),
+# appends the line "PATH<TAB>ROW<TAB>VALUE<TAB>UNIT<TAB>CPU" to it (CPU:
+# CPU-s/GB of the pasta process, "-" where not measured), the
+# machine-readable output bench/compare.sh collects; nothing otherwise.
+bench_tsv() {
+  [ -n "${BENCH_TSV:-}" ] || return 0
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:--}" >>"$BENCH_TSV"
+}
+
+# The script that puts a command as nobody into the trixie root (sh -c
+# "$bench_pivot" sh ROOT TUN CMD..., in `ip netns exec`'s private mount
+# namespace): the kernel refuses CLONE_NEWUSER to a chrooted process
+# (EPERM: "Couldn't create user namespace"), so the root becomes the root of
+# that mount namespace with pivot_root instead, after the tun node is
+# bind-mounted at its /dev/net/tun (on a tmpfs: nothing is left in the root)
+# and a /proc is mounted (pasta re-executes itself through /proc/self/exe
+# and opens namespaces there).
+# shellcheck disable=SC2016  # expanded by that sh, not here
+bench_pivot='
+  r=$1 tun=$2
+  shift 2
+  mount --rbind "$r" "$r" &&
+    mount -t tmpfs -o mode=755 none "$r/dev/net" &&
+    : >"$r/dev/net/tun" && mount --bind "$tun" "$r/dev/net/tun" &&
+    mount -t proc proc "$r/proc" &&
+    cd "$r" && pivot_root . mnt && umount -l /mnt &&
+    exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"'
+
+# bench_bin KIND: the pasta binary of KIND (ours, B, art, deb12; deb13: the
+# name inside the trixie root).
+bench_bin() {
+  case $1 in
+    ours) echo "$ours" ;;
+    B) echo "$ours_b" ;;
+    art) echo "$art" ;;
+    deb12) echo "$deb12" ;;
+    deb13) echo pasta ;;
+  esac
+}
+
+# bench_present KIND: whether KIND's pasta is there to run.
+bench_present() {
+  case $1 in
+    deb13) [ -x "$trixie/usr/bin/pasta" ] ;;
+    *) local b
+      b=$(bench_bin "$1")
+      [ -n "$b" ] && [ -x "$b" ] ;;
+  esac
+}
+
+# bench_as_nobody KIND CMD...: runs CMD (in the foreground) as nobody in the
+# lab's host netns $h with the private tun node, in the host's root, or for
+# KIND deb13 in the trixie root (where CMD runs that root's programs).
+bench_as_nobody() {
+  local kind=$1
+  shift
+  if [ "$kind" = deb13 ]; then
+    mkdir -p "$trixie/dev/net" "$trixie/mnt"
+    ip netns exec "$h" sh -c "$bench_pivot" sh "$trixie" "$tmp/tun" "$@"
+  else
+    ip netns exec "$h" sh -c 'mount --bind "$0" /dev/net/tun &&
+      exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"' "$tmp/tun" "$@"
+  fi
+}
+
+# pasta_launch KIND LABEL LOG OPT...: starts KIND's pasta (ours, B, art,
+# deb12, deb13) as nobody in the host netns with `OPT... -- sleep`, output in LOG,
 # and waits (10 s at most) for its namespace to have its default route.
 # Sets wpid (the wrapper we started), ppid (pasta) and cpid (its command).
 # Fails, saying so with LABEL and the end of LOG, if it does not come up.
@@ -107,10 +172,9 @@ pasta_launch() {
   local kind=$1 label=$2 log=$3 i
   shift 3
   case $kind in
-    ours | deb12 | art)
-      local bin=$ours
-      [ "$kind" = deb12 ] && bin=$deb12
-      [ "$kind" = art ] && bin=$art
+    ours | B | deb12 | art)
+      local bin
+      bin=$(bench_bin "$kind")
       # lab_as_nobody, spelled out: a shell function started with & runs in
       # a subshell, and $! would be that subshell, not the pasta chain.
       ip netns exec "$h" sh -c 'mount --bind "$0" /dev/net/tun &&
@@ -119,22 +183,9 @@ pasta_launch() {
         </dev/null >"$log" 2>&1 &
       ;;
     deb13)
-      # The kernel refuses CLONE_NEWUSER to a chrooted process (EPERM:
-      # "Couldn't create user namespace"), so the trixie root becomes the
-      # root of `ip netns exec`'s private mount namespace with pivot_root
-      # instead, after the tun node is bind-mounted at its /dev/net/tun (on
-      # a tmpfs: nothing is left in the root) and a /proc is mounted (pasta
-      # re-executes itself through /proc/self/exe and opens namespaces there).
+      # In the trixie root ($bench_pivot).
       mkdir -p "$trixie/dev/net" "$trixie/mnt"
-      ip netns exec "$h" sh -c '
-        r=$1 tun=$2
-        shift 2
-        mount --rbind "$r" "$r" &&
-          mount -t tmpfs -o mode=755 none "$r/dev/net" &&
-          : >"$r/dev/net/tun" && mount --bind "$tun" "$r/dev/net/tun" &&
-          mount -t proc proc "$r/proc" &&
-          cd "$r" && pivot_root . mnt && umount -l /mnt &&
-          exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"' \
+      ip netns exec "$h" sh -c "$bench_pivot" \
         sh "$trixie" "$tmp/tun" timeout "$life" pasta "$@" -- sleep "$life" \
         </dev/null >"$log" 2>&1 &
       ;;
@@ -243,6 +294,7 @@ version_of() {
   case $1 in
     ours) echo "$ours, $(timeout 5 "$ours" --version 2>&1 | head -n 1)" ;;
     art) echo "$art, $(timeout 5 "$art" --version 2>&1 | head -n 1)" ;;
+    B) echo "$ours_b, $(timeout 5 "$ours_b" --version 2>&1 | head -n 1)" ;;
     deb12) dpkg-query -W -f='${Version}' passt 2>/dev/null ;;
     deb13) chroot "$trixie" dpkg-query -W -f='${Version}' passt 2>/dev/null ;;
   esac
