@@ -6,6 +6,7 @@
 # switches: reading /proc/net/tcp of a namespace yields the CPU on the way,
 # so each automatic-forwarding scan adds one or two), and its RSS, for
 #   ours   $PASTA (default build/src/pasta)
+#   B      a second build of ours ($PASTA_B: before/after), when set
 #   deb13  Debian 13's pasta (passt 2025), from the root at $TRIXIE_ROOT
 #          (default /srv/trixie; bench/trixie-root.sh makes it, and the
 #          podman root of scripts/podman-root.sh has the same pasta)
@@ -20,14 +21,17 @@
 #
 # Usage: bench/idle.sh [RUNS]   (default 1 run per cell, median shown)
 #   ROWS="ours deb13 deb12"  SECS=10  WARM=3  PASTA=path to our binary
+#   PASTA_B=second binary (row B)  BENCH_TSV=file (bench_tsv lines, paths
+#   idle-podman-wake, idle-podman-rss, idle-auto-wake, idle-auto-rss)
 # Needs root (the lab).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 runs=${1:-1}
 secs=${SECS:-10}
 warm=${WARM:-3}
-rows=${ROWS:-ours deb13 deb12}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
+ours_b=${PASTA_B:-}
+if [ -n "$ours_b" ]; then rows=${ROWS:-ours B deb13 deb12}; else rows=${ROWS:-ours deb13 deb12}; fi
 trixie=${TRIXIE_ROOT:-${PASTA_CACHE:-/srv}/trixie}
 deb12=/usr/bin/pasta
 art=''
@@ -89,14 +93,19 @@ printf '%-6s %-34s %10s %12s %7s\n' row options wakeups/s preempted/s RSS-MB
 for kind in $rows; do
   case $kind in
     ours) ;;
+    B) [ -x "$ours_b" ] || { printf '%-6s skipped: no %s\n' B "PASTA_B=$ours_b"; continue; } ;;
     deb13) [ -x "$trixie/usr/bin/pasta" ] || { printf '%-6s skipped: no %s/usr/bin/pasta\n' deb13 "$trixie"; continue; } ;;
     deb12) [ -x "$deb12" ] || { printf '%-6s skipped: no %s\n' deb12 "$deb12"; continue; } ;;
-    *) echo "unknown row $kind (ours deb13 deb12)" >&2; exit 2 ;;
+    *) echo "unknown row $kind (ours B deb13 deb12)" >&2; exit 2 ;;
   esac
   for opts in "-t none -u none -T none -U none" ""; do
     # shellcheck disable=SC2086  # the options are words
     read -r wake pre rss < <(cell "$kind" $opts)
     printf '%-6s %-34s %10s %12s %7s\n' "$kind" "${opts:-(defaults: auto forwarding)}" \
       "$wake" "${pre:-}" "${rss:-}"
+    what=auto
+    [ -n "$opts" ] && what=podman
+    bench_tsv "idle-$what-wake" "$kind" "$wake" /s
+    bench_tsv "idle-$what-rss" "$kind" "${rss:-fail}" MB
   done
 done

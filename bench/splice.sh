@@ -14,6 +14,7 @@
 # and the rows
 #   loopback  client and server both on the host netns's 127.0.0.1: the limit
 #   ours      $PASTA (default build/src/pasta)
+#   B         a second build of ours ($PASTA_B: before/after), when set
 #   deb13     Debian 13's pasta (passt 2025), from the root bench/trixie-root.sh
 #             makes at $TRIXIE_ROOT (default /srv/trixie)
 #   deb12     Debian 12's pasta, /usr/bin/pasta (passt 2023)
@@ -31,14 +32,17 @@
 # Usage: bench/splice.sh [RUNS]   (default 3 runs per cell, median shown)
 #   ROWS="loopback ours deb13 deb12"  rows to run    SECS=4  seconds per run
 #   PATHS="-t -T"                     paths to run   PASTA=path to our binary
+#   PASTA_B=second binary (row B)     BENCH_TSV=file (bench_tsv lines, paths
+#   splice-t-cs, splice-t-sc, splice-T-cs, splice-T-sc)
 # Needs root (the lab); installs iperf3 with apt-get if missing.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 runs=${1:-3}
 secs=${SECS:-4}
-rows=${ROWS:-loopback ours deb13 deb12}
 paths=${PATHS:-"-t -T"}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
+ours_b=${PASTA_B:-}
+if [ -n "$ours_b" ]; then rows=${ROWS:-loopback ours B deb13 deb12}; else rows=${ROWS:-loopback ours deb13 deb12}; fi
 trixie=${TRIXIE_ROOT:-${PASTA_CACHE:-/srv}/trixie}
 deb12=/usr/bin/pasta
 [[ $runs =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ ]] || {
@@ -115,6 +119,8 @@ row() {
   echo "  $kind ${path}: ..." >&2
   if [ "$kind" != loopback ] && ! pasta_start "$kind" "$path"; then
     row_out "$kind" "$path" fail fail fail fail -
+    bench_tsv "splice$path-cs" "$kind" fail Gbit/s
+    bench_tsv "splice$path-sc" "$kind" fail Gbit/s
     return
   fi
   path_set "$path"
@@ -131,6 +137,13 @@ row() {
   pasta_stop
   row_out "$kind" "$path" "$(fmt_gbit "$up")" "$(fmt_gbit "$down")" "$upcpu" "$downcpu" \
     "$(ratio "$up" "$lo_up")/$(ratio "$down" "$lo_down")"
+  # The loopback's under each path, as the limit of each.
+  local p
+  [ "$kind" = loopback ] && path=$paths
+  for p in $path; do
+    bench_tsv "splice$p-cs" "$kind" "$up" Gbit/s "$upcpu"
+    bench_tsv "splice$p-sc" "$kind" "$down" Gbit/s "$downcpu"
+  done
 }
 
 start=$SECONDS
@@ -139,8 +152,8 @@ echo "TCP over pasta's loopback splice, $runs run(s) of ${secs}s per cell, media
 for kind in $rows; do
   case $kind in
     loopback) ;;
-    ours | deb12 | deb13) echo "$kind: $(version_of "$kind")" ;;
-    *) echo "unknown row $kind (loopback ours deb13 deb12)" >&2; exit 2 ;;
+    ours | B | deb12 | deb13) echo "$kind: $(version_of "$kind")" ;;
+    *) echo "unknown row $kind (loopback ours B deb13 deb12)" >&2; exit 2 ;;
   esac
 done
 for p in $paths; do
@@ -162,6 +175,13 @@ for kind in $rows; do
         continue
       fi
       for p in $paths; do row ours "$p"; done
+      ;;
+    B)
+      if [ ! -x "$ours_b" ]; then
+        row_out B - "fail (not built: PASTA_B=$ours_b)" "" "" "" ""
+        continue
+      fi
+      for p in $paths; do row B "$p"; done
       ;;
     deb13)
       if [ ! -x "$trixie/usr/bin/pasta" ]; then
