@@ -23,7 +23,8 @@
 # column; a cell whose run failed says fail (stall: ran into its timeout);
 # "-": not measured (sockperf 3.7 has no IPv6, so no IPv6 round trips).
 #
-# Usage: bench/compare.sh   (about 15 minutes at the defaults)
+# Usage: bench/compare.sh   (about half an hour at the defaults; 4 minutes
+#   at RUNS=1 SECS=1, which checks the machinery, not the numbers)
 #   RUNS=3   runs per cell (median)      SECS=4  seconds per run
 #   ONLY="tcp splice ping udp startup idle"  the scripts to run
 #   PASTA=our binary (default build/src/pasta)
@@ -77,8 +78,9 @@ absent=''
 [ -x "$trixie/usr/bin/pasta" ] || absent+=" deb13"
 [ -x "$deb12" ] || absent+=" deb12"
 
-# describe BIN: "`BIN` at COMMIT" (the commit of the git work tree BIN sits
-# in, "+ changes" if it has uncommitted ones), or "`BIN`" outside one.
+# describe BIN: "`BIN` at COMMIT" (the commit checked out in the git work
+# tree BIN sits in, "+ uncommitted changes" if it has some: the build's
+# own only if it was built from that), or "`BIN`" outside one.
 describe() {
   local d top c
   d=$(dirname "$1")
