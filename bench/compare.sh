@@ -7,7 +7,8 @@
 # moved, printed as one Markdown table (dated, with the commit of ours and
 # the versions of the others) on stdout, ready for README.md's Benchmarks
 # section. The scripts it runs (their own output goes to stderr and to
-# OUT/NAME.log; their bench_tsv lines to OUT/results.tsv):
+# OUT/NAME.log; their bench_tsv lines to OUT/results.tsv; the table to
+# OUT/table.md too):
 #   tcp     bench/tcp.sh: TCP namespace -> server and back, IPv4 and IPv6, at
 #           MTU 65520 and -m 1500 (iperf3); TCP and UDP request-response
 #           round trips (sockperf ping-pong, IPv4)
@@ -69,6 +70,9 @@ out=${OUT:-$(mktemp -d /tmp/pasta-compare.XXXXXX)}
 mkdir -p "$out" || exit 1
 tsv=$out/results.tsv
 : >"$tsv"
+# Stop at ^C (each script cleans up its lab on the way out), rather than go
+# on with the next script.
+trap 'exit 130' INT TERM
 
 # The columns: kinds of pasta, and whether each is there.
 kinds="ours"
@@ -126,128 +130,131 @@ for g in $only; do
 done
 took=$((SECONDS - start))
 
-# The heading: when, what, which versions.
-v_ours=$(describe "$ours")
-v_b=''
-[ -n "$ours_b" ] && v_b="; B: $(describe "$ours_b")"
-if [[ " $absent " == *" deb13 "* ]]; then
-  v13="absent (no $trixie/usr/bin/pasta: bench/trixie-root.sh)"
-else
-  # shellcheck disable=SC2016  # dpkg-query's format, not ours
-  v13="passt $(chroot "$trixie" dpkg-query -W -f='${Version}' passt 2>/dev/null) (root $trixie)"
-fi
-if [[ " $absent " == *" deb12 "* ]]; then
-  v12="absent (no $deb12: apt-get install passt)"
-else
-  # shellcheck disable=SC2016  # dpkg-query's format, not ours
-  v12="passt $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
-fi
-echo
-cmd="RUNS=$runs SECS=$secs"
-[ -n "${ONLY:-}" ] && cmd+=" ONLY=\"$only\""
-[ -n "$ours_b" ] && cmd+=" PASTA_B=..."
-echo "$date, \`$cmd bench/compare.sh\` ($(nproc) cores, ${took} s)." \
-  "Ours: $v_ours$v_b; Debian 13's pasta: $v13; Debian 12's: $v12." \
-  "Medians of $runs run(s) of ${secs} s (start-up: of $startup_runs runs; ICMP: $ping_count pings" \
-  "at 2 ms); (0.69x): the pasta's figure over the limit's, in the same run; CPU-s/GB:" \
-  "user+system CPU time of the pasta process per GB received."
-echo
+# The heading and the table, on stdout and in OUT/table.md.
+{
+  # The heading: when, what, which versions.
+  v_ours=$(describe "$ours")
+  v_b=''
+  [ -n "$ours_b" ] && v_b="; B: $(describe "$ours_b")"
+  if [[ " $absent " == *" deb13 "* ]]; then
+    v13="absent (no $trixie/usr/bin/pasta: bench/trixie-root.sh)"
+  else
+    # shellcheck disable=SC2016  # dpkg-query's format, not ours
+    v13="passt $(chroot "$trixie" dpkg-query -W -f='${Version}' passt 2>/dev/null) (root $trixie)"
+  fi
+  if [[ " $absent " == *" deb12 "* ]]; then
+    v12="absent (no $deb12: apt-get install passt)"
+  else
+    # shellcheck disable=SC2016  # dpkg-query's format, not ours
+    v12="passt $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+  fi
+  echo
+  cmd="RUNS=$runs SECS=$secs"
+  [ -n "${ONLY:-}" ] && cmd+=" ONLY=\"$only\""
+  [ -n "$ours_b" ] && cmd+=" PASTA_B=..."
+  echo "$date, \`$cmd bench/compare.sh\` ($(nproc) cores, ${took} s)." \
+    "Ours: $v_ours$v_b; Debian 13's pasta: $v13; Debian 12's: $v12." \
+    "Medians of $runs run(s) of ${secs} s (start-up: of $startup_runs runs; ICMP: $ping_count pings" \
+    "at 2 ms); (0.69x): the pasta's figure over the limit's, in the same run; CPU-s/GB:" \
+    "user+system CPU time of the pasta process per GB received."
+  echo
 
-# The table, from results.tsv.
-awk -F'\t' -v kinds="$kinds" -v absent="$absent" -v secs="$secs" -v srun="$startup_runs" '
-function gfmt(v) {
-  if (v !~ /^[0-9.e+-]+$/) return v
-  return sprintf(v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f", v)
-}
-function num(v, unit) {
-  if (v !~ /^[0-9.e+-]+$/) return v
-  if (unit == "Gbit/s") return gfmt(v) " Gbit/s"
-  if (unit == "us" || unit == "ms" || unit == "MB") return sprintf("%.1f %s", v, unit)
-  if (unit == "%") return sprintf(v < 10 ? "%.1f %%" : "%.0f %%", v)
-  if (unit == "/s") return sprintf("%.1f/s", v)
-  return v " " unit
-}
-function ratio(v, l) {
-  if (v !~ /^[0-9.e+-]+$/ || l !~ /^[0-9.e+-]+$/ || l + 0 == 0) return ""
-  return sprintf(v / l >= 10 ? " (%.1fx)" : v / l >= 0.1 ? " (%.2fx)" : " (%.3fx)", v / l)
-}
-function cpu(p, k) {
-  c = C[p, k]
-  return (c != "" && c != "-" && c ~ /^[0-9.]+$/) ? ", " c " CPU-s/GB" : ""
-}
-# cell P K LIM: one cell of path P for kind K against kind LIM ("" for none).
-function cell(p, k, lim,   v, s) {
-  if ((p, k) in V) {
-    v = V[p, k]
-    s = num(v, U[p])
-    # Loss: always for UDP, for ICMP only where there was some.
-    if ((p ":lost", k) in V && (p !~ /^icmp/ || V[p ":lost", k] + 0 > 0))
-      s = s ", " num(V[p ":lost", k], "%") " lost"
-    if (k != lim && lim != "") s = s ratio(v, V[p, lim])
-    return s cpu(p, k)
+  # The table, from results.tsv.
+  awk -F'\t' -v kinds="$kinds" -v absent="$absent" -v secs="$secs" -v srun="$startup_runs" '
+  function gfmt(v) {
+    if (v !~ /^[0-9.e+-]+$/) return v
+    return sprintf(v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f", v)
   }
-  if (index(" " absent " ", " " k " ")) return "absent"
-  return "-"
-}
-# row LABEL P LIM: one table row.
-function row(label, p, lim,   line, n, i) {
-  for (i = 1; i <= nk; i++) if ((p, K[i]) in V) break
-  if (i > nk && !((p, lim) in V)) return
-  line = "| " label " | " (lim == "" ? "" : cell(p, lim, "") (limname[lim] ? " (" limname[lim] ")" : ""))
-  for (i = 1; i <= nk; i++) line = line " | " cell(p, K[i], lim)
-  print line " |"
-}
-# idle LABEL WHAT: wake-ups and RSS in one cell.
-function idle(label, w,   line, i, k) {
-  for (i = 1; i <= nk; i++) if (("idle-" w "-wake", K[i]) in V) break
-  if (i > nk) return
-  line = "| " label " | "
-  for (i = 1; i <= nk; i++) {
-    k = K[i]
-    if (("idle-" w "-wake", k) in V)
-      line = line " | " num(V["idle-" w "-wake", k], "/s") ", " num(V["idle-" w "-rss", k], "MB")
-    else
-      line = line " | " (index(" " absent " ", " " k " ") ? "absent" : "-")
+  function num(v, unit) {
+    if (v !~ /^[0-9.e+-]+$/) return v
+    if (unit == "Gbit/s") return gfmt(v) " Gbit/s"
+    if (unit == "us" || unit == "ms" || unit == "MB") return sprintf("%.1f %s", v, unit)
+    if (unit == "%") return sprintf(v < 10 ? "%.1f %%" : "%.0f %%", v)
+    if (unit == "/s") return sprintf("%.1f/s", v)
+    return v " " unit
   }
-  print line " |"
-}
-{ V[$1, $2] = $3; U[$1] = $4; C[$1, $2] = $5 }
-END {
-  nk = split(kinds, K, " ")
-  limname["veth"] = ""; limname["loopback"] = "loopback"; limname["unshare"] = "`unshare -Urn true`"
-  head = "| path | limit"
-  sep = "|---|---"
-  for (i = 1; i <= nk; i++) {
-    head = head " | " (K[i] == "ours" ? "ours" : K[i] == "B" ? "B" : K[i] == "deb13" ? "Debian 13 pasta" : "Debian 12 pasta")
-    sep = sep "|---"
+  function ratio(v, l) {
+    if (v !~ /^[0-9.e+-]+$/ || l !~ /^[0-9.e+-]+$/ || l + 0 == 0) return ""
+    return sprintf(v / l >= 10 ? " (%.1fx)" : v / l >= 0.1 ? " (%.2fx)" : " (%.3fx)", v / l)
   }
-  print head " |"
-  print sep "|"
-  row("TCP namespace -> server, IPv4", "tcp4-up-65520", "veth")
-  row("TCP namespace -> server, IPv6", "tcp6-up-65520", "veth")
-  row("TCP namespace -> server, IPv4, `-m 1500`", "tcp4-up-1500", "veth")
-  row("TCP namespace -> server, IPv6, `-m 1500`", "tcp6-up-1500", "veth")
-  row("TCP server -> namespace, IPv4", "tcp4-down-65520", "veth")
-  row("TCP server -> namespace, IPv6", "tcp6-down-65520", "veth")
-  row("TCP server -> namespace, IPv4, `-m 1500`", "tcp4-down-1500", "veth")
-  row("TCP server -> namespace, IPv6, `-m 1500`", "tcp6-down-1500", "veth")
-  row("`-t` splice, host loopback -> namespace", "splice-t-cs", "loopback")
-  row("`-t` splice, namespace -> host loopback (iperf3 -R)", "splice-t-sc", "loopback")
-  row("`-T` splice, namespace loopback -> host", "splice-T-cs", "loopback")
-  row("`-T` splice, host -> namespace loopback (iperf3 -R)", "splice-T-sc", "loopback")
-  row("TCP request-response, average round trip (sockperf, 64 B)", "rr-tcp-65520", "veth")
-  row("UDP request-response, average round trip (sockperf, 64 B)", "rr-udp-65520", "veth")
-  row("ICMP echo, IPv4, average round trip", "icmp4", "veth")
-  row("ICMP echo, IPv6, average round trip", "icmp6", "veth")
-  row("UDP namespace -> server at full rate, iperf3, received", "udp-iperf3-full", "veth")
-  row("UDP namespace -> server at full rate, iperf 2, received", "udp-iperf-full", "veth")
-  o = V["udp-iperf3-veth:offered", "veth"]
-  row("UDP offered at the veth'"'"'s received rate" (o != "" ? " (" gfmt(o) " Gbit/s)" : "") ", iperf3", "udp-iperf3-veth", "veth")
-  o = V["udp-iperf-veth:offered", "veth"]
-  row("UDP offered at the veth'"'"'s received rate" (o != "" ? " (" gfmt(o) " Gbit/s)" : "") ", iperf 2", "udp-iperf-veth", "veth")
-  row("start-up, `--config-net -- true`, median of " srun, "startup", "unshare")
-  idle("idle: wake-ups, RSS; podman'"'"'s `-t none -u none -T none -U none`", "podman")
-  idle("idle: wake-ups, RSS; defaults (`auto` forwarding)", "auto")
-}' "$tsv"
+  function cpu(p, k) {
+    c = C[p, k]
+    return (c != "" && c != "-" && c ~ /^[0-9.]+$/) ? ", " c " CPU-s/GB" : ""
+  }
+  # cell P K LIM: one cell of path P for kind K against kind LIM ("" for none).
+  function cell(p, k, lim,   v, s) {
+    if ((p, k) in V) {
+      v = V[p, k]
+      s = num(v, U[p])
+      # Loss: always for UDP, for ICMP only where there was some.
+      if ((p ":lost", k) in V && (p !~ /^icmp/ || V[p ":lost", k] + 0 > 0))
+        s = s ", " num(V[p ":lost", k], "%") " lost"
+      if (k != lim && lim != "") s = s ratio(v, V[p, lim])
+      return s cpu(p, k)
+    }
+    if (index(" " absent " ", " " k " ")) return "absent"
+    return "-"
+  }
+  # row LABEL P LIM: one table row.
+  function row(label, p, lim,   line, n, i) {
+    for (i = 1; i <= nk; i++) if ((p, K[i]) in V) break
+    if (i > nk && !((p, lim) in V)) return
+    line = "| " label " | " (lim == "" ? "" : cell(p, lim, "") (limname[lim] ? " (" limname[lim] ")" : ""))
+    for (i = 1; i <= nk; i++) line = line " | " cell(p, K[i], lim)
+    print line " |"
+  }
+  # idle LABEL WHAT: wake-ups and RSS in one cell.
+  function idle(label, w,   line, i, k) {
+    for (i = 1; i <= nk; i++) if (("idle-" w "-wake", K[i]) in V) break
+    if (i > nk) return
+    line = "| " label " | "
+    for (i = 1; i <= nk; i++) {
+      k = K[i]
+      if (("idle-" w "-wake", k) in V)
+        line = line " | " num(V["idle-" w "-wake", k], "/s") ", " num(V["idle-" w "-rss", k], "MB")
+      else
+        line = line " | " (index(" " absent " ", " " k " ") ? "absent" : "-")
+    }
+    print line " |"
+  }
+  { V[$1, $2] = $3; U[$1] = $4; C[$1, $2] = $5 }
+  END {
+    nk = split(kinds, K, " ")
+    limname["veth"] = ""; limname["loopback"] = "loopback"; limname["unshare"] = "`unshare -Urn true`"
+    head = "| path | limit"
+    sep = "|---|---"
+    for (i = 1; i <= nk; i++) {
+      head = head " | " (K[i] == "ours" ? "ours" : K[i] == "B" ? "B" : K[i] == "deb13" ? "Debian 13 pasta" : "Debian 12 pasta")
+      sep = sep "|---"
+    }
+    print head " |"
+    print sep "|"
+    row("TCP namespace -> server, IPv4", "tcp4-up-65520", "veth")
+    row("TCP namespace -> server, IPv6", "tcp6-up-65520", "veth")
+    row("TCP namespace -> server, IPv4, `-m 1500`", "tcp4-up-1500", "veth")
+    row("TCP namespace -> server, IPv6, `-m 1500`", "tcp6-up-1500", "veth")
+    row("TCP server -> namespace, IPv4", "tcp4-down-65520", "veth")
+    row("TCP server -> namespace, IPv6", "tcp6-down-65520", "veth")
+    row("TCP server -> namespace, IPv4, `-m 1500`", "tcp4-down-1500", "veth")
+    row("TCP server -> namespace, IPv6, `-m 1500`", "tcp6-down-1500", "veth")
+    row("`-t` splice, host loopback -> namespace", "splice-t-cs", "loopback")
+    row("`-t` splice, namespace -> host loopback (iperf3 -R)", "splice-t-sc", "loopback")
+    row("`-T` splice, namespace loopback -> host", "splice-T-cs", "loopback")
+    row("`-T` splice, host -> namespace loopback (iperf3 -R)", "splice-T-sc", "loopback")
+    row("TCP request-response, average round trip (sockperf, 64 B)", "rr-tcp-65520", "veth")
+    row("UDP request-response, average round trip (sockperf, 64 B)", "rr-udp-65520", "veth")
+    row("ICMP echo, IPv4, average round trip", "icmp4", "veth")
+    row("ICMP echo, IPv6, average round trip", "icmp6", "veth")
+    row("UDP namespace -> server at full rate, iperf3, received", "udp-iperf3-full", "veth")
+    row("UDP namespace -> server at full rate, iperf 2, received", "udp-iperf-full", "veth")
+    o = V["udp-iperf3-veth:offered", "veth"]
+    row("UDP offered at the veth'"'"'s received rate" (o != "" ? " (" gfmt(o) " Gbit/s)" : "") ", iperf3", "udp-iperf3-veth", "veth")
+    o = V["udp-iperf-veth:offered", "veth"]
+    row("UDP offered at the veth'"'"'s received rate" (o != "" ? " (" gfmt(o) " Gbit/s)" : "") ", iperf 2", "udp-iperf-veth", "veth")
+    row("start-up, `--config-net -- true`, median of " srun, "startup", "unshare")
+    idle("idle: wake-ups, RSS; podman'"'"'s `-t none -u none -T none -U none`", "podman")
+    idle("idle: wake-ups, RSS; defaults (`auto` forwarding)", "auto")
+  }' "$tsv"
+} | tee "$out/table.md"
 echo
-echo "logs and results.tsv: $out" >&2
+echo "logs, results.tsv and table.md: $out" >&2
