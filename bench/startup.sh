@@ -38,6 +38,7 @@ deb12=/usr/bin/pasta
 h=pasta-bench-h-$$ s=pasta-bench-s-$$
 tmp=$(mktemp -d /tmp/pasta-bench.XXXXXX)
 trap 'ip netns del $h 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $tmp' EXIT
+trap 'exit 130' INT TERM
 lab_private_tun "$tmp"
 lab_create $h $s
 

@@ -73,13 +73,14 @@ groups=$(($(wc -w <<<"$tools") * $(wc -w <<<"$rates")))
 # sender goes) from where in_ns puts the client; sets res to "GBIT LOST%
 # CPU-S/GB REPORT..." (REPORT: the server's summary, for people), or fail.
 udp_once() {
-  local tool=$1 bps=$2 srv c0='' c1='' out i
+  local tool=$1 bps=$2 c0='' c1='' out i
   if [ "$tool" = iperf ]; then
     ip netns exec $s timeout $((secs + 30)) iperf -s -u -B 203.0.113.1 -l 1400 >/dev/null 2>&1 &
   else
     ip netns exec $s timeout $((secs + 30)) iperf3 -s -1 -B 203.0.113.1 >/dev/null 2>&1 &
   fi
-  srv=$!
+  # ipid: bench_stop's to end if we are stopped.
+  ipid=$!
   for ((i = 0; i < 50; i++)); do
     [ -n "$(timeout 2 ip netns exec $s ss -Hlnut "sport = :5001 or sport = :5201")" ] && break
     sleep 0.05
@@ -92,8 +93,9 @@ udp_once() {
     client $((secs + 15)) iperf3 -u -c 203.0.113.1 -b "$bps" -l 1400 -t "$secs" -J
   fi
   [ -n "$ppid" ] && c1=$(cpu_ticks "$ppid")
-  kill $srv 2>/dev/null
-  wait $srv 2>/dev/null
+  kill "$ipid" 2>/dev/null
+  wait "$ipid" 2>/dev/null
+  ipid=
   if [ "$tool" = iperf ]; then
     # "[  1] 0.0000-5.0012 sec  1.00 GBytes  1.72 Gbits/sec   0.005 ms 1234/567890 (0.22%)"
     out=$(grep -A2 "Server Report" "$tmp/client.out" | tail -n 1 | sed 's/^\[ *[0-9]*\] //')
