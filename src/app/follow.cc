@@ -3,6 +3,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -66,11 +67,11 @@ std::string DescribeHostChange(int family, const netlink::FamilyTemplate* was,
   const std::string if_b = host_b ? b.link.name : "";
   if (!(gw_a == gw_b) || if_a != if_b) {
     if (gw_a.family != AF_UNSPEC)
-      parts.push_back(absl::StrCat("default route via ", FormatIp(gw_a),
-                                   " on ", if_a, " removed"));
+      parts.push_back(absl::StrCat("default route via ", FormatIp(gw_a), " on ",
+                                   if_a, " removed"));
     if (gw_b.family != AF_UNSPEC)
-      parts.push_back(absl::StrCat("default route via ", FormatIp(gw_b),
-                                   " on ", if_b, " added"));
+      parts.push_back(absl::StrCat("default route via ", FormatIp(gw_b), " on ",
+                                   if_b, " added"));
   }
   static const std::vector<netlink::Address> kEmpty;
   const std::vector<netlink::Address>& addrs_a = host_a ? a.addrs : kEmpty;
@@ -87,8 +88,9 @@ std::string DescribeHostChange(int family, const netlink::FamilyTemplate* was,
           absl::StrCat("address ", FormatAddress(x), " on ", if_b, " added"));
   }
   if (if_a != if_b && parts.empty())
-    parts.push_back(absl::StrCat("template interface ", if_a.empty() ? "none" : if_a,
-                                 " -> ", if_b.empty() ? "none" : if_b));
+    parts.push_back(absl::StrCat("template interface ",
+                                 if_a.empty() ? "none" : if_a, " -> ",
+                                 if_b.empty() ? "none" : if_b));
   const std::string ns_a = DescribeNamespace(was);
   const std::string ns_b = DescribeNamespace(now);
   if (parts.empty() && ns_a == ns_b) return "";
@@ -98,8 +100,8 @@ std::string DescribeHostChange(int family, const netlink::FamilyTemplate* was,
 }
 
 Follow::Follow(netlink::HostTemplate tmpl, netlink::TapConfig net,
-               std::string tap_name, dhcp::ResolvConf resolv,
-               bool strict_check, netlink::EventSocket events)
+               std::string tap_name, dhcp::ResolvConf resolv, bool strict_check,
+               netlink::EventSocket events)
     : tmpl_(std::move(tmpl)),
       net_(std::move(net)),
       tap_name_(std::move(tap_name)),
@@ -110,11 +112,10 @@ Follow::Follow(netlink::HostTemplate tmpl, netlink::TapConfig net,
 absl::StatusOr<std::unique_ptr<Follow>> Follow::Start(
     netlink::HostTemplate tmpl, netlink::TapConfig net, std::string tap_name,
     dhcp::ResolvConf resolv, bool strict_check) {
-  ASSIGN_OR_RETURN(
-      netlink::EventSocket events,
-      netlink::EventSocket::Open({RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-                                  RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-                                  RTNLGRP_IPV6_ROUTE}));
+  ASSIGN_OR_RETURN(netlink::EventSocket events,
+                   netlink::EventSocket::Open(
+                       {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+                        RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}));
   return std::unique_ptr<Follow>(
       new Follow(std::move(tmpl), std::move(net), std::move(tap_name),
                  std::move(resolv), strict_check, std::move(events)));
@@ -147,13 +148,13 @@ void Follow::Resync(Run& run) {
   absl::Status st = read.status();
   if (st.ok()) st = UseLocalMode(cfg, &*read, /*quiet=*/true);
   absl::StatusOr<netlink::TapConfig> built =
-      st.ok() ? netlink::BuildTapConfig(*read, OverridesFor(cfg),
-                                        read->v4.has_value(),
-                                        read->v6.has_value())
-              : absl::StatusOr<netlink::TapConfig>(st);
+      st.ok()
+          ? netlink::BuildTapConfig(*read, OverridesFor(cfg),
+                                    read->v4.has_value(), read->v6.has_value())
+          : absl::StatusOr<netlink::TapConfig>(st);
   if (!built.ok()) {
-    LOG_DEBUG("host: re-sync %u: %s; the namespace keeps what it has",
-              resyncs_, std::string(built.status().message()));
+    LOG_DEBUG("host: re-sync %u: %s; the namespace keeps what it has", resyncs_,
+              std::string(built.status().message()));
     return;
   }
   const netlink::HostTemplate& tmpl = *read;
@@ -176,6 +177,29 @@ void Follow::Resync(Run& run) {
   for (const netlink::TapChange& c : changes)
     LOG_TRACE("host: namespace: %s", netlink::FormatTapChange(c));
 
+  // Connections from an address the host no longer has would hang until
+  // their timeout: reset them now, before the namespace loses its copy of
+  // the address (the RST must still reach its socket).
+  if (run.tcp) {
+    std::vector<IpAddr> gone;
+    for (const int family : {AF_INET, AF_INET6}) {
+      const netlink::FamilyTemplate* was = Of(tmpl_, family);
+      const netlink::FamilyTemplate* now = Of(tmpl, family);
+      if (was == nullptr || was->local) continue;
+      for (const netlink::Address& a : was->addrs) {
+        const bool kept = now != nullptr && !now->local &&
+                          std::any_of(now->addrs.begin(), now->addrs.end(),
+                                      [&](const netlink::Address& b) {
+                                        return b.addr == a.addr;
+                                      });
+        if (!kept) gone.push_back(a.addr);
+      }
+    }
+    const size_t reset = run.tcp->ResetFlowsFrom(gone);
+    if (reset > 0)
+      LOG_DEBUG("host: %zu connections from addresses it no longer has reset",
+                reset);
+  }
   if (cfg.config_net && !changes.empty() && !cfg.splice_only) {
     const std::string ifname = tap_name_;
     const bool strict = strict_check_;
@@ -221,8 +245,8 @@ void Follow::Resync(Run& run) {
 void StartFollowing(Run& run, const netlink::HostTemplate& tmpl,
                     const netlink::TapConfig& net, const std::string& tap_name,
                     bool strict_check) {
-  absl::StatusOr<std::unique_ptr<Follow>> f = Follow::Start(
-      tmpl, net, tap_name, dhcp::ReadResolvConf(), strict_check);
+  absl::StatusOr<std::unique_ptr<Follow>> f =
+      Follow::Start(tmpl, net, tap_name, dhcp::ReadResolvConf(), strict_check);
   if (!f.ok()) {
     LOG_WARN("host: %s: the namespace keeps the host's network of start-up",
              std::string(f.status().message()));
@@ -232,9 +256,10 @@ void StartFollowing(Run& run, const netlink::HostTemplate& tmpl,
       run.epoll.get(),
       loop::Ref{loop::Kind::kNetlinkEvents, kFollowIndex, (*f)->fd()}, EPOLLIN);
   if (err != 0) {
-    LOG_WARN("host: epoll_ctl: %s: the namespace keeps the host's network "
-             "of start-up",
-             std::strerror(err));
+    LOG_WARN(
+        "host: epoll_ctl: %s: the namespace keeps the host's network "
+        "of start-up",
+        std::strerror(err));
     return;
   }
   run.follow = std::move(*f);

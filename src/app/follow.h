@@ -24,9 +24,11 @@
 // everything as it was (one debug line); the next notification tries
 // again.
 //
-// Left as at start-up: the tap's name, the host's resolv.conf (read once,
-// before the sandbox hides the file system), the neighbour filter
-// (app/neighbours.h) and the flows already running.
+// TCP connections whose host socket has an address of the template
+// interface that went away are reset both ways (they would hang until
+// their timeout); other flows go on. Left as at start-up: the tap's name,
+// the host's resolv.conf (read once, before the sandbox hides the file
+// system) and the neighbour filter (app/neighbours.h).
 #pragma once
 
 #include <cstdint>

@@ -40,8 +40,8 @@ bool SameNexthops(const std::vector<Nexthop>& a,
 bool SameRoute(const Route& a, const Route& b) {
   return a.family == b.family && a.dst == b.dst && a.dst_len == b.dst_len &&
          a.gateway == b.gateway && a.priority == b.priority &&
-         a.scope == b.scope && a.protocol == b.protocol &&
-         a.table == b.table && a.type == b.type &&
+         a.scope == b.scope && a.protocol == b.protocol && a.table == b.table &&
+         a.type == b.type &&
          (a.flags & RTNH_F_ONLINK) == (b.flags & RTNH_F_ONLINK) &&
          a.src == b.src && a.src_len == b.src_len && a.tos == b.tos &&
          a.prefsrc == b.prefsrc && a.mtu == b.mtu && a.pref == b.pref &&

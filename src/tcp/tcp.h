@@ -224,6 +224,12 @@ class TcpFlows {
     cfg_.ns_addr6 = ns_addr6;
   }
 
+  // Closes, with RST both ways, the flows whose host socket has one of
+  // `gone` as its local address: the host no longer has it, and the peer
+  // would never answer (app/follow.h). Returns how many. Costs a scan of
+  // the active flows and a getsockname() each.
+  size_t ResetFlowsFrom(const std::vector<IpAddr>& gone);
+
   size_t active() const { return index_.size(); }
   // Flows whose namespace side may still send data for the host: not yet
   // closed, and not (FIN taken and everything written to the socket).

@@ -9,8 +9,9 @@
 #     back in local mode and -t 8080 still answers from the host's loopback;
 # (b) the host's addresses change (198.51.100.2 -> .3, 2001:db8:1::2 ->
 #     ::3): the namespace follows, --map-guest-addr reaches the host at its
-#     new address, and an IPv4 download paused across the IPv6 change
-#     finishes intact;
+#     new address, an IPv4 download paused across the IPv6 change
+#     finishes intact, and one paused across the IPv4 change (its host
+#     address gone) is reset at once rather than left to time out;
 # (c) a burst of 1,000 address changes in about a second costs a few
 #     re-syncs (counted from the --debug lines), not hundreds, a download
 #     in the middle of it is intact, and the namespace ends where the host
@@ -37,11 +38,12 @@ TGT="${LAB_ID}t"
 LAB_EXTRA_NS+=("$TGT")
 H() { ip -n "$HOST_NS" "$@"; }
 
-# serve NS ADDRS PORT: the forward tool's server in NS, ready when it says.
+# serve NS ADDRS PORT [FILE]: the forward tool's server in NS (sending
+# FILE, by default the 4 MiB of data), ready when it says.
 serve() {
   local ns=$1 ready="$LAB_TMP/ready.$RANDOM" i
   ip netns exec "$ns" timeout "$(limit 60)" "${TOOL[@]}" serve "$2" "$3" 60 \
-    "$LAB_TMP/data" "$ready" >/dev/null 2>&1 &
+    "${4:-$LAB_TMP/data}" "$ready" >/dev/null 2>&1 &
   LAB_PIDS+=($!)
   for ((i = 0; i < 50; i++)); do
     [ -e "$ready" ] && return 0
@@ -178,6 +180,16 @@ touch "$LAB_TMP/go"
 wait "$LONG"
 check "(b) the IPv4 download across the change: 4 MiB intact" equals "$(cat "$LAB_TMP/long")" "$want"
 
+# A download from 198.51.100.2, paused: its host address goes away. 64 MiB,
+# more than the sockets and pasta can hold, so that it can't be over before.
+head -c $((64 << 20)) /dev/zero >"$LAB_TMP/big"
+check "(b) a server of 64 MiB in the server netns on 9001" serve "$SERVER_NS" 203.0.113.1 9001 "$LAB_TMP/big"
+rm -f "$LAB_TMP/started" "$LAB_TMP/go"
+ip netns exec "$TGT" timeout "$(limit 30)" "${TOOL[@]}" get 203.0.113.1 9001 \
+  "$LAB_TMP/started" "$LAB_TMP/go" >"$LAB_TMP/cut" 2>&1 &
+CUT=$!
+LAB_PIDS+=("$CUT")
+check "(b) a download from the host's 198.51.100.2 is under way" quietly within 5000 test -e "$LAB_TMP/started"
 H addr del 198.51.100.2/24 dev eth0
 H addr add 198.51.100.3/24 dev eth0
 H route replace default via 198.51.100.1
@@ -190,6 +202,10 @@ else
   ip -n "$TGT" route >&2
   grep "host:" "$LAB_TMP/pasta.log" | tail -20 >&2
 fi
+touch "$LAB_TMP/go"
+cut_done() { ! kill -0 "$CUT" 2>/dev/null; }
+check "(b) the download from the vanished address ends within 3 s" quietly within 3000 cut_done
+check "(b) ... reset, not left to time out" contains "$(cat "$LAB_TMP/cut")" "ConnectionResetError" || grep -E "host:|tcp" "$LAB_TMP/pasta.log" | tail -20 >&2
 check "(b) renumbered: 4 MiB intact from the server" \
   equals "$(get "$TGT" 203.0.113.1 9000)" "$want"
 # --map-guest-addr stands for the host's own address: now .3, where only

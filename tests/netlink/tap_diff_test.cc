@@ -82,12 +82,12 @@ TEST(DiffTapConfig, NothingChangedNoRequests) {
 // The kernel drops the routes via 198.51.100.1 with the last address in
 // its subnet: they are added again, the subnet's first.
 TEST(DiffTapConfig, RenumberedAddress) {
-  EXPECT_THAT(Strings(DiffTapConfig(Host("198.51.100.2", "198.51.100.1"),
-                                    Host("198.51.100.3", "198.51.100.1"))),
-              ElementsAre("remove address 198.51.100.2/24",
-                          "add address 198.51.100.3/24",
-                          "add route 198.51.100.0/24",
-                          "add route 0.0.0.0/0 via 198.51.100.1"));
+  EXPECT_THAT(
+      Strings(DiffTapConfig(Host("198.51.100.2", "198.51.100.1"),
+                            Host("198.51.100.3", "198.51.100.1"))),
+      ElementsAre("remove address 198.51.100.2/24",
+                  "add address 198.51.100.3/24", "add route 198.51.100.0/24",
+                  "add route 0.0.0.0/0 via 198.51.100.1"));
 }
 
 TEST(DiffTapConfig, NewGatewayIsARemovalAndAnAddition) {
@@ -100,10 +100,10 @@ TEST(DiffTapConfig, NewGatewayIsARemovalAndAnAddition) {
 TEST(DiffTapConfig, NewMetricIsARemovalAndAnAddition) {
   TapConfig want = Host("198.51.100.2", "198.51.100.1");
   want.routes[0].priority = 200;
-  EXPECT_THAT(Strings(DiffTapConfig(Host("198.51.100.2", "198.51.100.1"),
-                                    want)),
-              ElementsAre("remove route 0.0.0.0/0 via 198.51.100.1",
-                          "add route 0.0.0.0/0 via 198.51.100.1"));
+  EXPECT_THAT(
+      Strings(DiffTapConfig(Host("198.51.100.2", "198.51.100.1"), want)),
+      ElementsAre("remove route 0.0.0.0/0 via 198.51.100.1",
+                  "add route 0.0.0.0/0 via 198.51.100.1"));
 }
 
 TEST(DiffTapConfig, MtuChange) {
@@ -131,12 +131,12 @@ TEST(DiffTapConfig, LocalModeToHostAndBack) {
   const TapConfig want = *BuildTapConfig(host, none, true, true);
   // Removals first, then additions, the direct route before the route via
   // a gateway in it; IPv6's local mode untouched.
-  EXPECT_THAT(Strings(DiffTapConfig(have, want)),
-              ElementsAre("remove route 0.0.0.0/0 via 169.254.2.2",
-                          "remove address 169.254.2.1/16",
-                          "add address 198.51.100.2/24",
-                          "add route 198.51.100.0/24",
-                          "add route 0.0.0.0/0 via 198.51.100.1"));
+  EXPECT_THAT(
+      Strings(DiffTapConfig(have, want)),
+      ElementsAre("remove route 0.0.0.0/0 via 169.254.2.2",
+                  "remove address 169.254.2.1/16",
+                  "add address 198.51.100.2/24", "add route 198.51.100.0/24",
+                  "add route 0.0.0.0/0 via 198.51.100.1"));
   EXPECT_THAT(Strings(DiffTapConfig(want, have)),
               ElementsAre("remove route 0.0.0.0/0 via 198.51.100.1",
                           "remove route 198.51.100.0/24",
@@ -151,12 +151,12 @@ TEST(DiffTapConfig, Ipv6PrefixChange) {
   have.routes = {Rt("::", 0, "fe80::1", 1024), Rt("2001:db8:1::", 64)};
   want.addrs = {Addr("2001:db8:2::2", 64)};
   want.routes = {Rt("::", 0, "fe80::1", 1024), Rt("2001:db8:2::", 64)};
-  EXPECT_THAT(Strings(DiffTapConfig(have, want)),
-              ElementsAre("remove route 2001:db8:1::/64",
-                          "remove address 2001:db8:1::2/64",
-                          "add address 2001:db8:2::2/64",
-                          "add route 2001:db8:2::/64",
-                          "add route ::/0 via fe80::1"));
+  EXPECT_THAT(
+      Strings(DiffTapConfig(have, want)),
+      ElementsAre("remove route 2001:db8:1::/64",
+                  "remove address 2001:db8:1::2/64",
+                  "add address 2001:db8:2::2/64", "add route 2001:db8:2::/64",
+                  "add route ::/0 via fe80::1"));
 }
 
 TEST(BuildDelRoute, SameAttributesAsNewRouteWithoutCreate) {
