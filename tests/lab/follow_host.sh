@@ -19,7 +19,10 @@
 # (d) with --no-follow-host, the namespace keeps what it had;
 # (e) with PASTA_NETLINK_NO_STRICT_CHK=1 (dumps as a pre-4.20 kernel
 #     gives them): a more specific route through the template is copied,
-#     a route in another table and routes on another interface are not.
+#     a route in another table and routes on another interface are not;
+# (f) without --config-net: a DHCP client gets the host's new address
+#     after a renumbering, and a new IPv6 prefix comes in an RA at once
+#     (SLAAC in the namespace).
 . "$(dirname "$0")/lib.sh"
 lab_up
 DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -282,6 +285,51 @@ out=$(ip -n "$TGT" route show table all)
 check "(e) not the other table's route" lacks "$out" "203.0.113.64/26"
 check "(e) not the other interface's routes" lacks "$out" "192.0.2."
 check "(e) the default route stays" contains "$out" "default via 198.51.100.1 dev $TAP"
+kill "$PASTA_PID" 2>/dev/null
+wait_gone "$PASTA_PID" 5
+ip netns del "$TGT"
+
+# --- (f) without --config-net: DHCP and router advertisements --------------
+cat >"$LAB_TMP/udhcpc.sh" <<'SCRIPT'
+#!/bin/sh
+[ "$1" = bound ] && echo "ip=$ip mask=$mask router=$router" > "$UDHCPC_OUT"
+exit 0
+SCRIPT
+chmod +x "$LAB_TMP/udhcpc.sh"
+lease() {
+  rm -f "$LAB_TMP/lease"
+  UDHCPC_OUT="$LAB_TMP/lease" ip netns exec "$TGT" timeout "$(limit 10)" \
+    busybox udhcpc -i "$TAP" -f -q -n -t 5 -T 1 -s "$LAB_TMP/udhcpc.sh" >/dev/null 2>&1
+  cat "$LAB_TMP/lease" 2>/dev/null
+}
+ip netns add "$TGT"
+# No router solicitations from the namespace: an RA it gets is one pasta
+# sent on its own (at start, a minute later, or on a change).
+ip netns exec "$TGT" sysctl -qw net.ipv6.conf.all.accept_ra=1 net.ipv6.conf.default.accept_ra=1 \
+  net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
+ip netns exec "$HOST_NS" timeout "$(limit 30)" "$PASTA" -f -e -d --netns "$TGT" \
+  >"$LAB_TMP/pasta.log" 2>&1 &
+PASTA_PID=$!
+LAB_PIDS+=("$PASTA_PID")
+tap_exists() { ip -n "$TGT" link show dev "$TAP"; }
+check "(f) pasta without --config-net: the tap is there" quietly within 5000 tap_exists
+ip -n "$TGT" link set "$TAP" up
+check "(f) DHCP: the host's 198.51.100.3" contains "$(lease)" "ip=198.51.100.3 mask=24 router=198.51.100.1"
+slaac() { ip -n "$TGT" -6 addr show dev "$TAP" | grep -q "inet6 $1"; }
+H addr del 198.51.100.3/24 dev eth0
+H addr add 198.51.100.5/24 dev eth0
+H route replace default via 198.51.100.1
+H -6 addr add 2001:db8:7::3/64 dev eth0 nodad
+H -6 addr del 2001:db8:1::3/64 dev eth0
+H -6 route replace default via 2001:db8:7::1
+# The next unsolicited RA is a minute away: this one comes from the change.
+if ms=$(within 2000 slaac 2001:db8:7:0:); then
+  check "(f) a new IPv6 prefix: an RA at once, SLAAC in 2001:db8:7::/64 ($ms ms)" true
+else
+  check "(f) a new IPv6 prefix: an RA at once, SLAAC in 2001:db8:7::/64" false
+  ip -n "$TGT" -6 addr >&2
+fi
+check "(f) DHCP from then on: the host's new 198.51.100.5" contains "$(lease)" "ip=198.51.100.5 mask=24 router=198.51.100.1"
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 lab_finish
