@@ -6,11 +6,10 @@
 // groups. The loop registers it as Kind::kNetlinkEvents (index
 // kFollowIndex; the neighbours' socket is index 0) and calls OnReadable(),
 // which reads and drops the notifications (what changed is read again as
-// a whole) and arms a debounce: the re-sync is due kSettle after the first
-// notification or kSettle after the latest, whichever comes first but no
-// later than kMaxDelay after the first, so a burst of changes is one
-// re-sync (or one per kMaxDelay while it lasts). Lost notifications
-// (ENOBUFS) arm it too.
+// a whole) and arms a debounce: the re-sync is due kSettle after the
+// latest notification, but no later than kMaxDelay after the first one
+// not yet applied, so a burst of changes is one re-sync (or one per
+// kMaxDelay while it lasts). Lost notifications (ENOBUFS) arm it too.
 //
 // A re-sync (Resync(), from the loop when deadline() is due) reads the
 // host's template again with exactly the rules of start-up
