@@ -8,7 +8,10 @@
 //
 // The same bytes are also read as one notification datagram, as the
 // event socket sees it (WalkNotifications), each message through the
-// neighbour parser.
+// neighbour, link, address and route parsers (following the host,
+// app/follow.h). The tap configuration built at the end is diffed
+// (DiffTapConfig) against itself (no request) and against local mode,
+// each request built as ApplyTapChanges would.
 //
 // The first input byte steers: its bits choose the template interface
 // index (0..7), and whether -a/-g style overrides are given. The sequence
@@ -102,6 +105,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(!n->Usable() || (n->has_mac && !n->deleted));
     Require(n->has_mac || n->mac.IsZero());
   });
+  WalkNotifications(bytes, [&](const nlmsghdr* nlh) {
+    (void)ParseLink(nlh);
+    if (auto a = ParseAddress(nlh))
+      Require(a->addr.family == AF_INET || a->addr.family == AF_INET6);
+    if (auto r = ParseRoute(nlh)) (void)FormatRoute(*r);
+  });
 
   std::vector<LinkInfo> links;
   std::vector<Address> addrs;
@@ -164,6 +173,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (tap.ok()) {
     for (const Address& a : tap->addrs) RoundTripAddress(a);
     for (const Route& r : tap->routes) RoundTripRoute(r);
+    Require(DiffTapConfig(*tap, *tap).empty());
+    HostTemplate local;
+    local.v4 = LocalTemplate(AF_INET);
+    local.v6 = LocalTemplate(AF_INET6);
+    const auto to = BuildTapConfig(local, Overrides{}, true, true);
+    Require(to.ok());
+    for (const TapChange& c : DiffTapConfig(*tap, *to)) {
+      (void)FormatTapChange(c);
+      switch (c.kind) {
+        case TapChange::Kind::kDelRoute:
+          (void)BuildDelRoute(c.route, absl::MakeSpan(g_msg));
+          break;
+        case TapChange::Kind::kAddRoute:
+          RoundTripRoute(c.route);
+          break;
+        case TapChange::Kind::kDelAddr:
+          (void)BuildDelAddr(1, c.addr, absl::MakeSpan(g_msg));
+          break;
+        case TapChange::Kind::kAddAddr:
+          (void)BuildNewAddr(1, c.addr, absl::MakeSpan(g_msg));
+          break;
+        case TapChange::Kind::kSetMtu:
+          break;
+      }
+    }
   }
   return 0;
 }

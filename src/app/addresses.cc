@@ -110,7 +110,7 @@ IpAddr GuestHostAddress(const netlink::HostTemplate& tmpl, int family) {
 }  // namespace
 
 absl::Status UseLocalMode(const config::Config& cfg,
-                          netlink::HostTemplate* tmpl) {
+                          netlink::HostTemplate* tmpl, bool quiet) {
   struct Family {
     bool wanted;
     std::optional<netlink::FamilyTemplate>* t;
@@ -135,10 +135,34 @@ absl::Status UseLocalMode(const config::Config& cfg,
           absl::StrCat(f.opt, " ", f.outbound_if, ": not usable for ", f.name,
                        " (", f.why, ")"));
     }
-    LOG_INFO("%s: %s, using local mode: %s", f.name, f.why, f.setup);
+    if (!quiet)
+      LOG_INFO("%s: %s, using local mode: %s", f.name, f.why, f.setup);
     *f.t = netlink::LocalTemplate(f.af);
   }
   return absl::OkStatus();
+}
+
+netlink::TemplateRequest TemplateRequestFor(const config::Config& cfg,
+                                            bool strict_check) {
+  netlink::TemplateRequest req;
+  req.want4 = !cfg.ipv6_only;
+  req.want6 = !cfg.ipv4_only;
+  req.ifname4 = !cfg.template_if.empty() ? cfg.template_if : cfg.outbound_if4;
+  req.ifname6 = !cfg.template_if.empty() ? cfg.template_if : cfg.outbound_if6;
+  req.strict_check = strict_check;
+  return req;
+}
+
+netlink::Overrides OverridesFor(const config::Config& cfg) {
+  netlink::Overrides ov;
+  ov.addr4 = cfg.addr4;
+  ov.addr6 = cfg.addr6;
+  ov.prefix_len4 = cfg.prefix_len4;
+  ov.gw4 = cfg.gw4;
+  ov.gw6 = cfg.gw6;
+  ov.no_copy_routes = cfg.no_copy_routes;
+  ov.no_copy_addrs = cfg.no_copy_addrs;
+  return ov;
 }
 
 absl::Status ApplyIpv6Probe(bool ipv6_sockets, config::Config* cfg) {

@@ -24,9 +24,10 @@ namespace pasta::app {
 // one info line each ("IPv4: no IPv4 route on any interface, using local
 // mode: ..."). An error (one line) if --outbound-if4/6 named the missing
 // interface of that family: sockets bound to it could not reach anything
-// (upstream refuses too). Pure apart from the log line.
+// (upstream refuses too). Pure apart from the log line (none with `quiet`:
+// a re-sync while following the host says it its own way).
 absl::Status UseLocalMode(const config::Config& cfg,
-                          netlink::HostTemplate* tmpl);
+                          netlink::HostTemplate* tmpl, bool quiet = false);
 
 // IPv6 turned off when the host cannot open IPv6 sockets (a kernel booted
 // with ipv6.disable=1, a security policy), as upstream since 2026-06: sets
@@ -37,6 +38,15 @@ absl::Status ApplyIpv6Probe(bool ipv6_sockets, config::Config* cfg);
 // Whether socket(AF_INET6, SOCK_STREAM) succeeds here (the socket is
 // closed again).
 bool Ipv6SocketsWork();
+
+// What start-up asks of the host's template: families, -i or
+// --outbound-if4/6, strict checking. Pure.
+netlink::TemplateRequest TemplateRequestFor(const config::Config& cfg,
+                                            bool strict_check);
+
+// -a, -n, -g, --no-copy-routes and --no-copy-addrs for BuildTapConfig.
+// Pure.
+netlink::Overrides OverridesFor(const config::Config& cfg);
 
 // What the namespace's services hand out: the addresses and routes the tap
 // gets (or would get, without --config-net), DNS from -D/-S or the host's

@@ -136,7 +136,8 @@ class StatsPrinter {
 // one timer is armed, before each wait, for the earliest of the flows'
 // deadlines, the next router advertisement, the next scan (only with
 // automatic forwarding or a polled target process), the next --stats look
-// (see StatsPrinter) and the end of the drain. With none of those pending,
+// (see StatsPrinter), the end of the drain and a re-sync with the host's
+// network (app/follow.h). With none of those pending,
 // the loop sleeps until an event.
 int Loop(Run& run) {
   constexpr int kMaxEvents = 64;
@@ -194,10 +195,11 @@ int Loop(Run& run) {
     } else if (next_scan.is_never()) {
       next_scan = Instant::Now() + kScanInterval;
     }
-    const Instant next =
-        Earlier(Earlier(Earlier(NextFlowDeadline(run), next_ra),
-                        Earlier(next_scan, drain_until)),
-                stats.next());
+    const Instant next = Earlier(
+        Earlier(Earlier(NextFlowDeadline(run), next_ra),
+                Earlier(next_scan, drain_until)),
+        Earlier(stats.next(),
+                run.follow ? run.follow->deadline() : Instant::Never()));
     if (next != armed) {
       ArmTimer(run.timer.get(), next);
       armed = next;
@@ -293,7 +295,11 @@ int Loop(Run& run) {
           if (run.control) run.control->OnListener(now);
           break;
         case Kind::kNetlinkEvents:
-          if (run.neighbours) run.neighbours->OnReadable(*run.tap);
+          if (ref.index == kFollowIndex) {
+            if (run.follow) run.follow->OnReadable(now);
+          } else if (run.neighbours) {
+            run.neighbours->OnReadable(*run.tap);
+          }
           break;
         case Kind::kControlSession:
           if (run.control) run.control->OnSession(events[i].events, now);
@@ -329,6 +335,8 @@ int Loop(Run& run) {
       }
       run.autofwd.Scan();
     }
+    // The host's network changed and settled (app/follow.h).
+    if (run.follow && now >= run.follow->deadline()) run.follow->Resync(run);
     if (now >= next_ra) {
       run.tap->SendRouterAdvert();
       next_ra = now + run.tap->RouterAdvertInterval(NextRandom(ra_random));

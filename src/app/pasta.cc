@@ -109,12 +109,7 @@ std::string TapName(const config::Config& cfg,
 }
 
 absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
-  netlink::TemplateRequest req;
-  req.want4 = !cfg.ipv6_only;
-  req.want6 = !cfg.ipv4_only;
-  req.ifname4 = !cfg.template_if.empty() ? cfg.template_if : cfg.outbound_if4;
-  req.ifname6 = !cfg.template_if.empty() ? cfg.template_if : cfg.outbound_if6;
-  req.strict_check = StrictCheck();
+  const netlink::TemplateRequest req = TemplateRequestFor(cfg, StrictCheck());
   absl::StatusOr<netlink::HostTemplate> read = netlink::ReadHostTemplate(req);
   if (!read.ok() && read.status().code() == absl::StatusCode::kNotFound) {
     // Name the option that named the missing interface.
@@ -511,16 +506,8 @@ int Main(int argc, char* argv[]) {
   std::optional<netlink::TapConfig> tap_cfg;
   netlink::TapConfig net;  // what the namespace gets, by netlink or DHCP/NDP
   {
-    netlink::Overrides ov;
-    ov.addr4 = cfg.addr4;
-    ov.addr6 = cfg.addr6;
-    ov.prefix_len4 = cfg.prefix_len4;
-    ov.gw4 = cfg.gw4;
-    ov.gw6 = cfg.gw6;
-    ov.no_copy_routes = cfg.no_copy_routes;
-    ov.no_copy_addrs = cfg.no_copy_addrs;
     absl::StatusOr<netlink::TapConfig> built = netlink::BuildTapConfig(
-        *tmpl, ov, tmpl->v4.has_value(), tmpl->v6.has_value());
+        *tmpl, OverridesFor(cfg), tmpl->v4.has_value(), tmpl->v6.has_value());
     if (!built.ok()) return Fail(built.status());
     net = std::move(*built);
     net.mtu = cfg.mtu != 0 ? cfg.mtu : config::kDefaultMtu;
@@ -629,6 +616,10 @@ int Main(int argc, char* argv[]) {
   }
   // --splice-only: no tap, so no neighbours to answer for and none to watch.
   if (!cfg.splice_only) StartNeighbours(run, *tmpl, net, StrictCheck());
+  // Ours: upstream copies the host's network once. Not with --splice-only
+  // (no tap to give it to).
+  if (cfg.follow_host && !cfg.splice_only)
+    StartFollowing(run, *tmpl, net, tap_name, StrictCheck());
   absl::Status st =
       run.tap->fd() < 0
           ? absl::OkStatus()

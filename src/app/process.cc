@@ -105,7 +105,8 @@ void SignalReady(UniqueFd ready) {
 // The last step of setup: see sandbox/sandbox.h. Keeps CAP_SYS_ADMIN (the
 // helper's setns() for -T/-U listeners, auto forwarding and splice sockets),
 // CAP_NET_BIND_SERVICE (ports below 1024) and, for --outbound-if4/6,
-// CAP_NET_RAW (SO_BINDTODEVICE), each only if we have it.
+// CAP_NET_RAW (SO_BINDTODEVICE) and, following the host with --config-net,
+// CAP_NET_ADMIN, each only if we have it.
 absl::Status EnterSandbox(Run& run) {
   const config::Config& cfg = run.cfg;
   const bool real_root = getuid() == 0 && InInitialUserNamespace();
@@ -115,6 +116,9 @@ absl::Status EnterSandbox(Run& run) {
   if (!cfg.outbound_if4.empty() || !cfg.outbound_if6.empty()) {
     plan.keep |= sandbox::Cap(CAP_NET_RAW);
   }
+  // Following the host (app/follow.h) changes the tap's addresses and
+  // routes in the namespace.
+  if (run.follow && cfg.config_net) plan.keep |= sandbox::Cap(CAP_NET_ADMIN);
   if (cfg.runas_set) plan.runas = sandbox::Ids{cfg.runas_uid, cfg.runas_gid};
   plan.chroot_fallback = cfg.chroot_fallback;
   ASSIGN_OR_RETURN(sandbox::Outcome out, sandbox::Enter(plan));

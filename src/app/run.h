@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/follow.h"
 #include "app/neighbours.h"
 #include "common/fd.h"
 #include "common/log.h"
@@ -125,6 +126,9 @@ struct Run {
   // The host's LAN neighbours (after the tap's services, which point at
   // its table: destroyed before them).
   std::unique_ptr<Neighbours> neighbours;
+  // Following the host's network (app/follow.h); null with
+  // --no-follow-host.
+  std::unique_ptr<Follow> follow;
   UniqueFd epoll;
   UniqueFd signals;
   UniqueFd timer;

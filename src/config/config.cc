@@ -656,6 +656,9 @@ absl::Status Parser::Handle(int code, const std::string& label,
     case kOptConfigNet:
       cfg_.config_net = true;
       return absl::OkStatus();
+    case kOptNoFollowHost:
+      cfg_.follow_host = false;
+      return absl::OkStatus();
     case kOptNoCopyRoutes:
       cfg_.no_copy_routes = true;
       return absl::OkStatus();

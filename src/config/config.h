@@ -75,6 +75,7 @@ struct Config {
 
   // --- Interface in the namespace ---------------------------------------
   bool config_net = false;         // --config-net
+  bool follow_host = true;         // false: --no-follow-host (ours)
   std::string ns_ifname;           // -I/--ns-ifname NAME ("" = template's name)
   std::optional<MacAddr> ns_mac;   // --ns-mac-addr ADDR: the tap's own MAC
   std::optional<MacAddr> our_mac;  // -M/--mac-addr ADDR: our source MAC

@@ -17,6 +17,7 @@ enum LongOnly : int {
   kOptNetnsOnly,
   kOptNoNetnsQuit,
   kOptConfigNet,
+  kOptNoFollowHost,
   kOptNsMacAddr,
   kOptDhcpDns,
   kOptDhcpSearch,

@@ -77,6 +77,7 @@ constexpr OptionDef kOptionDefs[] = {
     {"netns-only", no_argument, kOptNetnsOnly, R::kFlag},
     {"no-netns-quit", no_argument, kOptNoNetnsQuit, R::kFlag},
     {"config-net", no_argument, kOptConfigNet, R::kFlag},
+    {"no-follow-host", no_argument, kOptNoFollowHost, R::kFlag},
     {"ns-mac-addr", required_argument, kOptNsMacAddr, R::kLastWins},
     {"no-copy-routes", no_argument, kOptNoCopyRoutes, R::kFlag},
     {"no-copy-addrs", no_argument, kOptNoCopyAddrs, R::kFlag},

@@ -56,6 +56,8 @@ Namespace:
                            addresses, routes (default: leave it down)
       --no-copy-routes     with --config-net, don't copy the host's routes
       --no-copy-addrs      with --config-net, don't copy the host's addresses
+      --no-follow-host     keep the host's addresses and routes as they were
+                           at start-up (default: follow their changes)
 
 Addresses and routes:
   -m, --mtu MTU            MTU of the tap, 0 to not advertise one

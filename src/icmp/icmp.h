@@ -69,6 +69,10 @@ class IcmpFlows {
   // could be opened.
   bool Probe();
 
+  // The address mapping for flows from now on: the host's network changed
+  // (app/follow.h).
+  void set_map(const flow::AddressMap& map) { cfg_.map = map; }
+
   // An ICMP(v6) message from the namespace. Echo requests start or reuse a
   // flow; everything else is ignored (returns false). `src`/`dst` are the
   // IP addresses (4 or 16 bytes), `ns_mac` the requester's MAC.

@@ -36,7 +36,8 @@ enum class Kind : uint8_t {
   kRelayInFlow,    // -u from the host's loopback: a flow's socket
   kControlListen,  // the control socket (-c)
   kControlSession, // its one client
-  kNetlinkEvents,  // rtnetlink notifications from the host (neighbours)
+  kNetlinkEvents,  // rtnetlink notifications from the host (index 0:
+                   // neighbours, 1: links, addresses, routes)
 };
 
 inline constexpr uint32_t kMaxIndex = (1u << 23) - 1;

@@ -672,4 +672,13 @@ size_t BuildNewRoute(const Route& r, absl::Span<uint8_t> buf) {
   return nlh->nlmsg_len;
 }
 
+size_t BuildDelRoute(const Route& r, absl::Span<uint8_t> buf) {
+  const size_t len = BuildNewRoute(r, buf);
+  if (len == 0) return 0;
+  auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
+  nlh->nlmsg_type = RTM_DELROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  return len;
+}
+
 }  // namespace pasta::netlink

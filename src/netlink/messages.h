@@ -116,5 +116,8 @@ size_t BuildDelAddr(int ifindex, const Address& addr, absl::Span<uint8_t> buf);
 // given (oif and nexthop indexes included). Only RTNH_F_ONLINK of the flags
 // is sent. RTA_VIA is used for a gateway of the other family.
 size_t BuildNewRoute(const Route& route, absl::Span<uint8_t> buf);
+// RTM_DELROUTE (NLM_F_ACK) for `route`: the same attributes as
+// BuildNewRoute, which the kernel matches against its routes.
+size_t BuildDelRoute(const Route& route, absl::Span<uint8_t> buf);
 
 }  // namespace pasta::netlink

@@ -224,6 +224,50 @@ absl::StatusOr<TapConfig> BuildTapConfig(const HostTemplate& tmpl,
                                          const Overrides& ov, bool want4,
                                          bool want6);
 
+// --- Following the host at run time (see app/follow.h) --------------------
+
+// One request that moves the tap from one TapConfig to another.
+struct TapChange {
+  enum class Kind : uint8_t {
+    kDelRoute,
+    kDelAddr,
+    kSetMtu,
+    kAddAddr,
+    kAddRoute,
+  };
+  Kind kind = Kind::kAddAddr;
+  Address addr;  // kAddAddr, kDelAddr
+  Route route;   // kAddRoute, kDelRoute (oif as in the TapConfig)
+  int mtu = 0;   // kSetMtu
+};
+
+// The requests that turn the tap configured as `have` into `want`, in the
+// order they can be applied: routes that go away, then addresses that go
+// away, the MTU, new addresses, new routes (those without a gateway first,
+// since a route via a gateway needs the route to it). Addresses are the
+// same when address and prefix length are; routes when every field
+// BuildNewRoute sends is (a changed gateway or metric is a removal and an
+// addition). Where an address of a family goes away, every wanted route of
+// that family is added (again): the kernel drops the routes through the
+// removed address's subnet, and ApplyTapChanges takes EEXIST as done.
+// Empty when nothing differs. Pure; allocates.
+std::vector<TapChange> DiffTapConfig(const TapConfig& have,
+                                     const TapConfig& want);
+
+// "add address 198.51.100.3/24", "remove route 0.0.0.0/0 via 198.51.100.1",
+// "MTU 1500": how a change appears in the log.
+std::string FormatTapChange(const TapChange& change);
+
+// Applies `changes` to the tap named `ifname` in the current network
+// namespace, in order, with output interfaces rewritten to the tap (as
+// ConfigureTap). A removal of what is already gone (ESRCH, EADDRNOTAVAIL)
+// and an addition of what exists (EEXIST) count as done; additions of
+// routes are retried in passes as in ConfigureTap. Returns the first
+// failure, after trying every change. Allocates; blocks on netlink.
+absl::Status ApplyTapChanges(const std::string& ifname,
+                             const std::vector<TapChange>& changes,
+                             bool strict_check = true);
+
 // --- Read-back helpers (tests, lab tools, debug output) --------------------
 
 // Returns the link named `ifname` in the current namespace; NotFound if there

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -94,6 +95,11 @@ class Sys {
   // accept4(2), non-blocking and close-on-exec. Value: the new fd. The
   // peer goes to `family`, `addr` (16 bytes), `port` unless they are null.
   virtual Result Accept(int fd, int* family, uint8_t* addr, uint16_t* port) = 0;
+  // getsockname(2): the local address goes to `family` and `addr` (16
+  // bytes). Fakes that don't say otherwise fail with EOPNOTSUPP.
+  virtual Result LocalAddress(int /*fd*/, int* /*family*/, uint8_t* /*addr*/) {
+    return Fail(EOPNOTSUPP);
+  }
   // shutdown(SHUT_WR).
   virtual Result ShutdownWrite(int fd) = 0;
   // close(2); CloseWithReset first sets SO_LINGER 0 so a TCP peer gets RST.

@@ -81,6 +81,16 @@ Result SystemSys::Accept(int fd, int* family, uint8_t* addr, uint16_t* port) {
   return Ok(c);
 }
 
+Result SystemSys::LocalAddress(int fd, int* family, uint8_t* addr) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return Fail(errno);
+  uint16_t port = 0;
+  FromSockaddr(ss, family, addr, &port);
+  return Ok();
+}
+
 Result SystemSys::ShutdownWrite(int fd) { return Of(shutdown(fd, SHUT_WR)); }
 
 Result SystemSys::Close(int fd) { return Of(close(fd)); }

@@ -43,6 +43,7 @@ class SystemSys : public Sys {
                  uint16_t port) override;
   Result Listen(int fd) override;
   Result Accept(int fd, int* family, uint8_t* addr, uint16_t* port) override;
+  Result LocalAddress(int fd, int* family, uint8_t* addr) override;
   Result ShutdownWrite(int fd) override;
   Result Close(int fd) override;
   Result CloseWithReset(int fd) override;

@@ -735,6 +735,28 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
   return absl::OkStatus();
 }
 
+size_t TcpFlows::ResetFlowsFrom(const std::vector<IpAddr>& gone) {
+  if (gone.empty()) return 0;
+  size_t n = 0;
+  for (const uint32_t slot : flows_.in_use()) {
+    const Flow& f = flows_[slot];
+    if ((f.ev & kEvClosing) || f.fd < 0) continue;
+    int family = 0;
+    uint8_t addr[16] = {};
+    if (!sys_->LocalAddress(f.fd, &family, addr).ok()) continue;
+    const size_t len = family == AF_INET ? 4 : 16;
+    for (const IpAddr& g : gone) {
+      if (g.family != family || std::memcmp(g.bytes.data(), addr, len) != 0)
+        continue;
+      Close(slot, /*reset_socket=*/true, /*reset_ns=*/true,
+            "host address gone");
+      ++n;
+      break;
+    }
+  }
+  return n;
+}
+
 size_t TcpFlows::PendingFromNamespace() const {
   size_t n = 0;
   for (const uint32_t slot : flows_.in_use()) {

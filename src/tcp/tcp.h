@@ -214,6 +214,22 @@ class TcpFlows {
   // The namespace's MAC, for inbound SYNs before any outbound traffic.
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
 
+  // The address mapping and the namespace's addresses (inbound), for flows
+  // from now on: the host's network changed (app/follow.h). Flows already
+  // running keep the addresses they have.
+  void set_addresses(const flow::AddressMap& map, const IpAddr& ns_addr4,
+                     const IpAddr& ns_addr6) {
+    cfg_.map = map;
+    cfg_.ns_addr4 = ns_addr4;
+    cfg_.ns_addr6 = ns_addr6;
+  }
+
+  // Closes, with RST both ways, the flows whose host socket has one of
+  // `gone` as its local address: the host no longer has it, and the peer
+  // would never answer (app/follow.h). Returns how many. Costs a scan of
+  // the active flows and a getsockname() each.
+  size_t ResetFlowsFrom(const std::vector<IpAddr>& gone);
+
   size_t active() const { return index_.size(); }
   // Flows whose namespace side may still send data for the host: not yet
   // closed, and not (FIN taken and everything written to the socket).

@@ -171,6 +171,15 @@ class UdpFlows {
   // Until known, such frames go to the broadcast MAC.
   void set_ns_mac(const MacAddr& mac) { ns_mac_ = mac; }
 
+  // The address mapping and the namespace's addresses (inbound), for flows
+  // from now on: the host's network changed (app/follow.h).
+  void set_addresses(const flow::AddressMap& map, const IpAddr& ns_addr4,
+                     const IpAddr& ns_addr6) {
+    cfg_.map = map;
+    cfg_.ns_addr4 = ns_addr4;
+    cfg_.ns_addr6 = ns_addr6;
+  }
+
   size_t active() const { return index_.size(); }
   size_t listeners() const {
     size_t n = 0;

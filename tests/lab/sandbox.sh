@@ -2,7 +2,7 @@
 # The sandbox after setup (src/sandbox/sandbox.h), three ways: as root
 # attached to a netns, as root with --runas 65534, and unprivileged with a
 # namespace of its own. Each time /proc/PID/status shows only the kept
-# capabilities (sys_admin, net_bind_service), no_new_privs and a seccomp
+# capabilities (sys_admin, net_bind_service, net_admin), no_new_privs and a seccomp
 # filter, and the process has an empty root in a mount namespace of its own;
 # traffic still flows: a TCP download over the tap, checksummed, and (when
 # attached) -t auto picking up a listener started afterwards and reached
@@ -16,7 +16,9 @@ PY=/usr/bin/python3
 TOOL=("$PY" "$DIR/forward_tool.py")
 TARGET="${LAB_ID}t"
 LAB_EXTRA_NS+=("$TARGET")
-KEPT=0000000000200400 # CAP_SYS_ADMIN (21) and CAP_NET_BIND_SERVICE (10)
+# CAP_SYS_ADMIN (21), CAP_NET_BIND_SERVICE (10) and, since every pasta here
+# follows the host's network with --config-net, CAP_NET_ADMIN (12).
+KEPT=0000000000201400
 # Sanitizer builds keep the file system and skip the filter by design
 # (ASan/LSan read /proc and use ptrace): only the other layers are checked.
 # ($PASTA_BINARY: the binary itself where $PASTA is a wrapper script, as in
@@ -99,7 +101,7 @@ attached
 check "root: pasta runs" kill -0 "$PID"
 isolated "$PID" root
 if ((FULL)); then
-  check "root: the log says what the sandbox did" grep -q "sandbox: empty file system; uid 0, gid 0; capabilities net_bind_service,sys_admin; system calls filtered" "$LAB_TMP/pasta.log"
+  check "root: the log says what the sandbox did" grep -q "sandbox: empty file system; uid 0, gid 0; capabilities net_bind_service,net_admin,sys_admin; system calls filtered" "$LAB_TMP/pasta.log"
 fi
 traffic root
 check "root: still running after the traffic" kill -0 "$PID"

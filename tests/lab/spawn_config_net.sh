@@ -101,7 +101,7 @@ else
 fi
 err=$(in_host timeout 20 "$PASTA" --config-net -- true 2>&1)
 # As root, one line says what it keeps instead of dropping to nobody.
-check "quiet by default: only the root notice on stderr" test "$err" = "running as root without --runas: keeping only the capabilities net_bind_service,sys_admin"
+check "quiet by default: only the root notice on stderr" test "$err" = "running as root without --runas: keeping only the capabilities net_bind_service,net_admin,sys_admin"
 
 # Nothing is left behind in the host netns.
 out=$(in_host ip -br link)
