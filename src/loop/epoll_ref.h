@@ -37,6 +37,7 @@ enum class Kind : uint8_t {
   kControlListen,  // the control socket (-c)
   kControlSession, // its one client
   kNetlinkEvents,  // rtnetlink notifications from the host (neighbours)
+  kPasstListen,    // passt: the UNIX socket QEMU connects to (-s)
 };
 
 inline constexpr uint32_t kMaxIndex = (1u << 23) - 1;
