@@ -5,7 +5,8 @@
 # and gateway; ARP answers for the gateway; a TCP connection from the guest
 # to a server in the server netns moves data both ways intact (every frame's
 # IPv4 and TCP checksums verified by the guest); a -t port on the host
-# reaches a listener the guest answers, both ways intact; the daemon
+# reaches a listener the guest answers, both ways intact; a guest that
+# goes with a connection open has its host socket reset; the daemon
 # contract (the parent exits 0 once the socket listens, the PID file names
 # the background process); without -1 a second client is served after the
 # first leaves, with -1 passt exits 0 when its client closes; -F takes a
@@ -93,8 +94,17 @@ check "the server netns's server saw its exchange through" equals "$?" 0
 
 # --- Without -1: the next client is served -------------------------------------
 check "passt outlives its first client" kill -0 "$PID"
-out=$(in_host timeout 20 "${TOOL[@]}" guest "$SOCK" --dhcp-only --expect-addr 198.51.100.2 2>&1)
+# It leaves with a connection open: passt resets its host socket.
+ip netns exec "$SERVER_NS" timeout 40 "${TOOL[@]}" hold 9002 >"$LAB_TMP/hold.out" 2>&1 &
+HOLD=$!
+sleep 0.3
+out=$(in_host timeout 20 "${TOOL[@]}" guest "$SOCK" --expect-addr 198.51.100.2 \
+  --abandon 203.0.113.1:9002 2>&1)
 check "a second client gets DHCP too" contains "$out" "ok: DHCP address 198.51.100.2"
+check "its connection to the server netns opens" contains "$out" "ok: TCP to 203.0.113.1:9002 open"
+wait "$HOLD"
+check "when it goes, its connection's host socket is reset" \
+  contains "$(cat "$LAB_TMP/hold.out")" "hold: reset after 1000 bytes"
 log=$(cat "$LAB_TMP/passt.log")
 check "passt logged both clients' disconnections" \
   equals "$(grep -c 'client connection closed' <<<"$log")" 2

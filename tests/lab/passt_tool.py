@@ -9,17 +9,23 @@ struct, every received IPv4 and TCP checksum verified).
                 [--expect-router R] [--udp IP:PORT]
                 [--connect IP:PORT --up N]
                 [--listen PORT --down N --inbound-cmd CMD]
+                [--abandon IP:PORT]
       DHCP (DISCOVER/OFFER/REQUEST/ACK), checks the offer against
       --expect-addr/--expect-router; ARP for the router; then, with
       --connect, a TCP connection through passt: N random bytes up, and the
       peer's reply (see `server`) checked; with --listen, starts CMD (a
       shell command: the client in the server netns, through passt's -t
       port), answers its SYN on PORT and serves it like `server`.
+      With --abandon (instead): a TCP connection that sends 1000 bytes
+      and is left open as the guest goes.
       Prints one "ok: ..." line per step; exits 1 with "error: ..." on any
       mismatch or a 10 s silence.
   passt_tool.py server PORT N M
       Accepts one TCP connection (IPv4 any), reads N bytes, replies with
       sha256(those bytes) + M random bytes + sha256(the M bytes), closes.
+  passt_tool.py hold PORT
+      Accepts one connection and reads it to its end; exits 0 if that end
+      is a reset (prints "hold: reset after N bytes").
   passt_tool.py udp-echo IP PORT
       Sends one datagram to IP:PORT back to where it came from.
   passt_tool.py client IP PORT N
@@ -405,6 +411,15 @@ def guest(args):
         sock.close()
         return
     arp(link, me, router)
+    if "abandon" in opts:
+        ip, port = opts["abandon"].rsplit(":", 1)
+        conn = Tcp(link, me, ip4(ip), random.randint(40000, 60000), int(port))
+        conn.connect()
+        conn.send(random.randbytes(1000))
+        print("ok: TCP to %s open, leaving without closing it" % opts["abandon"],
+              flush=True)
+        sock.close()
+        return
     if "udp" in opts:
         ip, port = opts["udp"].rsplit(":", 1)
         udp_exchange(link, me, ip, int(port))
@@ -453,6 +468,29 @@ def server(port, n, m):
     conn.close()
 
 
+def hold(port):
+    """Accepts one connection and reads until it ends: exit 0 only if it
+    ends with a reset."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(1)
+    srv.settimeout(30)
+    conn, _ = srv.accept()
+    conn.settimeout(TIMEOUT)
+    total = 0
+    try:
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                die("hold: EOF after %d bytes, not a reset" % total)
+            total += len(chunk)
+    except ConnectionResetError:
+        print("hold: reset after %d bytes" % total, flush=True)
+    except socket.timeout:
+        die("hold: still open after %d bytes" % total)
+
+
 def client(ip, port, n):
     deadline = time.monotonic() + TIMEOUT
     while True:
@@ -480,6 +518,8 @@ def main():
         guest(args)
     elif cmd == "server":
         server(int(args[0]), int(args[1]), int(args[2]))
+    elif cmd == "hold":
+        hold(int(args[0]))
     elif cmd == "udp-echo":
         udp_echo(args[0], int(args[1]))
     elif cmd == "client":
