@@ -78,12 +78,15 @@ LAB_PIDS+=("$!")
 sleep 0.3
 out=$(in_host timeout 60 "${TOOL[@]}" guest "$SOCK" \
   --expect-addr 198.51.100.2 --expect-router 198.51.100.1 \
-  --udp 203.0.113.1:9001 --connect 203.0.113.1:9000 --up 30000 \
+  --ipv6 --udp 203.0.113.1:9001 --connect 203.0.113.1:9000 --up 30000 \
   --listen 8080 --down 50000 \
   --inbound-cmd "ip netns exec $SERVER_NS ${TOOL[*]} client 198.51.100.2 8080 50000" 2>&1)
 echo "$out" | sed 's/^/  guest: /'
 check "DHCP offers the host's address and gateway" contains "$out" "ok: DHCP address 198.51.100.2 mask 255.255.255.0 router 198.51.100.1"
 check "ARP answers for the gateway" contains "$out" "ok: ARP 198.51.100.1 is at"
+check "NDP: a router solicitation is answered with the host's prefix" \
+  contains "$out" "ok: NDP router advertisement, prefixes 2001:db8:1::/64, managed yes"
+check "DHCPv6 hands out the host's IPv6 address" contains "$out" "ok: DHCPv6 REPLY, address 2001:db8:1::2"
 check "UDP from the guest to the server netns and back" contains "$out" "ok: UDP echo from 203.0.113.1:9001, 1000 bytes"
 check "TCP from the guest to the server netns, 30000 bytes up and 100000 down intact" \
   contains "$out" "ok: TCP to 203.0.113.1:9000: 30000 bytes up, 100000 bytes down"

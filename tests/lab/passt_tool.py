@@ -6,12 +6,13 @@ check what a guest sees: DHCP, ARP, and TCP both ways (built by hand with
 struct, every received IPv4 and TCP checksum verified).
 
   passt_tool.py guest PATH|fd:N [--dhcp-only] [--expect-addr A]
-                [--expect-router R] [--udp IP:PORT]
+                [--expect-router R] [--ipv6] [--udp IP:PORT]
                 [--connect IP:PORT --up N]
                 [--listen PORT --down N --inbound-cmd CMD]
                 [--abandon IP:PORT]
       DHCP (DISCOVER/OFFER/REQUEST/ACK), checks the offer against
-      --expect-addr/--expect-router; ARP for the router; then, with
+      --expect-addr/--expect-router; ARP for the router; with --ipv6, a
+      router solicitation and a DHCPv6 SOLICIT (rapid commit); then, with
       --connect, a TCP connection through passt: N random bytes up, and the
       peer's reply (see `server`) checked; with --listen, starts CMD (a
       shell command: the client in the server netns, through passt's -t
@@ -221,6 +222,92 @@ def arp(link, my_ip, target):
             return
 
 
+# --- IPv6: NDP and DHCPv6 --------------------------------------------------------
+
+GUEST_LL = bytes.fromhex("fe80000000000000505400fffe123456")
+
+
+def ipv6_send(link, dst, dst_mac, nh, payload, hops=255):
+    hdr = struct.pack("!IHBB16s16s", 0x60000000, len(payload), nh, hops,
+                      GUEST_LL, dst)
+    link.send(0x86DD, hdr + payload, dst_mac)
+
+
+def l4_csum6(src, dst, nh, data):
+    return csum(src + dst + struct.pack("!IxxxB", len(data), nh) + data)
+
+
+def ipv6_recv(link, nh, deadline, what):
+    """(src, payload) of the next IPv6 frame with next header `nh` whose
+    checksum (ICMPv6 or UDP) is right; dies on a wrong one."""
+    while True:
+        frame = link.recv(deadline)
+        if frame is None:
+            die("no %s" % what)
+        if frame[12:14] != b"\x86\xdd" or len(frame) < 54 or frame[20] != nh:
+            continue
+        plen = struct.unpack("!H", frame[18:20])[0]
+        src, dst = frame[22:38], frame[38:54]
+        payload = frame[54:54 + plen]
+        if l4_csum6(src, dst, nh, payload) != 0:
+            die("checksum wrong in an IPv6 frame from passt (%s)" % what)
+        return src, payload
+
+
+def ndp(link):
+    rs = struct.pack("!BBHI", 133, 0, 0, 0) + bytes([1, 1]) + GUEST_MAC
+    dst = bytes.fromhex("ff020000000000000000000000000002")
+    rs = rs[:2] + struct.pack("!H", l4_csum6(GUEST_LL, dst, 58, rs)) + rs[4:]
+    ipv6_send(link, dst, bytes.fromhex("333300000002"), 58, rs)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        _, icmp = ipv6_recv(link, 58, deadline, "router advertisement")
+        if icmp[0] == 134:
+            break
+    prefixes, i = [], 16
+    while i + 2 <= len(icmp) and icmp[i + 1]:
+        if icmp[i] == 3:
+            prefixes.append("%s/%d" % (socket.inet_ntop(
+                socket.AF_INET6, icmp[i + 16:i + 32]), icmp[i + 2]))
+        i += icmp[i + 1] * 8
+    print("ok: NDP router advertisement, prefixes %s, managed %s" %
+          (",".join(prefixes) or "-", "yes" if icmp[5] & 0x80 else "no"),
+          flush=True)
+
+
+def dhcpv6(link):
+    def opt(code, data):
+        return struct.pack("!HH", code, len(data)) + data
+    xid = random.getrandbits(24)
+    msg = struct.pack("!I", (1 << 24) | xid) + \
+        opt(1, b"\x00\x03\x00\x01" + GUEST_MAC) + opt(14, b"") + \
+        opt(3, struct.pack("!III", 1, 0, 0))
+    dst = bytes.fromhex("ff020000000000000000000000010002")
+    udp = struct.pack("!HHHH", 546, 547, 8 + len(msg), 0) + msg
+    udp = udp[:6] + struct.pack("!H", l4_csum6(GUEST_LL, dst, 17, udp)) + udp[8:]
+    ipv6_send(link, dst, bytes.fromhex("333300010002"), 17, udp, hops=1)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        _, udp = ipv6_recv(link, 17, deadline, "DHCPv6 reply")
+        msg = udp[8:]
+        if len(msg) >= 4 and struct.unpack("!I", msg[:4])[0] & 0xFFFFFF == xid:
+            break
+    addr, i = None, 4
+    while i + 4 <= len(msg):
+        code, n = struct.unpack("!HH", msg[i:i + 4])
+        if code == 3:  # IA_NA: IAID, T1, T2, then options
+            j = i + 16
+            while j + 4 <= i + 4 + n:
+                c, m = struct.unpack("!HH", msg[j:j + 4])
+                if c == 5:
+                    addr = socket.inet_ntop(socket.AF_INET6, msg[j + 4:j + 20])
+                j += 4 + m
+        i += 4 + n
+    print("ok: DHCPv6 %s, address %s" %
+          ("REPLY" if msg[0] == 7 else "type %d" % msg[0], addr or "-"),
+          flush=True)
+
+
 # --- TCP ----------------------------------------------------------------------
 
 SYN, ACK, FIN, RST, PSH = 0x02, 0x10, 0x01, 0x04, 0x08
@@ -394,8 +481,8 @@ def guest(args):
     opts = {}
     i = 1
     while i < len(args):
-        if args[i] == "--dhcp-only":
-            opts["dhcp_only"] = True
+        if args[i] in ("--dhcp-only", "--ipv6"):
+            opts[args[i][2:].replace("-", "_")] = True
             i += 1
         else:
             opts[args[i][2:]] = args[i + 1]
@@ -411,6 +498,9 @@ def guest(args):
         sock.close()
         return
     arp(link, me, router)
+    if "ipv6" in opts:
+        ndp(link)
+        dhcpv6(link)
     if "abandon" in opts:
         ip, port = opts["abandon"].rsplit(":", 1)
         conn = Tcp(link, me, ip4(ip), random.randint(40000, 60000), int(port))
