@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A real guest on our passt: QEMU (x86_64, TCG) boots Debian 12's cloud
+# kernel with a busybox initramfs (tests/lab/passt_vm/, cached by its
+# image.sh) whose only network device is a virtio-net on `-netdev stream`
+# to passt -1 in the lab's host netns. Checks: the guest has lo and eth0
+# only; DHCP gives it the host's address and default route; a 20 MB
+# download from the server netns arrives intact; a 4 MB file the guest
+# serves on 8080 reaches the server netns through -t 2222:8080 intact;
+# passt exits 0 when QEMU does (-1).
+. "$(dirname "$0")/lib.sh"
+lab_up
+command -v qemu-system-x86_64 >/dev/null || {
+  echo "FAIL: qemu-system-x86_64 not installed (scripts/deps.sh installs qemu-system-x86)" >&2
+  exit 1
+}
+vm=$("$(dirname "$0")/passt_vm/image.sh") || { echo "FAIL: passt_vm/image.sh" >&2; exit 1; }
+ip -n "$SERVER_NS" addr add 203.0.113.1/32 dev lo
+mkdir -p "$LAB_TMP/bin" "$LAB_TMP/www"
+PASST=$LAB_TMP/bin/passt
+ln -s "$(readlink -f "$PASTA")" "$PASST"
+SOCK=$LAB_TMP/passt.socket
+head -c 20000000 /dev/urandom >"$LAB_TMP/www/blob"
+blob=$(sha256sum <"$LAB_TMP/www/blob" | cut -c1-64)
+(cd "$LAB_TMP/www" && exec ip netns exec "$SERVER_NS" python3 -m http.server \
+  -b 203.0.113.1 8000 >/dev/null 2>&1) &
+LAB_PIDS+=("$!")
+
+ip netns exec "$HOST_NS" "$PASST" -f -e -1 -s "$SOCK" -t 2222:8080 \
+  >"$LAB_TMP/passt.log" 2>&1 &
+PASST_PID=$!
+LAB_PIDS+=("$PASST_PID")
+for ((i = 0; i < 50; i++)); do [ -S "$SOCK" ] && break; sleep 0.1; done
+start=$SECONDS
+ip netns exec "$HOST_NS" timeout 150 qemu-system-x86_64 -accel tcg -m 256 \
+  -nodefaults -display none -serial stdio -no-reboot \
+  -kernel "$vm/vmlinuz" -initrd "$vm/initrd.gz" \
+  -append "console=ttyS0 quiet panic=-1" \
+  -device virtio-net-pci,netdev=s \
+  -netdev stream,id=s,server=off,addr.type=unix,addr.path="$SOCK" \
+  >"$LAB_TMP/console" 2>&1 &
+QEMU=$!
+LAB_PIDS+=("$QEMU")
+for ((i = 0; i < 1200; i++)); do
+  grep -q "GUEST: serving" "$LAB_TMP/console" && break
+  kill -0 "$QEMU" 2>/dev/null || break
+  sleep 0.1
+done
+echo "  the guest booted and ran its part in $((SECONDS - start)) s"
+console=$(grep "GUEST:" "$LAB_TMP/console")
+sed 's/^/  /' <<<"$console"
+check "the guest's network devices: lo and eth0 only" contains "$console" "GUEST: links lo eth0 "
+check "DHCP gives the guest the host's address" contains "$console" "GUEST: addr 198.51.100.2/24"
+check "and the host's default route" contains "$console" "GUEST: route default via 198.51.100.1 dev eth0"
+check "20 MB from the server netns reach the guest intact" contains "$console" "GUEST: down $blob"
+up=$(ip netns exec "$SERVER_NS" timeout 60 curl -s http://198.51.100.2:2222/up | sha256sum | cut -c1-64)
+check "-t 2222:8080: 4 MB the guest serves reach the server netns intact" \
+  contains "$console" "GUEST: up $up"
+kill "$QEMU"
+check "-1: passt exits when QEMU goes" wait_gone "$PASST_PID" 5
+wait "$PASST_PID"
+check "-1: with status 0" equals "$?" 0
+check "passt saw QEMU connect" contains "$(cat "$LAB_TMP/passt.log")" "accepted a client"
+lab_finish
