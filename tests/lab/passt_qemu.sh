@@ -6,7 +6,9 @@
 # only; DHCP gives it the host's address and default route; a 20 MB
 # download from the server netns arrives intact; a 4 MB file the guest
 # serves on 8080 reaches the server netns through -t 2222:8080 intact;
-# passt exits 0 when QEMU does (-1).
+# SLAAC gives it an IPv6 address in the host's prefix; it pings the
+# server netns; passt exits 0 when QEMU does (-1). Then the same guest
+# on a socketpair given to passt with -F and to QEMU as addr.type=fd.
 . "$(dirname "$0")/lib.sh"
 lab_up
 command -v qemu-system-x86_64 >/dev/null || {
@@ -15,6 +17,8 @@ command -v qemu-system-x86_64 >/dev/null || {
 }
 vm=$("$(dirname "$0")/passt_vm/image.sh") || { echo "FAIL: passt_vm/image.sh" >&2; exit 1; }
 ip -n "$SERVER_NS" addr add 203.0.113.1/32 dev lo
+# passt's ping sockets, for root too.
+ip netns exec "$HOST_NS" sysctl -q -w net.ipv4.ping_group_range="0 2147483647"
 mkdir -p "$LAB_TMP/bin" "$LAB_TMP/www"
 PASST=$LAB_TMP/bin/passt
 ln -s "$(readlink -f "$PASTA")" "$PASST"
@@ -51,6 +55,8 @@ sed 's/^/  /' <<<"$console"
 check "the guest's network devices: lo and eth0 only" contains "$console" "GUEST: links lo eth0 "
 check "DHCP gives the guest the host's address" contains "$console" "GUEST: addr 198.51.100.2/24"
 check "and the host's default route" contains "$console" "GUEST: route default via 198.51.100.1 dev eth0"
+check "SLAAC gives the guest an address in the host's prefix" contains "$console" "GUEST: addr6 2001:db8:1:"
+check "the guest pings the server netns" contains "$console" "GUEST: ping 203.0.113.1 ok"
 check "20 MB from the server netns reach the guest intact" contains "$console" "GUEST: down $blob"
 up=$(ip netns exec "$SERVER_NS" timeout 60 curl -s http://198.51.100.2:2222/up | sha256sum | cut -c1-64)
 check "-t 2222:8080: 4 MB the guest serves reach the server netns intact" \
@@ -60,4 +66,36 @@ check "-1: passt exits when QEMU goes" wait_gone "$PASST_PID" 5
 wait "$PASST_PID"
 check "-1: with status 0" equals "$?" 0
 check "passt saw QEMU connect" contains "$(cat "$LAB_TMP/passt.log")" "accepted a client"
+
+# -F: a socketpair, one end to passt, the other to QEMU (addr.type=fd).
+out=$(ip netns exec "$HOST_NS" timeout 150 python3 - "$PASST" "$vm" <<'PY' 2>&1
+import socket, subprocess, sys, time
+passt, vm = sys.argv[1], sys.argv[2]
+a, b = socket.socketpair()
+p = subprocess.Popen([passt, "-f", "-e", "-F", str(a.fileno())], pass_fds=[a.fileno()])
+q = subprocess.Popen(
+    ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-nodefaults",
+     "-display", "none", "-serial", "stdio", "-no-reboot",
+     "-kernel", vm + "/vmlinuz", "-initrd", vm + "/initrd.gz",
+     "-append", "console=ttyS0 quiet panic=-1",
+     "-device", "virtio-net-pci,netdev=s",
+     "-netdev", "stream,id=s,addr.type=fd,addr.str=%d" % b.fileno()],
+    pass_fds=[b.fileno()], stdout=subprocess.PIPE, text=True)
+a.close()
+b.close()
+for line in q.stdout:
+    if line.startswith("GUEST:"):
+        print(line.strip(), flush=True)
+    if "GUEST: serving" in line:
+        break
+q.kill()
+q.wait()
+print("passt exit", p.wait(timeout=10))
+PY
+)
+sed 's/^/  -F: /' <<<"$out"
+check "-F: DHCP gives the guest on the caller's socket the host's address" \
+  contains "$out" "GUEST: addr 198.51.100.2/24"
+check "-F: 20 MB from the server netns reach it intact" contains "$out" "GUEST: down $blob"
+check "-F: passt exits 0 when QEMU goes" contains "$out" "passt exit 0"
 lab_finish
