@@ -6,6 +6,7 @@
 # only; DHCP gives it the host's address and default route; a 20 MB
 # download from the server netns arrives intact; a 4 MB file the guest
 # serves on 8080 reaches the server netns through -t 2222:8080 intact;
+# 100 MB each way (downloaded, and sent to the server netns) intact;
 # SLAAC gives it an IPv6 address in the host's prefix; it pings the
 # server netns; passt exits 0 when QEMU does (-1). Then the same guest
 # on a socketpair given to passt with -F and to QEMU as addr.type=fd.
@@ -25,6 +26,11 @@ ln -s "$(readlink -f "$PASTA")" "$PASST"
 SOCK=$LAB_TMP/passt.socket
 head -c 20000000 /dev/urandom >"$LAB_TMP/www/blob"
 blob=$(sha256sum <"$LAB_TMP/www/blob" | cut -c1-64)
+head -c 100000000 /dev/urandom >"$LAB_TMP/www/big"
+big=$(sha256sum <"$LAB_TMP/www/big" | cut -c1-64)
+ip netns exec "$SERVER_NS" timeout 150 python3 "$(dirname "$0")/passt_tool.py" \
+  sink 203.0.113.1 8001 >"$LAB_TMP/sink.log" 2>&1 &
+LAB_PIDS+=("$!")
 (cd "$LAB_TMP/www" && exec ip netns exec "$SERVER_NS" python3 -m http.server \
   -b 203.0.113.1 8000 >/dev/null 2>&1) &
 LAB_PIDS+=("$!")
@@ -35,10 +41,10 @@ PASST_PID=$!
 LAB_PIDS+=("$PASST_PID")
 for ((i = 0; i < 50; i++)); do [ -S "$SOCK" ] && break; sleep 0.1; done
 start=$SECONDS
-ip netns exec "$HOST_NS" timeout 150 qemu-system-x86_64 -accel tcg -m 256 \
+ip netns exec "$HOST_NS" timeout 150 qemu-system-x86_64 -accel tcg -m 512 \
   -nodefaults -display none -serial stdio -no-reboot \
   -kernel "$vm/vmlinuz" -initrd "$vm/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1" \
+  -append "console=ttyS0 quiet panic=-1 passt_big" \
   -device virtio-net-pci,netdev=s \
   -netdev stream,id=s,server=off,addr.type=unix,addr.path="$SOCK" \
   >"$LAB_TMP/console" 2>&1 &
@@ -58,6 +64,10 @@ check "and the host's default route" contains "$console" "GUEST: route default v
 check "SLAAC gives the guest an address in the host's prefix" contains "$console" "GUEST: addr6 2001:db8:1:"
 check "the guest pings the server netns" contains "$console" "GUEST: ping 203.0.113.1 ok"
 check "20 MB from the server netns reach the guest intact" contains "$console" "GUEST: down $blob"
+check "100 MB from the server netns reach the guest intact" contains "$console" "GUEST: big down $big"
+posted=$(sed -n 's/^GUEST: big up //p' <<<"$console" | tr -d '\r')
+check "100 MB the guest sends reach the server netns intact" \
+  bash -c "[ -n '$posted' ] && grep -q 'GUEST: big sent $posted' '$LAB_TMP/console' && grep -q 'sink: 100000000 bytes, sha256 $posted' '$LAB_TMP/sink.log'"
 up=$(ip netns exec "$SERVER_NS" timeout 60 curl -s http://198.51.100.2:2222/up | sha256sum | cut -c1-64)
 check "-t 2222:8080: 4 MB the guest serves reach the server netns intact" \
   contains "$console" "GUEST: up $up"

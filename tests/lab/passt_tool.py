@@ -24,6 +24,8 @@ struct, every received IPv4 and TCP checksum verified).
   passt_tool.py server PORT N M
       Accepts one TCP connection (IPv4 any), reads N bytes, replies with
       sha256(those bytes) + M random bytes + sha256(the M bytes), closes.
+  passt_tool.py sink IP PORT
+      Reads one connection to EOF, answers with its SHA-256 in hex.
   passt_tool.py hold PORT
       Accepts one connection and reads it to its end; exits 0 if that end
       is a reset (prints "hold: reset after N bytes").
@@ -581,6 +583,28 @@ def hold(port):
         die("hold: still open after %d bytes" % total)
 
 
+def sink(ip, port):
+    """Reads one connection to its EOF and answers with the SHA-256 (hex)
+    of what came."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((ip, port))
+    srv.listen(1)
+    srv.settimeout(120)
+    conn, _ = srv.accept()
+    conn.settimeout(60)
+    h, n = hashlib.sha256(), 0
+    while True:
+        chunk = conn.recv(1 << 20)
+        if not chunk:
+            break
+        h.update(chunk)
+        n += len(chunk)
+    conn.sendall(h.hexdigest().encode() + b"\n")
+    conn.close()
+    print("sink: %d bytes, sha256 %s" % (n, h.hexdigest()), flush=True)
+
+
 def client(ip, port, n):
     deadline = time.monotonic() + TIMEOUT
     while True:
@@ -608,6 +632,8 @@ def main():
         guest(args)
     elif cmd == "server":
         server(int(args[0]), int(args[1]), int(args[2]))
+    elif cmd == "sink":
+        sink(args[0], int(args[1]))
     elif cmd == "hold":
         hold(int(args[0]))
     elif cmd == "udp-echo":
