@@ -3,7 +3,8 @@
 // whose size the first input byte picks, through StreamDevice::Read(); every
 // frame handed up is echoed back through WriteFrame() against a peer that
 // reads only now and then. Checks that frames handed up are within the
-// limits and that what the peer receives parses as whole frames. Any
+// limits, that has_buffered() is true exactly when a Read() needs no
+// socket, and that what the peer receives parses as whole frames. Any
 // crash, hang, sanitizer report or leak is a bug: the peer is untrusted.
 #include <sys/socket.h>
 #include <unistd.h>
@@ -71,7 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (write(peer, data + at, n) != static_cast<ssize_t>(n)) abort();
     absl::Span<const uint8_t> frame;
     ReadStatus status;
-    while ((status = device.Read(&frame)) == ReadStatus::kFrame) {
+    for (;;) {
+      // has_buffered() promises a frame or an error without the socket.
+      const bool buffered = device.has_buffered();
+      status = device.Read(&frame);
+      if (buffered && status != ReadStatus::kFrame &&
+          status != ReadStatus::kError)
+        abort();
+      if (status != ReadStatus::kFrame) break;
       if (frame.size() < kMinStreamFrame || frame.size() > kMaxStreamFrame)
         abort();
       device.WriteFrame(frame);
@@ -80,6 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         device.OnWritable();
       }
     }
+    // Nothing for the loop to wait for in the buffer: else frames stall.
+    if (status == ReadStatus::kAgain && device.has_buffered()) abort();
     if (status == ReadStatus::kError) done = true;
     if (status == ReadStatus::kEof) abort();  // the peer is still there
   }

@@ -22,6 +22,8 @@ packages=(
   # the arm64 test: cross compiler, emulated machine, its disk images
   # (scripts/arm64/; the arm64 libraries go to a private sysroot, not dpkg)
   g++-aarch64-linux-gnu qemu-system-arm e2fsprogs ccache
+  # lab_passt_qemu: an x86_64 guest on our passt (tests/lab/passt_vm/)
+  qemu-system-x86
   # the release artifacts (scripts/release.sh): libpcap from Debian's
   # source package (bison, flex, dpkg-source), the .deb and the .rpm
   bison flex dpkg-dev rpm cpio

@@ -9,6 +9,7 @@
 #                                   and libpcap linked in statically
 #     lib/pasta-cpp/*.so*           what stays dynamic, with its loader:
 #                                   glibc (libc, libm, ld-linux) and libmnl
+#     bin/passt                     a link to bin/pasta: passt mode
 #     bin/pesto, lib/pasta-cpp/pesto  the control socket's client, started
 #                                   through the same launcher
 #     share/man/man1/pasta.1, pesto.1, share/doc/pasta-cpp/README
@@ -90,11 +91,14 @@ for arch in "${archs[@]}"; do
   tree="$stage/$name"
   mkdir -p "$tree/bin" "$tree/lib/pasta-cpp" "$tree/share/man/man1" "$tree/share/doc/pasta-cpp"
   "$strip" -o "$tree/bin/pasta" "$build/src/launcher/pasta_launcher"
+  # passt: the launcher runs lib/pasta-cpp/pasta (it picks pesto only by
+  # name) with argv[0] as given, which picks passt mode.
+  ln -s pasta "$tree/bin/passt"
   "$strip" -o "$tree/lib/pasta-cpp/pasta" "$build/src/pasta"
   "$strip" -o "$tree/bin/pesto" "$build/src/launcher/pasta_launcher"
   "$strip" -o "$tree/lib/pasta-cpp/pesto" "$build/src/pesto"
   closure "$root" "$triple" "$tree/lib/pasta-cpp"
-  cp man/pasta.1 man/pesto.1 "$tree/share/man/man1/"
+  cp man/pasta.1 man/passt.1 man/pesto.1 "$tree/share/man/man1/"
   cat >"$tree/share/doc/pasta-cpp/README" <<DOC
 pasta-cpp $version for $arch: a drop-in pasta that needs nothing from the
 host's userland. bin/pasta starts lib/pasta-cpp/pasta with the C library

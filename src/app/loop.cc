@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_join.h"
 #include "app/counters.h"
+#include "app/passt.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "loop/epoll_ref.h"
@@ -223,11 +224,22 @@ int Loop(Run& run) {
     for (int i = 0; i < n; ++i) {
       const Ref ref = Ref::Unpack(events[i].data.u64);
       switch (ref.kind) {
-        case Kind::kTap:
-          if (!run.tap->OnReadable(now)) {
-            LOG_INFO("tap device closed, exiting");
+        case Kind::kTap: {
+          // passt's stream socket: the queue for the guest first.
+          bool alive = (events[i].events & EPOLLOUT) == 0 ||
+                       run.tap->device().OnWritable();
+          if (alive && events[i].events != EPOLLOUT)
+            alive = run.tap->OnReadable(now);
+          if (alive) break;
+          if (run.cfg.mode == config::Mode::kPasst) {
+            if (OnPasstClientGone(run, now)) break;
             return 0;
           }
+          LOG_INFO("tap device closed, exiting");
+          return 0;
+        }
+        case Kind::kPasstListen:
+          OnPasstListen(run);
           break;
         case Kind::kSignal: {
           signalfd_siginfo si;
@@ -322,6 +334,7 @@ int Loop(Run& run) {
           break;
       }
     }
+    if (!DrainPasstBuffer(run, now)) return 0;
     RunDueFlows(run, now);
     if (now >= next_scan) {
       next_scan = now + kScanInterval;
@@ -348,6 +361,7 @@ int Loop(Run& run) {
       run.tcp->Reap();
     }
     if (run.splice) run.splice->Reap();
+    UpdatePasstEvents(run);
     stats.AfterWakeup(run, now, n > 0);
   }
 }

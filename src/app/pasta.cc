@@ -33,6 +33,7 @@
 #include "app/listeners.h"
 #include "app/loop.h"
 #include "app/neighbours.h"
+#include "app/passt.h"
 #include "app/process.h"
 #include "app/run.h"
 #include "common/fd.h"
@@ -147,6 +148,7 @@ absl::StatusOr<netlink::HostTemplate> ReadTemplate(const config::Config& cfg) {
 }
 
 absl::StatusOr<ns::Target> OpenTarget(const config::Config& cfg) {
+  if (cfg.mode == config::Mode::kPasst) return ns::Target{};  // no namespace
   switch (cfg.target) {
     case config::Target::kSpawn:
       return ns::Spawn(cfg.command, cfg.hostname);
@@ -445,8 +447,11 @@ absl::Status SetUpAutoForwarding(Run& run) {
   return absl::OkStatus();
 }
 
+// "pasta" or "passt", for messages.
+const char* program_name = "pasta";
+
 int Fail(const absl::Status& status) {
-  LOG_ERROR("pasta: %s", std::string(status.message()));
+  LOG_ERROR("%s: %s", program_name, std::string(status.message()));
   return 1;
 }
 
@@ -455,17 +460,24 @@ int Fail(const absl::Status& status) {
 int Main(int argc, char* argv[]) {
   absl::StatusOr<config::Config> parsed = config::ParseCommandLine(argc, argv);
   if (!parsed.ok()) {
-    fprintf(stderr, "pasta: %s\n",
+    // The mode is argv[0]'s, as the parser decides it.
+    const std::string_view arg0 = argc > 0 && argv[0] != nullptr ? argv[0] : "";
+    const std::string_view base = arg0.substr(arg0.rfind('/') + 1);
+    const bool passt = base.find("pasta") == std::string_view::npos &&
+                       base.find("passt") != std::string_view::npos;
+    fprintf(stderr, "%s: %s\n", passt ? "passt" : "pasta",
             std::string(parsed.status().message()).c_str());
     return 1;
   }
   const config::Config& cfg = *parsed;
+  const bool passt = cfg.mode == config::Mode::kPasst;
+  program_name = passt ? "passt" : "pasta";
   if (cfg.help) {
-    fputs(config::UsageText(), stdout);
+    fputs(passt ? config::PasstUsageText() : config::UsageText(), stdout);
     return 0;
   }
   if (cfg.version) {
-    printf("pasta (pasta-cpp) %s\n", PASTA_CPP_VERSION);
+    printf("%s (pasta-cpp) %s\n", program_name, PASTA_CPP_VERSION);
     return 0;
   }
   // Close what the caller left open beyond stdio (a daemon holding a
@@ -479,7 +491,8 @@ int Main(int argc, char* argv[]) {
       args += ' ';
       args += argv[i];
     }
-    LOG_DEBUG("pasta (pasta-cpp) %s, pid %d, uid %d:%s", PASTA_CPP_VERSION,
+    LOG_DEBUG("%s (pasta-cpp) %s, pid %d, uid %d:%s", program_name,
+              PASTA_CPP_VERSION,
               static_cast<int>(getpid()), static_cast<int>(getuid()), args);
   }
   for (const std::string& opt : cfg.unimplemented) {
@@ -529,11 +542,15 @@ int Main(int argc, char* argv[]) {
     // Before the sandbox closes the file system.
     if (absl::Status st = BindControl(run); !st.ok()) return Fail(st);
   }
-  switch (cfg.target) {
+  switch (passt ? config::Target::kNetns : cfg.target) {
     case config::Target::kSpawn:
       LOG_DEBUG("namespace: new, for command pid %d", run.target.child);
       break;
     case config::Target::kNetns:
+      if (passt) {
+        LOG_DEBUG("passt: no namespace, frames over a UNIX stream socket");
+        break;
+      }
       LOG_DEBUG("namespace: %s%s%s", cfg.netns_path,
                 cfg.userns_path.empty() ? "" : ", user namespace ",
                 cfg.userns_path);
@@ -555,10 +572,13 @@ int Main(int argc, char* argv[]) {
   std::string tap_name;
   const bool v6_optional = tmpl->v6 && tmpl->v6->local && !cfg.ipv6_only;
   absl::Status v6_error;
-  absl::Status ns_status = ns::RunInNamespace(run.target.fds(), [&] {
-    return SetUpInNamespace(run, wanted_name, tap_cfg, &tap_name,
-                            &net.ns_link_local6, v6_optional, &v6_error);
-  });
+  absl::Status ns_status =
+      passt ? SetUpPasstTap(run)
+            : ns::RunInNamespace(run.target.fds(), [&] {
+                return SetUpInNamespace(run, wanted_name, tap_cfg, &tap_name,
+                                        &net.ns_link_local6, v6_optional,
+                                        &v6_error);
+              });
   if (ns_status.ok() && !v6_error.ok()) {
     // As upstream in local mode: go on without IPv6 (the same object as
     // cfg, read again below).
@@ -574,7 +594,16 @@ int Main(int argc, char* argv[]) {
     // persistent) vanishes with our descriptor.
     return Fail(ns_status);
   }
-  if (cfg.splice_only) {
+  if (passt && cfg.fd < 0) {
+    // Listening before we go to the background: once the parent exits,
+    // QEMU can connect.
+    absl::StatusOr<UniqueFd> listener = ListenPasst(cfg, &run.passt_path);
+    if (!listener.ok()) return Fail(listener.status());
+    run.passt_listen = std::move(*listener);
+    PrintPasstHints(run.passt_path);
+  } else if (passt) {
+    LOG_DEBUG("passt: client on descriptor %d (--fd)", cfg.fd);
+  } else if (cfg.splice_only) {
     LOG_DEBUG("--splice-only: no tap, loopback forwarding only%s",
               cfg.config_net ? " (--config-net has nothing to configure)" : "");
   } else {
@@ -621,14 +650,15 @@ int Main(int argc, char* argv[]) {
   if (cfg.follow_host && !cfg.splice_only)
     StartFollowing(run, *tmpl, net, tap_name, StrictCheck());
   absl::Status st =
-      run.tap->fd() < 0
+      passt ? SetUpPasstLoop(run)
+      : run.tap->fd() < 0
           ? absl::OkStatus()
           : AddToEpoll(run, Ref{Kind::kTap, 0, run.tap->fd()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kTimer, 0, run.timer.get()}, EPOLLIN);
   if (st.ok())
     st = AddToEpoll(run, Ref{Kind::kSignal, 0, run.signals.get()}, EPOLLIN);
-  if (st.ok() && !cfg.no_netns_quit) {
+  if (st.ok() && !cfg.no_netns_quit && !passt) {
     if (cfg.target == config::Target::kNetns) {
       absl::StatusOr<UniqueFd> w = ns::WatchNetnsFile(cfg.netns_path);
       if (w.ok()) {
@@ -665,7 +695,7 @@ int Main(int argc, char* argv[]) {
   // Everything is set up: only now go to the background (the parent's exit
   // status tells an engine that the namespace is ready), or write the PID
   // file in the foreground.
-  const bool attach = cfg.target != config::Target::kSpawn;
+  const bool attach = passt || cfg.target != config::Target::kSpawn;
   UniqueFd ready;
   if (attach && !cfg.foreground) {
     absl::StatusOr<UniqueFd> r = Daemonize(run);

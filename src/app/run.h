@@ -135,6 +135,12 @@ struct Run {
   UniqueFd netns_watch;
   UniqueFd pid_watch;
   bool poll_target_pid = false;  // no pidfd_open: kill(pid, 0) every second
+  // passt (app/passt.h): the listening socket (none with -F), its path,
+  // whether a client's descriptor is in the loop and with which events.
+  UniqueFd passt_listen;
+  std::string passt_path;
+  bool passt_client = false;
+  uint32_t passt_events = 0;
 };
 
 }  // namespace pasta::app

@@ -137,8 +137,15 @@ void Write(Level level, std::string_view line) {
   }
   if (g_syslog) {
     char buf[2048];
-    const int head = snprintf(buf, sizeof(buf), "<%d>pasta[%d]: ",
-                              LOG_DAEMON | SyslogPriority(level),
+    // The program's name, as the mode is picked (config::Mode): passt
+    // when started under a name with passt and not pasta in it.
+    const char* name = program_invocation_short_name;
+    const char* tag =
+        strstr(name, "pasta") == nullptr && strstr(name, "passt") != nullptr
+            ? "passt"
+            : "pasta";
+    const int head = snprintf(buf, sizeof(buf), "<%d>%s[%d]: ",
+                              LOG_DAEMON | SyslogPriority(level), tag,
                               static_cast<int>(getpid()));
     if (head > 0) {
       const size_t len =

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -169,6 +170,9 @@ class Parser {
   std::vector<Seen> seen_;  // in order of first appearance
   bool debug_ = false;
   bool trace_ = false;
+  bool passt_ = false;  // Mode::kPasst
+  bool no_dhcp_dns_given_ = false;
+  bool no_dhcp_search_given_ = false;
   bool netns_given_ = false;
   bool netns_only_given_ = false;
   std::string netns_arg_;
@@ -416,7 +420,12 @@ absl::Status Parser::AddPorts(int val, const std::string& label,
                                 : &cfg_.udp_ns;
   // As upstream: `all` is passt's (a VM has no ports of its own to clash
   // with); pasta takes exclusion-only lists instead.
-  if (std::strcmp(arg, "all") == 0) {
+  if (passt_ && std::strcmp(arg, "auto") == 0) {
+    return Bad(label, arg,
+               "'auto' is only allowed for pasta (a guest's ports can't be "
+               "watched)");
+  }
+  if (!passt_ && std::strcmp(arg, "all") == 0) {
     return Bad(label, arg,
                "'all' is only allowed for passt; give ports, or exclude some "
                "with '~' to forward every other one");
@@ -433,9 +442,38 @@ absl::Status Parser::AddPorts(int val, const std::string& label,
   return absl::OkStatus();
 }
 
+// Whether option `code` is for pasta only (a namespace to attach to or
+// configure, loopback splicing, or what a guest asks for with DHCP anyway).
+bool PastaOnly(int code) {
+  switch (code) {
+    case kOptUserns:
+    case kOptNetns:
+    case kOptNetnsOnly:
+    case kOptNoNetnsQuit:
+    case kOptConfigNet:
+    case kOptNoCopyRoutes:
+    case kOptNoCopyAddrs:
+    case kOptNsMacAddr:
+    case kOptSpliceOnly:
+    case kOptHostLoToNsLo:
+    case kOptDhcpDns:
+    case kOptDhcpSearch:
+    case 'I':
+    case 'T':
+    case 'U':
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::Status Parser::Handle(int code, const std::string& label,
                             const char* arg) {
   uint64_t number = 0;
+  if (passt_ && PastaOnly(code)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(label, " is for pasta mode only"));
+  }
   switch (code) {
     case 'd':
       debug_ = true;
@@ -477,6 +515,8 @@ absl::Status Parser::Handle(int code, const std::string& label,
       }
       GivenOption(code, arg);
       cfg_.fd = static_cast<int>(number);
+      // passt: the caller's socket serves one client, as upstream.
+      if (passt_) cfg_.one_off = true;
       return absl::OkStatus();
     case 'p':
       return SetPath(code, label, arg, &cfg_.pcap_file);
@@ -560,9 +600,11 @@ absl::Status Parser::Handle(int code, const std::string& label,
       return absl::OkStatus();
     case kOptNoDhcpDns:
       cfg_.dhcp_dns = false;
+      no_dhcp_dns_given_ = true;
       return absl::OkStatus();
     case kOptNoDhcpSearch:
       cfg_.dhcp_search = false;
+      no_dhcp_search_given_ = true;
       return absl::OkStatus();
     case kOptDnsForward:
       return SetAddrPerFamily(
@@ -685,11 +727,34 @@ absl::Status Parser::Handle(int code, const std::string& label,
       GivenOption(code, arg);
       return absl::OkStatus();
     case 's':
+      if (!passt_) break;
+      if (*arg == '\0') return Bad(label, "''", "empty path");
+      if (std::strlen(arg) >= 108) {  // sizeof(sockaddr_un::sun_path)
+        return Bad(label, arg, "path too long for a UNIX socket");
+      }
+      GivenOption(code, arg);
+      cfg_.socket_path = arg;
+      return absl::OkStatus();
     case '1':
+      if (!passt_) break;
+      cfg_.one_off = true;
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  switch (code) {
+    case 's':
+    case '1':
+      return absl::InvalidArgumentError(
+          absl::StrCat(label, " is for passt (VM) mode only"));
     case kOptVhostUser:
     case kOptPrintCapabilities:
     case kOptMigrateExit:
     case kOptMigrateNoLinger:
+      if (passt_) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": vhost-user is not implemented yet"));
+      }
       return absl::InvalidArgumentError(
           absl::StrCat(label, " is for passt (VM) mode only"));
     default:
@@ -752,6 +817,13 @@ absl::Status Parser::GetoptError(int code, int argc, char* const argv[]) {
 
 absl::Status Parser::HandleArguments(int first, int argc, char* const argv[]) {
   std::vector<std::string> args(argv + first, argv + argc);
+  if (passt_) {
+    if (!args.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "passt takes no PID or command ('", args[0], "')"));
+    }
+    return absl::OkStatus();
+  }
   if (netns_given_) {
     if (!args.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -849,6 +921,26 @@ absl::Status Parser::CrossCheck() {
     }
   }
 
+  if (passt_) {
+    // As upstream: no forwarding unless asked, no namespace to splice to,
+    // and DNS in router advertisements unless --no-dhcp-dns/-search.
+    for (PortSpec* spec :
+         {&cfg_.tcp_ports, &cfg_.udp_ports, &cfg_.tcp_ns, &cfg_.udp_ns}) {
+      if (!spec->specified()) (void)spec->Add("none");
+    }
+    cfg_.no_splice = true;
+    if (!no_dhcp_dns_given_) cfg_.dhcp_dns = true;
+    if (!no_dhcp_search_given_) cfg_.dhcp_search = true;
+    if (!cfg_.conf_path.empty()) {
+      return error(absl::StrCat("-c ", cfg_.conf_path,
+                                ": the control socket is not implemented in "
+                                "passt mode yet"));
+    }
+    if (cfg_.fd >= 0 && !cfg_.socket_path.empty()) {
+      return error(absl::StrCat("--fd conflicts with --socket-path ",
+                                cfg_.socket_path));
+    }
+  }
   if (cfg_.splice_only && cfg_.no_splice) {
     return error("--splice-only conflicts with --no-splice");
   }
@@ -907,6 +999,15 @@ absl::StatusOr<Config> Parser::Run(int argc, char* const argv[]) {
     options.push_back({def.name, def.has_arg, nullptr, def.val});
   }
   options.push_back({nullptr, 0, nullptr, 0});
+
+  if (argc > 0 && argv[0] != nullptr) {
+    std::string_view name = argv[0];
+    const size_t slash = name.rfind('/');
+    if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+    passt_ = name.find("pasta") == std::string_view::npos &&
+             name.find("passt") != std::string_view::npos;
+  }
+  cfg_.mode = passt_ ? Mode::kPasst : Mode::kPasta;
 
   optind = 0;  // full re-initialisation of getopt's state
   opterr = 0;

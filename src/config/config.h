@@ -30,12 +30,27 @@ enum class Target {
   kPid,    // PID given as the only non-option argument
 };
 
+// Which program we are: chosen by the name we were started as (argv[0]'s
+// last component: "passt" in it, and no "pasta", means passt).
+enum class Mode {
+  kPasta,  // a network namespace behind a tap device
+  kPasst,  // a virtual machine behind a UNIX stream socket (QEMU's
+           // `-netdev stream`, libvirt's passt backend)
+};
+
+// passt without -s: the first of /tmp/passt_1.socket ... that is free, as
+// upstream (which tries numbers 1 to 99).
+inline constexpr const char* kPasstSocketPattern = "/tmp/passt_%d.socket";
+inline constexpr int kPasstSocketMax = 99;
+
 inline constexpr int kDefaultMtu = 65520;
 inline constexpr int kMinMtu = 68;
 inline constexpr int kMaxMtu = 65520;
 inline constexpr size_t kDefaultLogSize = 1 << 20;
 
 struct Config {
+  Mode mode = Mode::kPasta;  // from argv[0], see Mode
+
   // --- What to do instead of running -----------------------------------
   bool help = false;     // -h/--help: print usage to stdout, exit 0
   bool version = false;  // --version: print version to stdout, exit 0
@@ -54,7 +69,12 @@ struct Config {
   bool runas_set = false;   // --runas UID|UID:GID (numeric or names)
   uid_t runas_uid = 0;
   gid_t runas_gid = 0;
-  int fd = -1;            // -F/--fd FD: a pre-opened tap device
+  int fd = -1;            // -F/--fd FD: a pre-opened tap device (pasta),
+                          // a connected stream socket (passt)
+  std::string socket_path;  // passt: -s/--socket-path PATH ("": the first
+                            // free kPasstSocketPattern)
+  bool one_off = false;     // passt: -1/--one-off, or -F: exit when the
+                            // client disconnects
   std::string pcap_file;  // -p/--pcap FILE
   std::string conf_path;  // -c/--conf-path PATH: the control socket
   int stats_delay = -1;   // --stats DELAY seconds (needs -f; 0: off)
@@ -165,7 +185,7 @@ enum class Repeat {
                        // "none", where taken, resets both families
   kAccumulates,        // every value counts (-t, -u, -T, -U, -D, -S);
                        // "none" for -D and -S drops the earlier values
-  kPasstOnly,          // refused: passt (VM) mode only
+  kPasstOnly,          // passt (VM) mode only: refused by pasta
 };
 
 // One long option: its name, getopt_long's has_arg, the code it returns
@@ -193,6 +213,16 @@ struct ParseEnv {
 
 // Parses argv (as given to main) into a validated Config.
 //
+// argv[0] picks the mode (Config::mode). In passt mode the options that
+// only make sense for a namespace (--netns, --userns, --netns-only,
+// --no-netns-quit, --config-net, --no-copy-routes, --no-copy-addrs,
+// --ns-mac-addr, -I, -T, -U, --splice-only, --host-lo-to-ns-lo,
+// --dhcp-dns, --dhcp-search) and any PID or command are refused; -s, -1
+// are taken; -F is a connected socket and implies -1; -t and -u take
+// 'all' but not 'auto' and default to 'none'; splicing is off; DNS
+// servers and search domains go into router advertisements (as
+// --dhcp-dns --dhcp-search in pasta), as upstream.
+//
 // Options stop at the first non-option argument or at "--"; what follows is
 // the command to spawn, or a lone PID (all digits). If -h/--help or --version
 // is seen before any error, returns OK at once with `help`/`version` set
@@ -215,5 +245,7 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char* const argv[],
 // option with a one-line description and its default. Our own wording.
 // Static storage; does not allocate.
 const char* UsageText();
+// The same for passt mode.
+const char* PasstUsageText();
 
 }  // namespace pasta::config

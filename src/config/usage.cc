@@ -142,4 +142,68 @@ Port forwarding (default: auto for all four):
 )";
 }
 
+const char* PasstUsageText() {
+  return R"(Usage: passt [OPTION]...
+
+Give a virtual machine networking through a UNIX stream socket: QEMU (7.2 and
+later, -netdev stream) or libvirt connects and exchanges Ethernet frames, each
+preceded by its length as a 32-bit big-endian number; the guest's traffic is
+carried by ordinary sockets on the host. The guest gets the host's addresses,
+routes and DNS servers by DHCP, DHCPv6 and NDP.
+
+Socket and process:
+  -s, --socket-path PATH   listen on PATH (default: the first free
+                           /tmp/passt_N.socket, N from 1)
+  -F, --fd FD              use FD, an already connected stream socket, and
+                           exit when it closes
+  -1, --one-off            exit when the first client disconnects (default:
+                           wait for the next one)
+  -f, --foreground         stay in the foreground (default: go to the
+                           background once the socket listens)
+  -P, --pid FILE           write our process ID to FILE
+  -d, --debug              log debugging messages too
+      --trace              log every frame (implies --debug)
+  -q, --quiet              log warnings and errors only
+  -e, --stderr             log to standard error, with -l too
+  -l, --log-file PATH      log to PATH, not to standard error or syslog
+      --log-size BYTES     cap the log file at BYTES (default: 1 MiB)
+      --runas UID|UID:GID  user (and group) to run as once set up
+  -p, --pcap FILE          record every frame to FILE (pcap format)
+  -h, --help               print this text and exit
+      --version            print the version and exit
+
+Addresses and DNS (as pasta's; see passt(1) and pasta(1)):
+  -m, --mtu MTU            MTU to advertise, 0 for none (default: 65520)
+  -a, --address ADDR       address to give the guest (default: the host's)
+  -n, --netmask MASK       IPv4 netmask (default: the host's)
+  -M, --mac-addr ADDR      our MAC address on the guest's link
+  -g, --gateway ADDR       gateway address (default: the host's gateway)
+  -i, --interface NAME     host interface to copy addresses and routes from
+  -o, --outbound ADDR      source address for outbound connections
+      --outbound-if4 NAME, --outbound-if6 NAME
+                           bind outbound sockets to interface NAME
+  -4, --ipv4-only          use IPv4 only
+  -6, --ipv6-only          use IPv6 only
+      --map-host-loopback ADDR|none, --map-guest-addr ADDR|none,
+      --no-map-gw          as in pasta
+      --freebind           let -t/-u bind addresses the host doesn't have
+  -D, --dns ADDR           DNS server to hand out, repeatable
+  -S, --search LIST        search domains to hand out
+  -H, --hostname NAME      host name to hand out by DHCP
+      --fqdn NAME          fully qualified name to hand out by DHCP/DHCPv6
+      --no-dhcp-dns        no DNS servers in router advertisements
+      --no-dhcp-search     no search list in router advertisements
+      --dns-forward ADDR   forward DNS queries to ADDR to the host's resolver
+      --dns-host ADDR      host resolver to send forwarded queries to
+      --no-tcp, --no-udp, --no-icmp, --no-dhcp, --no-ndp, --no-dhcpv6,
+      --no-ra              turn that protocol or service off
+
+Port forwarding (default: none):
+  -t, --tcp-ports SPEC     TCP ports on the host to forward to the guest
+  -u, --udp-ports SPEC     UDP ports on the host to forward to the guest
+  SPEC is 'none', 'all' (every port but the exclusions), or a list as in
+  pasta: PORT, FIRST-LAST, PORT:TO, ~PORT, optionally after ADDR/ or %IFNAME/.
+)";
+}
+
 }  // namespace pasta::config

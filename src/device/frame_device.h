@@ -91,6 +91,12 @@ class FrameDevice {
   // Returns false if the device failed (logged; later reads return kError,
   // and the loop treats it as a closed device). Allocates nothing.
   virtual bool OnWritable() { return true; }
+
+  // Whether Read() has a frame (or a framing error) to report without
+  // reading from the descriptor: a batch that stopped early left it in the
+  // device's buffer, and no EPOLLIN will come for it, so the loop calls
+  // Read() again. Costs nothing; false for devices without a buffer.
+  virtual bool has_buffered() const { return false; }
 };
 
 }  // namespace pasta::device

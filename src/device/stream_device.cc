@@ -46,6 +46,15 @@ ReadStatus StreamDevice::TakeFrame(absl::Span<const uint8_t>* frame) {
   return ReadStatus::kFrame;
 }
 
+bool StreamDevice::has_buffered() const {
+  if (state_ == State::kFailed) return false;
+  const size_t have = rend_ - rstart_;
+  if (have < kStreamPrefixLen) return false;
+  const uint32_t len = wire::LoadBe32(in_.get() + rstart_);
+  return len < kMinStreamFrame || len > kMaxStreamFrame ||
+         have >= kStreamPrefixLen + len;
+}
+
 ReadStatus StreamDevice::Read(absl::Span<const uint8_t>* frame) {
   if (state_ == State::kFailed) return ReadStatus::kError;
   const ReadStatus buffered = TakeFrame(frame);

@@ -78,6 +78,8 @@ class StreamDevice final : public FrameDevice {
   // Writes the queued bytes until the socket is full (send() until EAGAIN).
   bool OnWritable() override;
 
+  bool has_buffered() const override;
+
   // Frames dropped because the write buffer was full.
   uint64_t frames_dropped() const { return frames_dropped_; }
   // Bytes waiting in the write buffer.

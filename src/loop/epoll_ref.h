@@ -38,6 +38,7 @@ enum class Kind : uint8_t {
   kControlSession, // its one client
   kNetlinkEvents,  // rtnetlink notifications from the host (index 0:
                    // neighbours, 1: links, addresses, routes)
+  kPasstListen,    // passt: the UNIX socket QEMU connects to (-s)
 };
 
 inline constexpr uint32_t kMaxIndex = (1u << 23) - 1;

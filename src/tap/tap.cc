@@ -119,6 +119,13 @@ bool Tap::OnReadable(Instant now) {
   return alive;
 }
 
+void Tap::ReplaceDevice(std::unique_ptr<device::FrameDevice> device) {
+  device_ = std::move(device);
+  ns_mac_ = MacAddr{};
+  if (udp_ != nullptr) udp_->set_ns_mac(ns_mac_);
+  if (tcp_ != nullptr) tcp_->set_ns_mac(ns_mac_);
+}
+
 void Tap::SendFrame(absl::Span<const uint8_t> frame) { TrySendFrame(frame); }
 
 bool Tap::TrySendFrame(absl::Span<const uint8_t> frame) {

@@ -98,6 +98,10 @@ class Tap : public wire::FrameSink {
   void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
   void set_udp(udp::UdpFlows* udp) { udp_ = udp; }
   void set_tcp(tcp::TcpFlows* tcp) { tcp_ = tcp; }
+  // Frames go through `device` (not null) from now on: passt's next client,
+  // or a NullDevice while there is none. The old device is closed and the
+  // guest's MAC is forgotten, to be learned from the new client's frames.
+  void ReplaceDevice(std::unique_ptr<device::FrameDevice> device);
 
   // Reads and handles up to kMaxBatch frames. Returns false if the device is
   // gone (EOF, a fatal read or framing error); running out of frames ends

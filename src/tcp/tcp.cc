@@ -675,6 +675,12 @@ void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,
   closing_.push_back(slot);
 }
 
+void TcpFlows::CloseAll(const char* why) {
+  // Close() only marks: the dense list does not change under us.
+  for (size_t i = 0; i < flows_.size(); ++i)
+    Close(flows_.in_use()[i], /*reset_socket=*/true, /*reset_ns=*/false, why);
+}
+
 void TcpFlows::Reap() {
   for (const uint32_t slot : closing_) {
     Flow& f = flows_[slot];

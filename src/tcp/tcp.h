@@ -182,6 +182,10 @@ class TcpFlows {
   // Closes the sockets of flows closed during this loop iteration and
   // frees their slots. Call at the end of every iteration.
   void Reap();
+  // Closes every flow, resetting its socket and sending nothing to the
+  // namespace (passt: the guest that had them is gone). The slots are
+  // freed by the next Reap(). Listeners stay.
+  void CloseAll(const char* why);
 
   // Listens on `bind_addr` (nullptr: any) `host_port`, forwarding to
   // `ns_port` at `to_addr` (of `family`), or at the namespace's address

@@ -1284,5 +1284,83 @@ TEST(ConfigTest, UsageHasFormsAndEveryOption) {
   EXPECT_THAT(usage, HasSubstr("default: 65520"));
 }
 
+// passt mode: argv[0] picks it.
+absl::StatusOr<Config> ParseAs(const std::string& argv0,
+                               const std::vector<std::string>& args) {
+  std::vector<std::string> storage = {argv0};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  return ParseCommandLine(static_cast<int>(storage.size()), argv.data());
+}
+
+std::string PasstError(const std::vector<std::string>& args) {
+  absl::StatusOr<Config> cfg = ParseAs("passt", args);
+  EXPECT_FALSE(cfg.ok()) << "accepted: " << testing::PrintToString(args);
+  return cfg.ok() ? "" : std::string(cfg.status().message());
+}
+
+TEST(PasstModeTest, TheProgramNamePicksTheMode) {
+  EXPECT_EQ(ParseAs("passt", {})->mode, Mode::kPasst);
+  EXPECT_EQ(ParseAs("/usr/local/bin/passt", {})->mode, Mode::kPasst);
+  EXPECT_EQ(ParseAs("passt.avx2", {})->mode, Mode::kPasst);
+  EXPECT_EQ(ParseAs("pasta", {})->mode, Mode::kPasta);
+  EXPECT_EQ(ParseAs("/opt/passt/bin/pasta", {})->mode, Mode::kPasta);
+  EXPECT_EQ(ParseAs("something", {})->mode, Mode::kPasta);
+}
+
+TEST(PasstModeTest, Defaults) {
+  const Config cfg = *ParseAs("passt", {});
+  EXPECT_EQ(cfg.tcp_ports.mode(), PortSpec::Mode::kNone);
+  EXPECT_EQ(cfg.udp_ports.mode(), PortSpec::Mode::kNone);
+  EXPECT_EQ(cfg.tcp_ns.mode(), PortSpec::Mode::kNone);
+  EXPECT_EQ(cfg.udp_ns.mode(), PortSpec::Mode::kNone);
+  EXPECT_TRUE(cfg.no_splice);
+  EXPECT_TRUE(cfg.dhcp_dns);
+  EXPECT_TRUE(cfg.dhcp_search);
+  EXPECT_FALSE(cfg.one_off);
+  EXPECT_EQ(cfg.socket_path, "");
+  EXPECT_EQ(cfg.fd, -1);
+}
+
+TEST(PasstModeTest, ItsOwnOptions) {
+  const Config cfg =
+      *ParseAs("passt", {"-s", "/run/vm.sock", "-1", "-t", "all", "-u",
+                         "5353", "--no-dhcp-dns", "-P", "/run/p.pid"});
+  EXPECT_EQ(cfg.socket_path, "/run/vm.sock");
+  EXPECT_TRUE(cfg.one_off);
+  EXPECT_EQ(cfg.tcp_ports.mode(), PortSpec::Mode::kAll);
+  EXPECT_EQ(cfg.udp_ports.mode(), PortSpec::Mode::kExplicit);
+  EXPECT_FALSE(cfg.dhcp_dns);
+  EXPECT_TRUE(cfg.dhcp_search);
+  EXPECT_EQ(cfg.pid_file, "/run/p.pid");
+  const Config fd = *ParseAs("passt", {"--fd", "5"});
+  EXPECT_EQ(fd.fd, 5);
+  EXPECT_TRUE(fd.one_off);  // -F implies -1, as upstream
+  EXPECT_EQ(ParseAs("passt", {"--socket", "/x"})->socket_path, "/x");
+}
+
+TEST(PasstModeTest, RefusesWhatNeedsANamespace) {
+  EXPECT_EQ(PasstError({"-T", "80"}), "-T is for pasta mode only");
+  EXPECT_EQ(PasstError({"--udp-ns", "53"}), "--udp-ns is for pasta mode only");
+  EXPECT_EQ(PasstError({"--netns", "x"}), "--netns is for pasta mode only");
+  EXPECT_EQ(PasstError({"--config-net"}), "--config-net is for pasta mode only");
+  EXPECT_EQ(PasstError({"-I", "eth0"}), "-I is for pasta mode only");
+  EXPECT_EQ(PasstError({"--dhcp-dns"}), "--dhcp-dns is for pasta mode only");
+  EXPECT_EQ(PasstError({"--splice-only"}),
+            "--splice-only is for pasta mode only");
+  EXPECT_EQ(PasstError({"1234"}), "passt takes no PID or command ('1234')");
+  EXPECT_THAT(PasstError({"-t", "auto"}),
+              StartsWith("-t auto: 'auto' is only allowed for pasta"));
+  EXPECT_THAT(PasstError({"-s", ""}), StartsWith("-s '': empty path"));
+  EXPECT_THAT(PasstError({"-s", std::string(200, 'a')}),
+              HasSubstr("path too long"));
+  EXPECT_EQ(PasstError({"-F", "5", "-s", "/x"}),
+            "--fd conflicts with --socket-path /x");
+  EXPECT_THAT(PasstError({"--vhost-user"}), HasSubstr("not implemented yet"));
+  EXPECT_THAT(PasstError({"-c", "/x"}), HasSubstr("not implemented in passt"));
+}
+
 }  // namespace
 }  // namespace pasta::config

@@ -122,6 +122,31 @@ TEST_F(StreamDeviceTest, SeveralFramesInOneWrite) {
   EXPECT_EQ(last, ReadStatus::kAgain);
 }
 
+// A batch that stops early leaves whole frames in the device's buffer with
+// the socket empty: has_buffered() tells the loop to read on without
+// EPOLLIN; a partial frame does not count, a bad length does.
+TEST_F(StreamDeviceTest, HasBufferedSaysWhatAReadWouldFindWithoutTheSocket) {
+  EXPECT_FALSE(device_->has_buffered());
+  const Bytes a = Frame(60, 1), b = Frame(70, 2), c = Frame(80, 3);
+  const Bytes cp = Prefixed(c);
+  PeerWrite(Concat({Prefixed(a), Prefixed(b), Bytes(cp.begin(), cp.begin() + 10)}));
+  EXPECT_FALSE(device_->has_buffered());  // all still in the socket
+  absl::Span<const uint8_t> frame;
+  ASSERT_EQ(device_->Read(&frame), ReadStatus::kFrame);
+  EXPECT_TRUE(device_->has_buffered());  // b, read with a
+  ASSERT_EQ(device_->Read(&frame), ReadStatus::kFrame);
+  EXPECT_EQ(Bytes(frame.begin(), frame.end()), b);
+  EXPECT_FALSE(device_->has_buffered());  // 10 bytes of c only
+  PeerWrite(Bytes(cp.begin() + 10, cp.end()));
+  ASSERT_EQ(device_->Read(&frame), ReadStatus::kFrame);
+  EXPECT_EQ(Bytes(frame.begin(), frame.end()), c);
+  PeerWrite(Concat({Prefixed(a), Prefixed(Frame(20, 4), 0)}));
+  ASSERT_EQ(device_->Read(&frame), ReadStatus::kFrame);
+  EXPECT_TRUE(device_->has_buffered());  // the bad length, to report
+  EXPECT_EQ(device_->Read(&frame), ReadStatus::kError);
+  EXPECT_FALSE(device_->has_buffered());
+}
+
 TEST_F(StreamDeviceTest, FramesSplitByteByByte) {
   const Bytes a = Frame(100, 7), b = Frame(20, 9);
   const Bytes stream = Concat({Prefixed(a), Prefixed(b)});

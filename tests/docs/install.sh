@@ -77,7 +77,18 @@ if ! cmp -s "$prefix/share/man/man1/pesto.1" "$(dirname "$man_page")/pesto.1"; t
   fail "no pesto.1, or not the tree's, after install"
 fi
 
+# passt: a link to pasta (the name picks the mode), and its page.
+passt=$prefix/bin/passt
+if [ "$(readlink "$passt")" != pasta ]; then
+  fail "$passt is not a link to pasta after install"
+elif ! [[ $("$passt" --version 2>&1) =~ ^passt\ \(pasta-cpp\)\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  fail "installed passt --version printed '$("$passt" --version 2>&1)'"
+fi
+if ! cmp -s "$prefix/share/man/man1/passt.1" "$(dirname "$man_page")/passt.1"; then
+  fail "no passt.1, or not the tree's, after install"
+fi
+
 if [ "$failures" -gt 0 ]; then
   exit 1
 fi
-echo "ok: $bin ($version), $pesto, $man and pesto.1"
+echo "ok: $bin ($version), $passt, $pesto, $man, passt.1 and pesto.1"
