@@ -722,16 +722,11 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
                              family == AF_INET ? "" : "v6", host_port,
                              ifname.empty() ? "" : " on ", ifname));
   }
-  const uint32_t index =
-      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  listeners_[index] =
-      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
-  Watch(fd, index, true);
-  if (index_out != nullptr) *index_out = index;
-  LOG_DEBUG("tcp: forwarding host port %u to namespace port %u%s%s (%s)",
-            host_port, ns_port, to_addr ? " at " : "",
-            to_addr ? FormatIp(*to_addr) : "",
-            family == AF_INET ? "IPv4" : "IPv6");
+  flow::AddListenerEntry(
+      listeners_, &lowest_free_listener_,
+      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}},
+      [this](int lfd, uint32_t index) { Watch(lfd, index, true); }, index_out,
+      "tcp");
   return absl::OkStatus();
 }
 
