@@ -8,6 +8,8 @@ FlowTable::FlowTable(SipKey key, size_t capacity, size_t indexed)
     : capacity_(capacity),
       entries_(MakeZeroedArray<Entry>(capacity)),
       kinds_(MakeZeroedArray<FlowKind>(capacity)),
+      state_(MakeZeroedArray<uint8_t>(capacity)),
+      closing_(MakeZeroedArray<uint32_t>(capacity)),
       free_(MakeZeroedArray<uint32_t>(capacity)),
       pos_(MakeZeroedArray<uint32_t>(capacity)),
       index_(key, indexed != 0 && indexed < capacity ? indexed : capacity) {
@@ -35,8 +37,30 @@ void FlowTable::Release(uint32_t slot) {
   lists_[k][pos] = last;
   pos_[last] = pos;
   kinds_[slot] = FlowKind::kFree;
+  state_[slot] = 0;
   free_[free_count_++] = slot;
   --size_;
+}
+
+bool FlowTable::Defer(uint32_t slot) {
+  if (state_[slot] & kStateClosing) return false;
+  state_[slot] |= kStateClosing;
+  // Each slot is queued at most once until reaped: capacity_ bounds it.
+  closing_[closing_count_++] = slot;
+  return true;
+}
+
+size_t FlowTable::Reap() {
+  // By index: a free function may (though none does) defer another flow.
+  size_t i = 0;
+  for (; i < closing_count_; ++i) {
+    const uint32_t slot = closing_[i];
+    const Reaper& r = reapers_[Index(kinds_[slot])];
+    if (r.fn != nullptr) r.fn(r.ctx, slot);
+    Release(slot);
+  }
+  closing_count_ = 0;
+  return i;
 }
 
 }  // namespace pasta::flow

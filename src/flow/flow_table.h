@@ -25,6 +25,18 @@
 //   the index, whose keys hash anywhere, is sized for the flows that can
 //   have keys (the kinds' caps), not for the whole table. Releasing a slot runs
 //   no destructor: per-kind data must be trivially destructible.
+// - Closing is deferred, for every kind alike: a handler closing a flow
+//   erases its key (a new packet for the same ends makes a new flow) and
+//   calls Defer(), which sets the entry's closing bit and queues it. The
+//   entry keeps its slot, its data and its sockets until the loop calls
+//   Reap() once per iteration, after the batch of events: an event for
+//   the flow later in the same batch finds the bit set and is ignored
+//   (the handlers check it at their entry points), idle expiry skips it,
+//   and the slot cannot be handed to a new flow while an event may still
+//   name it. Reap() calls the kind's free function (registered by its
+//   handler with SetReaper: a plain function and a context, no virtual
+//   call), which closes what the flow holds, then releases the slot. The
+//   queue is sized with the table, so deferring never allocates.
 #pragma once
 
 #include <cstddef>
@@ -82,6 +94,10 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 4 + kFlowKeySize);
 
+// Frees what the flow in `slot` holds (its sockets, buffers) before the
+// table releases the slot; `ctx` is the handler that registered it.
+using ReapFn = void (*)(void* ctx, uint32_t slot);
+
 class FlowTable {
  public:
   // Room for `capacity` flows (<= kMaxFlows < 2^23, the epoll reference's
@@ -108,6 +124,28 @@ class FlowTable {
   // moves into its place: to release while walking it, walk backwards.
   void Release(uint32_t slot);
 
+  // Marks `slot` (in use) closing and queues it for Reap(). Returns false,
+  // and does nothing, if it was already closing. Costs O(1), allocates
+  // nothing.
+  bool Defer(uint32_t slot);
+  // Whether `slot` is closing (deferred, not yet reaped); false for a free
+  // slot or any number out of range.
+  bool closing(uint64_t slot) const {
+    return slot < capacity_ && (state_[slot] & kStateClosing) != 0;
+  }
+  // Flows deferred and not yet reaped.
+  size_t closing_count() const { return closing_count_; }
+  // `fn(ctx, slot)` frees a flow of `kind` at Reap() (null: nothing to
+  // free beyond the slot). A handler registers itself when made and
+  // unregisters when destroyed.
+  void SetReaper(FlowKind kind, ReapFn fn, void* ctx) {
+    reapers_[Index(kind)] = Reaper{fn, ctx};
+  }
+  // Frees every deferred flow, in the order deferred: its kind's ReapFn,
+  // then Release(). Call once per loop iteration, after the events.
+  // Returns how many it freed. Allocates nothing.
+  size_t Reap();
+
   // The kind of `slot`; kFree for a free slot or any number out of range.
   FlowKind kind(uint64_t slot) const {
     return slot < capacity_ ? kinds_[slot] : FlowKind::kFree;
@@ -129,12 +167,21 @@ class FlowTable {
   struct alignas(16) Entry {
     unsigned char bytes[kFlowDataSize];
   };
+  struct Reaper {
+    ReapFn fn = nullptr;
+    void* ctx = nullptr;
+  };
   static constexpr size_t kKinds = static_cast<size_t>(FlowKind::kCount);
+  static constexpr uint8_t kStateClosing = 1;
   static size_t Index(FlowKind kind) { return static_cast<size_t>(kind); }
 
   size_t capacity_;
   ZeroedArray<Entry> entries_;
   ZeroedArray<FlowKind> kinds_;
+  ZeroedArray<uint8_t> state_;     // per slot: kState* bits
+  ZeroedArray<uint32_t> closing_;  // deferred slots, in order
+  size_t closing_count_ = 0;
+  Reaper reapers_[kKinds];
   ZeroedArray<uint32_t> free_;           // released slots, a stack
   ZeroedArray<uint32_t> pos_;            // per slot: index in its kind's list
   ZeroedArray<uint32_t> lists_[kKinds];  // per kind: dense list of slots
@@ -167,10 +214,32 @@ class KindSlots {
     new (table_->data(slot)) T{};
     return slot;
   }
-  // Gives `slot` (one of ours, in use) back; see FlowTable::Release.
+  // Gives `slot` (one of ours, in use, never published to the loop) back
+  // at once; see FlowTable::Release. A flow the loop may have an event
+  // for is closed with Defer() instead.
   void Release(uint32_t slot) { table_->Release(slot); }
+  // Closes `slot` (one of ours) at the end of the loop iteration; see
+  // FlowTable::Defer. False if it was already closing.
+  bool Defer(uint32_t slot) { return table_->Defer(slot); }
   // Whether `slot` is one of our flows (any value is safe to ask about).
   bool InUse(uint64_t slot) const { return table_->kind(slot) == kind_; }
+  // Whether `slot` is one of our flows and open (not deferred): what an
+  // event entry point checks.
+  bool Live(uint64_t slot) const { return InUse(slot) && !Closing(slot); }
+  bool Closing(uint64_t slot) const { return table_->closing(slot); }
+  // Registers `(handler->*Free)(slot)` as our kind's free function for
+  // FlowTable::Reap (see SetReaper); ClearReaper() unregisters it (call it
+  // from the handler's destructor).
+  template <auto Free, typename H>
+  void SetReaper(H* handler) {
+    table_->SetReaper(
+        kind_,
+        [](void* ctx, uint32_t slot) { (static_cast<H*>(ctx)->*Free)(slot); },
+        handler);
+  }
+  void ClearReaper() { table_->SetReaper(kind_, nullptr, nullptr); }
+  // Frees every deferred flow of the table (all kinds): FlowTable::Reap.
+  void Reap() { table_->Reap(); }
 
   T& operator[](uint32_t slot) {
     return *std::launder(static_cast<T*>(table_->data(slot)));
@@ -186,17 +255,18 @@ class KindSlots {
   size_t cap_;
 };
 
-// Closes, through `close(slot)` (which must release the slot), every flow
+// Closes, through `close(slot)` (which defers the slot), every open flow
 // of `flows` idle for `timeout` at `now` (T's `last` that long ago), and
 // returns when the next of the others expires: Never() if none is left.
-// One pass, backwards: a release moves the last flow, already seen, into
-// the freed place.
+// Flows already closing are skipped. One pass, backwards (a release
+// would move the last flow, already seen, into the freed place).
 template <typename T, typename CloseFn>
 Instant ExpireIdle(KindSlots<T>& flows, Instant now, Duration timeout,
                    CloseFn close) {
   Instant next = Instant::Never();
   for (size_t k = flows.size(); k-- > 0;) {
     const uint32_t slot = flows.in_use()[k];
+    if (flows.Closing(slot)) continue;
     const Instant due = flows[slot].last + timeout;
     if (now >= due) {
       close(slot);

@@ -39,7 +39,11 @@ IcmpFlows::IcmpFlows(const IcmpConfig& cfg, sock::Sys* sys,
       table_(table, key, kMaxFlows),
       index_(table_.get(), flow::FlowKind::kIcmp),
       flows_(table_.get(), flow::FlowKind::kIcmp, kMaxFlows),
-      buf_(new uint8_t[kBufSize]) {}
+      buf_(new uint8_t[kBufSize]) {
+  flows_.SetReaper<&IcmpFlows::Free>(this);
+}
+
+IcmpFlows::~IcmpFlows() { flows_.ClearReaper(); }
 
 sock::Result IcmpFlows::Open(int family) {
   const int proto = family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
@@ -135,7 +139,7 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
 }
 
 void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
-  if (!flows_.InUse(slot)) return;
+  if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
   const int family = f.key.family;
   const size_t off = family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
@@ -172,11 +176,11 @@ void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
 }
 
 void IcmpFlows::Close(uint32_t slot) {
-  Flow& f = flows_[slot];
-  index_.Erase(f.key);
-  sys_->Close(f.fd);
-  flows_.Release(slot);
+  if (!flows_.Defer(slot)) return;
+  index_.Erase(flows_[slot].key);
 }
+
+void IcmpFlows::Free(uint32_t slot) { sys_->Close(flows_[slot].fd); }
 
 void IcmpFlows::Expire(Instant now) {
   next_deadline_ =

@@ -36,10 +36,11 @@ SpliceFlows::SpliceFlows(sock::Sys* sys, IpAddr ns_addr4, IpAddr ns_addr6,
       to_ns_loopback_(to_ns_loopback),
       table_(table, flow::SipKey{}, kMaxSpliceFlows),
       flows_(table_.get(), flow::FlowKind::kSplice, kMaxSpliceFlows) {
-  closing_.reserve(kMaxSpliceFlows);
+  flows_.SetReaper<&SpliceFlows::Free>(this);
 }
 
 SpliceFlows::~SpliceFlows() {
+  flows_.ClearReaper();
   for (const uint32_t slot : flows_.in_use()) {
     Flow& f = flows_[slot];
     for (Side& s : f.side) {
@@ -199,9 +200,8 @@ void SpliceFlows::RetargetNamespaceListener(uint32_t index,
 
 void SpliceFlows::OnEvent(uint32_t slot, int side, uint32_t events) {
   if (side != 0 && side != 1) return;
-  if (!flows_.InUse(slot)) return;
+  if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
-  if (f.closing) return;
   if (events & EPOLLERR) {
     const sock::Result r = sys_->GetOpt(f.side[side].fd, SOL_SOCKET, SO_ERROR);
     const int err = r.ok() ? static_cast<int>(r.value) : r.err;
@@ -302,29 +302,22 @@ void SpliceFlows::MaybeDone(uint32_t slot) {
 }
 
 void SpliceFlows::Close(uint32_t slot, bool reset, const char* why) {
-  Flow& f = flows_[slot];
-  if (f.closing) return;
-  f.closing = true;
-  f.reset = reset;
+  if (!flows_.Defer(slot)) return;
+  flows_[slot].reset = reset;
   LOG_TRACE("splice %u: closing (%s)", slot, why);
-  closing_.push_back(slot);
 }
 
-void SpliceFlows::Reap() {
-  for (const uint32_t slot : closing_) {
-    Flow& f = flows_[slot];
-    for (Side& s : f.side) {
-      if (f.reset && s.fd >= 0) {
-        sys_->CloseWithReset(s.fd);
-        s.fd = -1;
-      }
-      CloseFd(s.fd);
-      CloseFd(s.pipe_r);
-      CloseFd(s.pipe_w);
+void SpliceFlows::Free(uint32_t slot) {
+  Flow& f = flows_[slot];
+  for (Side& s : f.side) {
+    if (f.reset && s.fd >= 0) {
+      sys_->CloseWithReset(s.fd);
+      s.fd = -1;
     }
-    flows_.Release(slot);
+    CloseFd(s.fd);
+    CloseFd(s.pipe_r);
+    CloseFd(s.pipe_w);
   }
-  closing_.clear();
 }
 
 }  // namespace pasta::tcp

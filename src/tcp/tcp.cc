@@ -40,13 +40,14 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
       ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kMaxOptions]),
       pool_(new uint8_t[cfg.buffers * kBufferSize]) {
   queued_.reserve(2 * kMaxFlows);
-  closing_.reserve(kMaxFlows);
   buffer_free_.reserve(cfg.buffers);
   for (int32_t i = static_cast<int32_t>(cfg.buffers); i > 0; --i)
     buffer_free_.push_back(i - 1);
+  flows_.SetReaper<&TcpFlows::Free>(this);
 }
 
 TcpFlows::~TcpFlows() {
+  flows_.ClearReaper();
   for (const uint32_t slot : flows_.in_use()) {
     Flow& f = flows_[slot];
     if (f.fd < 0) continue;
@@ -474,7 +475,7 @@ void TcpFlows::Flush(Instant now) {
 }
 
 void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
-  if (!flows_.InUse(slot)) return;
+  if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
   if (f.fd < 0 || (f.ev & kEvClosing)) return;
   if (events & EPOLLRDHUP) f.ev |= kEvRdHup;
@@ -672,19 +673,15 @@ void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,
   f.ev |= kEvClosing;
   if (reset_socket) f.ev |= kEvReset;
   index_.Erase(f.key);
-  closing_.push_back(slot);
+  flows_.Defer(slot);
 }
 
-void TcpFlows::Reap() {
-  for (const uint32_t slot : closing_) {
-    Flow& f = flows_[slot];
-    if (f.fd >= 0) CloseSocket(f.fd, (f.ev & kEvReset) != 0);
-    f.fd = -1;
-    ReleaseBuffer(f);
-    f.ev = 0;
-    flows_.Release(slot);
-  }
-  closing_.clear();
+void TcpFlows::Free(uint32_t slot) {
+  Flow& f = flows_[slot];
+  if (f.fd >= 0) CloseSocket(f.fd, (f.ev & kEvReset) != 0);
+  f.fd = -1;
+  ReleaseBuffer(f);
+  f.ev = 0;
 }
 
 absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,

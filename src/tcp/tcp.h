@@ -49,9 +49,12 @@
 //   a refused frame) is an Instant; NextDeadline() says when the earliest
 //   is due, and Tick() at that time handles what is due. The loop arms its
 //   timer for that instant only, so an idle pasta does not wake up.
-//   Closing is deferred: Close() marks the flow, Reap() (end of each loop
-//   iteration) closes its fd and frees its slot, so a late event in the
-//   same epoll batch can never reach a reused slot or fd number.
+//   Closing is deferred, as for every kind (flow::FlowTable::Defer):
+//   Close() marks the flow (kEvClosing, TCP's own copy of the table's
+//   closing bit for the paths that hold only the Flow) and defers it; the
+//   table's Reap() at the end of each loop iteration calls Free(), which
+//   closes its fd, and frees its slot, so a late event in the same epoll
+//   batch can never reach a reused slot or fd number.
 // - Limits: kMaxFlows flows; when full, a new SYN gets RST and a
 //   (rate-limited) warning; existing flows are unaffected.
 // Nothing on the data path allocates: flow table, index, frame buffers and
@@ -179,9 +182,10 @@ class TcpFlows {
   // since), never later. Costs nothing.
   Instant NextDeadline() const { return next_deadline_; }
 
-  // Closes the sockets of flows closed during this loop iteration and
-  // frees their slots. Call at the end of every iteration.
-  void Reap();
+  // Frees the flows closed so far (those of every kind in the table, see
+  // flow::FlowTable::Reap): the loop reaps its table itself; this is for
+  // a TcpFlows on its own table (unit tests, fuzzing).
+  void Reap() { flows_.Reap(); }
 
   // Listens on `bind_addr` (nullptr: any) `host_port`, forwarding to
   // `ns_port` at `to_addr` (of `family`), or at the namespace's address
@@ -244,7 +248,7 @@ class TcpFlows {
     kEvFinAcked = 1u << 9,     // the namespace ACKed our FIN
     kEvAckDue = 1u << 10,      // owe the namespace an ACK
     kEvSendDue = 1u << 11,     // try sending data at Flush()
-    kEvClosing = 1u << 12,     // Close()d, waiting for Reap()
+    kEvClosing = 1u << 12,     // Close()d: deferred, waiting for Reap()
     kEvQueued = 1u << 13,      // on the flush list
     kEvRdHup = 1u << 14,       // EPOLLRDHUP seen: the peer sent FIN
     kEvReset = 1u << 15,       // close the socket with RST
@@ -357,6 +361,9 @@ class TcpFlows {
   void Close(uint32_t slot, bool reset_socket, bool reset_ns,
              const char* why);
   void ReleaseBuffer(Flow& f);
+  // What FlowTable::Reap calls for a closed flow: closes its socket (with
+  // RST after a reset) and gives its buffer back.
+  void Free(uint32_t slot);
   // Takes a buffer from the pool for `f`. Returns false if none is left.
   bool AttachBuffer(Flow& f);
   // Moves the buffer's bytes (unsent and out-of-order) to its start.
@@ -378,8 +385,7 @@ class TcpFlows {
   flow::TableRef table_;
   flow::KindIndex<Key> index_;
   flow::KindSlots<Flow> flows_;
-  std::vector<uint32_t> queued_;    // slots with kEvQueued
-  std::vector<uint32_t> closing_;   // slots with kEvClosing
+  std::vector<uint32_t> queued_;  // slots with kEvQueued
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   bool offload_;  // partial checksums and TSO frames (FrameSink)

@@ -32,9 +32,11 @@ UdpRelay::UdpRelay(sock::Sys* sys, flow::SipKey key, Kinds kinds,
       flows_(table_.get(), kinds.table, kMaxFlows),
       bufs_(new uint8_t[kBatch * kMaxDatagram]) {
   ResetBatch();
+  flows_.SetReaper<&UdpRelay::Free>(this);
 }
 
 UdpRelay::~UdpRelay() {
+  flows_.ClearReaper();
   for (const uint32_t slot : flows_.in_use()) sys_->Close(flows_[slot].fd);
   for (const Listener& l : listeners_)
     if (l.fd >= 0) sys_->Close(l.fd);
@@ -88,7 +90,8 @@ void UdpRelay::RetargetListener(uint32_t index, uint16_t target) {
 }
 
 void UdpRelay::OnReadable(uint32_t slot, Instant now) {
-  if (flows_.InUse(slot)) ReadFlow(slot, now);
+  // Not if closed earlier in this batch.
+  if (flows_.Live(slot)) ReadFlow(slot, now);
 }
 
 void UdpRelay::OnListenerReadable(uint32_t index, Instant now) {
@@ -129,7 +132,8 @@ bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
 }
 
 void UdpRelay::ForgetListener(int listener_fd) {
-  // Backwards: Close() moves the last slot in use into the closed one's place.
+  // Backwards, as a release would move the last slot in use into the closed
+  // one's place (Close() defers, so none moves now).
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t slot = flows_.in_use()[k];
     if (flows_[slot].key.listener_fd == listener_fd) Close(slot);
@@ -196,10 +200,10 @@ void UdpRelay::Expire(Instant now) {
 }
 
 void UdpRelay::Close(uint32_t slot) {
-  Flow& f = flows_[slot];
-  sys_->Close(f.fd);
-  index_.Erase(f.key);
-  flows_.Release(slot);
+  if (!flows_.Defer(slot)) return;
+  index_.Erase(flows_[slot].key);
 }
+
+void UdpRelay::Free(uint32_t slot) { sys_->Close(flows_[slot].fd); }
 
 }  // namespace pasta::udp

@@ -71,9 +71,11 @@ UdpFlows::UdpFlows(UdpConfig cfg, sock::Sys* sys, wire::FrameSink* sink,
   frame_size_ = wire::kEthHeaderLen + static_cast<size_t>(cfg_.mtu);
   frames_.reset(new uint8_t[kBatch * frame_size_]);
   if (cfg_.coalesce) run_buf_.reset(new uint8_t[kMaxRunBytes]);
+  flows_.SetReaper<&UdpFlows::Free>(this);
 }
 
 UdpFlows::~UdpFlows() {
+  flows_.ClearReaper();
   for (const uint32_t s : flows_.in_use()) {
     if (flows_[s].listener < 0) sys_->Close(flows_[s].fd);
   }
@@ -372,7 +374,8 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
 void UdpFlows::CloseListener(uint32_t index) {
   Listener& l = listeners_[index];
   // Inbound flows answer through the listener's socket: they go first.
-  // Backwards: Close() moves the last slot in use into the closed one's place.
+  // Backwards, as a release would move the last slot in use into the closed
+  // one's place (Close() defers, so none moves now).
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t slot = flows_.in_use()[k];
     if (flows_[slot].listener == static_cast<int32_t>(index)) Close(slot);
@@ -388,7 +391,8 @@ void UdpFlows::RetargetListener(uint32_t index, uint16_t ns_port,
 }
 
 void UdpFlows::OnReadable(uint32_t slot, Instant now) {
-  if (flows_.InUse(slot)) ReadFlow(slot, now);
+  // Not if closed earlier in this batch.
+  if (flows_.Live(slot)) ReadFlow(slot, now);
 }
 
 void UdpFlows::OnListenerReadable(uint32_t index, Instant now) {
@@ -646,11 +650,14 @@ void UdpFlows::RelayIcmpError(const Flow& f, const IcmpErrorInfo& e) {
 }
 
 void UdpFlows::Close(uint32_t slot) {
+  if (!flows_.Defer(slot)) return;
   if (run_.slot == static_cast<int64_t>(slot)) Flush();
-  Flow& f = flows_[slot];
-  index_.Erase(f.key);
+  index_.Erase(flows_[slot].key);
+}
+
+void UdpFlows::Free(uint32_t slot) {
+  const Flow& f = flows_[slot];
   if (f.listener < 0) sys_->Close(f.fd);  // listeners stay open
-  flows_.Release(slot);
 }
 
 void UdpFlows::Expire(Instant now) {

@@ -25,8 +25,10 @@
 //   outbound one whose socket is the listener's: namespace replies go out
 //   with sendto(R:r) on it, so the remote hears from the port it talked to.
 // - Flows idle for kIdleTimeout are closed by Expire() (listener sockets
-//   stay). The table holds kMaxFlows; when full, new flows are refused and
-//   counted, existing ones keep working.
+//   stay). Closing is deferred (flow::FlowTable::Defer): the flow's socket
+//   closes, and its slot is freed, at the loop's Reap(). The table holds
+//   kMaxFlows; when full, new flows are refused and counted, existing ones keep
+//   working.
 // Nothing on the data path allocates: the flow table, its index, the
 // receive batch and the ICMP error buffer are sized at construction.
 #pragma once
@@ -156,6 +158,9 @@ class UdpFlows {
 
   // Closes flows idle for kIdleTimeout. Costs a scan of the table.
   void Expire(Instant now);
+  // Frees the flows closed so far (every kind in the table, see
+  // flow::FlowTable::Reap): for a UdpFlows on its own table (tests).
+  void Reap() { flows_.Reap(); }
   // No flow expires before this instant (Never(): no flow). Costs nothing.
   Instant NextDeadline() const { return next_deadline_; }
 
@@ -228,7 +233,10 @@ class UdpFlows {
   size_t QuoteCap(int family) const;
   // Wraps the payload already in frame buffer `i` (of kBatch) and sends it.
   void Deliver(size_t i, const Key& key, const MacAddr& mac, size_t len);
+  // Defers the flow (flow::FlowTable::Defer) and forgets its key.
   void Close(uint32_t slot);
+  // What FlowTable::Reap calls: closes the flow's own socket.
+  void Free(uint32_t slot);
   // Adds a datagram of outbound flow `slot` to the pending run (flushing
   // the run first when it cannot take it).
   void Coalesce(int64_t slot, absl::Span<const uint8_t> payload);
