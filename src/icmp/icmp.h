@@ -103,11 +103,13 @@ class IcmpFlows {
     uint8_t dst[16];
   };
   struct Flow {
+    // The namespace side's peer is where replies go (the requester, port:
+    // the echo identifier); the host side's, where requests go. Last
+    // activity in hdr.last.
+    flow::FlowHeader hdr;
     Key key{};
     int fd = -1;
-    uint8_t ns_addr[16] = {};  // where replies go
     MacAddr ns_mac;
-    Instant last;
   };
 
   // Defers the flow (flow::FlowTable::Defer) and forgets its key.

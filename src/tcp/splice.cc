@@ -64,10 +64,10 @@ void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
   }
   const IpAddr& ns = family == AF_INET ? ns_addr4_ : ns_addr6_;
   if (to_ns_loopback_ || ns.family != family) {
-    Join(accepted, out.fd(), family, nullptr, ns_port,
+    Join(accepted, out.fd(), flow::kNsSide, family, nullptr, ns_port,
          "host loopback -> namespace loopback");
   } else {
-    Join(accepted, out.fd(), family, ns.bytes.data(), ns_port,
+    Join(accepted, out.fd(), flow::kNsSide, family, ns.bytes.data(), ns_port,
          "host loopback -> namespace address");
   }
 }
@@ -81,12 +81,12 @@ void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
     sys_->CloseWithReset(accepted);
     return;
   }
-  Join(accepted, out.fd(), family, nullptr, host_port,
+  Join(accepted, out.fd(), flow::kHostSide, family, nullptr, host_port,
        "namespace loopback -> host loopback");
 }
 
-void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
-                       uint16_t port, const char* what) {
+void SpliceFlows::Join(int accepted, int out, int out_side, int family,
+                       const uint8_t* addr, uint16_t port, const char* what) {
   if (flows_.full()) {
     ++counters_.refused;
     LOG_WARN("splice: flow table full (%u flows), connection reset",
@@ -97,8 +97,12 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
   }
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
-  f.family = family;
-  f.port = port;
+  // The side `out` connects on: its peer is `addr` (null: the loopback).
+  uint8_t lo[16] = {};
+  flow::StoreLoopback(family, lo);
+  flow::SetSide(f.hdr, out_side, family, addr != nullptr ? addr : lo, port,
+                nullptr, 0);
+  flow::SetSide(f.hdr, 1 - out_side, family, nullptr, 0, lo, 0);
   f.side[0].fd = accepted;
   f.side[1].fd = out;
   ++counters_.flows;

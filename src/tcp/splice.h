@@ -123,20 +123,23 @@ class SpliceFlows {
     bool shut = false;  // we shut its write side
   };
   struct Flow {
+    // The family, and where side 1 connects: on the namespace's side
+    // (FromHost) or the host's (FromNamespace). No activity time: spliced
+    // flows do not expire.
+    flow::FlowHeader hdr;
     bool connecting = false;
     bool reset = false;  // close both sockets with RST
-    int family = 0;
-    uint16_t port = 0;  // where side 1 connects, for traces
     Side side[2];
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
   // for -T/-U); target: where it forwards to.
   using Listener = flow::Listener;
 
-  // Takes a slot, makes the pipes, connects `out` to `addr` (null: the
-  // loopback) `port`.
-  void Join(int accepted, int out, int family, const uint8_t* addr,
-            uint16_t port, const char* what);
+  // Takes a slot, makes the pipes, connects `out` (on header side
+  // `out_side`, flow::kNsSide or kHostSide) to `addr` (null: the loopback)
+  // `port`.
+  void Join(int accepted, int out, int out_side, int family,
+            const uint8_t* addr, uint16_t port, const char* what);
   // Moves what side `from` sent towards the other side. Returns false if
   // the flow was closed.
   bool Move(uint32_t slot, int from);

@@ -105,9 +105,8 @@ void TcpFlows::CloseSocket(int fd, bool reset) {
 }
 
 std::string TcpFlows::Describe(const Key& k) {
-  return absl::StrFormat("tcp %s -> %s",
-                         FormatEndpoint(k.family, k.ns_addr, k.ns_port),
-                         FormatEndpoint(k.family, k.remote, k.remote_port));
+  return flow::FormatEnds(flow::FlowKind::kTcp, k.family, k.ns_addr, k.ns_port,
+                          k.remote, k.remote_port);
 }
 
 std::string TcpFlows::Describe(const Flow& f) {
@@ -122,7 +121,7 @@ std::string TcpFlows::Describe(const Flow& f) {
     if (!bits.empty()) bits += ',';
     bits += kNames[i];
   }
-  return absl::StrFormat("%s [%s]", Describe(f.key), bits);
+  return absl::StrFormat("%s [%s]", flow::FormatFlow(f.hdr), bits);
 }
 
 size_t TcpFlows::PayloadOffset(int family) {
@@ -217,7 +216,7 @@ bool TcpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
   }
   Flow& f = flows_[slot];
   f.ns_mac = ns_mac;
-  f.last = now;
+  f.hdr.last = now;
   HandleSegment(static_cast<uint32_t>(slot), tcp, now);
   return true;
 }
@@ -264,7 +263,7 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
                 strerror(r.err));
     }
   }
-  const uint32_t slot = static_cast<uint32_t>(NewSlot(key, fd, now));
+  const uint32_t slot = static_cast<uint32_t>(NewSlot(key, fd, target, now));
   Flow& f = flows_[slot];
   f.ns_mac = ns_mac;
   f.ns_next = tcp.seq() + 1;
@@ -297,12 +296,17 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   }
 }
 
-int64_t TcpFlows::NewSlot(const Key& key, int fd, Instant now) {
+int64_t TcpFlows::NewSlot(const Key& key, int fd, const uint8_t* host_peer,
+                          Instant now) {
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
+  flow::SetSide(f.hdr, flow::kNsSide, key.family, key.ns_addr, key.ns_port,
+                key.remote, key.remote_port);
+  flow::SetSide(f.hdr, flow::kHostSide, key.family, host_peer, key.remote_port,
+                nullptr, 0);
   f.key = key;
   f.fd = fd;
-  f.last = f.opened = now;
+  f.hdr.last = f.opened = now;
   Due(now + kSynTimeout);
   // RFC 6528: a keyed hash of the connection's ends (not of the time),
   // plus a clock. So a new connection on the ends of an old one starts
@@ -491,7 +495,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
     }
     f.ev &= ~kEvConnecting;
     f.ev |= kEvSynAckSent;
-    f.last = now;
+    f.hdr.last = now;
     LOG_TRACE("%s: socket connected, SYN-ACK to the namespace", Describe(f));
     SendFlags(f, kSyn | kAck);
     Arm(f, now + kSynRetransmit);
@@ -503,7 +507,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
     Close(slot, false, true, "socket error");
     return;
   }
-  f.last = now;
+  f.hdr.last = now;
   if ((events & EPOLLOUT) && !FlushBuffer(slot)) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
     f.ev &= ~kEvDrained;
@@ -563,8 +567,9 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
       CloseSocket(fd, true);
       continue;
     }
-    const uint32_t s = static_cast<uint32_t>(NewSlot(key, fd, now));
+    const uint32_t s = static_cast<uint32_t>(NewSlot(key, fd, peer, now));
     Flow& f = flows_[s];
+    f.hdr.side[flow::kHostSide].our_port = l.port;
     f.ev |= kEvInbound | kEvSynSent;
     f.our_ws = kWindowScale;
     f.mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
@@ -584,8 +589,8 @@ Instant TcpFlows::FlowDeadline(const Flow& f, Instant now) {
   if (f.ev & kEvClosing) return Instant::Never();
   if ((f.ev & kEvEstablished) == 0)
     return Earlier(f.opened + kSynTimeout, f.rto_at);
-  Instant d = Earlier(f.last + kIdleTimeout, f.rto_at);
-  if (f.ev & kEvSockEof) d = Earlier(d, f.last + kFinTimeout);
+  Instant d = Earlier(f.hdr.last + kIdleTimeout, f.rto_at);
+  if (f.ev & kEvSockEof) d = Earlier(d, f.hdr.last + kFinTimeout);
   if (f.ev & kEvRetryPush) d = Earlier(d, now + kRetryPushDelay);
   return d;
 }
@@ -608,12 +613,12 @@ void TcpFlows::TickFlow(uint32_t slot, Instant now) {
   }
   // Once our FIN is out, the namespace has kFinTimeout to finish; a
   // half-close from its side alone may last (the server may still speak).
-  if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeout) {
+  if ((f.ev & kEvSockEof) && now - f.hdr.last >= kFinTimeout) {
     ++counters_.timeouts;
     Close(slot, true, true, "FIN timeout");
     return;
   }
-  if (now - f.last >= kIdleTimeout) {
+  if (now - f.hdr.last >= kIdleTimeout) {
     ++counters_.timeouts;
     Close(slot, true, true, "idle timeout");
     return;
@@ -656,7 +661,9 @@ void TcpFlows::Tick(Instant now) {
   for (size_t i = 0; i < flows_.size(); ++i) {
     const uint32_t slot = flows_.in_use()[i];
     TickFlow(slot, now);
-    next = Earlier(next, FlowDeadline(flows_[slot], now));
+    Flow& f = flows_[slot];
+    f.hdr.deadline = FlowDeadline(f, now);
+    next = Earlier(next, f.hdr.deadline);
   }
   next_deadline_ = next;
 }

@@ -259,6 +259,7 @@ class TcpFlows {
   static constexpr int kMaxOutOfOrder = 4;  // ranges held (and SACK blocks)
 
   struct Flow {
+    flow::FlowHeader hdr;  // last activity in hdr.last
     uint32_t ev = 0;
     Key key{};
     int fd = -1;
@@ -289,7 +290,6 @@ class TcpFlows {
     uint8_t retries = 0;
     uint16_t mss = 536;       // segment size towards the namespace
     Instant rto_at = Instant::Never();  // retransmission deadline
-    Instant last;                       // last activity
     Instant opened;                     // when the flow was created
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
@@ -318,7 +318,11 @@ class TcpFlows {
 
   void OpenOutbound(const Key& key, const wire::TcpView& tcp,
                     const MacAddr& ns_mac, Instant now);
-  int64_t NewSlot(const Key& key, int fd, Instant now);
+  // A new flow for `key` on socket `fd`, its header filled: the namespace
+  // side from `key`, the host side's peer `host_peer` (where the socket
+  // connects, or what it was accepted from) at key.remote_port.
+  int64_t NewSlot(const Key& key, int fd, const uint8_t* host_peer,
+                  Instant now);
   void ReadOptions(Flow& f, const wire::TcpView& tcp) const;
   void HandleSegment(uint32_t slot, const wire::TcpView& tcp, Instant now);
   void HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now);

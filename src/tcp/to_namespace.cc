@@ -196,7 +196,7 @@ void TcpFlows::Push(uint32_t slot, Instant now) {
     }
     if (r <= 0) {
       f.ev |= kEvSockEof | kEvFinSent;
-      Due(f.last + kFinTimeout);
+      Due(f.hdr.last + kFinTimeout);
       LOG_TRACE("%s: socket EOF, FIN to the namespace", Describe(f));
       SendFlags(f, kFin | kAck);
       f.fin_seq = f.seq_next++;

@@ -120,7 +120,7 @@ bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
   if (slot < 0) slot = OpenFlow(key, family, now);
   if (slot < 0) return false;
   Flow& f = flows_[slot];
-  f.last = now;
+  f.hdr.last = now;
   next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   if (const sock::Result r = sys_->Send(f.fd, payload); !r.ok()) {
     ++counters_.dropped;
@@ -171,7 +171,20 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, Instant now) {
     flows_.Release(slot);
     return -1;
   }
-  flows_[slot] = Flow{key, family, fd, now};
+  Flow& f = flows_[slot];
+  f.key = key;
+  f.fd = fd;
+  f.hdr.last = now;
+  // The client is on the side whose loopback the listener is on: the
+  // namespace's where the flows' sockets are the host's (-U), else the
+  // host's (-u from the host's loopback).
+  const bool client_in_ns = kinds_.other_side == sock::Netns::kHost;
+  uint8_t lo[16] = {};
+  flow::StoreLoopback(family, lo);
+  flow::SetSide(f.hdr, client_in_ns ? flow::kNsSide : flow::kHostSide, family,
+                lo, key.port, lo, 0);
+  flow::SetSide(f.hdr, client_in_ns ? flow::kHostSide : flow::kNsSide, family,
+                lo, key.target, nullptr, 0);
   index_.Insert(key, slot);
   LOG_TRACE("udp relay: new flow from loopback port %u to port %u", key.port,
             key.target);
@@ -185,10 +198,10 @@ void UdpRelay::ReadFlow(uint32_t slot, Instant now) {
   // EAGAIN, or an error such as ECONNREFUSED.
   if (!r.ok() || r.value <= 0) return;
   const int n = static_cast<int>(r.value);
-  f.last = now;
+  f.hdr.last = now;
   // Every reply goes to the client's loopback port, through the listener.
-  const sock::Result s = sys_->SendBatch(f.key.listener_fd, f.family, nullptr,
-                                         f.key.port, batch_, n);
+  const sock::Result s = sys_->SendBatch(f.key.listener_fd, f.hdr.family,
+                                         nullptr, f.key.port, batch_, n);
   const int sent = static_cast<int>(s.value);
   if (sent > 0) counters_.replies += static_cast<uint64_t>(sent);
   if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));

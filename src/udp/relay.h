@@ -123,10 +123,11 @@ class UdpRelay {
     uint16_t target;      // the other side's loopback port
   };
   struct Flow {
+    // Both sides on a loopback: the client's (its port, key.port) and the
+    // other side's (the target port); the family and last activity.
+    flow::FlowHeader hdr;
     Key key{};
-    int family = 0;
     int fd = -1;
-    Instant last;
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
   // for -T/-U); target: where it forwards to.

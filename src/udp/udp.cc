@@ -148,7 +148,7 @@ bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
   }
   Flow& f = flows_[slot];
   f.ns_mac = ns_mac;
-  f.last = now;
+  f.hdr.last = now;
   const absl::Span<const uint8_t> payload = udp.payload();
   f.last_len = static_cast<uint16_t>(payload.size());
   if (cfg_.coalesce && f.listener < 0 && !payload.empty() && gso_ok_) {
@@ -166,7 +166,8 @@ void UdpFlows::SendNow(int64_t slot, absl::Span<const uint8_t> payload) {
   const int family = key.family;
   sock::Result n;
   if (f.listener >= 0) {
-    n = sys_->SendTo(f.fd, family, f.peer, key.remote_port, payload);
+    n = sys_->SendTo(f.fd, family, f.hdr.side[flow::kHostSide].peer,
+                     key.remote_port, payload);
   } else {
     n = sys_->Send(f.fd, payload);
     // A refusal left pending by an earlier datagram fails this send without
@@ -299,7 +300,7 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
     sys_->Close(fd);
     return -1;
   }
-  const int64_t slot = NewSlot(key, fd, -1, now);
+  const int64_t slot = NewSlot(key, fd, -1, target, target_port, 0, now);
   Watch(fd, static_cast<uint32_t>(slot), false);
   LOG_DEBUG("udp: new flow %s -> %s via %s",
             Format(family, key.ns_addr, key.ns_port),
@@ -309,13 +310,18 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
 }
 
 int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
-                          Instant now) {
+                          const uint8_t* host_peer, uint16_t host_port,
+                          uint16_t our_port, Instant now) {
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
+  flow::SetSide(f.hdr, flow::kNsSide, key.family, key.ns_addr, key.ns_port,
+                key.remote, key.remote_port);
+  flow::SetSide(f.hdr, flow::kHostSide, key.family, host_peer, host_port,
+                nullptr, our_port);
   f.key = key;
   f.fd = fd;
   f.listener = listener;
-  f.last = now;
+  f.hdr.last = now;
   next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   index_.Insert(key, slot);
   ++counters_.flows_opened;
@@ -430,7 +436,7 @@ void UdpFlows::ReadFlow(uint32_t slot, Instant now) {
     DrainErrors(f.fd, family, slot, -1);
     return;
   }
-  f.last = now;
+  f.hdr.last = now;
   const MacAddr mac = MacFor(f);
   for (int i = 0; i < n; ++i) {
     if (TooBig(batch_[i], family)) continue;
@@ -483,14 +489,14 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
                   Format(family, d.addr, d.port));
         continue;
       }
-      slot = NewSlot(key, l.fd, static_cast<int32_t>(index), now);
-      std::memcpy(flows_[slot].peer, d.addr, AddrLen(family));
+      slot = NewSlot(key, l.fd, static_cast<int32_t>(index), d.addr, d.port,
+                     l.port, now);
       LOG_DEBUG("udp: new inbound flow %s -> host port %u -> %s",
                 Format(family, d.addr, d.port), l.port,
                 Format(family, key.ns_addr, key.ns_port));
     }
     Flow& f = flows_[slot];
-    f.last = now;
+    f.hdr.last = now;
     Deliver(static_cast<size_t>(i), key, MacFor(f), d.len);
   }
 }
@@ -642,9 +648,7 @@ void UdpFlows::RelayIcmpError(const Flow& f, const IcmpErrorInfo& e) {
   }
   if (len == 0) return;
   ++counters_.icmp_relayed;
-  LOG_TRACE("udp: %s -> %s: ICMP%s type %u code %u (%s) relayed",
-            Format(family, k.ns_addr, k.ns_port),
-            Format(family, k.remote, k.remote_port),
+  LOG_TRACE("%s: ICMP%s type %u code %u (%s) relayed", flow::FormatFlow(f.hdr),
             family == AF_INET ? "" : "v6", e.type, e.code, strerror(e.err));
   sink_->SendFrame(absl::MakeConstSpan(out.data(), len));
 }
@@ -664,10 +668,7 @@ void UdpFlows::Expire(Instant now) {
   next_deadline_ =
       flow::ExpireIdle(flows_, now, kIdleTimeout, [this](uint32_t s) {
         ++counters_.expired;
-        const Key& k = flows_[s].key;
-        LOG_TRACE("udp: %s -> %s: idle, closed",
-                  Format(k.family, k.ns_addr, k.ns_port),
-                  Format(k.family, k.remote, k.remote_port));
+        LOG_TRACE("%s: idle, closed", flow::FormatFlow(flows_[s].hdr));
         Close(s);
       });
 }

@@ -187,13 +187,14 @@ class UdpFlows {
  private:
   using Key = flow::PortKey;
   struct Flow {
+    // Last activity in hdr.last; the host side's peer is the real remote
+    // (inbound: where sendto goes) or where the socket is connected.
+    flow::FlowHeader hdr;
     Key key{};
     int fd = -1;
     int32_t listener = -1;  // >= 0: inbound, fd is that listener's
-    uint8_t peer[16] = {};  // inbound: the real remote address for sendto
     uint16_t last_len = 0;  // payload length of the last datagram sent
     MacAddr ns_mac;
-    Instant last;
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
   // for -T/-U); target: where it forwards to.
@@ -213,7 +214,12 @@ class UdpFlows {
   int64_t OpenOutbound(const Key& key, Instant now);
   // Takes a free slot (the caller checked the table is not full) and
   // indexes it.
-  int64_t NewSlot(const Key& key, int fd, int32_t listener, Instant now);
+  // A new flow for `key` on `fd` (a listener's, index `listener` >= 0, or
+  // its own), its header filled: the namespace side from `key`, the host
+  // side's peer `host_peer`:`host_port` and our port there, `our_port`.
+  int64_t NewSlot(const Key& key, int fd, int32_t listener,
+                  const uint8_t* host_peer, uint16_t host_port,
+                  uint16_t our_port, Instant now);
   // A UDP socket of `family` with IP(V6)_RECVERR on (IPV6_V6ONLY too).
   sock::Result Open(int family);
   // Registers `fd` as flow `index` or listener `index`.

@@ -11,8 +11,8 @@ namespace pasta::flow {
 namespace {
 
 struct Conn {
+  FlowHeader hdr;
   int fd = -1;
-  Instant last;
 };
 struct Key {
   uint8_t family;
@@ -171,8 +171,8 @@ TEST(ReapTest, IdleExpirySkipsClosingFlows) {
   const Instant t0 = Instant() + Seconds(100);
   const auto a = static_cast<uint32_t>(h.Open(1, 10));
   const auto b = static_cast<uint32_t>(h.Open(2, 11));
-  h.flows_[a].last = t0;
-  h.flows_[b].last = t0 + Seconds(5);
+  h.flows_[a].hdr.last = t0;
+  h.flows_[b].hdr.last = t0 + Seconds(5);
   h.Close(a, 1);
   std::vector<uint32_t> closed;
   const Instant next = ExpireIdle(h.flows_, t0 + Seconds(10), Seconds(10),
