@@ -55,8 +55,7 @@ TcpFlows::~TcpFlows() {
     // written) closes gracefully: what the socket still holds goes out
     // before the kernel's FIN. Anything else is abandoned: RST.
     const bool done = (f.ev & kEvNsFin) && (f.ev & kEvSockShut);
-    const bool reset =
-        (f.ev & kEvClosing) ? (f.ev & kEvReset) != 0 : !done;
+    const bool reset = Closing(f) ? (f.ev & kEvReset) != 0 : !done;
     CloseSocket(f.fd, reset);
   }
   for (const Listener& l : listeners_)
@@ -113,14 +112,15 @@ std::string TcpFlows::Describe(const Flow& f) {
   static constexpr const char* kNames[] = {
       "inbound", "connecting", "synack_sent", "syn_sent", "established",
       "ns_fin",  "sock_shut",  "sock_eof",    "fin_sent", "fin_acked",
-      "ack_due", "send_due",   "closing",     "queued",   "rdhup",
-      "reset",   "retry_push", "sack",     "drained"};
+      "ack_due", "send_due",   nullptr,       "queued",   "rdhup",
+      "reset",   "retry_push", "sack",        "drained"};
   std::string bits;
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
-    if ((f.ev & (1u << i)) == 0) continue;
+    if ((f.ev & (1u << i)) == 0 || kNames[i] == nullptr) continue;
     if (!bits.empty()) bits += ',';
     bits += kNames[i];
   }
+  if (Closing(f)) bits += bits.empty() ? "closing" : ",closing";
   return absl::StrFormat("%s [%s]", flow::FormatFlow(f.hdr), bits);
 }
 
@@ -325,7 +325,7 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, const uint8_t* host_peer,
 void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
                              Instant now) {
   Flow& f = flows_[slot];
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   const uint8_t flags = tcp.flags();
   if (flags & kRst) {
     // Accept a reset in the window (RFC 9293 3.10.7.4; no challenge ACK:
@@ -393,7 +393,7 @@ void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
     Queue(slot, kEvSendDue);  // the server may have spoken first
   }
   HandleAck(slot, tcp, now);
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   HandlePayload(slot, tcp, now);
 }
 
@@ -464,11 +464,11 @@ void TcpFlows::Flush(Instant now) {
     const uint32_t slot = queued_[i];
     Flow& f = flows_[slot];
     f.ev &= ~kEvQueued;
-    if (f.ev & kEvClosing) continue;
+    if (Closing(f)) continue;
     if (f.ev & kEvSendDue) {
       f.ev &= ~kEvSendDue;
       Push(slot, now);
-      if (f.ev & kEvClosing) continue;
+      if (Closing(f)) continue;
     }
     // Data frames carry the ACK; send one only if still owed.
     if ((f.ev & kEvAckDue) && (f.ev & (kEvEstablished | kEvSynAckSent)))
@@ -481,7 +481,7 @@ void TcpFlows::Flush(Instant now) {
 void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
   if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
-  if (f.fd < 0 || (f.ev & kEvClosing)) return;
+  if (f.fd < 0 || Closing(f)) return;
   if (events & EPOLLRDHUP) f.ev |= kEvRdHup;
   if (f.ev & kEvConnecting) {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
@@ -586,7 +586,7 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
 }
 
 Instant TcpFlows::FlowDeadline(const Flow& f, Instant now) {
-  if (f.ev & kEvClosing) return Instant::Never();
+  if (Closing(f)) return Instant::Never();
   if ((f.ev & kEvEstablished) == 0)
     return Earlier(f.opened + kSynTimeout, f.rto_at);
   Instant d = Earlier(f.hdr.last + kIdleTimeout, f.rto_at);
@@ -597,7 +597,7 @@ Instant TcpFlows::FlowDeadline(const Flow& f, Instant now) {
 
 void TcpFlows::TickFlow(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   if ((f.ev & kEvEstablished) == 0) {
     if (now - f.opened >= kSynTimeout) {
       ++counters_.timeouts;
@@ -627,7 +627,7 @@ void TcpFlows::TickFlow(uint32_t slot, Instant now) {
     // A frame the tap refused: the queue had a tick to drain.
     f.ev &= ~kEvRetryPush;
     Push(slot, now);
-    if (f.ev & kEvClosing) return;
+    if (Closing(f)) return;
   }
   if (now < f.rto_at) return;
   f.rto_at = Instant::Never();
@@ -671,13 +671,12 @@ void TcpFlows::Tick(Instant now) {
 void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,
                      const char* why) {
   Flow& f = flows_[slot];
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   if (reset_ns) {
     ++counters_.resets_to_ns;
     SendFlags(f, kRst | kAck);
   }
   LOG_TRACE("%s: closing (%s)", Describe(f), why);
-  f.ev |= kEvClosing;
   if (reset_socket) f.ev |= kEvReset;
   index_.Erase(f.key);
   flows_.Defer(slot);
@@ -738,7 +737,7 @@ size_t TcpFlows::PendingFromNamespace() const {
   size_t n = 0;
   for (const uint32_t slot : flows_.in_use()) {
     const uint32_t ev = flows_[slot].ev;
-    if (ev & kEvClosing) continue;
+    if (Closing(flows_[slot])) continue;
     if ((ev & kEvNsFin) && (ev & kEvSockShut)) continue;
     ++n;
   }

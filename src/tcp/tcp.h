@@ -50,8 +50,7 @@
 //   is due, and Tick() at that time handles what is due. The loop arms its
 //   timer for that instant only, so an idle pasta does not wake up.
 //   Closing is deferred, as for every kind (flow::FlowTable::Defer):
-//   Close() marks the flow (kEvClosing, TCP's own copy of the table's
-//   closing bit for the paths that hold only the Flow) and defers it; the
+//   Close() defers the flow (the closing bit in its header, Closing()); the
 //   table's Reap() at the end of each loop iteration calls Free(), which
 //   closes its fd, and frees its slot, so a late event in the same epoll
 //   batch can never reach a reused slot or fd number.
@@ -248,13 +247,13 @@ class TcpFlows {
     kEvFinAcked = 1u << 9,     // the namespace ACKed our FIN
     kEvAckDue = 1u << 10,      // owe the namespace an ACK
     kEvSendDue = 1u << 11,     // try sending data at Flush()
-    kEvClosing = 1u << 12,     // Close()d: deferred, waiting for Reap()
-    kEvQueued = 1u << 13,      // on the flush list
-    kEvRdHup = 1u << 14,       // EPOLLRDHUP seen: the peer sent FIN
-    kEvReset = 1u << 15,       // close the socket with RST
-    kEvRetryPush = 1u << 16,   // the tap refused a frame: push again soon
-    kEvSack = 1u << 17,        // SACK permitted (RFC 2018) on this flow
-    kEvDrained = 1u << 18,     // a peek found nothing more: wait for EPOLLIN
+    // 1u << 12: free (closing is the table's bit: Closing()).
+    kEvQueued = 1u << 13,     // on the flush list
+    kEvRdHup = 1u << 14,      // EPOLLRDHUP seen: the peer sent FIN
+    kEvReset = 1u << 15,      // close the socket with RST
+    kEvRetryPush = 1u << 16,  // the tap refused a frame: push again soon
+    kEvSack = 1u << 17,       // SACK permitted (RFC 2018) on this flow
+    kEvDrained = 1u << 18,    // a peek found nothing more: wait for EPOLLIN
   };
   static constexpr int kMaxOutOfOrder = 4;  // ranges held (and SACK blocks)
 
@@ -301,6 +300,10 @@ class TcpFlows {
   }
   // The flow's ends for a trace line: "tcp NS -> REMOTE".
   static std::string Describe(const Flow& f);
+  // Whether `f` was Close()d (deferred, waiting for the table's Reap()).
+  static bool Closing(const Flow& f) {
+    return (f.hdr.state & flow::kFlowClosing) != 0;
+  }
   static std::string Describe(const Key& k);
 
   // The seam, as this module uses it. A TCP socket of `family` with

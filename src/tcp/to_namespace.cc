@@ -148,8 +148,8 @@ void TcpFlows::ResetUnknown(int family, const uint8_t* src, const uint8_t* dst,
 
 void TcpFlows::Push(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
-  if ((f.ev & kEvEstablished) == 0 ||
-      (f.ev & (kEvClosing | kEvFinSent | kEvDrained)))
+  if ((f.ev & kEvEstablished) == 0 || (f.ev & (kEvFinSent | kEvDrained)) ||
+      Closing(f))
     return;
   const int family = f.key.family;
   const size_t off = PayloadOffset(family);
