@@ -703,6 +703,34 @@ TEST_F(UdpTest, FullTableRefusesCleanly) {
   EXPECT_EQ(flows->active(), 1u);
 }
 
+// Closing is deferred to the loop's reap: within the batch, an event for
+// the closed flow reads nothing and its slot is not free yet (a full table
+// still refuses, and counts it); after the reap its socket is closed and
+// the slot serves a new flow.
+TEST_F(UdpTest,
+       AFlowClosedInABatchIgnoresItsEventsAndHoldsItsSlotUntilTheReap) {
+  for (uint32_t i = 0; i < kMaxFlows; ++i)
+    Send(kNs4, static_cast<uint16_t>(1000 + i), kServer4, 9000, Text("x"));
+  Send(kNs4, 1000, kServer4, 9000, Text("later"), 5);  // keeps fd 100 alive
+  flows->Expire(AtSeconds(kIdleSeconds));
+  EXPECT_EQ(flows->active(), 1u);
+  EXPECT_TRUE(sockets.closed.empty()) << "closing waits for the reap";
+  const size_t frames = sink.frames.size();
+  Reply(101, Text("stale"), kServer4, 9000, kIdleSeconds);
+  EXPECT_EQ(sink.frames.size(), frames);  // ignored
+  EXPECT_TRUE(
+      Send(kNs4, 60000, kServer4, 9000, Text("no room yet"), kIdleSeconds));
+  EXPECT_EQ(flows->counters().dropped_table_full, 1u);
+  flows->Reap();
+  EXPECT_EQ(sockets.closed.size(), kMaxFlows - 1);
+  Send(kNs4, 60000, kServer4, 9000, Text("room now"), kIdleSeconds);
+  EXPECT_EQ(flows->active(), 2u);
+  EXPECT_EQ(sockets.sends.back().payload, Text("room now"));
+  // The flow that stayed still answers.
+  Reply(100, Text("yes"), kServer4, 9000, kIdleSeconds);
+  EXPECT_EQ(sink.frames.size(), frames + 1);
+}
+
 TEST_F(UdpTest, InboundListenerRelaysBothWays) {
   ASSERT_TRUE(flows->AddListener(AF_INET, nullptr, 5000, 6000).ok());
   ASSERT_EQ(sockets.binds.size(), 1u);
