@@ -163,7 +163,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           sockets.open_errno = in.Byte() & 1 ? EACCES : 0;
           sockets.send_errno = in.Byte() & 1 ? ENETUNREACH : 0;
           break;
-        case 4:  // time passes
+        case 4:  // end of a loop iteration (what closed is freed); time passes
+          flows.Reap();
           now += pasta::Seconds(in.Byte());
           flows.Expire(now);
           break;
@@ -174,6 +175,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     now += pasta::icmp::kIdleTimeout;
     flows.Expire(now);
+    flows.Reap();
     if (flows.active() != 0) __builtin_trap();
   }
   if (!sockets.open.empty()) __builtin_trap();  // a socket leaked

@@ -100,5 +100,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   world->tap->HandleFrame(absl::MakeConstSpan(data, size), now);
   now += pasta::Seconds(1);
   world->icmp->Expire(now);
+  world->icmp->Reap();  // the loop's end of iteration
   return 0;
 }

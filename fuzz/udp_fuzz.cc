@@ -312,7 +312,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           sockets.gso_errno = PickErrno(in.Byte());
           break;
         }
-        case 5:  // time passes
+        case 5:  // end of a loop iteration (what closed is freed); time passes
+          flows.Reap();
           now += pasta::Seconds(in.U16() % 400);
           flows.Expire(now);
           break;
@@ -344,6 +345,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     flows.Flush();
+    flows.Reap();
   }
   if (!sockets.open.empty()) __builtin_trap();  // a socket leaked
   return 0;

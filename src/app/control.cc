@@ -189,17 +189,10 @@ void UpdateAutoForwarding(Run& run) {
   allow(a.dirs.udp_in, Pif::kHost, control::kProtoUdp);
   allow(a.dirs.tcp_out, Pif::kSplice, control::kProtoTcp);
   allow(a.dirs.udp_out, Pif::kSplice, control::kProtoUdp);
-  for (uint32_t p = 1; p < 65536; ++p) {
-    const auto port = static_cast<uint16_t>(p);
-    a.explicit_ports.tcp_in[p] =
-        r.Explicit(Pif::kHost, control::kProtoTcp, port);
-    a.explicit_ports.udp_in[p] =
-        r.Explicit(Pif::kHost, control::kProtoUdp, port);
-    a.explicit_ports.tcp_out[p] =
-        r.Explicit(Pif::kSplice, control::kProtoTcp, port);
-    a.explicit_ports.udp_out[p] =
-        r.Explicit(Pif::kSplice, control::kProtoUdp, port);
-  }
+  a.explicit_ports.tcp_in = r.ExplicitPorts(Pif::kHost, control::kProtoTcp);
+  a.explicit_ports.udp_in = r.ExplicitPorts(Pif::kHost, control::kProtoUdp);
+  a.explicit_ports.tcp_out = r.ExplicitPorts(Pif::kSplice, control::kProtoTcp);
+  a.explicit_ports.udp_out = r.ExplicitPorts(Pif::kSplice, control::kProtoUdp);
   // Also with every direction off: what they held goes now.
   a.Scan();
 }

@@ -355,12 +355,9 @@ int Loop(Run& run) {
       next_ra = now + run.tap->RouterAdvertInterval(NextRandom(ra_random));
     }
     // ACKs and data owed after socket events; then the flows closed in
-    // this iteration give their descriptors back.
-    if (run.tcp) {
-      run.tcp->Flush(now);
-      run.tcp->Reap();
-    }
-    if (run.splice) run.splice->Reap();
+    // this iteration, of every kind, give their descriptors back.
+    if (run.tcp) run.tcp->Flush(now);
+    run.flows.Reap();
     UpdatePasstEvents(run);
     stats.AfterWakeup(run, now, n > 0);
   }

@@ -219,4 +219,9 @@ bool LiveRules::Explicit(Pif pif, uint8_t proto, uint16_t port) const {
   return explicit_[TableIndex(pif)][ProtoIndex(proto)].test(port);
 }
 
+const std::bitset<65536>& LiveRules::ExplicitPorts(Pif pif,
+                                                   uint8_t proto) const {
+  return explicit_[TableIndex(pif)][ProtoIndex(proto)];
+}
+
 }  // namespace pasta::control

@@ -104,6 +104,9 @@ class LiveRules {
   // Whether `port` of `proto` has an explicit listener in table `pif`
   // (the automatic forwarding leaves those ports alone).
   bool Explicit(Pif pif, uint8_t proto, uint16_t port) const;
+  // Every port of `proto` with an explicit listener in table `pif`: the
+  // set Explicit() tests, whole. Costs nothing (a reference).
+  const std::bitset<65536>& ExplicitPorts(Pif pif, uint8_t proto) const;
 
  private:
   struct Open {

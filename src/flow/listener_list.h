@@ -63,6 +63,25 @@ inline void FreeListenerEntry(std::vector<Listener>& list, size_t index,
             l.family == AF_INET ? "IPv4" : "IPv6");
 }
 
+// Puts `l` (its socket open and listening) into the lowest free entry of
+// `list` (see TakeListenerEntry), registers it with `watch(fd, index)`,
+// gives its index to `*index_out` where given, and says in a debug line
+// that `what` ("tcp", "udp") forwards host port l.port to namespace port
+// l.target. Control plane: may allocate.
+template <typename WatchFn>
+void AddListenerEntry(std::vector<Listener>& list, size_t* lowest_free,
+                      const Listener& l, WatchFn watch, uint32_t* index_out,
+                      const char* what) {
+  const uint32_t index = TakeListenerEntry(list, lowest_free);
+  list[index] = l;
+  watch(l.fd, index);
+  if (index_out != nullptr) *index_out = index;
+  const bool to = l.to_addr.family != AF_UNSPEC;
+  LOG_DEBUG("%s: forwarding host port %u to namespace port %u%s%s (%s)", what,
+            l.port, l.target, to ? " at " : "", to ? FormatIp(l.to_addr) : "",
+            l.family == AF_INET ? "IPv4" : "IPv6");
+}
+
 // Points `l` at port `target` on the other side, at `to_addr` (null: the
 // other side's own address), from its next connection or datagram on.
 inline void RetargetListener(Listener& l, uint16_t target,

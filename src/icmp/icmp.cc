@@ -39,7 +39,11 @@ IcmpFlows::IcmpFlows(const IcmpConfig& cfg, sock::Sys* sys,
       table_(table, key, kMaxFlows),
       index_(table_.get(), flow::FlowKind::kIcmp),
       flows_(table_.get(), flow::FlowKind::kIcmp, kMaxFlows),
-      buf_(new uint8_t[kBufSize]) {}
+      buf_(new uint8_t[kBufSize]) {
+  flows_.SetReaper<&IcmpFlows::Free>(this);
+}
+
+IcmpFlows::~IcmpFlows() { flows_.ClearReaper(); }
 
 sock::Result IcmpFlows::Open(int family) {
   const int proto = family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
@@ -87,6 +91,8 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
   key.family = static_cast<uint8_t>(family);
   key.id = icmp.echo_id();
   std::memcpy(key.dst, dst, AddrLen(family));
+  uint8_t target[16];
+  flow::MapDestination(cfg_.map, family, dst, 0, target);
   int64_t slot = index_.Find(key);
   if (slot < 0) {
     if (flows_.full()) {
@@ -104,6 +110,8 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
     const int fd = s.fd();
     const uint32_t new_slot = flows_.Take();
     Flow& f = flows_[new_slot];
+    flow::SetSide(f.hdr, flow::kNsSide, family, src, key.id, dst, 0);
+    flow::SetSide(f.hdr, flow::kHostSide, family, target, 0, nullptr, 0);
     f.key = key;
     f.fd = fd;
     index_.Insert(key, new_slot);
@@ -117,12 +125,11 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
               IsMapped(family, dst) ? " (mapped to the host's loopback)" : "");
   }
   Flow& f = flows_[slot];
-  std::memcpy(f.ns_addr, src, AddrLen(family));
+  // The requester (the key leaves its address out) may change.
+  std::memcpy(f.hdr.side[flow::kNsSide].peer, src, AddrLen(family));
   f.ns_mac = ns_mac;
-  f.last = now;
+  f.hdr.last = now;
   next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
-  uint8_t target[16];
-  flow::MapDestination(cfg_.map, family, dst, 0, target);
   // The kernel replaces the identifier with the socket's and computes the
   // checksum, so the message goes as it came.
   if (const sock::Result r =
@@ -135,9 +142,10 @@ bool IcmpFlows::FromNamespace(int family, const uint8_t* src,
 }
 
 void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
-  if (!flows_.InUse(slot)) return;
+  if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
   const int family = f.key.family;
+  const uint8_t* ns_addr = f.hdr.side[flow::kNsSide].peer;  // the requester
   const size_t off = family == AF_INET ? wire::kL4Offset4 : wire::kL4Offset6;
   const uint8_t reply_type = family == AF_INET ? kEchoReply4 : kEchoReply6;
   for (int i = 0; i < 64; ++i) {
@@ -148,22 +156,22 @@ void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
     if (static_cast<size_t>(n) < wire::IcmpView::kEchoHeader) continue;
     uint8_t* msg = buf_.get() + off;
     if (msg[0] != reply_type) continue;
-    f.last = now;
+    f.hdr.last = now;
     wire::StoreBe16(msg + 4, f.key.id);  // the namespace's identifier back
     const auto message = absl::MakeSpan(msg, static_cast<size_t>(n));
     size_t len;
     if (family == AF_INET) {
       wire::FillIcmpChecksum(message, 0);
       len = wire::WrapIpv4(absl::MakeSpan(buf_.get(), kBufSize), f.ns_mac,
-                           cfg_.our_mac, f.key.dst, f.ns_addr, wire::kProtoIcmp,
+                           cfg_.our_mac, f.key.dst, ns_addr, wire::kProtoIcmp,
                            message.size());
     } else {
       wire::FillIcmpChecksum(
-          message, wire::PseudoSum6(f.key.dst, f.ns_addr, wire::kProtoIcmpv6,
+          message, wire::PseudoSum6(f.key.dst, ns_addr, wire::kProtoIcmpv6,
                                     static_cast<uint32_t>(message.size())));
       len = wire::WrapIpv6(absl::MakeSpan(buf_.get(), kBufSize), f.ns_mac,
-                           cfg_.our_mac, f.key.dst, f.ns_addr,
-                           wire::kProtoIcmpv6, message.size());
+                           cfg_.our_mac, f.key.dst, ns_addr, wire::kProtoIcmpv6,
+                           message.size());
     }
     if (len == 0) continue;
     ++counters_.replies;
@@ -172,11 +180,11 @@ void IcmpFlows::OnReadable(uint32_t slot, Instant now) {
 }
 
 void IcmpFlows::Close(uint32_t slot) {
-  Flow& f = flows_[slot];
-  index_.Erase(f.key);
-  sys_->Close(f.fd);
-  flows_.Release(slot);
+  if (!flows_.Defer(slot)) return;
+  index_.Erase(flows_[slot].key);
 }
+
+void IcmpFlows::Free(uint32_t slot) { sys_->Close(flows_[slot].fd); }
 
 void IcmpFlows::Expire(Instant now) {
   next_deadline_ =

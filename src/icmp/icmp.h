@@ -9,7 +9,8 @@
 // Ethernet headers addressed to the requester, from the address it pinged.
 // The address mapped to the host (the gateway, unless --no-map-gw, or
 // --map-host-loopback ADDR) is pinged on the host's loopback instead.
-// Flows expire after kIdleTimeout without a request. The table is fixed
+// Flows expire after kIdleTimeout without a request; closing is deferred
+// to the loop's Reap() (flow::FlowTable::Defer). The table is fixed
 // (kMaxFlows); when full, new requests are dropped and counted. Ping
 // sockets need the caller's group in net.ipv4.ping_group_range: Probe()
 // says so once at start-up. Nothing allocates per packet.
@@ -63,6 +64,10 @@ class IcmpFlows {
   // `table`: the run's flow table (null: a private one of kMaxFlows).
   IcmpFlows(const IcmpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
             flow::SipKey key, flow::FlowTable* table = nullptr);
+  IcmpFlows(const IcmpFlows&) = delete;
+  IcmpFlows& operator=(const IcmpFlows&) = delete;
+  // Unregisters from the table (the flows' sockets stay, as before).
+  ~IcmpFlows();
 
   // Tries a ping socket of each enabled family once and logs one warning
   // if the kernel refuses them (ping_group_range). Returns false if none
@@ -85,6 +90,9 @@ class IcmpFlows {
 
   // Closes flows idle for kIdleTimeout.
   void Expire(Instant now);
+  // Frees the flows closed so far (every kind in the table, see
+  // flow::FlowTable::Reap): for an IcmpFlows on its own table (tests).
+  void Reap() { flows_.Reap(); }
   // No flow expires before this instant (Never(): no flow). Costs nothing.
   Instant NextDeadline() const { return next_deadline_; }
 
@@ -99,14 +107,19 @@ class IcmpFlows {
     uint8_t dst[16];
   };
   struct Flow {
+    // The namespace side's peer is where replies go (the requester, port:
+    // the echo identifier); the host side's, where requests go. Last
+    // activity in hdr.last.
+    flow::FlowHeader hdr;
     Key key{};
     int fd = -1;
-    uint8_t ns_addr[16] = {};  // where replies go
     MacAddr ns_mac;
-    Instant last;
   };
 
+  // Defers the flow (flow::FlowTable::Defer) and forgets its key.
   void Close(uint32_t slot);
+  // What FlowTable::Reap calls: closes the flow's socket.
+  void Free(uint32_t slot);
   // A new ping socket of `family`.
   sock::Result Open(int family);
   bool IsMapped(int family, const uint8_t* dst) const;

@@ -36,10 +36,11 @@ SpliceFlows::SpliceFlows(sock::Sys* sys, IpAddr ns_addr4, IpAddr ns_addr6,
       to_ns_loopback_(to_ns_loopback),
       table_(table, flow::SipKey{}, kMaxSpliceFlows),
       flows_(table_.get(), flow::FlowKind::kSplice, kMaxSpliceFlows) {
-  closing_.reserve(kMaxSpliceFlows);
+  flows_.SetReaper<&SpliceFlows::Free>(this);
 }
 
 SpliceFlows::~SpliceFlows() {
+  flows_.ClearReaper();
   for (const uint32_t slot : flows_.in_use()) {
     Flow& f = flows_[slot];
     for (Side& s : f.side) {
@@ -63,10 +64,10 @@ void SpliceFlows::FromHost(int accepted, int family, uint16_t ns_port) {
   }
   const IpAddr& ns = family == AF_INET ? ns_addr4_ : ns_addr6_;
   if (to_ns_loopback_ || ns.family != family) {
-    Join(accepted, out.fd(), family, nullptr, ns_port,
+    Join(accepted, out.fd(), flow::kNsSide, family, nullptr, ns_port,
          "host loopback -> namespace loopback");
   } else {
-    Join(accepted, out.fd(), family, ns.bytes.data(), ns_port,
+    Join(accepted, out.fd(), flow::kNsSide, family, ns.bytes.data(), ns_port,
          "host loopback -> namespace address");
   }
 }
@@ -80,12 +81,12 @@ void SpliceFlows::FromNamespace(int accepted, int family, uint16_t host_port) {
     sys_->CloseWithReset(accepted);
     return;
   }
-  Join(accepted, out.fd(), family, nullptr, host_port,
+  Join(accepted, out.fd(), flow::kHostSide, family, nullptr, host_port,
        "namespace loopback -> host loopback");
 }
 
-void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
-                       uint16_t port, const char* what) {
+void SpliceFlows::Join(int accepted, int out, int out_side, int family,
+                       const uint8_t* addr, uint16_t port, const char* what) {
   if (flows_.full()) {
     ++counters_.refused;
     LOG_WARN("splice: flow table full (%u flows), connection reset",
@@ -96,8 +97,12 @@ void SpliceFlows::Join(int accepted, int out, int family, const uint8_t* addr,
   }
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
-  f.family = family;
-  f.port = port;
+  // The side `out` connects on: its peer is `addr` (null: the loopback).
+  uint8_t lo[16] = {};
+  flow::StoreLoopback(family, lo);
+  flow::SetSide(f.hdr, out_side, family, addr != nullptr ? addr : lo, port,
+                nullptr, 0);
+  flow::SetSide(f.hdr, 1 - out_side, family, nullptr, 0, lo, 0);
   f.side[0].fd = accepted;
   f.side[1].fd = out;
   ++counters_.flows;
@@ -199,9 +204,8 @@ void SpliceFlows::RetargetNamespaceListener(uint32_t index,
 
 void SpliceFlows::OnEvent(uint32_t slot, int side, uint32_t events) {
   if (side != 0 && side != 1) return;
-  if (!flows_.InUse(slot)) return;
+  if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
-  if (f.closing) return;
   if (events & EPOLLERR) {
     const sock::Result r = sys_->GetOpt(f.side[side].fd, SOL_SOCKET, SO_ERROR);
     const int err = r.ok() ? static_cast<int>(r.value) : r.err;
@@ -302,29 +306,22 @@ void SpliceFlows::MaybeDone(uint32_t slot) {
 }
 
 void SpliceFlows::Close(uint32_t slot, bool reset, const char* why) {
-  Flow& f = flows_[slot];
-  if (f.closing) return;
-  f.closing = true;
-  f.reset = reset;
+  if (!flows_.Defer(slot)) return;
+  flows_[slot].reset = reset;
   LOG_TRACE("splice %u: closing (%s)", slot, why);
-  closing_.push_back(slot);
 }
 
-void SpliceFlows::Reap() {
-  for (const uint32_t slot : closing_) {
-    Flow& f = flows_[slot];
-    for (Side& s : f.side) {
-      if (f.reset && s.fd >= 0) {
-        sys_->CloseWithReset(s.fd);
-        s.fd = -1;
-      }
-      CloseFd(s.fd);
-      CloseFd(s.pipe_r);
-      CloseFd(s.pipe_w);
+void SpliceFlows::Free(uint32_t slot) {
+  Flow& f = flows_[slot];
+  for (Side& s : f.side) {
+    if (f.reset && s.fd >= 0) {
+      sys_->CloseWithReset(s.fd);
+      s.fd = -1;
     }
-    flows_.Release(slot);
+    CloseFd(s.fd);
+    CloseFd(s.pipe_r);
+    CloseFd(s.pipe_w);
   }
-  closing_.clear();
 }
 
 }  // namespace pasta::tcp

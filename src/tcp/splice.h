@@ -22,7 +22,8 @@
 // - End of stream on one side becomes shutdown(SHUT_WR) on the other once
 //   its pipe is empty (half-close works both ways); the flow is freed when
 //   both directions are done. An error or reset on one side resets the
-//   other (SO_LINGER 0). Closing is deferred to Reap(), as for TcpFlows.
+//   other (SO_LINGER 0). Closing is deferred (flow::FlowTable::Defer), as for
+//   every kind.
 // - Limits: kMaxSpliceFlows flows; each holds two sockets and two pipes.
 //   When the table is full or a socket or pipe cannot be had, the accepted
 //   connection is reset.
@@ -105,8 +106,9 @@ class SpliceFlows {
   // Epoll events on side `side` (0 or 1) of flow `slot`: the index and side
   // of its (kTcpSplice) reference.
   void OnEvent(uint32_t slot, int side, uint32_t events);
-  // Closes what was closed during this loop iteration.
-  void Reap();
+  // Frees the flows closed so far (every kind in the table, see
+  // flow::FlowTable::Reap): for a SpliceFlows on its own table (tests).
+  void Reap() { flows_.Reap(); }
 
   size_t active() const { return flows_.size(); }
   const SpliceCounters& counters() const { return counters_; }
@@ -121,26 +123,31 @@ class SpliceFlows {
     bool shut = false;  // we shut its write side
   };
   struct Flow {
+    // The family, and where side 1 connects: on the namespace's side
+    // (FromHost) or the host's (FromNamespace). No activity time: spliced
+    // flows do not expire.
+    flow::FlowHeader hdr;
     bool connecting = false;
-    bool closing = false;
     bool reset = false;  // close both sockets with RST
-    int family = 0;
-    uint16_t port = 0;  // where side 1 connects, for traces
     Side side[2];
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
   // for -T/-U); target: where it forwards to.
   using Listener = flow::Listener;
 
-  // Takes a slot, makes the pipes, connects `out` to `addr` (null: the
-  // loopback) `port`.
-  void Join(int accepted, int out, int family, const uint8_t* addr,
-            uint16_t port, const char* what);
+  // Takes a slot, makes the pipes, connects `out` (on header side
+  // `out_side`, flow::kNsSide or kHostSide) to `addr` (null: the loopback)
+  // `port`.
+  void Join(int accepted, int out, int out_side, int family,
+            const uint8_t* addr, uint16_t port, const char* what);
   // Moves what side `from` sent towards the other side. Returns false if
   // the flow was closed.
   bool Move(uint32_t slot, int from);
   void MaybeDone(uint32_t slot);
+  // Defers the flow (flow::FlowTable::Defer); Free() closes it.
   void Close(uint32_t slot, bool reset, const char* why);
+  // What FlowTable::Reap calls: closes both sides' sockets and pipes.
+  void Free(uint32_t slot);
 
   // Closes `fd` (if open) and marks it so.
   void CloseFd(int& fd);
@@ -150,7 +157,6 @@ class SpliceFlows {
   bool to_ns_loopback_;
   flow::TableRef table_;
   flow::KindSlots<Flow> flows_;
-  std::vector<uint32_t> closing_;
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   SpliceCounters counters_;

@@ -40,13 +40,14 @@ TcpFlows::TcpFlows(const TcpConfig& cfg, sock::Sys* sys, wire::FrameSink* sink,
       ctl_(new uint8_t[wire::kL4Offset6 + kTcpHeader + kMaxOptions]),
       pool_(new uint8_t[cfg.buffers * kBufferSize]) {
   queued_.reserve(2 * kMaxFlows);
-  closing_.reserve(kMaxFlows);
   buffer_free_.reserve(cfg.buffers);
   for (int32_t i = static_cast<int32_t>(cfg.buffers); i > 0; --i)
     buffer_free_.push_back(i - 1);
+  flows_.SetReaper<&TcpFlows::Free>(this);
 }
 
 TcpFlows::~TcpFlows() {
+  flows_.ClearReaper();
   for (const uint32_t slot : flows_.in_use()) {
     Flow& f = flows_[slot];
     if (f.fd < 0) continue;
@@ -54,8 +55,7 @@ TcpFlows::~TcpFlows() {
     // written) closes gracefully: what the socket still holds goes out
     // before the kernel's FIN. Anything else is abandoned: RST.
     const bool done = (f.ev & kEvNsFin) && (f.ev & kEvSockShut);
-    const bool reset =
-        (f.ev & kEvClosing) ? (f.ev & kEvReset) != 0 : !done;
+    const bool reset = Closing(f) ? (f.ev & kEvReset) != 0 : !done;
     CloseSocket(f.fd, reset);
   }
   for (const Listener& l : listeners_)
@@ -104,24 +104,24 @@ void TcpFlows::CloseSocket(int fd, bool reset) {
 }
 
 std::string TcpFlows::Describe(const Key& k) {
-  return absl::StrFormat("tcp %s -> %s",
-                         FormatEndpoint(k.family, k.ns_addr, k.ns_port),
-                         FormatEndpoint(k.family, k.remote, k.remote_port));
+  return flow::FormatEnds(flow::FlowKind::kTcp, k.family, k.ns_addr, k.ns_port,
+                          k.remote, k.remote_port);
 }
 
 std::string TcpFlows::Describe(const Flow& f) {
   static constexpr const char* kNames[] = {
       "inbound", "connecting", "synack_sent", "syn_sent", "established",
       "ns_fin",  "sock_shut",  "sock_eof",    "fin_sent", "fin_acked",
-      "ack_due", "send_due",   "closing",     "queued",   "rdhup",
-      "reset",   "retry_push", "sack",     "drained"};
+      "ack_due", "send_due",   nullptr,       "queued",   "rdhup",
+      "reset",   "retry_push", "sack",        "drained"};
   std::string bits;
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
-    if ((f.ev & (1u << i)) == 0) continue;
+    if ((f.ev & (1u << i)) == 0 || kNames[i] == nullptr) continue;
     if (!bits.empty()) bits += ',';
     bits += kNames[i];
   }
-  return absl::StrFormat("%s [%s]", Describe(f.key), bits);
+  if (Closing(f)) bits += bits.empty() ? "closing" : ",closing";
+  return absl::StrFormat("%s [%s]", flow::FormatFlow(f.hdr), bits);
 }
 
 size_t TcpFlows::PayloadOffset(int family) {
@@ -216,7 +216,7 @@ bool TcpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
   }
   Flow& f = flows_[slot];
   f.ns_mac = ns_mac;
-  f.last = now;
+  f.hdr.last = now;
   HandleSegment(static_cast<uint32_t>(slot), tcp, now);
   return true;
 }
@@ -263,7 +263,7 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
                 strerror(r.err));
     }
   }
-  const uint32_t slot = static_cast<uint32_t>(NewSlot(key, fd, now));
+  const uint32_t slot = static_cast<uint32_t>(NewSlot(key, fd, target, now));
   Flow& f = flows_[slot];
   f.ns_mac = ns_mac;
   f.ns_next = tcp.seq() + 1;
@@ -296,12 +296,17 @@ void TcpFlows::OpenOutbound(const Key& key, const wire::TcpView& tcp,
   }
 }
 
-int64_t TcpFlows::NewSlot(const Key& key, int fd, Instant now) {
+int64_t TcpFlows::NewSlot(const Key& key, int fd, const uint8_t* host_peer,
+                          Instant now) {
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
+  flow::SetSide(f.hdr, flow::kNsSide, key.family, key.ns_addr, key.ns_port,
+                key.remote, key.remote_port);
+  flow::SetSide(f.hdr, flow::kHostSide, key.family, host_peer, key.remote_port,
+                nullptr, 0);
   f.key = key;
   f.fd = fd;
-  f.last = f.opened = now;
+  f.hdr.last = f.opened = now;
   Due(now + kSynTimeout);
   // RFC 6528: a keyed hash of the connection's ends (not of the time),
   // plus a clock. So a new connection on the ends of an old one starts
@@ -320,7 +325,7 @@ int64_t TcpFlows::NewSlot(const Key& key, int fd, Instant now) {
 void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
                              Instant now) {
   Flow& f = flows_[slot];
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   const uint8_t flags = tcp.flags();
   if (flags & kRst) {
     // Accept a reset in the window (RFC 9293 3.10.7.4; no challenge ACK:
@@ -388,7 +393,7 @@ void TcpFlows::HandleSegment(uint32_t slot, const wire::TcpView& tcp,
     Queue(slot, kEvSendDue);  // the server may have spoken first
   }
   HandleAck(slot, tcp, now);
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   HandlePayload(slot, tcp, now);
 }
 
@@ -459,11 +464,11 @@ void TcpFlows::Flush(Instant now) {
     const uint32_t slot = queued_[i];
     Flow& f = flows_[slot];
     f.ev &= ~kEvQueued;
-    if (f.ev & kEvClosing) continue;
+    if (Closing(f)) continue;
     if (f.ev & kEvSendDue) {
       f.ev &= ~kEvSendDue;
       Push(slot, now);
-      if (f.ev & kEvClosing) continue;
+      if (Closing(f)) continue;
     }
     // Data frames carry the ACK; send one only if still owed.
     if ((f.ev & kEvAckDue) && (f.ev & (kEvEstablished | kEvSynAckSent)))
@@ -474,9 +479,9 @@ void TcpFlows::Flush(Instant now) {
 }
 
 void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
-  if (!flows_.InUse(slot)) return;
+  if (!flows_.Live(slot)) return;  // gone, or closed earlier in this batch
   Flow& f = flows_[slot];
-  if (f.fd < 0 || (f.ev & kEvClosing)) return;
+  if (f.fd < 0 || Closing(f)) return;
   if (events & EPOLLRDHUP) f.ev |= kEvRdHup;
   if (f.ev & kEvConnecting) {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
@@ -490,7 +495,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
     }
     f.ev &= ~kEvConnecting;
     f.ev |= kEvSynAckSent;
-    f.last = now;
+    f.hdr.last = now;
     LOG_TRACE("%s: socket connected, SYN-ACK to the namespace", Describe(f));
     SendFlags(f, kSyn | kAck);
     Arm(f, now + kSynRetransmit);
@@ -502,7 +507,7 @@ void TcpFlows::OnSocketEvent(uint32_t slot, uint32_t events, Instant now) {
     Close(slot, false, true, "socket error");
     return;
   }
-  f.last = now;
+  f.hdr.last = now;
   if ((events & EPOLLOUT) && !FlushBuffer(slot)) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
     f.ev &= ~kEvDrained;
@@ -562,8 +567,9 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
       CloseSocket(fd, true);
       continue;
     }
-    const uint32_t s = static_cast<uint32_t>(NewSlot(key, fd, now));
+    const uint32_t s = static_cast<uint32_t>(NewSlot(key, fd, peer, now));
     Flow& f = flows_[s];
+    f.hdr.side[flow::kHostSide].our_port = l.port;
     f.ev |= kEvInbound | kEvSynSent;
     f.our_ws = kWindowScale;
     f.mss = family == AF_INET ? kDefaultMss4 : kDefaultMss6;
@@ -580,18 +586,18 @@ void TcpFlows::OnListenerReadable(uint32_t index, Instant now) {
 }
 
 Instant TcpFlows::FlowDeadline(const Flow& f, Instant now) {
-  if (f.ev & kEvClosing) return Instant::Never();
+  if (Closing(f)) return Instant::Never();
   if ((f.ev & kEvEstablished) == 0)
     return Earlier(f.opened + kSynTimeout, f.rto_at);
-  Instant d = Earlier(f.last + kIdleTimeout, f.rto_at);
-  if (f.ev & kEvSockEof) d = Earlier(d, f.last + kFinTimeout);
+  Instant d = Earlier(f.hdr.last + kIdleTimeout, f.rto_at);
+  if (f.ev & kEvSockEof) d = Earlier(d, f.hdr.last + kFinTimeout);
   if (f.ev & kEvRetryPush) d = Earlier(d, now + kRetryPushDelay);
   return d;
 }
 
 void TcpFlows::TickFlow(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   if ((f.ev & kEvEstablished) == 0) {
     if (now - f.opened >= kSynTimeout) {
       ++counters_.timeouts;
@@ -607,12 +613,12 @@ void TcpFlows::TickFlow(uint32_t slot, Instant now) {
   }
   // Once our FIN is out, the namespace has kFinTimeout to finish; a
   // half-close from its side alone may last (the server may still speak).
-  if ((f.ev & kEvSockEof) && now - f.last >= kFinTimeout) {
+  if ((f.ev & kEvSockEof) && now - f.hdr.last >= kFinTimeout) {
     ++counters_.timeouts;
     Close(slot, true, true, "FIN timeout");
     return;
   }
-  if (now - f.last >= kIdleTimeout) {
+  if (now - f.hdr.last >= kIdleTimeout) {
     ++counters_.timeouts;
     Close(slot, true, true, "idle timeout");
     return;
@@ -621,7 +627,7 @@ void TcpFlows::TickFlow(uint32_t slot, Instant now) {
     // A frame the tap refused: the queue had a tick to drain.
     f.ev &= ~kEvRetryPush;
     Push(slot, now);
-    if (f.ev & kEvClosing) return;
+    if (Closing(f)) return;
   }
   if (now < f.rto_at) return;
   f.rto_at = Instant::Never();
@@ -655,7 +661,9 @@ void TcpFlows::Tick(Instant now) {
   for (size_t i = 0; i < flows_.size(); ++i) {
     const uint32_t slot = flows_.in_use()[i];
     TickFlow(slot, now);
-    next = Earlier(next, FlowDeadline(flows_[slot], now));
+    Flow& f = flows_[slot];
+    f.hdr.deadline = FlowDeadline(f, now);
+    next = Earlier(next, f.hdr.deadline);
   }
   next_deadline_ = next;
 }
@@ -663,16 +671,15 @@ void TcpFlows::Tick(Instant now) {
 void TcpFlows::Close(uint32_t slot, bool reset_socket, bool reset_ns,
                      const char* why) {
   Flow& f = flows_[slot];
-  if (f.ev & kEvClosing) return;
+  if (Closing(f)) return;
   if (reset_ns) {
     ++counters_.resets_to_ns;
     SendFlags(f, kRst | kAck);
   }
   LOG_TRACE("%s: closing (%s)", Describe(f), why);
-  f.ev |= kEvClosing;
   if (reset_socket) f.ev |= kEvReset;
   index_.Erase(f.key);
-  closing_.push_back(slot);
+  flows_.Defer(slot);
 }
 
 void TcpFlows::CloseAll(const char* why) {
@@ -681,16 +688,12 @@ void TcpFlows::CloseAll(const char* why) {
     Close(flows_.in_use()[i], /*reset_socket=*/true, /*reset_ns=*/false, why);
 }
 
-void TcpFlows::Reap() {
-  for (const uint32_t slot : closing_) {
-    Flow& f = flows_[slot];
-    if (f.fd >= 0) CloseSocket(f.fd, (f.ev & kEvReset) != 0);
-    f.fd = -1;
-    ReleaseBuffer(f);
-    f.ev = 0;
-    flows_.Release(slot);
-  }
-  closing_.clear();
+void TcpFlows::Free(uint32_t slot) {
+  Flow& f = flows_[slot];
+  if (f.fd >= 0) CloseSocket(f.fd, (f.ev & kEvReset) != 0);
+  f.fd = -1;
+  ReleaseBuffer(f);
+  f.ev = 0;
 }
 
 absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
@@ -728,16 +731,11 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
                              family == AF_INET ? "" : "v6", host_port,
                              ifname.empty() ? "" : " on ", ifname));
   }
-  const uint32_t index =
-      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  listeners_[index] =
-      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
-  Watch(fd, index, true);
-  if (index_out != nullptr) *index_out = index;
-  LOG_DEBUG("tcp: forwarding host port %u to namespace port %u%s%s (%s)",
-            host_port, ns_port, to_addr ? " at " : "",
-            to_addr ? FormatIp(*to_addr) : "",
-            family == AF_INET ? "IPv4" : "IPv6");
+  flow::AddListenerEntry(
+      listeners_, &lowest_free_listener_,
+      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}},
+      [this](int lfd, uint32_t index) { Watch(lfd, index, true); }, index_out,
+      "tcp");
   return absl::OkStatus();
 }
 
@@ -767,7 +765,7 @@ size_t TcpFlows::PendingFromNamespace() const {
   size_t n = 0;
   for (const uint32_t slot : flows_.in_use()) {
     const uint32_t ev = flows_[slot].ev;
-    if (ev & kEvClosing) continue;
+    if (Closing(flows_[slot])) continue;
     if ((ev & kEvNsFin) && (ev & kEvSockShut)) continue;
     ++n;
   }

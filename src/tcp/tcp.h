@@ -49,9 +49,11 @@
 //   a refused frame) is an Instant; NextDeadline() says when the earliest
 //   is due, and Tick() at that time handles what is due. The loop arms its
 //   timer for that instant only, so an idle pasta does not wake up.
-//   Closing is deferred: Close() marks the flow, Reap() (end of each loop
-//   iteration) closes its fd and frees its slot, so a late event in the
-//   same epoll batch can never reach a reused slot or fd number.
+//   Closing is deferred, as for every kind (flow::FlowTable::Defer):
+//   Close() defers the flow (the closing bit in its header, Closing()); the
+//   table's Reap() at the end of each loop iteration calls Free(), which
+//   closes its fd, and frees its slot, so a late event in the same epoll
+//   batch can never reach a reused slot or fd number.
 // - Limits: kMaxFlows flows; when full, a new SYN gets RST and a
 //   (rate-limited) warning; existing flows are unaffected.
 // Nothing on the data path allocates: flow table, index, frame buffers and
@@ -179,12 +181,13 @@ class TcpFlows {
   // since), never later. Costs nothing.
   Instant NextDeadline() const { return next_deadline_; }
 
-  // Closes the sockets of flows closed during this loop iteration and
-  // frees their slots. Call at the end of every iteration.
-  void Reap();
+  // Frees the flows closed so far (those of every kind in the table, see
+  // flow::FlowTable::Reap): the loop reaps its table itself; this is for
+  // a TcpFlows on its own table (unit tests, fuzzing).
+  void Reap() { flows_.Reap(); }
   // Closes every flow, resetting its socket and sending nothing to the
   // namespace (passt: the guest that had them is gone). The slots are
-  // freed by the next Reap(). Listeners stay.
+  // freed by the next reap. Listeners stay.
   void CloseAll(const char* why);
 
   // Listens on `bind_addr` (nullptr: any) `host_port`, forwarding to
@@ -264,17 +267,18 @@ class TcpFlows {
     kEvFinAcked = 1u << 9,     // the namespace ACKed our FIN
     kEvAckDue = 1u << 10,      // owe the namespace an ACK
     kEvSendDue = 1u << 11,     // try sending data at Flush()
-    kEvClosing = 1u << 12,     // Close()d, waiting for Reap()
-    kEvQueued = 1u << 13,      // on the flush list
-    kEvRdHup = 1u << 14,       // EPOLLRDHUP seen: the peer sent FIN
-    kEvReset = 1u << 15,       // close the socket with RST
-    kEvRetryPush = 1u << 16,   // the tap refused a frame: push again soon
-    kEvSack = 1u << 17,        // SACK permitted (RFC 2018) on this flow
-    kEvDrained = 1u << 18,     // a peek found nothing more: wait for EPOLLIN
+    // 1u << 12: free (closing is the table's bit: Closing()).
+    kEvQueued = 1u << 13,     // on the flush list
+    kEvRdHup = 1u << 14,      // EPOLLRDHUP seen: the peer sent FIN
+    kEvReset = 1u << 15,      // close the socket with RST
+    kEvRetryPush = 1u << 16,  // the tap refused a frame: push again soon
+    kEvSack = 1u << 17,       // SACK permitted (RFC 2018) on this flow
+    kEvDrained = 1u << 18,    // a peek found nothing more: wait for EPOLLIN
   };
   static constexpr int kMaxOutOfOrder = 4;  // ranges held (and SACK blocks)
 
   struct Flow {
+    flow::FlowHeader hdr;  // last activity in hdr.last
     uint32_t ev = 0;
     Key key{};
     int fd = -1;
@@ -305,7 +309,6 @@ class TcpFlows {
     uint8_t retries = 0;
     uint16_t mss = 536;       // segment size towards the namespace
     Instant rto_at = Instant::Never();  // retransmission deadline
-    Instant last;                       // last activity
     Instant opened;                     // when the flow was created
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
@@ -317,6 +320,10 @@ class TcpFlows {
   }
   // The flow's ends for a trace line: "tcp NS -> REMOTE".
   static std::string Describe(const Flow& f);
+  // Whether `f` was Close()d (deferred, waiting for the table's Reap()).
+  static bool Closing(const Flow& f) {
+    return (f.hdr.state & flow::kFlowClosing) != 0;
+  }
   static std::string Describe(const Key& k);
 
   // The seam, as this module uses it. A TCP socket of `family` with
@@ -334,7 +341,11 @@ class TcpFlows {
 
   void OpenOutbound(const Key& key, const wire::TcpView& tcp,
                     const MacAddr& ns_mac, Instant now);
-  int64_t NewSlot(const Key& key, int fd, Instant now);
+  // A new flow for `key` on socket `fd`, its header filled: the namespace
+  // side from `key`, the host side's peer `host_peer` (where the socket
+  // connects, or what it was accepted from) at key.remote_port.
+  int64_t NewSlot(const Key& key, int fd, const uint8_t* host_peer,
+                  Instant now);
   void ReadOptions(Flow& f, const wire::TcpView& tcp) const;
   void HandleSegment(uint32_t slot, const wire::TcpView& tcp, Instant now);
   void HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now);
@@ -377,6 +388,9 @@ class TcpFlows {
   void Close(uint32_t slot, bool reset_socket, bool reset_ns,
              const char* why);
   void ReleaseBuffer(Flow& f);
+  // What FlowTable::Reap calls for a closed flow: closes its socket (with
+  // RST after a reset) and gives its buffer back.
+  void Free(uint32_t slot);
   // Takes a buffer from the pool for `f`. Returns false if none is left.
   bool AttachBuffer(Flow& f);
   // Moves the buffer's bytes (unsent and out-of-order) to its start.
@@ -398,8 +412,7 @@ class TcpFlows {
   flow::TableRef table_;
   flow::KindIndex<Key> index_;
   flow::KindSlots<Flow> flows_;
-  std::vector<uint32_t> queued_;    // slots with kEvQueued
-  std::vector<uint32_t> closing_;   // slots with kEvClosing
+  std::vector<uint32_t> queued_;  // slots with kEvQueued
   std::vector<Listener> listeners_;
   size_t lowest_free_listener_ = 0;  // flow::TakeListenerEntry
   bool offload_;  // partial checksums and TSO frames (FrameSink)

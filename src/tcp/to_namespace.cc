@@ -148,8 +148,8 @@ void TcpFlows::ResetUnknown(int family, const uint8_t* src, const uint8_t* dst,
 
 void TcpFlows::Push(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
-  if ((f.ev & kEvEstablished) == 0 ||
-      (f.ev & (kEvClosing | kEvFinSent | kEvDrained)))
+  if ((f.ev & kEvEstablished) == 0 || (f.ev & (kEvFinSent | kEvDrained)) ||
+      Closing(f))
     return;
   const int family = f.key.family;
   const size_t off = PayloadOffset(family);
@@ -196,7 +196,7 @@ void TcpFlows::Push(uint32_t slot, Instant now) {
     }
     if (r <= 0) {
       f.ev |= kEvSockEof | kEvFinSent;
-      Due(f.last + kFinTimeout);
+      Due(f.hdr.last + kFinTimeout);
       LOG_TRACE("%s: socket EOF, FIN to the namespace", Describe(f));
       SendFlags(f, kFin | kAck);
       f.fin_seq = f.seq_next++;

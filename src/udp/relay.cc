@@ -32,9 +32,11 @@ UdpRelay::UdpRelay(sock::Sys* sys, flow::SipKey key, Kinds kinds,
       flows_(table_.get(), kinds.table, kMaxFlows),
       bufs_(new uint8_t[kBatch * kMaxDatagram]) {
   ResetBatch();
+  flows_.SetReaper<&UdpRelay::Free>(this);
 }
 
 UdpRelay::~UdpRelay() {
+  flows_.ClearReaper();
   for (const uint32_t slot : flows_.in_use()) sys_->Close(flows_[slot].fd);
   for (const Listener& l : listeners_)
     if (l.fd >= 0) sys_->Close(l.fd);
@@ -88,7 +90,8 @@ void UdpRelay::RetargetListener(uint32_t index, uint16_t target) {
 }
 
 void UdpRelay::OnReadable(uint32_t slot, Instant now) {
-  if (flows_.InUse(slot)) ReadFlow(slot, now);
+  // Not if closed earlier in this batch.
+  if (flows_.Live(slot)) ReadFlow(slot, now);
 }
 
 void UdpRelay::OnListenerReadable(uint32_t index, Instant now) {
@@ -117,7 +120,7 @@ bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
   if (slot < 0) slot = OpenFlow(key, family, now);
   if (slot < 0) return false;
   Flow& f = flows_[slot];
-  f.last = now;
+  f.hdr.last = now;
   next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   if (const sock::Result r = sys_->Send(f.fd, payload); !r.ok()) {
     ++counters_.dropped;
@@ -129,7 +132,8 @@ bool UdpRelay::Forward(int listener_fd, int family, uint16_t client_port,
 }
 
 void UdpRelay::ForgetListener(int listener_fd) {
-  // Backwards: Close() moves the last slot in use into the closed one's place.
+  // Backwards, as a release would move the last slot in use into the closed
+  // one's place (Close() defers, so none moves now).
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t slot = flows_.in_use()[k];
     if (flows_[slot].key.listener_fd == listener_fd) Close(slot);
@@ -167,7 +171,20 @@ int64_t UdpRelay::OpenFlow(const Key& key, int family, Instant now) {
     flows_.Release(slot);
     return -1;
   }
-  flows_[slot] = Flow{key, family, fd, now};
+  Flow& f = flows_[slot];
+  f.key = key;
+  f.fd = fd;
+  f.hdr.last = now;
+  // The client is on the side whose loopback the listener is on: the
+  // namespace's where the flows' sockets are the host's (-U), else the
+  // host's (-u from the host's loopback).
+  const bool client_in_ns = kinds_.other_side == sock::Netns::kHost;
+  uint8_t lo[16] = {};
+  flow::StoreLoopback(family, lo);
+  flow::SetSide(f.hdr, client_in_ns ? flow::kNsSide : flow::kHostSide, family,
+                lo, key.port, lo, 0);
+  flow::SetSide(f.hdr, client_in_ns ? flow::kHostSide : flow::kNsSide, family,
+                lo, key.target, nullptr, 0);
   index_.Insert(key, slot);
   LOG_TRACE("udp relay: new flow from loopback port %u to port %u", key.port,
             key.target);
@@ -181,10 +198,10 @@ void UdpRelay::ReadFlow(uint32_t slot, Instant now) {
   // EAGAIN, or an error such as ECONNREFUSED.
   if (!r.ok() || r.value <= 0) return;
   const int n = static_cast<int>(r.value);
-  f.last = now;
+  f.hdr.last = now;
   // Every reply goes to the client's loopback port, through the listener.
-  const sock::Result s = sys_->SendBatch(f.key.listener_fd, f.family, nullptr,
-                                         f.key.port, batch_, n);
+  const sock::Result s = sys_->SendBatch(f.key.listener_fd, f.hdr.family,
+                                         nullptr, f.key.port, batch_, n);
   const int sent = static_cast<int>(s.value);
   if (sent > 0) counters_.replies += static_cast<uint64_t>(sent);
   if (sent < n) counters_.dropped += static_cast<uint64_t>(n - std::max(sent, 0));
@@ -196,10 +213,10 @@ void UdpRelay::Expire(Instant now) {
 }
 
 void UdpRelay::Close(uint32_t slot) {
-  Flow& f = flows_[slot];
-  sys_->Close(f.fd);
-  index_.Erase(f.key);
-  flows_.Release(slot);
+  if (!flows_.Defer(slot)) return;
+  index_.Erase(flows_[slot].key);
 }
+
+void UdpRelay::Free(uint32_t slot) { sys_->Close(flows_[slot].fd); }
 
 }  // namespace pasta::udp

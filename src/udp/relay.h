@@ -14,7 +14,9 @@
 //   client hears from the port it wrote to.
 // - Datagrams are read with recvmmsg(), kBatch per wakeup, into
 //   preallocated buffers; replies of one wakeup leave in one sendmmsg().
-// - Flows idle for kIdleTimeout are closed by Expire(); kMaxFlows at most,
+// - Flows idle for kIdleTimeout are closed by Expire() (deferred: the
+//   table's Reap() closes the socket at the end of the loop iteration, see
+//   flow::FlowTable::Defer); kMaxFlows at most,
 //   new ones refused (counted) when full.
 // Registrations: listeners as (listen_kind, listener index), flows as
 // (flow_kind, flow slot); the kinds tell the two relays (-U, and -u from
@@ -100,6 +102,9 @@ class UdpRelay {
   void OnListenerReadable(uint32_t index, Instant now);
   // Closes flows idle for kIdleTimeout.
   void Expire(Instant now);
+  // Frees the flows closed so far (every kind in the table, see
+  // flow::FlowTable::Reap): for a UdpRelay on its own table (tests).
+  void Reap() { flows_.Reap(); }
   // No flow expires before this instant (Never(): no flow). Costs nothing.
   Instant NextDeadline() const { return next_deadline_; }
 
@@ -118,10 +123,11 @@ class UdpRelay {
     uint16_t target;      // the other side's loopback port
   };
   struct Flow {
+    // Both sides on a loopback: the client's (its port, key.port) and the
+    // other side's (the target port); the family and last activity.
+    flow::FlowHeader hdr;
     Key key{};
-    int family = 0;
     int fd = -1;
-    Instant last;
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
   // for -T/-U); target: where it forwards to.
@@ -130,7 +136,10 @@ class UdpRelay {
   void ReadListener(uint32_t index, Instant now);
   void ReadFlow(uint32_t slot, Instant now);
   int64_t OpenFlow(const Key& key, int family, Instant now);
+  // Defers the flow (flow::FlowTable::Defer) and forgets its key.
   void Close(uint32_t slot);
+  // What FlowTable::Reap calls: closes the flow's socket.
+  void Free(uint32_t slot);
 
   // Points batch_ at the buffers, each kMaxDatagram long.
   void ResetBatch();

@@ -71,9 +71,11 @@ UdpFlows::UdpFlows(UdpConfig cfg, sock::Sys* sys, wire::FrameSink* sink,
   frame_size_ = wire::kEthHeaderLen + static_cast<size_t>(cfg_.mtu);
   frames_.reset(new uint8_t[kBatch * frame_size_]);
   if (cfg_.coalesce) run_buf_.reset(new uint8_t[kMaxRunBytes]);
+  flows_.SetReaper<&UdpFlows::Free>(this);
 }
 
 UdpFlows::~UdpFlows() {
+  flows_.ClearReaper();
   for (const uint32_t s : flows_.in_use()) {
     if (flows_[s].listener < 0) sys_->Close(flows_[s].fd);
   }
@@ -146,7 +148,7 @@ bool UdpFlows::FromNamespace(int family, const uint8_t* src, const uint8_t* dst,
   }
   Flow& f = flows_[slot];
   f.ns_mac = ns_mac;
-  f.last = now;
+  f.hdr.last = now;
   const absl::Span<const uint8_t> payload = udp.payload();
   f.last_len = static_cast<uint16_t>(payload.size());
   if (cfg_.coalesce && f.listener < 0 && !payload.empty() && gso_ok_) {
@@ -164,7 +166,8 @@ void UdpFlows::SendNow(int64_t slot, absl::Span<const uint8_t> payload) {
   const int family = key.family;
   sock::Result n;
   if (f.listener >= 0) {
-    n = sys_->SendTo(f.fd, family, f.peer, key.remote_port, payload);
+    n = sys_->SendTo(f.fd, family, f.hdr.side[flow::kHostSide].peer,
+                     key.remote_port, payload);
   } else {
     n = sys_->Send(f.fd, payload);
     // A refusal left pending by an earlier datagram fails this send without
@@ -297,7 +300,7 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
     sys_->Close(fd);
     return -1;
   }
-  const int64_t slot = NewSlot(key, fd, -1, now);
+  const int64_t slot = NewSlot(key, fd, -1, target, target_port, 0, now);
   Watch(fd, static_cast<uint32_t>(slot), false);
   LOG_DEBUG("udp: new flow %s -> %s via %s",
             Format(family, key.ns_addr, key.ns_port),
@@ -307,13 +310,18 @@ int64_t UdpFlows::OpenOutbound(const Key& key, Instant now) {
 }
 
 int64_t UdpFlows::NewSlot(const Key& key, int fd, int32_t listener,
-                          Instant now) {
+                          const uint8_t* host_peer, uint16_t host_port,
+                          uint16_t our_port, Instant now) {
   const uint32_t slot = flows_.Take();
   Flow& f = flows_[slot];
+  flow::SetSide(f.hdr, flow::kNsSide, key.family, key.ns_addr, key.ns_port,
+                key.remote, key.remote_port);
+  flow::SetSide(f.hdr, flow::kHostSide, key.family, host_peer, host_port,
+                nullptr, our_port);
   f.key = key;
   f.fd = fd;
   f.listener = listener;
-  f.last = now;
+  f.hdr.last = now;
   next_deadline_ = Earlier(next_deadline_, now + kIdleTimeout);
   index_.Insert(key, slot);
   ++counters_.flows_opened;
@@ -353,16 +361,11 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
                              family == AF_INET ? "" : "v6", host_port,
                              ifname.empty() ? "" : " on ", ifname));
   }
-  const uint32_t index =
-      flow::TakeListenerEntry(listeners_, &lowest_free_listener_);
-  listeners_[index] =
-      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}};
-  Watch(fd, index, true);
-  if (index_out != nullptr) *index_out = index;
-  LOG_DEBUG("udp: forwarding host port %u to namespace port %u%s%s (%s)",
-            host_port, ns_port, to_addr ? " at " : "",
-            to_addr ? FormatIp(*to_addr) : "",
-            family == AF_INET ? "IPv4" : "IPv6");
+  flow::AddListenerEntry(
+      listeners_, &lowest_free_listener_,
+      Listener{fd, family, host_port, ns_port, to_addr ? *to_addr : IpAddr{}},
+      [this](int lfd, uint32_t index) { Watch(lfd, index, true); }, index_out,
+      "udp");
   return absl::OkStatus();
 }
 
@@ -377,7 +380,8 @@ void UdpFlows::RemoveListeners(uint16_t host_port) {
 void UdpFlows::CloseListener(uint32_t index) {
   Listener& l = listeners_[index];
   // Inbound flows answer through the listener's socket: they go first.
-  // Backwards: Close() moves the last slot in use into the closed one's place.
+  // Backwards, as a release would move the last slot in use into the closed
+  // one's place (Close() defers, so none moves now).
   for (size_t k = flows_.size(); k-- > 0;) {
     const uint32_t slot = flows_.in_use()[k];
     if (flows_[slot].listener == static_cast<int32_t>(index)) Close(slot);
@@ -393,7 +397,8 @@ void UdpFlows::RetargetListener(uint32_t index, uint16_t ns_port,
 }
 
 void UdpFlows::OnReadable(uint32_t slot, Instant now) {
-  if (flows_.InUse(slot)) ReadFlow(slot, now);
+  // Not if closed earlier in this batch.
+  if (flows_.Live(slot)) ReadFlow(slot, now);
 }
 
 void UdpFlows::OnListenerReadable(uint32_t index, Instant now) {
@@ -431,7 +436,7 @@ void UdpFlows::ReadFlow(uint32_t slot, Instant now) {
     DrainErrors(f.fd, family, slot, -1);
     return;
   }
-  f.last = now;
+  f.hdr.last = now;
   const MacAddr mac = MacFor(f);
   for (int i = 0; i < n; ++i) {
     if (TooBig(batch_[i], family)) continue;
@@ -484,14 +489,14 @@ void UdpFlows::ReadListener(uint32_t index, Instant now) {
                   Format(family, d.addr, d.port));
         continue;
       }
-      slot = NewSlot(key, l.fd, static_cast<int32_t>(index), now);
-      std::memcpy(flows_[slot].peer, d.addr, AddrLen(family));
+      slot = NewSlot(key, l.fd, static_cast<int32_t>(index), d.addr, d.port,
+                     l.port, now);
       LOG_DEBUG("udp: new inbound flow %s -> host port %u -> %s",
                 Format(family, d.addr, d.port), l.port,
                 Format(family, key.ns_addr, key.ns_port));
     }
     Flow& f = flows_[slot];
-    f.last = now;
+    f.hdr.last = now;
     Deliver(static_cast<size_t>(i), key, MacFor(f), d.len);
   }
 }
@@ -643,29 +648,27 @@ void UdpFlows::RelayIcmpError(const Flow& f, const IcmpErrorInfo& e) {
   }
   if (len == 0) return;
   ++counters_.icmp_relayed;
-  LOG_TRACE("udp: %s -> %s: ICMP%s type %u code %u (%s) relayed",
-            Format(family, k.ns_addr, k.ns_port),
-            Format(family, k.remote, k.remote_port),
+  LOG_TRACE("%s: ICMP%s type %u code %u (%s) relayed", flow::FormatFlow(f.hdr),
             family == AF_INET ? "" : "v6", e.type, e.code, strerror(e.err));
   sink_->SendFrame(absl::MakeConstSpan(out.data(), len));
 }
 
 void UdpFlows::Close(uint32_t slot) {
+  if (!flows_.Defer(slot)) return;
   if (run_.slot == static_cast<int64_t>(slot)) Flush();
-  Flow& f = flows_[slot];
-  index_.Erase(f.key);
+  index_.Erase(flows_[slot].key);
+}
+
+void UdpFlows::Free(uint32_t slot) {
+  const Flow& f = flows_[slot];
   if (f.listener < 0) sys_->Close(f.fd);  // listeners stay open
-  flows_.Release(slot);
 }
 
 void UdpFlows::Expire(Instant now) {
   next_deadline_ =
       flow::ExpireIdle(flows_, now, kIdleTimeout, [this](uint32_t s) {
         ++counters_.expired;
-        const Key& k = flows_[s].key;
-        LOG_TRACE("udp: %s -> %s: idle, closed",
-                  Format(k.family, k.ns_addr, k.ns_port),
-                  Format(k.family, k.remote, k.remote_port));
+        LOG_TRACE("%s: idle, closed", flow::FormatFlow(flows_[s].hdr));
         Close(s);
       });
 }

@@ -25,8 +25,10 @@
 //   outbound one whose socket is the listener's: namespace replies go out
 //   with sendto(R:r) on it, so the remote hears from the port it talked to.
 // - Flows idle for kIdleTimeout are closed by Expire() (listener sockets
-//   stay). The table holds kMaxFlows; when full, new flows are refused and
-//   counted, existing ones keep working.
+//   stay). Closing is deferred (flow::FlowTable::Defer): the flow's socket
+//   closes, and its slot is freed, at the loop's Reap(). The table holds
+//   kMaxFlows; when full, new flows are refused and counted, existing ones keep
+//   working.
 // Nothing on the data path allocates: the flow table, its index, the
 // receive batch and the ICMP error buffer are sized at construction.
 #pragma once
@@ -156,6 +158,9 @@ class UdpFlows {
 
   // Closes flows idle for kIdleTimeout. Costs a scan of the table.
   void Expire(Instant now);
+  // Frees the flows closed so far (every kind in the table, see
+  // flow::FlowTable::Reap): for a UdpFlows on its own table (tests).
+  void Reap() { flows_.Reap(); }
   // No flow expires before this instant (Never(): no flow). Costs nothing.
   Instant NextDeadline() const { return next_deadline_; }
 
@@ -191,13 +196,14 @@ class UdpFlows {
  private:
   using Key = flow::PortKey;
   struct Flow {
+    // Last activity in hdr.last; the host side's peer is the real remote
+    // (inbound: where sendto goes) or where the socket is connected.
+    flow::FlowHeader hdr;
     Key key{};
     int fd = -1;
     int32_t listener = -1;  // >= 0: inbound, fd is that listener's
-    uint8_t peer[16] = {};  // inbound: the real remote address for sendto
     uint16_t last_len = 0;  // payload length of the last datagram sent
     MacAddr ns_mac;
-    Instant last;
   };
   // port: where it listens (the host's port for -t/-u, the namespace's
   // for -T/-U); target: where it forwards to.
@@ -217,7 +223,12 @@ class UdpFlows {
   int64_t OpenOutbound(const Key& key, Instant now);
   // Takes a free slot (the caller checked the table is not full) and
   // indexes it.
-  int64_t NewSlot(const Key& key, int fd, int32_t listener, Instant now);
+  // A new flow for `key` on `fd` (a listener's, index `listener` >= 0, or
+  // its own), its header filled: the namespace side from `key`, the host
+  // side's peer `host_peer`:`host_port` and our port there, `our_port`.
+  int64_t NewSlot(const Key& key, int fd, int32_t listener,
+                  const uint8_t* host_peer, uint16_t host_port,
+                  uint16_t our_port, Instant now);
   // A UDP socket of `family` with IP(V6)_RECVERR on (IPV6_V6ONLY too).
   sock::Result Open(int family);
   // Registers `fd` as flow `index` or listener `index`.
@@ -237,7 +248,10 @@ class UdpFlows {
   size_t QuoteCap(int family) const;
   // Wraps the payload already in frame buffer `i` (of kBatch) and sends it.
   void Deliver(size_t i, const Key& key, const MacAddr& mac, size_t len);
+  // Defers the flow (flow::FlowTable::Defer) and forgets its key.
   void Close(uint32_t slot);
+  // What FlowTable::Reap calls: closes the flow's own socket.
+  void Free(uint32_t slot);
   // Adds a datagram of outbound flow `slot` to the pending run (flushing
   // the run first when it cannot take it).
   void Coalesce(int64_t slot, absl::Span<const uint8_t> payload);

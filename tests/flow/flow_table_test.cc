@@ -10,10 +10,12 @@ namespace pasta::flow {
 namespace {
 
 struct TcpLike {
+  FlowHeader hdr;
   int fd = -1;
   uint32_t seq = 0;
 };
 struct UdpLike {
+  FlowHeader hdr;
   int fd = -1;
   uint16_t port = 0;
 };

@@ -13,6 +13,7 @@ namespace {
 using ::testing::UnorderedElementsAreArray;
 
 struct Item {
+  FlowHeader hdr;
   int fd = -1;
   uint32_t value = 7;
 };

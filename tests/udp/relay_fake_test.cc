@@ -234,6 +234,8 @@ TEST_F(RelayFakeTest, IdleFlowsExpireAndCloseTheirSockets) {
   relay_.Expire(AtSeconds(1 + idle - 1));
   EXPECT_EQ(relay_.active(), 2u);
   relay_.Expire(AtSeconds(1 + idle));
+  // The loop frees what closed at the end of its iteration.
+  relay_.Reap();
   EXPECT_EQ(relay_.active(), 1u);
   EXPECT_TRUE(sys_.fds[flows[0]].closed);
   EXPECT_FALSE(sys_.fds[flows[1]].closed);
@@ -243,6 +245,7 @@ TEST_F(RelayFakeTest, IdleFlowsExpireAndCloseTheirSockets) {
   relay_.Expire(AtSeconds(10 + idle));
   EXPECT_EQ(relay_.active(), 1u);
   relay_.Expire(AtSeconds(100 + idle));
+  relay_.Reap();
   EXPECT_EQ(relay_.active(), 0u);
   EXPECT_TRUE(sys_.fds[flows[1]].closed);
   EXPECT_FALSE(sys_.fds[listener_].closed) << "listeners stay";
@@ -252,6 +255,8 @@ TEST_F(RelayFakeTest, RemovingTheListenerClosesItAndItsFlows) {
   FromClient("a");
   const int flow = sys_.Flows().at(0);
   relay_.RemoveListeners(5353);
+  // The loop frees what closed at the end of its iteration.
+  relay_.Reap();
   EXPECT_TRUE(sys_.fds[listener_].closed);
   EXPECT_TRUE(sys_.fds[flow].closed);
   EXPECT_EQ(relay_.active(), 0u);

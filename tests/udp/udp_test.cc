@@ -669,6 +669,8 @@ TEST_F(UdpTest, IdleFlowsExpireAndCloseTheirSockets) {
   flows->Expire(AtSeconds(10 + kIdleSeconds - 1));
   EXPECT_EQ(flows->active(), 2u);
   flows->Expire(AtSeconds(10 + kIdleSeconds));
+  // The loop frees what closed at the end of its iteration.
+  flows->Reap();
   EXPECT_EQ(flows->active(), 1u);
   EXPECT_EQ(sockets.closed, std::vector<int>{100});
   EXPECT_EQ(flows->counters().expired, 1u);
@@ -695,9 +697,38 @@ TEST_F(UdpTest, FullTableRefusesCleanly) {
   EXPECT_EQ(ParseFrame(sink.frames.back()).dport, 1005);
   // And a slot freed by expiry is used again.
   flows->Expire(AtSeconds(kIdleSeconds));
+  flows->Reap();  // as the loop does at the end of its iteration
   EXPECT_EQ(flows->active(), 0u);
   Send(kNs4, 60000, kServer4, 9000, Text("room now"), kIdleSeconds);
   EXPECT_EQ(flows->active(), 1u);
+}
+
+// Closing is deferred to the loop's reap: within the batch, an event for
+// the closed flow reads nothing and its slot is not free yet (a full table
+// still refuses, and counts it); after the reap its socket is closed and
+// the slot serves a new flow.
+TEST_F(UdpTest,
+       AFlowClosedInABatchIgnoresItsEventsAndHoldsItsSlotUntilTheReap) {
+  for (uint32_t i = 0; i < kMaxFlows; ++i)
+    Send(kNs4, static_cast<uint16_t>(1000 + i), kServer4, 9000, Text("x"));
+  Send(kNs4, 1000, kServer4, 9000, Text("later"), 5);  // keeps fd 100 alive
+  flows->Expire(AtSeconds(kIdleSeconds));
+  EXPECT_EQ(flows->active(), 1u);
+  EXPECT_TRUE(sockets.closed.empty()) << "closing waits for the reap";
+  const size_t frames = sink.frames.size();
+  Reply(101, Text("stale"), kServer4, 9000, kIdleSeconds);
+  EXPECT_EQ(sink.frames.size(), frames);  // ignored
+  EXPECT_TRUE(
+      Send(kNs4, 60000, kServer4, 9000, Text("no room yet"), kIdleSeconds));
+  EXPECT_EQ(flows->counters().dropped_table_full, 1u);
+  flows->Reap();
+  EXPECT_EQ(sockets.closed.size(), kMaxFlows - 1);
+  Send(kNs4, 60000, kServer4, 9000, Text("room now"), kIdleSeconds);
+  EXPECT_EQ(flows->active(), 2u);
+  EXPECT_EQ(sockets.sends.back().payload, Text("room now"));
+  // The flow that stayed still answers.
+  Reply(100, Text("yes"), kServer4, 9000, kIdleSeconds);
+  EXPECT_EQ(sink.frames.size(), frames + 1);
 }
 
 TEST_F(UdpTest, InboundListenerRelaysBothWays) {
