@@ -744,7 +744,7 @@ size_t TcpFlows::ResetFlowsFrom(const std::vector<IpAddr>& gone) {
   size_t n = 0;
   for (const uint32_t slot : flows_.in_use()) {
     const Flow& f = flows_[slot];
-    if ((f.ev & kEvClosing) || f.fd < 0) continue;
+    if (Closing(f) || f.fd < 0) continue;
     int family = 0;
     uint8_t addr[16] = {};
     if (!sys_->LocalAddress(f.fd, &family, addr).ok()) continue;
