@@ -10,6 +10,8 @@
 
 #include <netinet/in.h>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/net_types.h"
 
@@ -26,6 +28,29 @@ struct Listener {
   // AF_UNSPEC: the other side's own address.
   IpAddr to_addr{};
 };
+
+// What every AddListener checks before it opens a socket: the family, that
+// the bind and target addresses (each optional) are of it, and that the
+// list of `count` listeners has room under `max`. `proto` names the
+// handler in the error ("TCP", "UDP").
+inline absl::Status CheckNewListener(const char* proto, int family,
+                                     const IpAddr* bind_addr,
+                                     const IpAddr* to_addr, size_t count,
+                                     size_t max) {
+  if (family != AF_INET && family != AF_INET6)
+    return absl::InvalidArgumentError(
+        absl::StrCat(proto, " listener: bad address family"));
+  if (bind_addr != nullptr && bind_addr->family != family)
+    return absl::InvalidArgumentError(
+        absl::StrCat(proto, " listener: bind address of another family"));
+  if (to_addr != nullptr && to_addr->family != family)
+    return absl::InvalidArgumentError(
+        absl::StrCat(proto, " listener: target address of another family"));
+  if (count >= max)
+    return absl::ResourceExhaustedError(
+        absl::StrCat(proto, " listener: too many"));
+  return absl::OkStatus();
+}
 
 // For the listener lists (a std::vector<L> whose free entries have fd < 0):
 // the index of the lowest free entry, appended if there is none; the caller

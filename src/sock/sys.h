@@ -168,4 +168,18 @@ inline Result SetFreebind(Sys& sys, int fd, int family) {
                            : sys.SetOpt(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1);
 }
 
+// Binds the socket of a forwarded port: --freebind's option first where
+// `freebind`, then SO_BINDTODEVICE where `ifname` is not empty, then
+// bind(2) to `addr` (the family's bytes; null: the wildcard) and `port`.
+// Returns the first failure.
+inline Result BindForwarded(Sys& sys, int fd, int family, const uint8_t* addr,
+                            uint16_t port, bool freebind,
+                            const std::string& ifname) {
+  Result r = Ok();
+  if (freebind) r = SetFreebind(sys, fd, family);
+  if (r.ok() && !ifname.empty()) r = sys.BindToDevice(fd, ifname);
+  if (r.ok()) r = sys.Bind(fd, family, addr, port);
+  return r;
+}
+
 }  // namespace pasta::sock

@@ -701,27 +701,18 @@ absl::Status TcpFlows::AddListener(int family, const IpAddr* bind_addr,
                                    const IpAddr* to_addr,
                                    const std::string& ifname,
                                    uint32_t* index_out) {
-  if (family != AF_INET && family != AF_INET6)
-    return absl::InvalidArgumentError("TCP listener: bad address family");
-  if (bind_addr != nullptr && bind_addr->family != family)
-    return absl::InvalidArgumentError(
-        "TCP listener: bind address of another family");
-  if (to_addr != nullptr && to_addr->family != family)
-    return absl::InvalidArgumentError(
-        "TCP listener: target address of another family");
-  if (listeners_.size() >= kMaxListeners)
-    return absl::ResourceExhaustedError("TCP listener: too many");
+  if (absl::Status st =
+          flow::CheckNewListener("TCP", family, bind_addr, to_addr,
+                                 listeners_.size(), kMaxListeners);
+      !st.ok())
+    return st;
   const sock::Result s = Open(family);
   if (!s.ok()) return ErrnoToStatus(s.err, "TCP socket");
   const int fd = s.fd();
   if (host_port != 0) sys_->SetOpt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-  sock::Result r = sock::Ok();
-  if (cfg_.freebind) r = sock::SetFreebind(*sys_, fd, family);
-  if (r.ok() && !ifname.empty()) r = sys_->BindToDevice(fd, ifname);
-  if (r.ok()) {
-    r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
-                   host_port);
-  }
+  sock::Result r = sock::BindForwarded(
+      *sys_, fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+      host_port, cfg_.freebind, ifname);
   if (r.ok()) r = sys_->Listen(fd);
   if (!r.ok()) {
     const int err = r.err;

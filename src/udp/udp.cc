@@ -333,26 +333,17 @@ absl::Status UdpFlows::AddListener(int family, const IpAddr* bind_addr,
                                    const IpAddr* to_addr,
                                    const std::string& ifname,
                                    uint32_t* index_out) {
-  if (family != AF_INET && family != AF_INET6)
-    return absl::InvalidArgumentError("UDP listener: bad address family");
-  if (bind_addr != nullptr && bind_addr->family != family)
-    return absl::InvalidArgumentError(
-        "UDP listener: bind address of another family");
-  if (to_addr != nullptr && to_addr->family != family)
-    return absl::InvalidArgumentError(
-        "UDP listener: target address of another family");
-  if (listeners_.size() >= kMaxListeners)
-    return absl::ResourceExhaustedError("UDP listener: too many");
+  if (absl::Status st =
+          flow::CheckNewListener("UDP", family, bind_addr, to_addr,
+                                 listeners_.size(), kMaxListeners);
+      !st.ok())
+    return st;
   const sock::Result s = Open(family);
   if (!s.ok()) return ErrnoToStatus(s.err, "UDP socket");
   const int fd = s.fd();
-  sock::Result r = sock::Ok();
-  if (cfg_.freebind) r = sock::SetFreebind(*sys_, fd, family);
-  if (r.ok() && !ifname.empty()) r = sys_->BindToDevice(fd, ifname);
-  if (r.ok()) {
-    r = sys_->Bind(fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
-                   host_port);
-  }
+  sock::Result r = sock::BindForwarded(
+      *sys_, fd, family, bind_addr ? bind_addr->bytes.data() : nullptr,
+      host_port, cfg_.freebind, ifname);
   if (!r.ok()) {
     const int err = r.err;
     sys_->Close(fd);
