@@ -148,17 +148,21 @@ check "-F: the guest on the caller's socket gets DHCP" contains "$out" "ok: DHCP
 check "-F: passt exits 0 when that socket closes" contains "$out" "passt exit 0"
 
 # --- Without -s: the first free /tmp/passt_N.socket, in a private /tmp ----------
-# (The lab's files live under /tmp: bound to /mnt first, in the private
-# mount namespace only.)
+# (The lab's files live under /tmp, and so may the tree and the build: the
+# program and the tool are copied into the lab's files, which are bound to
+# /mnt first, in the private mount namespace only.)
+mkdir -p "$LAB_TMP/priv/bin"
+cp "$(readlink -f "$PASTA")" "$LAB_TMP/priv/bin/passt"
+cp "$DIR/passt_tool.py" "$LAB_TMP/priv/"
 out=$(in_host unshare -m --propagation private bash -c '
   mount --bind '"$LAB_TMP"' /mnt && mount -t tmpfs none /tmp || exit 1
   '"$PY"' -c "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind(\"/tmp/passt_1.socket\"); s.listen(); time.sleep(20)" &
   busy=$!
   for i in $(seq 50); do [ -S /tmp/passt_1.socket ] && break; sleep 0.1; done
   : > /tmp/passt_2.socket   # a stale file: taken over
-  /mnt/bin/passt -1 -f -e >/tmp/log 2>&1 &
+  /mnt/priv/bin/passt -1 -f -e >/tmp/log 2>&1 &
   for i in $(seq 50); do [ -S /tmp/passt_2.socket ] && break; sleep 0.1; done
-  timeout 20 '"${TOOL[*]}"' guest /tmp/passt_2.socket --dhcp-only
+  timeout 20 '"$PY"' /mnt/priv/passt_tool.py guest /tmp/passt_2.socket --dhcp-only
   timeout 10 tail --pid=$! -f /dev/null
   cat /tmp/log
   kill $busy' 2>&1)
