@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) into ./build-fuzz
-# and runs each for SECONDS (default 15), starting from the seed corpora in
-# fuzz/corpus/. New inputs go to a temporary directory, so the tree is not
-# changed. Fails on any crash, sanitizer report or leak.
-#   scripts/fuzz.sh 15        # what the test suite runs
+# and runs each for SECONDS (default 15), one target per core at a time,
+# starting from the seed corpora in fuzz/corpus/. New inputs go to a
+# temporary directory, so the tree is not changed. Fails on any crash, sanitizer report or leak.
+#   scripts/fuzz.sh 10        # what the test suite runs
 #   scripts/fuzz.sh 3600      # a longer run
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,17 +16,32 @@ CC=clang CXX=clang++ cmake -S . -B "$build" -DPASTA_FUZZ=ON -DPASTA_WERROR=ON -D
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 work=$(mktemp -d /tmp/pasta-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-for t in "${targets[@]}"; do
-  seeds=fuzz/corpus/${t%_fuzz}
+# One target per core at a time: each libFuzzer run is single-threaded.
+jobs=$(nproc)
+run_one() {
+  local t=$1 seeds=fuzz/corpus/${1%_fuzz}
   mkdir -p "$work/$t"
-  args=("$work/$t")
+  local args=("$work/$t")
   [ -d "$seeds" ] && args+=("$seeds")
-  echo "fuzz: $t for ${seconds}s"
-  "$build/fuzz/$t" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$work/" "${args[@]}" 2>"$work/$t.log" || {
+  if "$build/fuzz/$t" -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix="$work/$t-" "${args[@]}" 2>"$work/$t.log"; then
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$work/$t.log" | sed "s/^/fuzz: $t /"
+  else
     tail -n 40 "$work/$t.log" >&2
     echo "fuzz: $t FAILED" >&2
-    exit 1
-  }
-  grep -E "stat::number_of_executed_units|stat::new_units_added" "$work/$t.log" | sed "s/^/fuzz: $t /"
+    return 1
+  fi
+}
+failed=0
+pids=()
+for t in "${targets[@]}"; do
+  echo "fuzz: $t for ${seconds}s"
+  run_one "$t" &
+  pids+=($!)
+  if [ "${#pids[@]}" -ge "$jobs" ]; then
+    wait "${pids[0]}" || failed=1
+    pids=("${pids[@]:1}")
+  fi
 done
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+exit $failed
