@@ -18,17 +18,8 @@
 # first run on a machine builds the root); by hand:
 #   PASTA=build/src/pasta tests/lab/podman.sh
 #
-# How podman runs here (each fact was a failure first):
-# - rootless podman cannot run under plain chroot (the kernel refuses user
-#   namespaces to a chrooted process): a private mount namespace and
-#   pivot_root into the root instead;
-# - `ip netns exec` remounts /sys and hides the cgroup mounts: the lab netns
-#   is entered with `nsenter --net` inside that private mount namespace, and
-#   sysfs is mounted afterwards, so it shows the lab netns' devices;
-# - crun rejects this machine's mixed cgroup v1/v2 layout: only the v1
-#   hierarchies are bind-mounted into the root's /sys/fs/cgroup;
-# - /dev/net/tun is 0600: the user gets its own 0666 node, bind-mounted over
-#   /dev/net/tun in the private mount namespace;
+# How podman runs here: in the root as tests/lab/engine_root.sh enters it
+# (see there why), with its cgroup v1 hierarchies; besides:
 # - no registry is reachable: the image is imported from a tarball
 #   (busybox-static, socat and the libraries socat needs);
 # - with $PASTA_ARTIFACT (ctest sets it), the release artifact goes in
@@ -39,6 +30,7 @@
 #   that records its arguments (the test prints them); containers.conf has
 #   helper_binaries_dir = ["/opt/pasta-cpp/bin", "/usr/lib/podman"].
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_root.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT=${PODMAN_ROOT:-${PASTA_CACHE:-/srv}/podman-root}
 IMPL=${PASTA_IMPL:-ours}
@@ -47,10 +39,8 @@ USER_ID=2000
 IMG=localhost/pastalab
 lab_up
 
-"$HERE/../../scripts/podman-root.sh" || {
-  echo "FAIL: no podman root at $ROOT (scripts/podman-root.sh)" >&2
-  exit 1
-}
+engine_root_up
+ENGINE_CGROUPS=1
 
 # Every command gets at most what is left of a budget, so a hang costs its
 # own checks, not the report.
@@ -60,17 +50,6 @@ limit() {
   if ((left < 5)); then left=5; fi
   if (($1 < left)); then echo "$1"; else echo "$left"; fi
 }
-
-# The user's persistent state, bind-mounted into the root by in_root:
-# home (podman's storage and configuration), /run (XDG_RUNTIME_DIR), /tmp,
-# /opt/pasta-cpp, resolv.conf and the tun node.
-S=$LAB_TMP
-mkdir -p "$S/home" "$S/run/user/$USER_ID" "$S/tmp" "$S/opt/bin" "$S/opt/libexec" "$S/opt/lib" "$S/www"
-chmod 1777 "$S/tmp"
-chmod 700 "$S/run/user/$USER_ID"
-chown "$USER_ID:$USER_ID" "$S/home" "$S/run/user/$USER_ID"
-lab_private_tun "$S"
-echo "nameserver 198.51.100.1" >"$S/resolv.conf"
 
 # Our pasta: the release artifact as it is ($PASTA_ARTIFACT, unpacked in
 # /opt/pasta-cpp/artifact: it carries its own libraries), or else $PASTA
@@ -104,47 +83,10 @@ mkdir -p "$S/home/.config/containers"
 printf '[storage]\ndriver = "vfs"\n' >"$S/home/.config/containers/storage.conf"
 chown -R "$USER_ID:$USER_ID" "$S/home"
 
-# in_root_as_root CMD: CMD (a shell command) as root in the root, in the lab
-# host netns, in a private mount namespace with the mounts above.
-# in_root CMD: the same as the rootless user.
-ENTER='
-set -e
-R=$1; S=$2; shift 2
-mount --bind "$R" "$R"
-mount -t proc proc "$R/proc"
-mount -t sysfs sysfs "$R/sys"
-mount -t tmpfs -o mode=755 cgroup "$R/sys/fs/cgroup"
-for h in /sys/fs/cgroup/*; do
-  [ "$(stat -f -c %T "$h")" = cgroupfs ] || continue
-  mkdir "$R$h"
-  mount --bind "$h" "$R$h"
-done
-mount --rbind /dev "$R/dev"
-mount --bind "$S/tun" "$R/dev/net/tun"
-mount --bind "$S/run" "$R/run"
-mount --bind "$S/tmp" "$R/tmp"
-mount --bind "$S/tmp" "$R/var/tmp"
-mount --bind "$S/home" "$R/home/podtest"
-mount --bind -o ro "$S/opt" "$R/opt/pasta-cpp"
-mount --bind "$S/resolv.conf" "$R/etc/resolv.conf"
-cd "$R"
-pivot_root . .oldroot
-umount -l /.oldroot
-cd /
-exec "$@"
-'
+# What the user's commands run with (in_root, engine_root.sh).
 USER_ENV=(env -i HOME=/home/podtest USER=podtest LOGNAME=podtest
   "XDG_RUNTIME_DIR=/run/user/$USER_ID" PATH=/usr/sbin:/usr/bin:/sbin:/bin
   PODMAN_IGNORE_CGROUPSV1_WARNING=1)
-in_root_as_root() {
-  unshare -m --propagation private -- nsenter --net="/run/netns/$HOST_NS" -- \
-    bash -c "$ENTER" enter "$ROOT" "$S" "${USER_ENV[@]}" bash -c "$1"
-}
-in_root() {
-  unshare -m --propagation private -- nsenter --net="/run/netns/$HOST_NS" -- \
-    bash -c "$ENTER" enter "$ROOT" "$S" \
-    setpriv --reuid=$USER_ID --regid=$USER_ID --init-groups -- "${USER_ENV[@]}" bash -c "$1"
-}
 # pm SECONDS ARGS...: podman ARGS as the user (stdout and stderr together).
 pm() {
   local t

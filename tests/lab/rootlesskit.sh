@@ -31,13 +31,13 @@
 # passed, one quoted argument a line) there at the end. By hand:
 #   PASTA=build/src/pasta tests/lab/rootlesskit.sh
 #
-# How it runs (as tests/lab/podman.sh; see there for why): a private mount
-# namespace, `nsenter --net` into the lab host netns, pivot_root into the
-# root, the user's own 0666 tun node over /dev/net/tun, and our binary as
-# /opt/pasta-cpp/libexec/pasta with the Debian 12 libraries trixie lacks in
-# /opt/pasta-cpp/lib, behind /opt/pasta-cpp/bin/pasta (first in PATH), which
-# records its arguments and execs it with LD_LIBRARY_PATH set.
+# How it runs: in the root as tests/lab/engine_root.sh enters it (see
+# there why), with our binary as /opt/pasta-cpp/libexec/pasta and the
+# Debian 12 libraries trixie lacks in /opt/pasta-cpp/lib, behind
+# /opt/pasta-cpp/bin/pasta (first in PATH), which records its arguments and
+# execs it with LD_LIBRARY_PATH set.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_root.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT=${PODMAN_ROOT:-${PASTA_CACHE:-/srv}/podman-root}
 IMPL=${PASTA_IMPL:-ours}
@@ -45,22 +45,11 @@ PY=/usr/bin/python3
 USER_ID=2000
 lab_up
 
-"$HERE/../../scripts/podman-root.sh" >/dev/null || {
-  echo "FAIL: no Debian 13 root at $ROOT (scripts/podman-root.sh)" >&2
-  exit 1
-}
+engine_root_up
 if [ ! -x "$ROOT/usr/bin/rootlesskit" ]; then
   echo "FAIL: no rootlesskit in $ROOT" >&2
   exit 1
 fi
-
-S=$LAB_TMP
-mkdir -p "$S/home" "$S/run/user/$USER_ID" "$S/tmp" "$S/opt/bin" "$S/opt/libexec" "$S/opt/lib" "$S/www"
-chmod 1777 "$S/tmp"
-chmod 700 "$S/run/user/$USER_ID"
-chown "$USER_ID:$USER_ID" "$S/home" "$S/run/user/$USER_ID"
-lab_private_tun "$S"
-echo "nameserver 198.51.100.1" >"$S/resolv.conf"
 
 # The wrapper rootlesskit finds first in PATH: it records the arguments
 # (one start a block, one quoted argument a line) and runs our pasta, or
@@ -85,41 +74,11 @@ $target "\$@"
 WRAP
 chmod 755 "$S/opt/bin/pasta"
 
-# in_root CMD: the shell command CMD as the rootless user, in the root, in
-# the lab host netns, in a private mount namespace; in_root_as_root: as root.
-ENTER='
-set -e
-R=$1; S=$2; shift 2
-mount --bind "$R" "$R"
-mount -t proc proc "$R/proc"
-mount -t sysfs sysfs "$R/sys"
-mount --rbind /dev "$R/dev"
-mount --bind "$S/tun" "$R/dev/net/tun"
-mount --bind "$S/run" "$R/run"
-mount --bind "$S/tmp" "$R/tmp"
-mount --bind "$S/tmp" "$R/var/tmp"
-mount --bind "$S/home" "$R/home/podtest"
-mount --bind -o ro "$S/opt" "$R/opt/pasta-cpp"
-mount --bind "$S/resolv.conf" "$R/etc/resolv.conf"
-cd "$R"
-pivot_root . .oldroot
-umount -l /.oldroot
-cd /
-exec "$@"
-'
+# What the user's commands run with (in_root, engine_root.sh).
 USER_ENV=(env -i HOME=/home/podtest USER=podtest LOGNAME=podtest
   "XDG_RUNTIME_DIR=/run/user/$USER_ID"
   PATH=/opt/pasta-cpp/bin:/usr/sbin:/usr/bin:/sbin:/bin
   "PASTA_TRACE=${PASTA_TRACE:-0}")
-in_root_as_root() {
-  unshare -m --propagation private -- nsenter --net="/run/netns/$HOST_NS" -- \
-    bash -c "$ENTER" enter "$ROOT" "$S" "${USER_ENV[@]}" bash -c "$1"
-}
-in_root() {
-  unshare -m --propagation private -- nsenter --net="/run/netns/$HOST_NS" -- \
-    bash -c "$ENTER" enter "$ROOT" "$S" \
-    setpriv --reuid=$USER_ID --regid=$USER_ID --init-groups -- "${USER_ENV[@]}" bash -c "$1"
-}
 
 # descendants PID: PID's descendants, deepest first.
 descendants() {
