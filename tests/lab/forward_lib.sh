@@ -43,7 +43,6 @@ at() {
 PASTA_PID=
 PASTA_OPTS=
 pasta_up() {
-  local i out
   PASTA_OPTS=$*
   ip netns add "$TARGET" || return 1
   # A test may prepare the target first (addresses, say).
@@ -53,6 +52,15 @@ pasta_up() {
     >"$LAB_TMP/pasta.log" 2>&1 &
   PASTA_PID=$!
   LAB_PIDS+=("$PASTA_PID")
+  configured "pasta $*"
+}
+
+# configured WHAT: waits up to 5 s for pasta ($PASTA_PID, logging to
+# $LAB_TMP/pasta.log) to give the target's eth0 its IPv4 address and a
+# usable (no longer tentative) IPv6 one; if it does not, or quits first,
+# says so with what pasta said.
+configured() {
+  local i out
   for ((i = 0; i < 50; i++)); do
     out=$(ip -n "$TARGET" addr show dev eth0 2>/dev/null)
     if grep -q "inet 198.51.100.2/" <<<"$out" && grep "inet6 2001:db8:1::2/" <<<"$out" |
@@ -62,7 +70,7 @@ pasta_up() {
     kill -0 "$PASTA_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "  pasta $* did not set up the namespace; it said:" >&2
+  echo "  $1 did not set up the namespace; it said:" >&2
   sed 's/^/    /' "$LAB_TMP/pasta.log" >&2
   return 1
 }

@@ -18,7 +18,7 @@ FD_TOOL=("$PY" "$DIR/tap_fd_tool.py")
 # "vnet") moved into it as eth0, pasta -F with that tap attached to it in
 # the foreground; waits (at most 5 s) until eth0 has both addresses.
 fd_up() {
-  local kind=$1 i out
+  local kind=$1
   shift
   PASTA_OPTS="-F ($kind) $*"
   ip netns add "$TARGET" || return 1
@@ -26,18 +26,7 @@ fd_up() {
     "$PASTA" --config-net -f -e --debug -F '{fd}' --netns "$TARGET" "$@" >"$LAB_TMP/pasta.log" 2>&1 &
   PASTA_PID=$!
   LAB_PIDS+=("$PASTA_PID")
-  for ((i = 0; i < 50; i++)); do
-    out=$(ip -n "$TARGET" addr show dev eth0 2>/dev/null)
-    if grep -q "inet 198.51.100.2/" <<<"$out" && grep "inet6 2001:db8:1::2/" <<<"$out" |
-      grep -qv tentative; then
-      return 0
-    fi
-    kill -0 "$PASTA_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "  pasta -F ($kind) did not set up the namespace; it said:" >&2
-  sed 's/^/    /' "$LAB_TMP/pasta.log" >&2
-  return 1
+  configured "pasta -F ($kind)"
 }
 
 # own_tap_only KIND: the target has lo and our eth0 (a tap, by its
