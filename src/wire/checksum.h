@@ -7,25 +7,62 @@
 // write with StoreBe16(). Pure; no allocation.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "absl/types/span.h"
 
 namespace pasta::wire {
 
 // Adds `data` (big-endian 16-bit words; an odd last byte is padded with
-// zero) to a running 32-bit sum. Sums of several spans may be chained only
-// if every span but the last has even length.
+// zero) to a running 32-bit sum, and returns a sum that Finish() turns into
+// the checksum (not the plain total: congruent to it modulo 0xffff). Sums of
+// several spans may be chained only if every span but the last has even
+// length.
+//
+// The words are added eight bytes at a time in the host's byte order, in
+// 64-bit accumulators that keep the carries, then folded to 16 bits and
+// put in network order: the one's complement sum commutes with swapping the
+// bytes of every word (RFC 1071 section 2(B)), and two accumulators over
+// independent halves let the compiler vectorise the loop. A full-size frame
+// to a passt guest, whose checksums no device completes, is summed here.
 inline uint32_t SumBytes(absl::Span<const uint8_t> data, uint32_t sum = 0) {
   const uint8_t* p = data.data();
   size_t n = data.size();
-  uint64_t acc = sum;
+  uint64_t a0 = 0;
+  uint64_t a1 = 0;
+  // Each step adds at most 2 x (2^32 - 1): no accumulator can overflow
+  // within any span a frame has.
+  while (n >= 16) {
+    uint64_t w0;
+    uint64_t w1;
+    std::memcpy(&w0, p, 8);
+    std::memcpy(&w1, p + 8, 8);
+    a0 += (w0 & 0xffffffffu) + (w0 >> 32);
+    a1 += (w1 & 0xffffffffu) + (w1 >> 32);
+    p += 16;
+    n -= 16;
+  }
+  a0 += a1 & 0xffffffffu;
+  a0 += a1 >> 32;
   while (n >= 2) {
-    acc += static_cast<uint32_t>(p[0] << 8 | p[1]);
+    uint16_t w;
+    std::memcpy(&w, p, 2);
+    a0 += w;
     p += 2;
     n -= 2;
   }
+  // Fold to 16 bits, end-around carry kept.
+  a0 = (a0 & 0xffffffffu) + (a0 >> 32);
+  a0 = (a0 & 0xffffffffu) + (a0 >> 32);
+  a0 = (a0 & 0xffff) + (a0 >> 16);
+  a0 = (a0 & 0xffff) + (a0 >> 16);
+  uint16_t folded = static_cast<uint16_t>(a0);
+  if constexpr (std::endian::native == std::endian::little)
+    folded = static_cast<uint16_t>(folded << 8 | folded >> 8);
+  uint64_t acc = static_cast<uint64_t>(sum) + folded;
   if (n == 1) acc += static_cast<uint32_t>(p[0] << 8);
   while (acc >> 32) acc = (acc & 0xffffffffu) + (acc >> 32);
   return static_cast<uint32_t>(acc);
