@@ -16,6 +16,9 @@
 #   ping    bench/ping.sh: ICMP echo, IPv4 and IPv6 (SECS x 500 pings)
 #   udp     bench/udp.sh: UDP namespace -> server, iperf3 and iperf 2, at
 #           full rate and offered at the rate the veth received
+#   passt   bench/passt.sh: TCP guest -> server and back through passt
+#           (the guest a namespace on tests/tools/stream_relay), IPv4 and
+#           IPv6
 #   startup bench/startup.sh: `pasta --config-net -- true`, RUNS x 15 runs
 #   idle    bench/idle.sh: an idle pasta's wake-ups per second and RSS
 # Each pasta runs as nobody inside the lab's namespaces only (the scripts
@@ -27,7 +30,7 @@
 # Usage: bench/compare.sh   (about half an hour at the defaults; 4 minutes
 #   at RUNS=1 SECS=1, which checks the machinery, not the numbers)
 #   RUNS=3   runs per cell (median)      SECS=4  seconds per run
-#   ONLY="tcp splice ping udp startup idle"  the scripts to run
+#   ONLY="tcp splice ping udp passt startup idle"  the scripts to run
 #   PASTA=our binary (default build/src/pasta)
 #   PASTA_B=a second binary of ours, shown as column B
 #   TRIXIE_ROOT=Debian 13's root (default /srv/trixie; if it has no pasta,
@@ -38,7 +41,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 runs=${RUNS:-3}
 secs=${SECS:-4}
-only=${ONLY:-tcp splice ping udp startup idle}
+only=${ONLY:-tcp splice ping udp passt startup idle}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
 ours_b=${PASTA_B:-}
 cache=${PASTA_CACHE:-/srv}
@@ -54,8 +57,8 @@ deb12=/usr/bin/pasta
 }
 for g in $only; do
   case $g in
-    tcp | splice | ping | udp | startup | idle) ;;
-    *) echo "unknown ONLY entry $g (tcp splice ping udp startup idle)" >&2; exit 2 ;;
+    tcp | splice | ping | udp | passt | startup | idle) ;;
+    *) echo "unknown ONLY entry $g (tcp splice ping udp passt startup idle)" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
@@ -124,6 +127,7 @@ for g in $only; do
     ping) run ping env ROWS="veth $rows_p" FAMS="4 6" bench/ping.sh "$ping_count" ;;
     udp) run udp env ROWS="veth $rows_p" TOOLS="iperf3 iperf" RATES="full veth" RUNS="$runs" \
       bench/udp.sh "$secs" ;;
+    passt) run passt env ROWS="veth $rows_p" FAMS="4 6" SECS="$secs" bench/passt.sh "$runs" ;;
     startup) run startup env ROWS="unshare $rows_p" bench/startup.sh "$startup_runs" ;;
     idle) run idle env ROWS="$rows_p" SECS="$idle_secs" bench/idle.sh 1 ;;
   esac
@@ -224,7 +228,7 @@ took=$((SECONDS - start))
     head = "| path | limit"
     sep = "|---|---"
     for (i = 1; i <= nk; i++) {
-      head = head " | " (K[i] == "ours" ? "ours" : K[i] == "B" ? "B" : K[i] == "deb13" ? "Debian 13 pasta" : "Debian 12 pasta")
+      head = head " | " (K[i] == "ours" ? "ours" : K[i] == "B" ? "B" : K[i] == "deb13" ? "Debian 13" : "Debian 12")
       sep = sep "|---"
     }
     print head " |"
@@ -251,6 +255,10 @@ took=$((SECONDS - start))
     row("UDP offered at the veth'"'"'s received rate" (o != "" ? " (" gfmt(o) " Gbit/s)" : "") ", iperf3", "udp-iperf3-veth", "veth")
     o = V["udp-iperf-veth:offered", "veth"]
     row("UDP offered at the veth'"'"'s received rate" (o != "" ? " (" gfmt(o) " Gbit/s)" : "") ", iperf 2", "udp-iperf-veth", "veth")
+    row("passt: TCP guest -> server, IPv4 (guest: a namespace on stream_relay)", "passt4-up-65520", "veth")
+    row("passt: TCP guest -> server, IPv6", "passt6-up-65520", "veth")
+    row("passt: TCP server -> guest, IPv4", "passt4-down-65520", "veth")
+    row("passt: TCP server -> guest, IPv6", "passt6-down-65520", "veth")
     row("start-up, `--config-net -- true`, median of " srun, "startup", "unshare")
     idle("idle: wake-ups, RSS; podman'"'"'s `-t none -u none -T none -U none`", "podman")
     idle("idle: wake-ups, RSS; defaults (`auto` forwarding)", "auto")
