@@ -221,6 +221,9 @@ int Loop(Run& run) {
       return 1;
     }
     const Instant now = Instant::Now();
+    // The frames this round makes leave together at its end (passt's
+    // stream socket; a tap writes each at once).
+    run.tap->device().Cork();
     for (int i = 0; i < n; ++i) {
       const Ref ref = Ref::Unpack(events[i].data.u64);
       switch (ref.kind) {
@@ -358,6 +361,8 @@ int Loop(Run& run) {
     // this iteration, of every kind, give their descriptors back.
     if (run.tcp) run.tcp->Flush(now);
     run.flows.Reap();
+    // A failed device shows at its next read, as a closed client.
+    run.tap->device().Uncork();
     UpdatePasstEvents(run);
     stats.AfterWakeup(run, now, n > 0);
   }

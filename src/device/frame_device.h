@@ -92,6 +92,16 @@ class FrameDevice {
   // and the loop treats it as a closed device). Allocates nothing.
   virtual bool OnWritable() { return true; }
 
+  // Batching, for a device where every write is a system call that could
+  // carry many frames (the stream socket): after Cork(), WriteFrame()
+  // queues frames, and Uncork() writes the queue with as few calls as the
+  // descriptor takes (the rest waits for OnWritable(), as a short write's
+  // does). The loop corks the device around each round of events, so that
+  // the frames one round makes leave together, at its end. Returns false
+  // from Uncork() if the device failed (as OnWritable()). No-ops elsewhere.
+  virtual void Cork() {}
+  virtual bool Uncork() { return true; }
+
   // Whether Read() has a frame (or a framing error) to report without
   // reading from the descriptor: a batch that stopped early left it in the
   // device's buffer, and no EPOLLIN will come for it, so the loop calls

@@ -103,7 +103,7 @@ bool StreamDevice::WriteFrame(absl::Span<const uint8_t> frame) {
   const size_t total = kStreamPrefixLen + len;
   uint8_t prefix[kStreamPrefixLen];
   wire::StoreBe32(prefix, static_cast<uint32_t>(len));
-  if (wend_ == wstart_) {
+  if (wend_ == wstart_ && !corked_) {
     // Nothing queued: straight to the socket, and what does not go waits.
     iovec iov[3] = {{prefix, kStreamPrefixLen},
                     {const_cast<uint8_t*>(frame.data()), frame.size()},
@@ -178,6 +178,11 @@ bool StreamDevice::OnWritable() {
   }
   wstart_ = wend_ = 0;
   return true;
+}
+
+bool StreamDevice::Uncork() {
+  corked_ = false;
+  return OnWritable();
 }
 
 bool StreamDevice::Fail(const char* what, int err) {

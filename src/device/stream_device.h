@@ -46,8 +46,10 @@ inline constexpr size_t kMinStreamPadded = 60;
 // in many small ones.
 inline constexpr size_t kStreamReadBuffer =
     2 * (kStreamPrefixLen + kMaxStreamFrame);
-// The default write buffer, 256 KiB: about a default UNIX socket buffer.
-inline constexpr size_t kDefaultStreamWriteBuffer = 256 * 1024;
+// The default write buffer, 1 MiB: what one round of events makes at full
+// speed (16 largest frames), corked (FrameDevice::Cork()), and a few
+// default UNIX socket buffers.
+inline constexpr size_t kDefaultStreamWriteBuffer = 1024 * 1024;
 
 class StreamDevice final : public FrameDevice {
  public:
@@ -77,6 +79,11 @@ class StreamDevice final : public FrameDevice {
   bool wants_writable() const override { return wend_ != wstart_; }
   // Writes the queued bytes until the socket is full (send() until EAGAIN).
   bool OnWritable() override;
+  // Corked, WriteFrame() copies every frame into the write buffer (a copy
+  // costs less than a system call and the peer's wake-up per frame);
+  // Uncork() sends it.
+  void Cork() override { corked_ = true; }
+  bool Uncork() override;
 
   bool has_buffered() const override;
 
@@ -110,6 +117,7 @@ class StreamDevice final : public FrameDevice {
   size_t wstart_ = 0;  // first byte not yet written
   size_t wend_ = 0;    // end of what is queued
   uint64_t frames_dropped_ = 0;
+  bool corked_ = false;
 };
 
 }  // namespace pasta::device

@@ -258,6 +258,34 @@ TEST_F(StreamDeviceTest, WritesLengthPrefixedFrames) {
   EXPECT_EQ(PeerReadAll(), Concat({Prefixed(a), Prefixed(padded_b)}));
 }
 
+// Corked, frames wait in the buffer and leave together at Uncork(), whole
+// and in order; uncorked, the next frame goes at once again.
+TEST_F(StreamDeviceTest, CorkedFramesLeaveTogetherAtUncork) {
+  const Bytes a = Frame(1514, 1), b = Frame(65535 + 14, 2), c = Frame(60, 3);
+  device_->Cork();
+  EXPECT_TRUE(device_->WriteFrame(a));
+  EXPECT_TRUE(device_->WriteFrame(b));
+  EXPECT_TRUE(device_->WriteFrame(c));
+  EXPECT_TRUE(PeerReadAll().empty());
+  EXPECT_TRUE(device_->wants_writable());
+  EXPECT_TRUE(device_->Uncork());
+  // The peer takes what its socket buffer holds at a time: read it all out
+  // while the device writes what is left.
+  Bytes got;
+  for (int i = 0; i < 100; ++i) {
+    const Bytes part = PeerReadAll();
+    got.insert(got.end(), part.begin(), part.end());
+    if (!device_->wants_writable()) break;
+    ASSERT_TRUE(device_->OnWritable());
+  }
+  const Bytes rest = PeerReadAll();
+  got.insert(got.end(), rest.begin(), rest.end());
+  EXPECT_EQ(got, Concat({Prefixed(a), Prefixed(b), Prefixed(c)}));
+  EXPECT_FALSE(device_->wants_writable());
+  EXPECT_TRUE(device_->WriteFrame(a));
+  EXPECT_EQ(PeerReadAll(), Prefixed(a));
+}
+
 TEST_F(StreamDeviceTest, RefusesFramesItCannotEncode) {
   EXPECT_FALSE(device_->WriteFrame(Frame(13, 0)));
   EXPECT_EQ(errno, EMSGSIZE);
