@@ -16,18 +16,21 @@
 // (netlink::ReadHostTemplate, local mode for a family without a usable
 // interface, netlink::BuildTapConfig with the same overrides), diffs the
 // result against what the tap has (netlink::DiffTapConfig) and, with
-// --config-net, applies the difference in the namespace. Then the DHCP,
-// DHCPv6, NDP answers and the address mapping of the flows take the new
-// addresses, and a router advertisement goes out at once where RAs are on
-// and the IPv6 prefixes changed. A failure to read the host leaves
+// --config-net, applies the difference in the namespace. The host's
+// resolv.conf is read again too, through the descriptor kept open since
+// start-up (dhcp::ResolvConfFile: the sandbox forbids open(); a file
+// rewritten in place is seen, one renamed over it is not, which the debug
+// log says once). Then the DHCP, DHCPv6, NDP answers, --dns-forward and the
+// address mapping of the flows take the new addresses and resolvers, and a
+// router advertisement goes out at once where RAs are on and the IPv6
+// prefixes or its DNS options changed. A failure to read the host leaves
 // everything as it was (one debug line); the next notification tries
 // again.
 //
 // TCP connections whose host socket has an address of the template
 // interface that went away are reset both ways (they would hang until
-// their timeout); other flows go on. Left as at start-up: the tap's name,
-// the host's resolv.conf (read once, before the sandbox hides the file
-// system) and the neighbour filter (app/neighbours.h).
+// their timeout); other flows go on. Left as at start-up: the tap's name
+// (what a container expects) and the neighbour filter (app/neighbours.h).
 #pragma once
 
 #include <cstdint>
@@ -56,6 +59,12 @@ inline constexpr uint32_t kFollowIndex = 1;
 std::string DescribeHostChange(int family, const netlink::FamilyTemplate* was,
                                const netlink::FamilyTemplate* now);
 
+// One line saying how the host's resolvers changed, e.g. "resolv.conf:
+// nameservers 192.0.2.2 (were 192.0.2.1), search a.test (was none)"; empty
+// if `was` and `now` are the same. Pure; allocates.
+std::string DescribeResolvChange(const dhcp::ResolvConf& was,
+                                 const dhcp::ResolvConf& now);
+
 class Follow {
  public:
   static constexpr Duration kSettle = Milliseconds(150);
@@ -63,11 +72,10 @@ class Follow {
 
   // Joins the groups (in the calling thread's network namespace: the
   // host's). `tmpl` and `net` are what start-up gave the namespace,
-  // `tap_name` the tap's actual name, `resolv` the host's resolv.conf as
-  // read now. Allocates.
+  // `tap_name` the tap's actual name. Allocates.
   static absl::StatusOr<std::unique_ptr<Follow>> Start(
       netlink::HostTemplate tmpl, netlink::TapConfig net, std::string tap_name,
-      dhcp::ResolvConf resolv, bool strict_check);
+      bool strict_check);
 
   int fd() const { return events_.fd(); }
   // When Resync() is due; Never() if nothing changed.
@@ -83,14 +91,14 @@ class Follow {
 
  private:
   Follow(netlink::HostTemplate tmpl, netlink::TapConfig net,
-         std::string tap_name, dhcp::ResolvConf resolv, bool strict_check,
+         std::string tap_name, bool strict_check,
          netlink::EventSocket events);
 
   netlink::HostTemplate tmpl_;
   netlink::TapConfig net_;
   std::string tap_name_;
-  dhcp::ResolvConf resolv_;
   bool strict_check_;
+  bool said_replaced_ = false;  // resolv.conf replaced: said once
   netlink::EventSocket events_;
   Instant first_ = Instant::Never();  // first notification not yet applied
   Instant deadline_ = Instant::Never();

@@ -131,7 +131,7 @@ void StartNeighbours(Run& run, const netlink::HostTemplate& tmpl,
   if (ndp && tmpl.v6 && !tmpl.v6->local) filter.ifindex6 = tmpl.v6->link.index;
   if (filter.ifindex4 == 0 && filter.ifindex6 == 0) return;
   const flow::AddressMap m =
-      AddressMapFor(run.cfg, tmpl, net, run.services.our_mac);
+      AddressMapFor(run.cfg, tmpl, net, run.services.our_mac, run.resolv);
   for (const IpAddr* a :
        {&m.ns4, &m.ns6, &m.map_host4, &m.map_host6, &m.map_guest4,
         &m.map_guest6, &m.guest_host4, &m.guest_host6}) {

@@ -22,7 +22,9 @@
 #     a route in another table and routes on another interface are not;
 # (f) without --config-net: a DHCP client gets the host's new address
 #     after a renumbering, and a new IPv6 prefix comes in an RA at once
-#     (SLAAC in the namespace).
+#     (SLAAC in the namespace); the host's resolv.conf (pasta's own, bind-
+#     mounted in a private mount namespace), rewritten before the
+#     renumbering, is read again: DHCP hands out the new nameserver.
 . "$(dirname "$0")/lib.sh"
 lab_up
 DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -292,7 +294,7 @@ ip netns del "$TGT"
 # --- (f) without --config-net: DHCP and router advertisements --------------
 cat >"$LAB_TMP/udhcpc.sh" <<'SCRIPT'
 #!/bin/sh
-[ "$1" = bound ] && echo "ip=$ip mask=$mask router=$router" > "$UDHCPC_OUT"
+[ "$1" = bound ] && echo "ip=$ip mask=$mask router=$router dns=$dns" > "$UDHCPC_OUT"
 exit 0
 SCRIPT
 chmod +x "$LAB_TMP/udhcpc.sh"
@@ -307,14 +309,22 @@ ip netns add "$TGT"
 # sent on its own (at start, a minute later, or on a change).
 ip netns exec "$TGT" sysctl -qw net.ipv6.conf.all.accept_ra=1 net.ipv6.conf.default.accept_ra=1 \
   net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
-ip netns exec "$HOST_NS" timeout "$(limit 30)" "$PASTA" -f -e -d --netns "$TGT" \
+# pasta's resolv.conf: the lab's own file over /etc/resolv.conf, in a
+# private mount namespace (the machine's file is not touched).
+echo "nameserver 192.0.2.53" >"$LAB_TMP/resolv.conf"
+ip netns exec "$HOST_NS" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
+  "$LAB_TMP/resolv.conf" timeout "$(limit 30)" "$PASTA" -f -e -d --netns "$TGT" \
   >"$LAB_TMP/pasta.log" 2>&1 &
 PASTA_PID=$!
 LAB_PIDS+=("$PASTA_PID")
 tap_exists() { ip -n "$TGT" link show dev "$TAP"; }
 check "(f) pasta without --config-net: the tap is there" quietly within 5000 tap_exists
 ip -n "$TGT" link set "$TAP" up
-check "(f) DHCP: the host's 198.51.100.3" contains "$(lease)" "ip=198.51.100.3 mask=24 router=198.51.100.1"
+check "(f) DHCP: the host's 198.51.100.3, DNS from resolv.conf" contains "$(lease)" \
+  "ip=198.51.100.3 mask=24 router=198.51.100.1 dns=192.0.2.53"
+# Rewritten in place (the bind mount's file), as a DHCP client on the host
+# would write it with its new lease.
+echo "nameserver 192.0.2.54" >"$LAB_TMP/resolv.conf"
 slaac() { ip -n "$TGT" -6 addr show dev "$TAP" | grep -q "inet6 $1"; }
 H addr del 198.51.100.3/24 dev eth0
 H addr add 198.51.100.5/24 dev eth0
@@ -329,7 +339,10 @@ else
   check "(f) a new IPv6 prefix: an RA at once, SLAAC in 2001:db8:7::/64" false
   ip -n "$TGT" -6 addr >&2
 fi
-check "(f) DHCP from then on: the host's new 198.51.100.5" contains "$(lease)" "ip=198.51.100.5 mask=24 router=198.51.100.1"
+check "(f) DHCP from then on: the host's new 198.51.100.5 and nameserver" contains "$(lease)" \
+  "ip=198.51.100.5 mask=24 router=198.51.100.1 dns=192.0.2.54"
+check "(f) --debug says the resolvers changed" contains "$(cat "$LAB_TMP/pasta.log")" \
+  "host: resolv.conf: nameservers 192.0.2.54 (were 192.0.2.53)"
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 lab_finish
