@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "app/addresses.h"
+#include "app/neighbours.h"
 #include "app/run.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -246,10 +247,10 @@ void Follow::Resync(Run& run) {
   // What the services and flows read from now on.
   tap::Services services = BuildServices(cfg, tmpl, want, run.resolv);
   services.our_mac = run.services.our_mac;
-  if (services.arp && run.services.arp)
-    services.arp->neighbours = run.services.arp->neighbours;
-  if (services.ndp && run.services.ndp)
-    services.ndp->neighbours = run.services.ndp->neighbours;
+  const ndp::NeighbourTable* table =
+      run.neighbours ? &run.neighbours->table() : nullptr;
+  if (services.arp) services.arp->neighbours = table;
+  if (services.ndp) services.ndp->neighbours = table;
   bool prefixes_changed = false;
   bool ra_dns_changed = false;
   if (services.ndp && run.services.ndp) {
@@ -269,6 +270,19 @@ void Follow::Resync(Run& run) {
   if (run.tcp) run.tcp->set_addresses(map, ns4, ns6);
   if (run.udp) run.udp->set_addresses(map, ns4, ns6);
   if (run.icmp) run.icmp->set_map(map);
+  // The neighbours of the new template interfaces, and the addresses that
+  // stay ours now.
+  if (run.neighbours && run.tap) {
+    NeighbourFilter filter = NeighbourFilterFor(
+        run.services.arp.has_value() && !cfg.ipv6_only,
+        run.services.ndp.has_value() && !cfg.ipv4_only, tmpl, want, map);
+    if (!(filter == run.neighbours->filter())) {
+      LOG_DEBUG("host: following the neighbours of interface %d (IPv4), %d "
+                "(IPv6)",
+                filter.ifindex4, filter.ifindex6);
+      run.neighbours->SetFilter(std::move(filter), *run.tap);
+    }
+  }
   if ((prefixes_changed || ra_dns_changed) && run.tap &&
       run.tap->sends_router_adverts()) {
     LOG_DEBUG("host: IPv6 %s changed, sending a router advertisement",

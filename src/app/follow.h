@@ -29,8 +29,9 @@
 //
 // TCP connections whose host socket has an address of the template
 // interface that went away are reset both ways (they would hang until
-// their timeout); other flows go on. Left as at start-up: the tap's name
-// (what a container expects) and the neighbour filter (app/neighbours.h).
+// their timeout); other flows go on. The neighbours followed
+// (app/neighbours.h) become those of the new template interfaces. Left as
+// at start-up: the tap's name (what a container expects).
 #pragma once
 
 #include <cstdint>
