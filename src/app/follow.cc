@@ -212,8 +212,9 @@ void Follow::Resync(Run& run) {
 
   // Connections from an address the host no longer has would hang until
   // their timeout: reset them now, before the namespace loses its copy of
-  // the address (the RST must still reach its socket).
-  if (run.tcp) {
+  // the address (the RST must still reach its socket). UDP flows from it
+  // are closed: the next datagram opens a flow from an address it has.
+  if (run.tcp || run.udp) {
     std::vector<IpAddr> gone;
     for (const int family : {AF_INET, AF_INET6}) {
       const netlink::FamilyTemplate* was = Of(tmpl_, family);
@@ -228,10 +229,14 @@ void Follow::Resync(Run& run) {
         if (!kept) gone.push_back(a.addr);
       }
     }
-    const size_t reset = run.tcp->ResetFlowsFrom(gone);
+    const size_t reset = run.tcp ? run.tcp->ResetFlowsFrom(gone) : 0;
     if (reset > 0)
       LOG_DEBUG("host: %zu connections from addresses it no longer has reset",
                 reset);
+    const size_t closed = run.udp ? run.udp->CloseFlowsFrom(gone) : 0;
+    if (closed > 0)
+      LOG_DEBUG("host: %zu UDP flows from addresses it no longer has closed",
+                closed);
   }
   if (cfg.config_net && !changes.empty() && !cfg.splice_only) {
     const std::string ifname = tap_name_;

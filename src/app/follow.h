@@ -29,7 +29,8 @@
 //
 // TCP connections whose host socket has an address of the template
 // interface that went away are reset both ways (they would hang until
-// their timeout); other flows go on. The neighbours followed
+// their timeout), and UDP flows from it are closed (the namespace's next
+// datagram opens a flow from an address the host has); other flows go on. The neighbours followed
 // (app/neighbours.h) become those of the new template interfaces. Left as
 // at start-up: the tap's name (what a container expects).
 #pragma once
