@@ -83,7 +83,7 @@ ResolvConfFile ResolvConfFile::Open(const std::string& path) {
   char* real = realpath(path.c_str(), nullptr);
   if (real == nullptr) return f;
   const std::string target(real);
-  free(real);  // NOLINT(cppcoreguidelines-no-malloc): realpath() allocated it
+  free(real);  // realpath() allocated it
   const size_t slash = target.rfind('/');
   if (slash == std::string::npos) return f;
   const std::string dir = slash == 0 ? "/" : target.substr(0, slash);

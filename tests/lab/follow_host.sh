@@ -343,6 +343,8 @@ check "(f) DHCP from then on: the host's new 198.51.100.5 and nameserver" contai
   "ip=198.51.100.5 mask=24 router=198.51.100.1 dns=192.0.2.54"
 check "(f) --debug says the resolvers changed" contains "$(cat "$LAB_TMP/pasta.log")" \
   "host: resolv.conf: nameservers 192.0.2.54 (were 192.0.2.53)"
+check "(f) ... rewritten in place, not taken for a replaced file" lacks "$(cat "$LAB_TMP/pasta.log")" \
+  "resolv.conf was replaced"
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 lab_finish
