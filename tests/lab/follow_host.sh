@@ -20,6 +20,8 @@
 # (e) with PASTA_NETLINK_NO_STRICT_CHK=1 (dumps as a pre-4.20 kernel
 #     gives them): a more specific route through the template is copied,
 #     a route in another table and routes on another interface are not;
+#     the default route moves to another interface: the namespace follows,
+#     and sees that interface's neighbours with their own MACs;
 # (f) without --config-net: a DHCP client gets the host's new address
 #     after a renumbering, and a new IPv6 prefix comes in an RA at once
 #     (SLAAC in the namespace); the host's resolv.conf (pasta's own, bind-
@@ -287,6 +289,19 @@ out=$(ip -n "$TGT" route show table all)
 check "(e) not the other table's route" lacks "$out" "203.0.113.64/26"
 check "(e) not the other interface's routes" lacks "$out" "192.0.2."
 check "(e) the default route stays" contains "$out" "default via 198.51.100.1 dev $TAP"
+# The IPv4 default route moves to vx0: the neighbours followed are vx0's
+# now (an entry of eth0's would have been answered before; one of vx0's
+# only now).
+H neigh replace 192.0.2.9 lladdr 02:00:5e:00:53:09 dev vx0 nud reachable
+H route replace default via 192.0.2.2 dev vx0
+on_vx0() { tap_has "inet 192.0.2.1/24" && route4_is 192.0.2.2; }
+check "(e) the default route moves to vx0: the namespace follows" quietly within 2000 on_vx0
+vx0_neighbour() {
+  ip netns exec "$TGT" ping -c1 -W1 192.0.2.9 >/dev/null 2>&1
+  ip -n "$TGT" neigh show 192.0.2.9 | grep -qF "lladdr 02:00:5e:00:53:09"
+}
+check "(e) vx0's neighbour 192.0.2.9 has its own MAC in the namespace" quietly within 3000 vx0_neighbour
+H route replace default via 198.51.100.1 dev eth0
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 ip netns del "$TGT"
