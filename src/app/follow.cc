@@ -1,7 +1,9 @@
 #include "app/follow.h"
 
 #include <linux/rtnetlink.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -157,8 +159,28 @@ void Follow::OnReadable(Instant now) {
     return;
   }
   if (seen == 0) return;
+  Arm(now);
+}
+
+void Follow::Arm(Instant now) {
   if (first_.is_never()) first_ = now;
   deadline_ = Earlier(now + kSettle, first_ + kMaxDelay);
+}
+
+void Follow::OnResolvChanged(Instant now) {
+  // What changed is read again as a whole: the events only say when.
+  alignas(inotify_event) char buf[4096];
+  bool seen = false;
+  for (;;) {
+    const ssize_t n = read(resolv_watch_.get(), buf, sizeof(buf));
+    if (n > 0) {
+      seen = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  if (seen) Arm(now);
 }
 
 void Follow::Resync(Run& run) {
@@ -318,8 +340,29 @@ void StartFollowing(Run& run, const netlink::HostTemplate& tmpl,
         std::strerror(err));
     return;
   }
+  // resolv.conf: the file its links lead to now, the one kept open.
+  UniqueFd watch(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  int watch_err = watch.valid() ? 0 : errno;
+  if (watch_err == 0 &&
+      inotify_add_watch(watch.get(), "/etc/resolv.conf",
+                        IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF |
+                            IN_DELETE_SELF) < 0)
+    watch_err = errno;
+  if (watch_err == 0)
+    watch_err = loop::EpollAdd(
+        run.epoll.get(),
+        loop::Ref{loop::Kind::kNetlinkEvents, kFollowResolvIndex, watch.get()},
+        EPOLLIN);
+  if (watch_err == 0) {
+    (*f)->set_resolv_watch(std::move(watch));
+  } else {
+    LOG_DEBUG(
+        "host: no watch on resolv.conf (%s): read again when the network "
+        "changes",
+        std::strerror(watch_err));
+  }
   run.follow = std::move(*f);
-  LOG_DEBUG("host: following its links, addresses and routes");
+  LOG_DEBUG("host: following its links, addresses, routes and resolv.conf");
 }
 
 }  // namespace pasta::app

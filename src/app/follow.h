@@ -9,7 +9,10 @@
 // a whole) and arms a debounce: the re-sync is due kSettle after the
 // latest notification, but no later than kMaxDelay after the first one
 // not yet applied, so a burst of changes is one re-sync (or one per
-// kMaxDelay while it lasts). Lost notifications (ENOBUFS) arm it too.
+// kMaxDelay while it lasts). Lost notifications (ENOBUFS) arm it too, and
+// so does a change of the host's resolv.conf: an inotify watch (index
+// kFollowResolvIndex) on the file its links lead to, set at start-up,
+// reports writes to it and its replacement.
 //
 // A re-sync (Resync(), from the loop when deadline() is due) reads the
 // host's template again with exactly the rules of start-up
@@ -38,9 +41,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/fd.h"
 #include "common/time.h"
 #include "dhcp/resolv_conf.h"
 #include "netlink/events.h"
@@ -52,6 +57,8 @@ struct Run;
 
 // The epoll index of the follower's event socket (Kind::kNetlinkEvents).
 inline constexpr uint32_t kFollowIndex = 1;
+// ... and of its inotify watch on resolv.conf (the same kind).
+inline constexpr uint32_t kFollowResolvIndex = 2;
 
 // One line saying what changed for `family` between the templates `was`
 // and `now` (either may be null: family off), e.g. "IPv4 default route
@@ -80,12 +87,18 @@ class Follow {
       bool strict_check);
 
   int fd() const { return events_.fd(); }
+  // The inotify watch on resolv.conf; -1 if it could not be set.
+  int resolv_watch_fd() const { return resolv_watch_.get(); }
+  // Takes the inotify watch on resolv.conf (StartFollowing).
+  void set_resolv_watch(UniqueFd fd) { resolv_watch_ = std::move(fd); }
   // When Resync() is due; Never() if nothing changed.
   Instant deadline() const { return deadline_; }
   uint64_t resyncs() const { return resyncs_; }
 
   // Reads the pending notifications and arms the debounce.
   void OnReadable(Instant now);
+  // Reads the pending inotify events on resolv.conf and arms the debounce.
+  void OnResolvChanged(Instant now);
 
   // Re-reads the host and gives the namespace the difference (see above).
   // Allocates; blocks on netlink.
@@ -101,7 +114,10 @@ class Follow {
   std::string tap_name_;
   bool strict_check_;
   bool said_replaced_ = false;  // resolv.conf replaced: said once
+  // Arms the debounce for a change seen at `now`.
+  void Arm(Instant now);
   netlink::EventSocket events_;
+  UniqueFd resolv_watch_;
   Instant first_ = Instant::Never();  // first notification not yet applied
   Instant deadline_ = Instant::Never();
   uint64_t resyncs_ = 0;

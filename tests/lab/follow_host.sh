@@ -26,7 +26,8 @@
 #     after a renumbering, and a new IPv6 prefix comes in an RA at once
 #     (SLAAC in the namespace); the host's resolv.conf (pasta's own, bind-
 #     mounted in a private mount namespace), rewritten before the
-#     renumbering, is read again: DHCP hands out the new nameserver.
+#     renumbering, is read again: DHCP hands out the new nameserver; so
+#     it is when resolv.conf alone changes (its inotify watch).
 . "$(dirname "$0")/lib.sh"
 lab_up
 DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -112,7 +113,7 @@ if ! check "pasta starts in local mode (169.254.2.1, fe80::1)" quietly within 50
   lab_finish
 fi
 check "pasta says it follows the host" contains "$(cat "$LAB_TMP/pasta.log")" \
-  "host: following its links, addresses and routes"
+  "host: following its links, addresses, routes and resolv.conf"
 check "a server in the namespace on 8080" serve "$TGT" "0.0.0.0,::" 8080
 # The server netns's gateway address stands for the host's loopback in the
 # namespace: the server listens on addresses of its own beyond it.
@@ -360,6 +361,15 @@ check "(f) --debug says the resolvers changed" contains "$(cat "$LAB_TMP/pasta.l
   "host: resolv.conf: nameservers 192.0.2.54 (were 192.0.2.53)"
 check "(f) ... rewritten in place, not taken for a replaced file" lacks "$(cat "$LAB_TMP/pasta.log")" \
   "resolv.conf was replaced"
+# resolv.conf alone changes (nothing else on the host): its watch tells.
+echo "nameserver 192.0.2.55" >"$LAB_TMP/resolv.conf"
+said_55() { grep -qF "nameservers 192.0.2.55 (were 192.0.2.54)" "$LAB_TMP/pasta.log"; }
+if ms=$(within 2000 said_55); then
+  check "(f) resolv.conf alone rewritten: read again within 2 s ($ms ms)" true
+else
+  check "(f) resolv.conf alone rewritten: read again within 2 s" false
+fi
+check "(f) ... and DHCP hands out 192.0.2.55" contains "$(lease)" "dns=192.0.2.55"
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 lab_finish
