@@ -27,7 +27,10 @@
 #     (SLAAC in the namespace); the host's resolv.conf (pasta's own, bind-
 #     mounted in a private mount namespace), rewritten before the
 #     renumbering, is read again: DHCP hands out the new nameserver; so
-#     it is when resolv.conf alone changes (its inotify watch).
+#     it is when resolv.conf alone changes (its inotify watch);
+# (g) with the namespace's address fixed (-a), a UDP flow whose host
+#     address goes away is closed, so that the namespace's next datagram
+#     (same socket, same flow) goes out from the host's new address.
 . "$(dirname "$0")/lib.sh"
 lab_up
 DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -370,6 +373,65 @@ else
   check "(f) resolv.conf alone rewritten: read again within 2 s" false
 fi
 check "(f) ... and DHCP hands out 192.0.2.55" contains "$(lease)" "dns=192.0.2.55"
+kill "$PASTA_PID" 2>/dev/null
+wait_gone "$PASTA_PID" 5
+ip netns del "$TGT"
+
+# --- (g) a UDP flow from a host address that goes away -----------------------
+# The namespace's address is fixed (-a), so its flow keeps its key across
+# the host's renumbering: its host socket, connected from .5, must be
+# closed for the next datagram to go out from .6.
+ip netns add "$TGT"
+TAP=eth0
+ip netns exec "$HOST_NS" timeout "$(limit 30)" "$PASTA" --config-net -f -e -d \
+  -a 198.51.100.50 --netns "$TGT" >"$LAB_TMP/pasta.log" 2>&1 &
+PASTA_PID=$!
+LAB_PIDS+=("$PASTA_PID")
+check "(g) -a 198.51.100.50: the namespace has it" quietly within 5000 tap_has "inet 198.51.100.50/24"
+ip netns exec "$SERVER_NS" timeout "$(limit 30)" "$PY" "$DIR/udp_tool.py" echo 203.0.113.1 9003 25 >/dev/null 2>&1 &
+LAB_PIDS+=($!)
+cat >"$LAB_TMP/udp_client.py" <<'PY'
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("203.0.113.1", 9003))
+s.settimeout(0.2)
+def roundtrip(tag, budget):
+    end = time.monotonic() + budget
+    while time.monotonic() < end:
+        try:
+            s.send(tag)
+            if s.recv(100) == tag:
+                return True
+        except OSError:
+            pass
+    return False
+first = roundtrip(b"one", 5)
+open(sys.argv[1], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+t = time.monotonic()
+second = roundtrip(b"two", 2)
+print("before: %s; after: %s (%d ms)" % (first, second, (time.monotonic() - t) * 1000))
+PY
+rm -f "$LAB_TMP/started" "$LAB_TMP/go"
+ip netns exec "$TGT" timeout "$(limit 20)" "$PY" "$LAB_TMP/udp_client.py" \
+  "$LAB_TMP/started" "$LAB_TMP/go" >"$LAB_TMP/udp_out" 2>&1 &
+UDPC=$!
+LAB_PIDS+=("$UDPC")
+check "(g) a UDP exchange with the server is under way" quietly within 6000 test -e "$LAB_TMP/started"
+before=$(resyncs)
+H addr del 198.51.100.5/24 dev eth0
+H addr add 198.51.100.6/24 dev eth0
+H route replace default via 198.51.100.1
+resynced_g() { (($(resyncs) > before)); }
+check "(g) the host renumbered (.5 -> .6): pasta re-syncs" quietly within 2000 resynced_g
+sleep 0.3  # the debounce of a second notification, if any
+touch "$LAB_TMP/go"
+wait "$UDPC"
+out=$(cat "$LAB_TMP/udp_out")
+echo "   $out"
+check "(g) the same UDP socket gets its echo after the renumbering" \
+  contains "$out" "before: True; after: True"
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 lab_finish
