@@ -229,11 +229,14 @@ tap::Services BuildServices(const config::Config& cfg,
     if (std::find(unique.begin(), unique.end(), a) == unique.end())
       unique.push_back(a);
   dns = std::move(unique);
-  std::vector<std::string> search = cfg.search_disabled
-                                        ? std::vector<std::string>{}
-                                    : !cfg.search.empty() ? cfg.search
-                                    : host_dns            ? resolv.search
-                                                          : std::vector<std::string>{};
+  std::vector<std::string> search;
+  if (cfg.search_disabled) {
+    // -S none: no search list.
+  } else if (!cfg.search.empty()) {
+    search = cfg.search;
+  } else if (host_dns) {
+    search = resolv.search;
+  }
   const int mtu = cfg.mtu;
 
   const netlink::Address* a4 = FirstAddress(net.addrs, AF_INET);

@@ -140,9 +140,9 @@ absl::StatusOr<std::unique_ptr<Follow>> Follow::Start(
                    netlink::EventSocket::Open(
                        {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
                         RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}));
-  return std::unique_ptr<Follow>(
-      new Follow(std::move(tmpl), std::move(net), std::move(tap_name),
-                 strict_check, std::move(events)));
+  return std::unique_ptr<Follow>(new Follow(std::move(tmpl), std::move(net),
+                                            std::move(tap_name), strict_check,
+                                            std::move(events)));
 }
 
 void Follow::OnReadable(Instant now) {
@@ -304,9 +304,10 @@ void Follow::Resync(Run& run) {
         run.services.arp.has_value() && !cfg.ipv6_only,
         run.services.ndp.has_value() && !cfg.ipv4_only, tmpl, want, map);
     if (!(filter == run.neighbours->filter())) {
-      LOG_DEBUG("host: following the neighbours of interface %d (IPv4), %d "
-                "(IPv6)",
-                filter.ifindex4, filter.ifindex6);
+      LOG_DEBUG(
+          "host: following the neighbours of interface %d (IPv4), %d "
+          "(IPv6)",
+          filter.ifindex4, filter.ifindex6);
       run.neighbours->SetFilter(std::move(filter), *run.tap);
     }
   }

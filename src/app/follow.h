@@ -33,9 +33,10 @@
 // TCP connections whose host socket has an address of the template
 // interface that went away are reset both ways (they would hang until
 // their timeout), and UDP flows from it are closed (the namespace's next
-// datagram opens a flow from an address the host has); other flows go on. The neighbours followed
-// (app/neighbours.h) become those of the new template interfaces. Left as
-// at start-up: the tap's name (what a container expects).
+// datagram opens a flow from an address the host has); other flows go on.
+// The neighbours followed (app/neighbours.h) become those of the new
+// template interfaces. Left as at start-up: the tap's name (what a
+// container expects).
 #pragma once
 
 #include <cstdint>
@@ -106,8 +107,7 @@ class Follow {
 
  private:
   Follow(netlink::HostTemplate tmpl, netlink::TapConfig net,
-         std::string tap_name, bool strict_check,
-         netlink::EventSocket events);
+         std::string tap_name, bool strict_check, netlink::EventSocket events);
 
   netlink::HostTemplate tmpl_;
   netlink::TapConfig net_;

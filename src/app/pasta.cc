@@ -628,8 +628,7 @@ int Main(int argc, char* argv[]) {
       run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
-    SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, run.resolv,
-                        ic);
+    SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, run.resolv, ic);
     run.icmp = std::make_unique<icmp::IcmpFlows>(
         ic, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
     run.icmp->Probe();

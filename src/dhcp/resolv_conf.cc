@@ -97,8 +97,8 @@ ResolvConf ResolvConfFile::Read() const {
   std::string text;
   char buf[4096];
   while (text.size() < kMaxFile) {
-    const ssize_t n = pread(fd_.get(), buf, sizeof(buf),
-                            static_cast<off_t>(text.size()));
+    const ssize_t n =
+        pread(fd_.get(), buf, sizeof(buf), static_cast<off_t>(text.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       LOG_DEBUG("dhcp: cannot read %s: %s", path_, std::strerror(errno));

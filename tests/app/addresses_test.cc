@@ -57,8 +57,8 @@ Built Build(const config::Config& cfg, netlink::HostTemplate tmpl) {
   EXPECT_TRUE(net.ok()) << net.status();
   if (net.ok()) b.net = *net;
   b.services = BuildServices(cfg, b.tmpl, b.net, dhcp::ResolvConf{});
-  b.map = AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac,
-                        dhcp::ResolvConf{});
+  b.map =
+      AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac, dhcp::ResolvConf{});
   return b;
 }
 
@@ -99,10 +99,10 @@ TEST(LocalMode, BothFamiliesWithoutTemplate) {
   EXPECT_EQ(b.map.ns4, Ip("169.254.2.1"));
   EXPECT_EQ(b.map.ns6.family, AF_UNSPEC);  // until the tap's LL is known
   b.net.ns_link_local6 = Ip("fe80::1234");
-  EXPECT_EQ(AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac,
-                          dhcp::ResolvConf{})
-                .ns6,
-            Ip("fe80::1234"));
+  EXPECT_EQ(
+      AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac, dhcp::ResolvConf{})
+          .ns6,
+      Ip("fe80::1234"));
 }
 
 TEST(LocalMode, OnlyTheFamilyWithoutTemplate) {

@@ -75,11 +75,11 @@ TEST(DescribeResolvChange, SameIsSilent) {
 }
 
 TEST(DescribeResolvChange, Nameservers) {
-  EXPECT_EQ(DescribeResolvChange(Resolv({"192.0.2.1"}, {"a.test"}),
-                                 Resolv({"192.0.2.2", "2001:db8::53"},
-                                        {"a.test"})),
-            "resolv.conf: nameservers 192.0.2.2, 2001:db8::53 (were "
-            "192.0.2.1)");
+  EXPECT_EQ(
+      DescribeResolvChange(Resolv({"192.0.2.1"}, {"a.test"}),
+                           Resolv({"192.0.2.2", "2001:db8::53"}, {"a.test"})),
+      "resolv.conf: nameservers 192.0.2.2, 2001:db8::53 (were "
+      "192.0.2.1)");
   EXPECT_EQ(DescribeResolvChange(Resolv({"192.0.2.1"}, {}), Resolv({}, {})),
             "resolv.conf: nameservers none (were 192.0.2.1)");
 }

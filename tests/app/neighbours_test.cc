@@ -114,10 +114,9 @@ TEST(NeighbourFilterFor, FollowsTheTemplateInterfaces) {
   NeighbourFilter f = NeighbourFilterFor(true, true, tmpl, net, map);
   EXPECT_EQ(f.ifindex4, 3);
   EXPECT_EQ(f.ifindex6, 4);
-  EXPECT_EQ(f.excluded,
-            (std::vector<IpAddr>{*ParseIp("198.51.100.1"),
-                                 *ParseIp("203.0.113.77"),
-                                 *ParseIp("198.51.100.2")}));
+  EXPECT_EQ(f.excluded, (std::vector<IpAddr>{*ParseIp("198.51.100.1"),
+                                             *ParseIp("203.0.113.77"),
+                                             *ParseIp("198.51.100.2")}));
 
   // The default route moved to interface 7: its neighbours, not 3's.
   tmpl.v4 = Template(7, "192.0.2.2", false);

@@ -135,7 +135,8 @@ TEST(ResolvConfFileTest, SeesAFileRewrittenInPlaceThroughALink) {
   EXPECT_EQ(Servers(f.Read()), Strings{"192.0.2.1"});
   EXPECT_FALSE(f.replaced());
   // In place, longer and then shorter: read from the start each time.
-  Rewrite(file, "nameserver 192.0.2.2\nnameserver 2001:db8::53\nsearch a.test\n");
+  Rewrite(file,
+          "nameserver 192.0.2.2\nnameserver 2001:db8::53\nsearch a.test\n");
   EXPECT_EQ(Servers(f.Read()), (Strings{"192.0.2.2", "2001:db8::53"}));
   EXPECT_EQ(f.Read().search, Strings{"a.test"});
   Rewrite(file, "nameserver 192.0.2.3\n");
