@@ -189,7 +189,7 @@ bool Ipv6SocketsWork() {
 tap::Services BuildServices(const config::Config& cfg,
                             const netlink::HostTemplate& tmpl,
                             const netlink::TapConfig& net,
-                            const dhcp::ResolvConf* given) {
+                            const dhcp::ResolvConf& resolv) {
   tap::Services s;
   if (cfg.our_mac) {
     s.our_mac = *cfg.our_mac;
@@ -200,9 +200,8 @@ tap::Services BuildServices(const config::Config& cfg,
   } else {
     s.our_mac = MacAddr{{0x9a, 0x55, 0x9a, 0x55, 0x9a, 0x55}};
   }
-  dhcp::ResolvConf resolv;
-  if (cfg.dns.empty() && !cfg.dns_disabled)
-    resolv = given != nullptr ? *given : dhcp::ReadResolvConf();
+  // The host's resolv.conf counts only without -D (nor -D none).
+  const bool host_dns = cfg.dns.empty() && !cfg.dns_disabled;
   std::vector<IpAddr> dns = cfg.dns_disabled   ? std::vector<IpAddr>{}
                             : !cfg.dns.empty() ? cfg.dns
                                                : resolv.nameservers;
@@ -230,10 +229,14 @@ tap::Services BuildServices(const config::Config& cfg,
     if (std::find(unique.begin(), unique.end(), a) == unique.end())
       unique.push_back(a);
   dns = std::move(unique);
-  std::vector<std::string> search = cfg.search_disabled
-                                        ? std::vector<std::string>{}
-                                    : !cfg.search.empty() ? cfg.search
-                                                          : resolv.search;
+  std::vector<std::string> search;
+  if (cfg.search_disabled) {
+    // -S none: no search list.
+  } else if (!cfg.search.empty()) {
+    search = cfg.search;
+  } else if (host_dns) {
+    search = resolv.search;
+  }
   const int mtu = cfg.mtu;
 
   const netlink::Address* a4 = FirstAddress(net.addrs, AF_INET);
@@ -307,10 +310,8 @@ flow::AddressMap AddressMapFor(const config::Config& cfg,
                                const netlink::HostTemplate& tmpl,
                                const netlink::TapConfig& net,
                                const MacAddr& our_mac,
-                               const dhcp::ResolvConf* given) {
+                               const dhcp::ResolvConf& resolv) {
   flow::AddressMap m;
-  const dhcp::ResolvConf resolv =
-      given != nullptr ? *given : dhcp::ReadResolvConf();
   m.map_host4 = MapHostAddress(cfg, net, AF_INET);
   m.map_host6 = MapHostAddress(cfg, net, AF_INET6);
   // A host peer at the namespace's own address is shown as us.

@@ -52,37 +52,37 @@ netlink::Overrides OverridesFor(const config::Config& cfg);
 // gets (or would get, without --config-net), DNS from -D/-S or the host's
 // resolv.conf, as upstream. A nameserver on the host's loopback (or at the
 // gateway's address) is handed out as the address standing for the host's
-// loopback, where DNS reaches it (see AddressMapFor). `given`: the host's
-// resolv.conf as read (tests); nullptr reads /etc/resolv.conf.
+// loopback, where DNS reaches it (see AddressMapFor). `resolv`: the host's
+// resolv.conf, read once by the caller (start-up, a re-sync).
 tap::Services BuildServices(const config::Config& cfg,
                             const netlink::HostTemplate& tmpl,
                             const netlink::TapConfig& net,
-                            const dhcp::ResolvConf* given = nullptr);
+                            const dhcp::ResolvConf& resolv);
 
 // The destination mapping TCP uses (the same fields as SetCommonFlowConfig
 // fills for ICMP and UDP, and DNS forwarding): --dns-forward, else DNS to
 // the address standing for the host's loopback goes to the host's resolver
-// that BuildServices handed out there. `given` as for BuildServices.
+// that BuildServices handed out there. `resolv` as for BuildServices.
 flow::AddressMap AddressMapFor(const config::Config& cfg,
                                const netlink::HostTemplate& tmpl,
                                const netlink::TapConfig& net,
                                const MacAddr& our_mac,
-                               const dhcp::ResolvConf* given = nullptr);
+                               const dhcp::ResolvConf& resolv);
 
 // The outbound sockets' source address and device (-o, --outbound-if4/6).
 flow::Outbound OutboundFor(const config::Config& cfg);
 
 // What ICMP, UDP and TCP flows share: families, our MAC, the address
-// mapping.
+// mapping (`resolv` as for BuildServices).
 template <typename FlowConfig>
 void SetCommonFlowConfig(const config::Config& cfg,
                          const netlink::HostTemplate& tmpl,
                          const netlink::TapConfig& net, const MacAddr& our_mac,
-                         FlowConfig& out) {
+                         const dhcp::ResolvConf& resolv, FlowConfig& out) {
   out.enabled4 = !cfg.ipv6_only;
   out.enabled6 = !cfg.ipv4_only;
   out.our_mac = our_mac;
-  out.map = AddressMapFor(cfg, tmpl, net, our_mac);
+  out.map = AddressMapFor(cfg, tmpl, net, our_mac, resolv);
 }
 
 }  // namespace pasta::app

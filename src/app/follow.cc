@@ -1,7 +1,9 @@
 #include "app/follow.h"
 
 #include <linux/rtnetlink.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "app/addresses.h"
+#include "app/neighbours.h"
 #include "app/run.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -99,26 +102,47 @@ std::string DescribeHostChange(int family, const netlink::FamilyTemplate* was,
                       "; namespace: ", ns_b);
 }
 
+std::string DescribeResolvChange(const dhcp::ResolvConf& was,
+                                 const dhcp::ResolvConf& now) {
+  if (was == now) return "";
+  auto servers = [](const std::vector<IpAddr>& list) {
+    if (list.empty()) return std::string("none");
+    return absl::StrJoin(list, ", ", [](std::string* out, const IpAddr& a) {
+      out->append(FormatIp(a));
+    });
+  };
+  auto domains = [](const std::vector<std::string>& list) {
+    return list.empty() ? std::string("none") : absl::StrJoin(list, " ");
+  };
+  std::vector<std::string> parts;
+  if (was.nameservers != now.nameservers)
+    parts.push_back(absl::StrCat("nameservers ", servers(now.nameservers),
+                                 " (were ", servers(was.nameservers), ")"));
+  if (was.search != now.search)
+    parts.push_back(absl::StrCat("search ", domains(now.search), " (was ",
+                                 domains(was.search), ")"));
+  return absl::StrCat("resolv.conf: ", absl::StrJoin(parts, ", "));
+}
+
 Follow::Follow(netlink::HostTemplate tmpl, netlink::TapConfig net,
-               std::string tap_name, dhcp::ResolvConf resolv, bool strict_check,
+               std::string tap_name, bool strict_check,
                netlink::EventSocket events)
     : tmpl_(std::move(tmpl)),
       net_(std::move(net)),
       tap_name_(std::move(tap_name)),
-      resolv_(std::move(resolv)),
       strict_check_(strict_check),
       events_(std::move(events)) {}
 
 absl::StatusOr<std::unique_ptr<Follow>> Follow::Start(
     netlink::HostTemplate tmpl, netlink::TapConfig net, std::string tap_name,
-    dhcp::ResolvConf resolv, bool strict_check) {
+    bool strict_check) {
   ASSIGN_OR_RETURN(netlink::EventSocket events,
                    netlink::EventSocket::Open(
                        {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
                         RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}));
-  return std::unique_ptr<Follow>(
-      new Follow(std::move(tmpl), std::move(net), std::move(tap_name),
-                 std::move(resolv), strict_check, std::move(events)));
+  return std::unique_ptr<Follow>(new Follow(std::move(tmpl), std::move(net),
+                                            std::move(tap_name), strict_check,
+                                            std::move(events)));
 }
 
 void Follow::OnReadable(Instant now) {
@@ -135,8 +159,28 @@ void Follow::OnReadable(Instant now) {
     return;
   }
   if (seen == 0) return;
+  Arm(now);
+}
+
+void Follow::Arm(Instant now) {
   if (first_.is_never()) first_ = now;
   deadline_ = Earlier(now + kSettle, first_ + kMaxDelay);
+}
+
+void Follow::OnResolvChanged(Instant now) {
+  // What changed is read again as a whole: the events only say when.
+  alignas(inotify_event) char buf[4096];
+  bool seen = false;
+  for (;;) {
+    const ssize_t n = read(resolv_watch_.get(), buf, sizeof(buf));
+    if (n > 0) {
+      seen = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  if (seen) Arm(now);
 }
 
 void Follow::Resync(Run& run) {
@@ -176,11 +220,23 @@ void Follow::Resync(Run& run) {
   }
   for (const netlink::TapChange& c : changes)
     LOG_TRACE("host: namespace: %s", netlink::FormatTapChange(c));
+  // The resolvers, as the file kept open says now.
+  dhcp::ResolvConf resolv = run.resolv_file.Read();
+  if (!said_replaced_ && run.resolv_file.replaced()) {
+    said_replaced_ = true;
+    LOG_DEBUG(
+        "host: resolv.conf was replaced by another file, which the sandbox "
+        "cannot open: DNS stays as last read");
+  }
+  const std::string resolv_line = DescribeResolvChange(run.resolv, resolv);
+  if (!resolv_line.empty()) LOG_DEBUG("host: %s", resolv_line);
+  run.resolv = std::move(resolv);
 
   // Connections from an address the host no longer has would hang until
   // their timeout: reset them now, before the namespace loses its copy of
-  // the address (the RST must still reach its socket).
-  if (run.tcp) {
+  // the address (the RST must still reach its socket). UDP flows from it
+  // are closed: the next datagram opens a flow from an address it has.
+  if (run.tcp || run.udp) {
     std::vector<IpAddr> gone;
     for (const int family : {AF_INET, AF_INET6}) {
       const netlink::FamilyTemplate* was = Of(tmpl_, family);
@@ -195,10 +251,14 @@ void Follow::Resync(Run& run) {
         if (!kept) gone.push_back(a.addr);
       }
     }
-    const size_t reset = run.tcp->ResetFlowsFrom(gone);
+    const size_t reset = run.tcp ? run.tcp->ResetFlowsFrom(gone) : 0;
     if (reset > 0)
       LOG_DEBUG("host: %zu connections from addresses it no longer has reset",
                 reset);
+    const size_t closed = run.udp ? run.udp->CloseFlowsFrom(gone) : 0;
+    if (closed > 0)
+      LOG_DEBUG("host: %zu UDP flows from addresses it no longer has closed",
+                closed);
   }
   if (cfg.config_net && !changes.empty() && !cfg.splice_only) {
     const std::string ifname = tap_name_;
@@ -212,30 +272,49 @@ void Follow::Resync(Run& run) {
   }
 
   // What the services and flows read from now on.
-  tap::Services services = BuildServices(cfg, tmpl, want, &resolv_);
+  tap::Services services = BuildServices(cfg, tmpl, want, run.resolv);
   services.our_mac = run.services.our_mac;
-  if (services.arp && run.services.arp)
-    services.arp->neighbours = run.services.arp->neighbours;
-  if (services.ndp && run.services.ndp)
-    services.ndp->neighbours = run.services.ndp->neighbours;
+  const ndp::NeighbourTable* table =
+      run.neighbours ? &run.neighbours->table() : nullptr;
+  if (services.arp) services.arp->neighbours = table;
+  if (services.ndp) services.ndp->neighbours = table;
   bool prefixes_changed = false;
+  bool ra_dns_changed = false;
   if (services.ndp && run.services.ndp) {
     const std::vector<ndp::Prefix>& p = services.ndp->prefixes;
     const std::vector<ndp::Prefix>& q = run.services.ndp->prefixes;
     prefixes_changed = p.size() != q.size();
     for (size_t i = 0; !prefixes_changed && i < p.size(); ++i)
       prefixes_changed = !(p[i].prefix == q[i].prefix) || p[i].len != q[i].len;
+    ra_dns_changed = services.ndp->rdnss != run.services.ndp->rdnss ||
+                     services.ndp->dnssl != run.services.ndp->dnssl;
   }
   run.services = std::move(services);
   const flow::AddressMap map =
-      AddressMapFor(cfg, tmpl, want, run.services.our_mac, &resolv_);
+      AddressMapFor(cfg, tmpl, want, run.services.our_mac, run.resolv);
   const IpAddr ns4 = cfg.splice_only ? IpAddr{} : map.ns4;
   const IpAddr ns6 = cfg.splice_only ? IpAddr{} : map.ns6;
   if (run.tcp) run.tcp->set_addresses(map, ns4, ns6);
   if (run.udp) run.udp->set_addresses(map, ns4, ns6);
   if (run.icmp) run.icmp->set_map(map);
-  if (prefixes_changed && run.tap && run.tap->sends_router_adverts()) {
-    LOG_DEBUG("host: IPv6 prefix changed, sending a router advertisement");
+  // The neighbours of the new template interfaces, and the addresses that
+  // stay ours now.
+  if (run.neighbours && run.tap) {
+    NeighbourFilter filter = NeighbourFilterFor(
+        run.services.arp.has_value() && !cfg.ipv6_only,
+        run.services.ndp.has_value() && !cfg.ipv4_only, tmpl, want, map);
+    if (!(filter == run.neighbours->filter())) {
+      LOG_DEBUG(
+          "host: following the neighbours of interface %d (IPv4), %d "
+          "(IPv6)",
+          filter.ifindex4, filter.ifindex6);
+      run.neighbours->SetFilter(std::move(filter), *run.tap);
+    }
+  }
+  if ((prefixes_changed || ra_dns_changed) && run.tap &&
+      run.tap->sends_router_adverts()) {
+    LOG_DEBUG("host: IPv6 %s changed, sending a router advertisement",
+              prefixes_changed ? "prefix" : "DNS");
     run.tap->SendRouterAdvert();
   }
   tmpl_ = tmpl;
@@ -246,7 +325,7 @@ void StartFollowing(Run& run, const netlink::HostTemplate& tmpl,
                     const netlink::TapConfig& net, const std::string& tap_name,
                     bool strict_check) {
   absl::StatusOr<std::unique_ptr<Follow>> f =
-      Follow::Start(tmpl, net, tap_name, dhcp::ReadResolvConf(), strict_check);
+      Follow::Start(tmpl, net, tap_name, strict_check);
   if (!f.ok()) {
     LOG_WARN("host: %s: the namespace keeps the host's network of start-up",
              std::string(f.status().message()));
@@ -262,8 +341,29 @@ void StartFollowing(Run& run, const netlink::HostTemplate& tmpl,
         std::strerror(err));
     return;
   }
+  // resolv.conf: the file its links lead to now, the one kept open.
+  UniqueFd watch(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  int watch_err = watch.valid() ? 0 : errno;
+  if (watch_err == 0 &&
+      inotify_add_watch(watch.get(), "/etc/resolv.conf",
+                        IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF |
+                            IN_DELETE_SELF) < 0)
+    watch_err = errno;
+  if (watch_err == 0)
+    watch_err = loop::EpollAdd(
+        run.epoll.get(),
+        loop::Ref{loop::Kind::kNetlinkEvents, kFollowResolvIndex, watch.get()},
+        EPOLLIN);
+  if (watch_err == 0) {
+    (*f)->set_resolv_watch(std::move(watch));
+  } else {
+    LOG_DEBUG(
+        "host: no watch on resolv.conf (%s): read again when the network "
+        "changes",
+        std::strerror(watch_err));
+  }
   run.follow = std::move(*f);
-  LOG_DEBUG("host: following its links, addresses and routes");
+  LOG_DEBUG("host: following its links, addresses, routes and resolv.conf");
 }
 
 }  // namespace pasta::app

@@ -312,6 +312,8 @@ int Loop(Run& run) {
         case Kind::kNetlinkEvents:
           if (ref.index == kFollowIndex) {
             if (run.follow) run.follow->OnReadable(now);
+          } else if (ref.index == kFollowResolvIndex) {
+            if (run.follow) run.follow->OnResolvChanged(now);
           } else if (run.neighbours) {
             run.neighbours->OnReadable(*run.tap);
           }

@@ -122,22 +122,43 @@ void Neighbours::OnReadable(tap::Tap& tap) {
     LOG_WARN("neighbours: %s", std::string(st.message()));
 }
 
+NeighbourFilter NeighbourFilterFor(bool arp, bool ndp,
+                                   const netlink::HostTemplate& tmpl,
+                                   const netlink::TapConfig& net,
+                                   const flow::AddressMap& map) {
+  NeighbourFilter filter;
+  if (arp && tmpl.v4 && !tmpl.v4->local) filter.ifindex4 = tmpl.v4->link.index;
+  if (ndp && tmpl.v6 && !tmpl.v6->local) filter.ifindex6 = tmpl.v6->link.index;
+  if (filter.ifindex4 == 0 && filter.ifindex6 == 0) return filter;
+  for (const IpAddr* a :
+       {&map.ns4, &map.ns6, &map.map_host4, &map.map_host6, &map.map_guest4,
+        &map.map_guest6, &map.guest_host4, &map.guest_host6}) {
+    if (a->family != AF_UNSPEC) filter.excluded.push_back(*a);
+  }
+  for (const netlink::Address& a : net.addrs) filter.excluded.push_back(a.addr);
+  return filter;
+}
+
+void Neighbours::SetFilter(NeighbourFilter filter, tap::Tap& tap) {
+  if (filter == filter_) return;
+  filter_ = std::move(filter);
+  if (absl::Status st = Dump(&tap); !st.ok()) {
+    LOG_WARN("neighbours: %s", std::string(st.message()));
+    table_->Clear();
+  }
+}
+
 void StartNeighbours(Run& run, const netlink::HostTemplate& tmpl,
                      const netlink::TapConfig& net, bool strict_check) {
   const bool arp = run.services.arp.has_value() && !run.cfg.ipv6_only;
   const bool ndp = run.services.ndp.has_value() && !run.cfg.ipv4_only;
-  NeighbourFilter filter;
-  if (arp && tmpl.v4 && !tmpl.v4->local) filter.ifindex4 = tmpl.v4->link.index;
-  if (ndp && tmpl.v6 && !tmpl.v6->local) filter.ifindex6 = tmpl.v6->link.index;
-  if (filter.ifindex4 == 0 && filter.ifindex6 == 0) return;
-  const flow::AddressMap m =
-      AddressMapFor(run.cfg, tmpl, net, run.services.our_mac);
-  for (const IpAddr* a :
-       {&m.ns4, &m.ns6, &m.map_host4, &m.map_host6, &m.map_guest4,
-        &m.map_guest6, &m.guest_host4, &m.guest_host6}) {
-    if (a->family != AF_UNSPEC) filter.excluded.push_back(*a);
-  }
-  for (const netlink::Address& a : net.addrs) filter.excluded.push_back(a.addr);
+  NeighbourFilter filter = NeighbourFilterFor(
+      arp, ndp, tmpl, net,
+      AddressMapFor(run.cfg, tmpl, net, run.services.our_mac, run.resolv));
+  // Following the host, a template interface may come later.
+  if (filter.ifindex4 == 0 && filter.ifindex6 == 0 &&
+      !(run.cfg.follow_host && (arp || ndp)))
+    return;
 
   absl::StatusOr<std::unique_ptr<Neighbours>> n =
       Neighbours::Start(std::move(filter), strict_check);

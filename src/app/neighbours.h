@@ -20,9 +20,11 @@
 // loopback, by default the gateway) and --map-guest-addr, as well as
 // loopback, unspecified and multicast addresses.
 //
-// The event socket (netlink::EventSocket) is generic: following the host's
-// links, addresses and routes later means joining more groups on it and
-// giving the other message types to their own consumers here.
+// Following the host (app/follow.h), a re-sync hands the filter of the new
+// template interfaces and addresses to SetFilter(), which reads the tables
+// again: the namespace then sees the new interface's neighbours. With
+// following on, the socket is opened even when no family has a host
+// interface at start-up (local mode), so that going online later finds it.
 #pragma once
 
 #include <memory>
@@ -30,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/net_types.h"
+#include "flow/addr_map.h"
 #include "ndp/neighbours.h"
 #include "netlink/events.h"
 #include "netlink/netlink.h"
@@ -47,7 +50,17 @@ struct NeighbourFilter {
   int ifindex4 = 0;  // template interface for IPv4; 0: IPv4 not followed
   int ifindex6 = 0;
   std::vector<IpAddr> excluded;  // addresses that stay ours (see above)
+  bool operator==(const NeighbourFilter&) const = default;
 };
+
+// The filter for the template `tmpl` (families with a host interface, not
+// local mode, where `arp` or `ndp` is answered), the tap's set-up `net` and
+// the address mapping `map` (its addresses that stay ours). Pure;
+// allocates.
+NeighbourFilter NeighbourFilterFor(bool arp, bool ndp,
+                                   const netlink::HostTemplate& tmpl,
+                                   const netlink::TapConfig& net,
+                                   const flow::AddressMap& map);
 
 // Applies one neighbour message to `table`. Returns the change: kAdded or
 // kChanged when the namespace should be told (the MAC is then the entry's,
@@ -66,6 +79,13 @@ class Neighbours {
 
   int fd() const { return events_.fd(); }
   const ndp::NeighbourTable& table() const { return *table_; }
+  const NeighbourFilter& filter() const { return filter_; }
+
+  // Follows `filter` from now on: the tables are read again (a new or
+  // changed entry is announced through `tap`); nothing happens if it is
+  // the same. On a failed dump the table stays empty until the next
+  // notification. Allocates; blocks on netlink.
+  void SetFilter(NeighbourFilter filter, tap::Tap& tap);
 
   // Reads the pending notifications, updates the table and announces
   // changes through `tap`. Does not allocate (unless a lost notification
@@ -87,9 +107,10 @@ class Neighbours {
 
 // Start-up: follows the neighbours of the host's template interfaces
 // (families with a host interface, not local mode) if ARP or NDP is
-// answered, registers the socket in the loop and points the responders at
-// the table. A failure is one warning line: pasta then answers every
-// address with its own MAC, as before.
+// answered (with following on, also with none: see above), registers the
+// socket in the loop and points the responders at the table. A failure is
+// one warning line: pasta then answers every address with its own MAC, as
+// before.
 void StartNeighbours(Run& run, const netlink::HostTemplate& tmpl,
                      const netlink::TapConfig& net, bool strict_check);
 

@@ -262,7 +262,7 @@ absl::Status SetUpUdp(Run& run, const netlink::HostTemplate& tmpl,
                       const netlink::TapConfig& net) {
   const config::Config& cfg = run.cfg;
   udp::UdpConfig uc;
-  SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, uc);
+  SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, run.resolv, uc);
   uc.out = OutboundFor(cfg);
   // The namespace's first address per family, as the address map has it.
   uc.ns_addr4 = uc.map.ns4;
@@ -323,7 +323,7 @@ absl::Status SetUpTcp(Run& run, const netlink::HostTemplate& tmpl,
                       const netlink::TapConfig& net) {
   const config::Config& cfg = run.cfg;
   tcp::TcpConfig tc;
-  SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, tc);
+  SetCommonFlowConfig(cfg, tmpl, net, run.services.our_mac, run.resolv, tc);
   // The namespace's first address per family, as the address map has it.
   tc.ns_addr4 = tc.map.ns4;
   tc.ns_addr6 = tc.map.ns6;
@@ -560,7 +560,10 @@ int Main(int argc, char* argv[]) {
                 cfg.netns_only ? " (network only)" : "");
       break;
   }
-  run.services = BuildServices(cfg, *tmpl, net);
+  // The host's resolv.conf: read once, kept open for re-syncs.
+  run.resolv_file = dhcp::ResolvConfFile::Open();
+  run.resolv = run.resolv_file.Read();
+  run.services = BuildServices(cfg, *tmpl, net, run.resolv);
   if (!cfg.pcap_file.empty()) {
     absl::StatusOr<std::unique_ptr<pcap::PcapWriter>> w =
         pcap::PcapWriter::Open(cfg.pcap_file);
@@ -587,7 +590,7 @@ int Main(int argc, char* argv[]) {
     parsed->ipv4_only = true;
     tmpl->v6.reset();
     net = FamilyPart(net, AF_INET);
-    run.services = BuildServices(cfg, *tmpl, net);
+    run.services = BuildServices(cfg, *tmpl, net, run.resolv);
   }
   if (!ns_status.ok()) {
     // A spawned child sees its go pipe close and exits; the tap (not
@@ -625,7 +628,7 @@ int Main(int argc, char* argv[]) {
       run.epoll.get(), tmpl->v6 ? tmpl->v6->link.index : 0);
   if (!cfg.no_icmp) {
     icmp::IcmpConfig ic;
-    SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, ic);
+    SetCommonFlowConfig(cfg, *tmpl, net, run.services.our_mac, run.resolv, ic);
     run.icmp = std::make_unique<icmp::IcmpFlows>(
         ic, run.sys.get(), &*run.tap, flow::RandomSipKey(), &run.flows);
     run.icmp->Probe();

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "control/live_rules.h"
 #include "control/server.h"
+#include "dhcp/resolv_conf.h"
 #include "flow/flow_table.h"
 #include "flow/siphash.h"
 #include "fwd/auto_scan.h"
@@ -107,6 +108,10 @@ struct Run {
   // destroyed after them).
   flow::FlowTable flows{flow::RandomSipKey(), flow::kMaxFlows, kIndexedFlows};
   tap::Services services;
+  // The host's resolv.conf: read once at start-up (resolv), kept open
+  // (resolv_file) for a re-sync to read again (app/follow.h).
+  dhcp::ResolvConfFile resolv_file;
+  dhcp::ResolvConf resolv;
   std::unique_ptr<pcap::PcapWriter> pcap;
   // The socket seam of every handler (before them: destroyed after them).
   std::unique_ptr<sock::SystemSys> sys;

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -66,24 +68,55 @@ ResolvConf ParseResolvConf(std::string_view text) {
 }
 
 ResolvConf ReadResolvConf(const std::string& path) {
-  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
+  return ResolvConfFile::Open(path).Read();
+}
+
+ResolvConfFile ResolvConfFile::Open(const std::string& path) {
+  ResolvConfFile f;
+  f.path_ = path;
+  f.fd_.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f.fd_.valid()) {
     LOG_DEBUG("dhcp: cannot open %s: %s", path, std::strerror(errno));
-    return {};
+    return f;
   }
+  // The directory of the file the links lead to, for replaced().
+  char* real = realpath(path.c_str(), nullptr);
+  if (real == nullptr) return f;
+  const std::string target(real);
+  free(real);  // realpath() allocated it
+  const size_t slash = target.rfind('/');
+  if (slash == std::string::npos) return f;
+  const std::string dir = slash == 0 ? "/" : target.substr(0, slash);
+  f.dir_.reset(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  f.name_ = target.substr(slash + 1);
+  return f;
+}
+
+ResolvConf ResolvConfFile::Read() const {
+  if (!fd_.valid()) return {};
   std::string text;
   char buf[4096];
   while (text.size() < kMaxFile) {
-    const ssize_t n = read(fd.get(), buf, sizeof(buf));
+    const ssize_t n =
+        pread(fd_.get(), buf, sizeof(buf), static_cast<off_t>(text.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      LOG_DEBUG("dhcp: cannot read %s: %s", path, std::strerror(errno));
+      LOG_DEBUG("dhcp: cannot read %s: %s", path_, std::strerror(errno));
       return {};
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
   }
   return ParseResolvConf(text);
+}
+
+bool ResolvConfFile::replaced() const {
+  if (!fd_.valid() || !dir_.valid()) return false;
+  struct stat kept {};
+  struct stat now {};
+  if (fstat(fd_.get(), &kept) != 0) return false;
+  if (fstatat(dir_.get(), name_.c_str(), &now, 0) != 0) return true;
+  return kept.st_dev != now.st_dev || kept.st_ino != now.st_ino;
 }
 
 }  // namespace pasta::dhcp

@@ -655,6 +655,29 @@ void UdpFlows::Free(uint32_t slot) {
   if (f.listener < 0) sys_->Close(f.fd);  // listeners stay open
 }
 
+size_t UdpFlows::CloseFlowsFrom(const std::vector<IpAddr>& gone) {
+  if (gone.empty()) return 0;
+  size_t n = 0;
+  for (const uint32_t slot : flows_.in_use()) {
+    const Flow& f = flows_[slot];
+    if (flows_.Closing(slot) || f.listener >= 0 || f.fd < 0) continue;
+    int family = 0;
+    uint8_t addr[16] = {};
+    if (!sys_->LocalAddress(f.fd, &family, addr).ok()) continue;
+    const size_t len = family == AF_INET ? 4 : 16;
+    for (const IpAddr& g : gone) {
+      if (g.family != family || std::memcmp(g.bytes.data(), addr, len) != 0)
+        continue;
+      LOG_TRACE("%s: host address gone, closed", flow::FormatFlow(f.hdr));
+      Close(slot);
+      ++counters_.closed_addr_gone;
+      ++n;
+      break;
+    }
+  }
+  return n;
+}
+
 void UdpFlows::Expire(Instant now) {
   next_deadline_ =
       flow::ExpireIdle(flows_, now, kIdleTimeout, [this](uint32_t s) {

@@ -103,6 +103,7 @@ struct Counters {
   uint64_t dropped_no_ns_addr = 0;  // inbound, no namespace address
   uint64_t icmp_relayed = 0;        // ICMP errors sent to the namespace
   uint64_t expired = 0;
+  uint64_t closed_addr_gone = 0;  // their host source address went away
 };
 
 class UdpFlows {
@@ -158,6 +159,13 @@ class UdpFlows {
 
   // Closes flows idle for kIdleTimeout. Costs a scan of the table.
   void Expire(Instant now);
+
+  // Closes the outbound flows whose own socket's local address is one of
+  // `gone` (the host no longer has it: following the host, app/follow.h),
+  // rather than leaving them to expire; the namespace's next datagram
+  // opens a new flow from an address the host has. Flows on a listener's
+  // socket are left alone. Returns how many; a getsockname() per flow.
+  size_t CloseFlowsFrom(const std::vector<IpAddr>& gone);
   // Frees the flows closed so far (every kind in the table, see
   // flow::FlowTable::Reap): for a UdpFlows on its own table (tests).
   void Reap() { flows_.Reap(); }

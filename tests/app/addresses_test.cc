@@ -56,8 +56,9 @@ Built Build(const config::Config& cfg, netlink::HostTemplate tmpl) {
       tmpl, netlink::Overrides{}, tmpl.v4.has_value(), tmpl.v6.has_value());
   EXPECT_TRUE(net.ok()) << net.status();
   if (net.ok()) b.net = *net;
-  b.services = BuildServices(cfg, b.tmpl, b.net);
-  b.map = AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac);
+  b.services = BuildServices(cfg, b.tmpl, b.net, dhcp::ResolvConf{});
+  b.map =
+      AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac, dhcp::ResolvConf{});
   return b;
 }
 
@@ -98,8 +99,10 @@ TEST(LocalMode, BothFamiliesWithoutTemplate) {
   EXPECT_EQ(b.map.ns4, Ip("169.254.2.1"));
   EXPECT_EQ(b.map.ns6.family, AF_UNSPEC);  // until the tap's LL is known
   b.net.ns_link_local6 = Ip("fe80::1234");
-  EXPECT_EQ(AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac).ns6,
-            Ip("fe80::1234"));
+  EXPECT_EQ(
+      AddressMapFor(cfg, b.tmpl, b.net, b.services.our_mac, dhcp::ResolvConf{})
+          .ns6,
+      Ip("fe80::1234"));
 }
 
 TEST(LocalMode, OnlyTheFamilyWithoutTemplate) {
@@ -158,10 +161,10 @@ TEST(LocalModeDns, LoopbackResolverIsHandedOutAsTheGateway) {
   ASSERT_TRUE(net.ok());
   dhcp::ResolvConf resolv;
   resolv.nameservers = {Ip("127.0.0.53"), Ip("::1"), Ip("192.0.2.53")};
-  const tap::Services s = BuildServices(cfg, tmpl, *net, &resolv);
+  const tap::Services s = BuildServices(cfg, tmpl, *net, resolv);
   ASSERT_TRUE(s.dhcp4.has_value());
   EXPECT_THAT(s.dhcp4->dns, ElementsAre(Ip("169.254.2.2"), Ip("192.0.2.53")));
-  const flow::AddressMap m = AddressMapFor(cfg, tmpl, *net, s.our_mac, &resolv);
+  const flow::AddressMap m = AddressMapFor(cfg, tmpl, *net, s.our_mac, resolv);
   EXPECT_EQ(m.dns_forward4, Ip("169.254.2.2"));
   EXPECT_EQ(m.dns_target4, Ip("127.0.0.53"));
   EXPECT_EQ(m.dns_forward6, Ip("fe80::1"));
@@ -170,22 +173,22 @@ TEST(LocalModeDns, LoopbackResolverIsHandedOutAsTheGateway) {
   // Nothing stands for the host's loopback: the loopback resolver is left
   // out, as before.
   cfg.no_map_gw = true;
-  const tap::Services off = BuildServices(cfg, tmpl, *net, &resolv);
+  const tap::Services off = BuildServices(cfg, tmpl, *net, resolv);
   ASSERT_TRUE(off.dhcp4.has_value());
   EXPECT_THAT(off.dhcp4->dns, ElementsAre(Ip("192.0.2.53")));
   const flow::AddressMap none =
-      AddressMapFor(cfg, tmpl, *net, off.our_mac, &resolv);
+      AddressMapFor(cfg, tmpl, *net, off.our_mac, resolv);
   EXPECT_EQ(none.dns_forward4.family, AF_UNSPEC);
   EXPECT_EQ(none.dns_forward6.family, AF_UNSPEC);
 
   // --dns-forward says where DNS goes: the namespace is told that address.
   cfg.no_map_gw = false;
   cfg.dns_forward4 = Ip("169.254.1.1");
-  const tap::Services fwd = BuildServices(cfg, tmpl, *net, &resolv);
+  const tap::Services fwd = BuildServices(cfg, tmpl, *net, resolv);
   ASSERT_TRUE(fwd.dhcp4.has_value());
   EXPECT_THAT(fwd.dhcp4->dns, ElementsAre(Ip("169.254.1.1")));
   const flow::AddressMap fm =
-      AddressMapFor(cfg, tmpl, *net, fwd.our_mac, &resolv);
+      AddressMapFor(cfg, tmpl, *net, fwd.our_mac, resolv);
   EXPECT_EQ(fm.dns_forward4, Ip("169.254.1.1"));
   EXPECT_EQ(fm.dns_target4, Ip("127.0.0.53"));
   EXPECT_EQ(fm.dns_forward6.family, AF_UNSPEC);
@@ -203,10 +206,10 @@ TEST(LocalModeDns, ResolverAtTheGatewayIsNotMappedToLoopback) {
   ASSERT_TRUE(net.ok());
   dhcp::ResolvConf resolv;
   resolv.nameservers = {Ip("198.51.100.1")};
-  const tap::Services s = BuildServices(cfg, tmpl, *net, &resolv);
+  const tap::Services s = BuildServices(cfg, tmpl, *net, resolv);
   ASSERT_TRUE(s.dhcp4.has_value());
   EXPECT_THAT(s.dhcp4->dns, ElementsAre(Ip("198.51.100.1")));
-  const flow::AddressMap m = AddressMapFor(cfg, tmpl, *net, s.our_mac, &resolv);
+  const flow::AddressMap m = AddressMapFor(cfg, tmpl, *net, s.our_mac, resolv);
   EXPECT_EQ(m.map_host4, Ip("198.51.100.1"));
   EXPECT_EQ(m.dns_forward4, Ip("198.51.100.1"));
   EXPECT_EQ(m.dns_target4, Ip("198.51.100.1"));

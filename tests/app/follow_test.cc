@@ -1,11 +1,12 @@
-// DescribeHostChange: the --debug line a re-sync writes per family when
-// the host's network changed (app/follow.h).
+// DescribeHostChange and DescribeResolvChange: the --debug lines a re-sync
+// writes when the host's network or resolvers changed (app/follow.h).
 #include "app/follow.h"
 
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "netlink/netlink.h"
@@ -56,6 +57,38 @@ TEST(DescribeHostChange, FamilyGone) {
   const netlink::FamilyTemplate a = Eth0("2001:db8::2", nullptr);
   EXPECT_EQ(DescribeHostChange(AF_INET6, &a, nullptr),
             "IPv6 address 2001:db8::2/24 on eth0 removed; namespace: off");
+}
+
+dhcp::ResolvConf Resolv(std::vector<const char*> servers,
+                        std::vector<std::string> search) {
+  dhcp::ResolvConf r;
+  for (const char* s : servers) r.nameservers.push_back(*ParseIp(s));
+  r.search = std::move(search);
+  return r;
+}
+
+TEST(DescribeResolvChange, SameIsSilent) {
+  EXPECT_EQ(DescribeResolvChange(Resolv({"192.0.2.1"}, {"a.test"}),
+                                 Resolv({"192.0.2.1"}, {"a.test"})),
+            "");
+  EXPECT_EQ(DescribeResolvChange({}, {}), "");
+}
+
+TEST(DescribeResolvChange, Nameservers) {
+  EXPECT_EQ(
+      DescribeResolvChange(Resolv({"192.0.2.1"}, {"a.test"}),
+                           Resolv({"192.0.2.2", "2001:db8::53"}, {"a.test"})),
+      "resolv.conf: nameservers 192.0.2.2, 2001:db8::53 (were "
+      "192.0.2.1)");
+  EXPECT_EQ(DescribeResolvChange(Resolv({"192.0.2.1"}, {}), Resolv({}, {})),
+            "resolv.conf: nameservers none (were 192.0.2.1)");
+}
+
+TEST(DescribeResolvChange, SearchToo) {
+  EXPECT_EQ(DescribeResolvChange(Resolv({"192.0.2.1"}, {}),
+                                 Resolv({"192.0.2.9"}, {"a.test", "b.test"})),
+            "resolv.conf: nameservers 192.0.2.9 (were 192.0.2.1), search "
+            "a.test b.test (was none)");
 }
 
 }  // namespace

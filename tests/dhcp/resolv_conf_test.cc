@@ -1,8 +1,10 @@
 #include "dhcp/resolv_conf.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -107,6 +109,61 @@ TEST(ResolvConfTest, UnreadableFileGivesEmptyResult) {
   EXPECT_TRUE(conf.nameservers.empty());
   EXPECT_TRUE(conf.search.empty());
   EXPECT_TRUE(ReadResolvConf("/").nameservers.empty());  // a directory
+}
+
+// Writes `text` to `path` in place (truncated, the same file).
+void Rewrite(const std::string& path, const std::string& text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, text.data(), text.size()),
+            static_cast<ssize_t>(text.size()));
+  close(fd);
+}
+
+TEST(ResolvConfFileTest, SeesAFileRewrittenInPlaceThroughALink) {
+  char dir[] = "/tmp/resolv_conf_test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/real.conf";
+  const std::string link = std::string(dir) + "/resolv.conf";
+  const int fd = open(file.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Rewrite(file, "nameserver 192.0.2.1\n");
+  ASSERT_EQ(symlink("real.conf", link.c_str()), 0);
+
+  const ResolvConfFile f = ResolvConfFile::Open(link);
+  EXPECT_EQ(Servers(f.Read()), Strings{"192.0.2.1"});
+  EXPECT_FALSE(f.replaced());
+  // In place, longer and then shorter: read from the start each time.
+  Rewrite(file,
+          "nameserver 192.0.2.2\nnameserver 2001:db8::53\nsearch a.test\n");
+  EXPECT_EQ(Servers(f.Read()), (Strings{"192.0.2.2", "2001:db8::53"}));
+  EXPECT_EQ(f.Read().search, Strings{"a.test"});
+  Rewrite(file, "nameserver 192.0.2.3\n");
+  EXPECT_EQ(Servers(f.Read()), Strings{"192.0.2.3"});
+  EXPECT_FALSE(f.replaced());
+
+  // Replaced by rename(): the kept descriptor reads the old file, and says
+  // so.
+  const std::string aside = std::string(dir) + "/new.conf";
+  const int fd2 = open(aside.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd2, 0);
+  close(fd2);
+  Rewrite(aside, "nameserver 192.0.2.4\n");
+  ASSERT_EQ(rename(aside.c_str(), file.c_str()), 0);
+  EXPECT_TRUE(f.replaced());
+  EXPECT_EQ(Servers(f.Read()), Strings{"192.0.2.3"});
+  unlink(file.c_str());
+  EXPECT_TRUE(f.replaced());  // gone
+  unlink(link.c_str());
+  rmdir(dir);
+}
+
+TEST(ResolvConfFileTest, MissingFileReadsEmpty) {
+  const ResolvConfFile f = ResolvConfFile::Open("/nonexistent/resolv.conf");
+  EXPECT_TRUE(f.Read().nameservers.empty());
+  EXPECT_FALSE(f.replaced());
+  EXPECT_TRUE(ResolvConfFile().Read().nameservers.empty());
 }
 
 }  // namespace

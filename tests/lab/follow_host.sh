@@ -20,9 +20,17 @@
 # (e) with PASTA_NETLINK_NO_STRICT_CHK=1 (dumps as a pre-4.20 kernel
 #     gives them): a more specific route through the template is copied,
 #     a route in another table and routes on another interface are not;
+#     the default route moves to another interface: the namespace follows,
+#     and sees that interface's neighbours with their own MACs;
 # (f) without --config-net: a DHCP client gets the host's new address
 #     after a renumbering, and a new IPv6 prefix comes in an RA at once
-#     (SLAAC in the namespace).
+#     (SLAAC in the namespace); the host's resolv.conf (pasta's own, bind-
+#     mounted in a private mount namespace), rewritten before the
+#     renumbering, is read again: DHCP hands out the new nameserver; so
+#     it is when resolv.conf alone changes (its inotify watch);
+# (g) with the namespace's address fixed (-a), a UDP flow whose host
+#     address goes away is closed, so that the namespace's next datagram
+#     (same socket, same flow) goes out from the host's new address.
 . "$(dirname "$0")/lib.sh"
 lab_up
 DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -108,7 +116,7 @@ if ! check "pasta starts in local mode (169.254.2.1, fe80::1)" quietly within 50
   lab_finish
 fi
 check "pasta says it follows the host" contains "$(cat "$LAB_TMP/pasta.log")" \
-  "host: following its links, addresses and routes"
+  "host: following its links, addresses, routes and resolv.conf"
 check "a server in the namespace on 8080" serve "$TGT" "0.0.0.0,::" 8080
 # The server netns's gateway address stands for the host's loopback in the
 # namespace: the server listens on addresses of its own beyond it.
@@ -285,6 +293,19 @@ out=$(ip -n "$TGT" route show table all)
 check "(e) not the other table's route" lacks "$out" "203.0.113.64/26"
 check "(e) not the other interface's routes" lacks "$out" "192.0.2."
 check "(e) the default route stays" contains "$out" "default via 198.51.100.1 dev $TAP"
+# The IPv4 default route moves to vx0: the neighbours followed are vx0's
+# now (an entry of eth0's would have been answered before; one of vx0's
+# only now).
+H neigh replace 192.0.2.9 lladdr 02:00:5e:00:53:09 dev vx0 nud reachable
+H route replace default via 192.0.2.2 dev vx0
+on_vx0() { tap_has "inet 192.0.2.1/24" && route4_is 192.0.2.2; }
+check "(e) the default route moves to vx0: the namespace follows" quietly within 2000 on_vx0
+vx0_neighbour() {
+  ip netns exec "$TGT" ping -c1 -W1 192.0.2.9 >/dev/null 2>&1
+  ip -n "$TGT" neigh show 192.0.2.9 | grep -qF "lladdr 02:00:5e:00:53:09"
+}
+check "(e) vx0's neighbour 192.0.2.9 has its own MAC in the namespace" quietly within 3000 vx0_neighbour
+H route replace default via 198.51.100.1 dev eth0
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 ip netns del "$TGT"
@@ -292,7 +313,7 @@ ip netns del "$TGT"
 # --- (f) without --config-net: DHCP and router advertisements --------------
 cat >"$LAB_TMP/udhcpc.sh" <<'SCRIPT'
 #!/bin/sh
-[ "$1" = bound ] && echo "ip=$ip mask=$mask router=$router" > "$UDHCPC_OUT"
+[ "$1" = bound ] && echo "ip=$ip mask=$mask router=$router dns=$dns" > "$UDHCPC_OUT"
 exit 0
 SCRIPT
 chmod +x "$LAB_TMP/udhcpc.sh"
@@ -307,14 +328,22 @@ ip netns add "$TGT"
 # sent on its own (at start, a minute later, or on a change).
 ip netns exec "$TGT" sysctl -qw net.ipv6.conf.all.accept_ra=1 net.ipv6.conf.default.accept_ra=1 \
   net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
-ip netns exec "$HOST_NS" timeout "$(limit 30)" "$PASTA" -f -e -d --netns "$TGT" \
+# pasta's resolv.conf: the lab's own file over /etc/resolv.conf, in a
+# private mount namespace (the machine's file is not touched).
+echo "nameserver 192.0.2.53" >"$LAB_TMP/resolv.conf"
+ip netns exec "$HOST_NS" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
+  "$LAB_TMP/resolv.conf" timeout "$(limit 30)" "$PASTA" -f -e -d --netns "$TGT" \
   >"$LAB_TMP/pasta.log" 2>&1 &
 PASTA_PID=$!
 LAB_PIDS+=("$PASTA_PID")
 tap_exists() { ip -n "$TGT" link show dev "$TAP"; }
 check "(f) pasta without --config-net: the tap is there" quietly within 5000 tap_exists
 ip -n "$TGT" link set "$TAP" up
-check "(f) DHCP: the host's 198.51.100.3" contains "$(lease)" "ip=198.51.100.3 mask=24 router=198.51.100.1"
+check "(f) DHCP: the host's 198.51.100.3, DNS from resolv.conf" contains "$(lease)" \
+  "ip=198.51.100.3 mask=24 router=198.51.100.1 dns=192.0.2.53"
+# Rewritten in place (the bind mount's file), as a DHCP client on the host
+# would write it with its new lease.
+echo "nameserver 192.0.2.54" >"$LAB_TMP/resolv.conf"
 slaac() { ip -n "$TGT" -6 addr show dev "$TAP" | grep -q "inet6 $1"; }
 H addr del 198.51.100.3/24 dev eth0
 H addr add 198.51.100.5/24 dev eth0
@@ -329,7 +358,80 @@ else
   check "(f) a new IPv6 prefix: an RA at once, SLAAC in 2001:db8:7::/64" false
   ip -n "$TGT" -6 addr >&2
 fi
-check "(f) DHCP from then on: the host's new 198.51.100.5" contains "$(lease)" "ip=198.51.100.5 mask=24 router=198.51.100.1"
+check "(f) DHCP from then on: the host's new 198.51.100.5 and nameserver" contains "$(lease)" \
+  "ip=198.51.100.5 mask=24 router=198.51.100.1 dns=192.0.2.54"
+check "(f) --debug says the resolvers changed" contains "$(cat "$LAB_TMP/pasta.log")" \
+  "host: resolv.conf: nameservers 192.0.2.54 (were 192.0.2.53)"
+check "(f) ... rewritten in place, not taken for a replaced file" lacks "$(cat "$LAB_TMP/pasta.log")" \
+  "resolv.conf was replaced"
+# resolv.conf alone changes (nothing else on the host): its watch tells.
+echo "nameserver 192.0.2.55" >"$LAB_TMP/resolv.conf"
+said_55() { grep -qF "nameservers 192.0.2.55 (were 192.0.2.54)" "$LAB_TMP/pasta.log"; }
+if ms=$(within 2000 said_55); then
+  check "(f) resolv.conf alone rewritten: read again within 2 s ($ms ms)" true
+else
+  check "(f) resolv.conf alone rewritten: read again within 2 s" false
+fi
+check "(f) ... and DHCP hands out 192.0.2.55" contains "$(lease)" "dns=192.0.2.55"
+kill "$PASTA_PID" 2>/dev/null
+wait_gone "$PASTA_PID" 5
+ip netns del "$TGT"
+
+# --- (g) a UDP flow from a host address that goes away -----------------------
+# The namespace's address is fixed (-a), so its flow keeps its key across
+# the host's renumbering: its host socket, connected from .5, must be
+# closed for the next datagram to go out from .6.
+ip netns add "$TGT"
+TAP=eth0
+ip netns exec "$HOST_NS" timeout "$(limit 30)" "$PASTA" --config-net -f -e -d \
+  -a 198.51.100.50 --netns "$TGT" >"$LAB_TMP/pasta.log" 2>&1 &
+PASTA_PID=$!
+LAB_PIDS+=("$PASTA_PID")
+check "(g) -a 198.51.100.50: the namespace has it" quietly within 5000 tap_has "inet 198.51.100.50/24"
+ip netns exec "$SERVER_NS" timeout "$(limit 30)" "$PY" "$DIR/udp_tool.py" echo 203.0.113.1 9003 25 >/dev/null 2>&1 &
+LAB_PIDS+=($!)
+cat >"$LAB_TMP/udp_client.py" <<'PY'
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("203.0.113.1", 9003))
+s.settimeout(0.2)
+def roundtrip(tag, budget):
+    end = time.monotonic() + budget
+    while time.monotonic() < end:
+        try:
+            s.send(tag)
+            if s.recv(100) == tag:
+                return True
+        except OSError:
+            pass
+    return False
+first = roundtrip(b"one", 5)
+open(sys.argv[1], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+t = time.monotonic()
+second = roundtrip(b"two", 2)
+print("before: %s; after: %s (%d ms)" % (first, second, (time.monotonic() - t) * 1000))
+PY
+rm -f "$LAB_TMP/started" "$LAB_TMP/go"
+ip netns exec "$TGT" timeout "$(limit 20)" "$PY" "$LAB_TMP/udp_client.py" \
+  "$LAB_TMP/started" "$LAB_TMP/go" >"$LAB_TMP/udp_out" 2>&1 &
+UDPC=$!
+LAB_PIDS+=("$UDPC")
+check "(g) a UDP exchange with the server is under way" quietly within 6000 test -e "$LAB_TMP/started"
+before=$(resyncs)
+H addr del 198.51.100.5/24 dev eth0
+H addr add 198.51.100.6/24 dev eth0
+H route replace default via 198.51.100.1
+resynced_g() { (($(resyncs) > before)); }
+check "(g) the host renumbered (.5 -> .6): pasta re-syncs" quietly within 2000 resynced_g
+sleep 0.3  # the debounce of a second notification, if any
+touch "$LAB_TMP/go"
+wait "$UDPC"
+out=$(cat "$LAB_TMP/udp_out")
+echo "   $out"
+check "(g) the same UDP socket gets its echo after the renumbering" \
+  contains "$out" "before: True; after: True"
 kill "$PASTA_PID" 2>/dev/null
 wait_gone "$PASTA_PID" 5
 lab_finish

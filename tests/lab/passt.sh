@@ -11,7 +11,9 @@
 # the background process); without -1 a second client is served after the
 # first leaves, with -1 passt exits 0 when its client closes; -F takes a
 # connected socket; the first free /tmp/passt_N.socket (in a private /tmp);
-# options that need a namespace are refused with one line.
+# options that need a namespace are refused with one line; following the
+# host, the next guest's DHCP has the host's new address after a
+# renumbering.
 . "$(dirname "$0")/lib.sh"
 lab_up
 # A far address in the server netns (beyond the host's gateway, which
@@ -111,6 +113,23 @@ check "when it goes, its connection's host socket is reset" \
 log=$(cat "$LAB_TMP/passt.log")
 check "passt logged both clients' disconnections" \
   equals "$(grep -c 'client connection closed' <<<"$log")" 2
+
+# --- Following the host: the next guest's DHCP has the host's new address -------
+H() { ip -n "$HOST_NS" "$@"; }
+H addr del 198.51.100.2/24 dev eth0
+H addr add 198.51.100.3/24 dev eth0
+H route replace default via 198.51.100.1
+resynced() { grep -q "host: re-sync" "$LAB_TMP/passt.log"; }
+for ((i = 0; i < 30; i++)); do resynced && break; sleep 0.1; done
+check "passt re-reads the host after its renumbering" resynced
+out=$(in_host timeout 20 "${TOOL[@]}" guest "$SOCK" --dhcp-only --expect-addr 198.51.100.3 2>&1)
+check "following the host: DHCP offers its new address 198.51.100.3" \
+  contains "$out" "ok: DHCP address 198.51.100.3 mask 255.255.255.0 router 198.51.100.1"
+check "--debug says what changed" contains "$(cat "$LAB_TMP/passt.log")" \
+  "host: IPv4 address 198.51.100.2/24 on eth0 removed"
+H addr del 198.51.100.3/24 dev eth0
+H addr add 198.51.100.2/24 dev eth0
+H route replace default via 198.51.100.1
 kill "$PID"
 check "passt exits on SIGTERM" wait_gone "$PID" 5
 

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -140,8 +141,16 @@ class FakeSockets : public fake::FakeSys {
     return sock::Ok();
   }
 
+  Result LocalAddress(int fd, int* family, uint8_t* addr) override {
+    const auto it = local.find(fd);
+    if (it == local.end()) return sock::Fail(EBADF);
+    *family = it->second.size() == 4 ? AF_INET : AF_INET6;
+    std::memcpy(addr, it->second.data(), it->second.size());
+    return sock::Ok();
+  }
   bool refuse_open = false;
   bool refuse_connect = false;
+  std::map<int, Bytes> local;  // fd -> its local address (LocalAddress)
   std::set<uint16_t> taken;
   int bind_errno = EADDRINUSE;
   int recv_errno = EAGAIN;
@@ -306,6 +315,35 @@ TEST_F(UdpTest, OutboundV4BindsTheSourcePortConnectsAndSendsThePayload) {
   EXPECT_EQ(sockets.watched.at(100), 0u);
   EXPECT_EQ(flows->active(), 1u);
   EXPECT_EQ(flows->counters().sent, 1u);
+}
+
+TEST_F(UdpTest, FlowsFromAVanishedHostAddressAreClosed) {
+  const Bytes old4 = {192, 0, 2, 2};
+  const Bytes new4 = {192, 0, 2, 3};
+  const Bytes old6 = {0x20, 1, 0xd, 0xb8, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  ASSERT_TRUE(Send(kNs4, 40000, kServer4, 5353, Text("a")));  // fd 100
+  ASSERT_TRUE(Send(kNs4, 40001, kOther4, 5353, Text("b")));   // fd 101
+  ASSERT_TRUE(Send(kNs6, 40002, kServer6, 5353, Text("c")));  // fd 102
+  ASSERT_EQ(flows->active(), 3u);
+  sockets.local[100] = old4;
+  sockets.local[101] = new4;
+  sockets.local[102] = old6;
+
+  EXPECT_EQ(flows->CloseFlowsFrom({Ip(old4), Ip(old6)}), 2u);
+  flows->Reap();
+  std::sort(sockets.closed.begin(), sockets.closed.end());
+  EXPECT_EQ(sockets.closed, (std::vector<int>{100, 102}));
+  EXPECT_EQ(flows->active(), 1u);
+  EXPECT_EQ(flows->counters().closed_addr_gone, 2u);
+  EXPECT_EQ(flows->CloseFlowsFrom({Ip(old4), Ip(old6)}), 0u);
+  EXPECT_EQ(flows->CloseFlowsFrom({}), 0u);
+
+  // The namespace's next datagram of that flow: a new socket.
+  ASSERT_TRUE(Send(kNs4, 40000, kServer4, 5353, Text("a2")));
+  EXPECT_EQ(sockets.opened.size(), 4u);
+  ASSERT_FALSE(sockets.sends.empty());
+  EXPECT_EQ(sockets.sends.back().fd, 103);
+  EXPECT_EQ(sockets.sends.back().payload, Text("a2"));
 }
 
 TEST_F(UdpTest, ReplyV4IsAFrameWithSwappedAddressesAndValidChecksums) {
