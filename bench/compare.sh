@@ -18,6 +18,8 @@
 #           full rate and offered at the rate the veth received
 #   startup bench/startup.sh: `pasta --config-net -- true`, RUNS x 15 runs
 #   idle    bench/idle.sh: an idle pasta's wake-ups per second and RSS
+#   passt   bench/passt.sh: passt mode, TCP guest -> server and back
+#           (iperf3; the guest a netns on a tap bridged to passt's socket)
 # Each pasta runs as nobody inside the lab's namespaces only (the scripts
 # say how). A pasta that is not there (Debian 13's: no root from
 # bench/trixie-root.sh; Debian 12's: no package passt) is "absent" in its
@@ -27,7 +29,7 @@
 # Usage: bench/compare.sh   (about half an hour at the defaults; 4 minutes
 #   at RUNS=1 SECS=1, which checks the machinery, not the numbers)
 #   RUNS=3   runs per cell (median)      SECS=4  seconds per run
-#   ONLY="tcp splice ping udp startup idle"  the scripts to run
+#   ONLY="tcp splice ping udp startup idle passt"  the scripts to run
 #   PASTA=our binary (default build/src/pasta)
 #   PASTA_B=a second binary of ours, shown as column B
 #   TRIXIE_ROOT=Debian 13's root (default /srv/trixie; if it has no pasta,
@@ -38,7 +40,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 runs=${RUNS:-3}
 secs=${SECS:-4}
-only=${ONLY:-tcp splice ping udp startup idle}
+only=${ONLY:-tcp splice ping udp startup idle passt}
 ours=${PASTA:-$PWD/${BUILD_DIR:-build}/src/pasta}
 ours_b=${PASTA_B:-}
 cache=${PASTA_CACHE:-/srv}
@@ -54,8 +56,8 @@ deb12=/usr/bin/pasta
 }
 for g in $only; do
   case $g in
-    tcp | splice | ping | udp | startup | idle) ;;
-    *) echo "unknown ONLY entry $g (tcp splice ping udp startup idle)" >&2; exit 2 ;;
+    tcp | splice | ping | udp | startup | idle | passt) ;;
+    *) echo "unknown ONLY entry $g (tcp splice ping udp startup idle passt)" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
@@ -126,6 +128,7 @@ for g in $only; do
       bench/udp.sh "$secs" ;;
     startup) run startup env ROWS="unshare $rows_p" bench/startup.sh "$startup_runs" ;;
     idle) run idle env ROWS="$rows_p" SECS="$idle_secs" bench/idle.sh 1 ;;
+    passt) run passt env ROWS="$rows_p" SECS="$secs" bench/passt.sh "$runs" ;;
   esac
 done
 took=$((SECONDS - start))
@@ -254,6 +257,8 @@ took=$((SECONDS - start))
     row("start-up, `--config-net -- true`, median of " srun, "startup", "unshare")
     idle("idle: wake-ups, RSS; podman'"'"'s `-t none -u none -T none -U none`", "podman")
     idle("idle: wake-ups, RSS; defaults (`auto` forwarding)", "auto")
+    row("passt mode: TCP guest -> server (a netns on a tap bridged to the socket)", "passt-up", "")
+    row("passt mode: TCP server -> guest (iperf3 -R)", "passt-down", "")
   }' "$tsv"
 } | tee "$out/table.md"
 echo
