@@ -22,8 +22,11 @@
 # command in a private mount namespace: lab_down ends it all.
 . "$(dirname "$0")/lib.sh"
 lab_up
-ROOT=$("$(dirname "$0")/../../scripts/podman-root.sh" | tail -n1 | cut -d: -f1) ||
-  { echo "FAIL: scripts/podman-root.sh" >&2; exit 1; }
+ROOT=${PODMAN_ROOT:-${PASTA_CACHE:-/srv}/podman-root}
+"$(dirname "$0")/../../scripts/podman-root.sh" >/dev/null || {
+  echo "FAIL: no Debian 13 root at $ROOT (scripts/podman-root.sh)" >&2
+  exit 1
+}
 for tool in libvirtd virsh qemu-system-x86_64; do
   chroot "$ROOT" sh -c "command -v $tool" >/dev/null || {
     echo "FAIL: no $tool in $ROOT (scripts/podman-root.sh installs it)" >&2
