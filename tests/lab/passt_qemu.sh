@@ -8,7 +8,10 @@
 # serves on 8080 reaches the server netns through -t 2222:8080 intact;
 # 100 MB each way (downloaded, and sent to the server netns) intact;
 # SLAAC gives it an IPv6 address in the host's prefix; it pings the
-# server netns; passt exits 0 when QEMU does (-1). Then the same guest
+# server netns and its gateway; 64 kB of UDP datagrams come back from an
+# echo server in the server netns intact; a name resolves through
+# --dns-forward to dnsmasq in the server netns; passt exits 0 when QEMU
+# does (-1). Then the same guest
 # on a socketpair given to passt with -F and to QEMU as addr.type=fd.
 . "$(dirname "$0")/lib.sh"
 lab_up
@@ -34,8 +37,23 @@ LAB_PIDS+=("$!")
 (cd "$LAB_TMP/www" && exec ip netns exec "$SERVER_NS" python3 -m http.server \
   -b 203.0.113.1 8000 >/dev/null 2>&1) &
 LAB_PIDS+=("$!")
+# A UDP echo server, and a resolver that knows name.test, for --dns-forward.
+ip netns exec "$SERVER_NS" timeout 150 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("203.0.113.1", 7007))
+while True:
+    data, peer = s.recvfrom(65536)
+    s.sendto(data, peer)' >/dev/null 2>&1 &
+LAB_PIDS+=("$!")
+ip -n "$SERVER_NS" addr add 203.0.113.53/32 dev lo
+ip netns exec "$SERVER_NS" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv \
+  --no-hosts --bind-interfaces --listen-address=203.0.113.53 --pid-file= \
+  --address=/name.test/203.0.113.7 >"$LAB_TMP/dnsmasq.log" 2>&1 &
+LAB_PIDS+=("$!")
 
 ip netns exec "$HOST_NS" "$PASST" -f -e -1 -s "$SOCK" -t 2222:8080 \
+  --dns-forward 198.51.100.53 --dns-host 203.0.113.53 \
   >"$LAB_TMP/passt.log" 2>&1 &
 PASST_PID=$!
 LAB_PIDS+=("$PASST_PID")
@@ -44,7 +62,7 @@ start=$SECONDS
 ip netns exec "$HOST_NS" timeout 150 qemu-system-x86_64 -accel tcg -m 512 \
   -nodefaults -display none -serial stdio -no-reboot \
   -kernel "$vm/vmlinuz" -initrd "$vm/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 passt_big" \
+  -append "console=ttyS0 quiet panic=-1 passt_big passt_dns" \
   -device virtio-net-pci,netdev=s \
   -netdev stream,id=s,server=off,addr.type=unix,addr.path="$SOCK" \
   >"$LAB_TMP/console" 2>&1 &
@@ -63,6 +81,12 @@ check "DHCP gives the guest the host's address" contains "$console" "GUEST: addr
 check "and the host's default route" contains "$console" "GUEST: route default via 198.51.100.1 dev eth0"
 check "SLAAC gives the guest an address in the host's prefix" contains "$console" "GUEST: addr6 2001:db8:1:"
 check "the guest pings the server netns" contains "$console" "GUEST: ping 203.0.113.1 ok"
+check "the guest pings its gateway" contains "$console" "GUEST: ping gateway 198.51.100.1 ok"
+sent=$(sed -n 's/^GUEST: udp sent //p' <<<"$console" | tr -d '\r')
+check "64 kB in UDP datagrams come back from the server netns' echo server intact" \
+  bash -c "[ -n '$sent' ] && grep -q 'GUEST: udp echoed $sent' '$LAB_TMP/console'"
+check "--dns-forward: the guest resolves name.test through the lab's resolver" \
+  contains "$console" "GUEST: dns name.test 203.0.113.7"
 check "20 MB from the server netns reach the guest intact" contains "$console" "GUEST: down $blob"
 check "100 MB from the server netns reach the guest intact" contains "$console" "GUEST: big down $big"
 posted=$(sed -n 's/^GUEST: big up //p' <<<"$console" | tr -d '\r')

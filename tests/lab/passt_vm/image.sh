@@ -4,8 +4,8 @@
 #
 #   vmlinuz      Debian 12's x86_64 cloud kernel (linux-image-*-cloud-amd64)
 #   initrd.gz    busybox (Debian 12's busybox-static), the kernel's virtio
-#                and virtio-net modules, and init + dhcp.script from this
-#                directory
+#                and virtio-net modules, init + dhcp.script from this
+#                directory, and udpecho.c from it built static (cc)
 #
 # The .deb files come from Debian's mirror through apt-get download the
 # first time (about 28 MB); the initramfs is made again whenever init or
@@ -26,7 +26,7 @@ if ! ls linux-image-*-cloud-amd64_*.deb >/dev/null 2>&1; then
 fi
 ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static
 cd "$cache"
-stamp=$(cat "$here/init" "$here/dhcp.script" "$here/image.sh" debs/*.deb | sha256sum | cut -c1-16)
+stamp=$(cat "$here/init" "$here/dhcp.script" "$here/udpecho.c" "$here/image.sh" debs/*.deb | sha256sum | cut -c1-16)
 if [ "$(cat .ready 2>/dev/null)" != "$stamp" ]; then
   rm -rf unpack root vmlinuz initrd.gz .ready
   mkdir -p unpack root/bin root/lib root/proc root/sys root/dev root/tmp
@@ -42,6 +42,7 @@ if [ "$(cat .ready 2>/dev/null)" != "$stamp" ]; then
   cp unpack/bin/busybox root/bin/busybox
   cp "$here/init" root/init
   cp "$here/dhcp.script" root/bin/dhcp.script
+  cc -static -Os -o root/bin/udpecho "$here/udpecho.c"
   chmod 755 root/init root/bin/dhcp.script root/bin/busybox
   (cd root && find . | cpio -o -H newc --quiet | gzip -1) >initrd.gz
   rm -rf unpack root
