@@ -9,9 +9,10 @@ std::vector<std::string> CounterLines(const Run& run) {
   const auto& c = run.tap->counters();
   lines.push_back(absl::StrFormat(
       "tap: %u frames, %u bytes read, %u frames sent; %u dropped "
-      "without handler",
+      "without handler, %u dropped by the device (no room)",
       c.frames, c.bytes, c.sent,
-      c.drops[static_cast<size_t>(tap::DropReason::kNoHandler)]));
+      c.drops[static_cast<size_t>(tap::DropReason::kNoHandler)],
+      run.tap->device().frames_dropped()));
   if (run.udp) {
     const udp::Counters& u = run.udp->counters();
     lines.push_back(absl::StrFormat(

@@ -102,6 +102,14 @@ class FrameDevice {
   virtual void Cork() {}
   virtual bool Uncork() { return true; }
 
+  // Bytes WriteFrame() takes now without dropping, its framing included
+  // (wire::FrameSink::room()); unbounded for devices without a queue.
+  virtual size_t write_room() const { return static_cast<size_t>(-1); }
+
+  // Frames written that the device dropped because it had no room for
+  // them (the stream's full write buffer); 0 for devices that never do.
+  virtual uint64_t frames_dropped() const { return 0; }
+
   // Whether Read() has a frame (or a framing error) to report without
   // reading from the descriptor: a batch that stopped early left it in the
   // device's buffer, and no EPOLLIN will come for it, so the loop calls

@@ -77,6 +77,8 @@ class StreamDevice final : public FrameDevice {
   bool WriteTcpOffloaded(absl::Span<const uint8_t> frame, size_t l4_offset,
                          uint16_t segment, bool ipv6) override;
   bool wants_writable() const override { return wend_ != wstart_; }
+  // The write buffer's free bytes: frames with their 4-byte prefixes.
+  size_t write_room() const override { return wcap_ - (wend_ - wstart_); }
   // Writes the queued bytes until the socket is full (send() until EAGAIN).
   bool OnWritable() override;
   // Corked, WriteFrame() copies every frame into the write buffer (a copy
@@ -88,7 +90,7 @@ class StreamDevice final : public FrameDevice {
   bool has_buffered() const override;
 
   // Frames dropped because the write buffer was full.
-  uint64_t frames_dropped() const { return frames_dropped_; }
+  uint64_t frames_dropped() const override { return frames_dropped_; }
   // Bytes waiting in the write buffer.
   size_t pending() const { return wend_ - wstart_; }
 

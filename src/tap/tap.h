@@ -94,6 +94,7 @@ class Tap : public wire::FrameSink {
   // The device's descriptor, for epoll.
   int fd() const { return device_->fd(); }
   device::FrameDevice& device() { return *device_; }
+  const device::FrameDevice& device() const { return *device_; }
   const Counters& counters() const { return counters_; }
   void set_icmp(icmp::IcmpFlows* icmp) { icmp_ = icmp; }
   void set_udp(udp::UdpFlows* udp) { udp_ = udp; }
@@ -116,6 +117,7 @@ class Tap : public wire::FrameSink {
   void SendFrame(absl::Span<const uint8_t> frame) override;
   bool TrySendFrame(absl::Span<const uint8_t> frame) override;
   bool can_offload() const override { return device_->can_offload(); }
+  size_t room() const override { return device_->write_room(); }
   bool TrySendTcpOffloaded(absl::Span<const uint8_t> frame, size_t l4_offset,
                            uint16_t segment, bool ipv6) override;
 

@@ -415,15 +415,14 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now) {
       --data;  // the FIN's sequence number
       f.ev |= kEvFinAcked;
     }
-    if (data > 0) {
-      const sock::Result n = sys_->Discard(f.fd, data);
-      if (n.value != static_cast<ssize_t>(data))
-        LOG_DEBUG("%s: discard %u: %zd", Describe(f), data, n.value);
-    }
+    // Read away at the round's end (Flush -> Push), where the ACKs of one
+    // batch of frames cost one call between them.
+    f.unread_acked += data;
     f.seq_acked = ack;
     if (SeqDiff(ack, f.seq_next) > 0) {
       // A late ACK for what was sent before a rewind: no need to send it
-      // again (the discard above moved the peek offset back to 0).
+      // again (the discard, at the next Push, moves the peek offset back
+      // to 0).
       f.seq_next = ack;
       if (f.ev & kEvFinAcked) f.ev |= kEvFinSent;
     }
@@ -446,6 +445,15 @@ void TcpFlows::HandleAck(uint32_t slot, const wire::TcpView& tcp, Instant now) {
     if (wnd > f.ns_wnd) Queue(slot, kEvSendDue);
     f.ns_wnd = wnd;
   }
+}
+
+void TcpFlows::DiscardAcked(Flow& f) {
+  if (f.unread_acked == 0 || f.fd < 0) return;
+  const uint32_t data = f.unread_acked;
+  f.unread_acked = 0;
+  const sock::Result n = sys_->Discard(f.fd, data);
+  if (n.value != static_cast<ssize_t>(data))
+    LOG_DEBUG("%s: discard %u: %zd", Describe(f), data, n.value);
 }
 
 void TcpFlows::MaybeFinish(uint32_t slot) {
@@ -690,6 +698,8 @@ void TcpFlows::CloseAll(const char* why) {
 
 void TcpFlows::Free(uint32_t slot) {
   Flow& f = flows_[slot];
+  // Unread data would turn close() into a reset.
+  DiscardAcked(f);
   if (f.fd >= 0) CloseSocket(f.fd, (f.ev & kEvReset) != 0);
   f.fd = -1;
   ReleaseBuffer(f);

@@ -97,6 +97,9 @@ inline constexpr size_t kBufferPool = 64;
 inline constexpr uint8_t kWindowScale = 7;
 // Frames built per peek.
 inline constexpr int kSendBatch = 32;
+// Bytes of a device's own framing to allow for per frame when a sink's room()
+// limits a batch (the stream's 4-byte length, the padding of a short frame).
+inline constexpr size_t kFramingMargin = 64;
 // Timeouts, as upstream's.
 inline constexpr Duration kSynTimeout = Seconds(10);
 inline constexpr Duration kRtoMin = Milliseconds(200);  // first retransmission
@@ -294,12 +297,14 @@ class TcpFlows {
     // buf_end + (s - ns_next).
     uint32_t ooo_start[kMaxOutOfOrder] = {};
     uint32_t ooo_end[kMaxOutOfOrder] = {};
-    uint8_t ooo_n = 0;
-    uint8_t ooo_last = 0;     // the range that grew last (first SACK block)
     // Socket -> namespace.
     uint32_t isn = 0;         // our initial sequence number
     uint32_t seq_next = 0;    // next sequence number to send
     uint32_t seq_acked = 0;   // highest ACK from the namespace
+    // Bytes the namespace acknowledged that are still in the socket: read
+    // away (Discard) once per round, before the next peek (Push), a rewind
+    // or the close, instead of once for every ACK.
+    uint32_t unread_acked = 0;
     uint32_t seq_max = 0;     // highest sequence number sent, plus one
     uint32_t fin_seq = 0;     // our FIN's sequence number (kEvSockEof)
     uint32_t ns_wnd = 0;      // its window in bytes (scaled)
@@ -307,6 +312,8 @@ class TcpFlows {
     uint8_t our_ws = 0;       // ours, if both offered
     uint8_t dup_acks = 0;
     uint8_t retries = 0;
+    uint8_t ooo_n = 0;        // out-of-order ranges held (above)
+    uint8_t ooo_last = 0;     // the range that grew last (first SACK block)
     uint16_t mss = 536;       // segment size towards the namespace
     Instant rto_at = Instant::Never();  // retransmission deadline
     Instant opened;                     // when the flow was created
@@ -368,6 +375,9 @@ class TcpFlows {
   // Something is due at `at`: NextDeadline() is no later.
   void Due(Instant at) { next_deadline_ = Earlier(next_deadline_, at); }
   void Rewind(uint32_t slot, Instant now);
+  // Reads away what the namespace acknowledged (f.unread_acked), so that
+  // the socket holds only what is in flight or not yet sent.
+  void DiscardAcked(Flow& f);
   void MaybeFinish(uint32_t slot);
 
   // Frames. Payload (if any) is already at PayloadOffset() in `frame`.

@@ -148,8 +148,11 @@ void TcpFlows::ResetUnknown(int family, const uint8_t* src, const uint8_t* dst,
 
 void TcpFlows::Push(uint32_t slot, Instant now) {
   Flow& f = flows_[slot];
-  if ((f.ev & kEvEstablished) == 0 || (f.ev & (kEvFinSent | kEvDrained)) ||
-      Closing(f))
+  if (Closing(f)) return;
+  // First, whatever else: acknowledged bytes left in the socket would close
+  // its window to the server.
+  DiscardAcked(f);
+  if ((f.ev & kEvEstablished) == 0 || (f.ev & (kEvFinSent | kEvDrained)))
     return;
   const int family = f.key.family;
   const size_t off = PayloadOffset(family);
@@ -166,15 +169,28 @@ void TcpFlows::Push(uint32_t slot, Instant now) {
     const size_t cap =
         offload_ ? std::max<size_t>(f.mss, kMaxTsoPayload / f.mss * f.mss)
                  : f.mss;
+    // No more than the device has room for (passt's stream queue): what
+    // it dropped would have been read from the socket for nothing.
+    const size_t room = sink_->room();
     int n = 0;
     size_t total = 0;
+    size_t used = 0;
     while (n < kSendBatch && total < static_cast<size_t>(avail)) {
       const size_t len =
           std::min<size_t>(cap, static_cast<size_t>(avail) - total);
+      if (room - std::min(room, used) < off + len + kFramingMargin) break;
+      used += off + len + kFramingMargin;
       iov[n] = iovec{frames_.get() + static_cast<size_t>(n) * frame_size_ + off,
                      len};
       total += len;
       ++n;
+    }
+    if (n == 0) {
+      // No room for a segment: the next ACK from the namespace (the queue
+      // drains towards it) or the retry pushes again.
+      f.ev |= kEvRetryPush;
+      Due(now + kRetryPushDelay);
+      return;
     }
     const size_t skip = peek_off_ok_ ? 0 : f.seq_next - f.seq_acked;
     const sock::Result peeked = sys_->Peek(f.fd, skip, iov, n);
@@ -249,6 +265,7 @@ void TcpFlows::Rewind(uint32_t slot, Instant now) {
   ++counters_.retransmits;
   f.seq_next = f.seq_acked;
   f.ev &= ~(kEvFinSent | kEvDrained);
+  DiscardAcked(f);
   if (peek_off_ok_) SetPeekOffset(f.fd, 0);
   f.rto_at = Instant::Never();
   Push(slot, now);

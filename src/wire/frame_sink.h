@@ -2,7 +2,9 @@
 // in tests. The one virtual seam between protocol handlers and the device.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "absl/types/span.h"
 
@@ -20,6 +22,13 @@ class FrameSink {
     SendFrame(frame);
     return true;
   }
+
+  // How many bytes of frames (headers included; a device's own framing is
+  // its margin) the sink takes now without dropping any: a sender that
+  // would read data from a socket only to see its frames dropped sends no
+  // more than this and tries again when the namespace's next ACK comes.
+  // Unbounded for a tap, whose writes the kernel takes or drops itself.
+  virtual size_t room() const { return std::numeric_limits<size_t>::max(); }
 
   // Whether TrySendTcpOffloaded() is available (a tap with virtio-net
   // headers). Without it, senders fill checksums and keep to the MTU.

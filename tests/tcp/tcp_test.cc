@@ -1098,6 +1098,36 @@ TEST_F(TcpTest, SocketDataGoesOutInMssSegmentsWithinTheWindow) {
   EXPECT_EQ(counters().retransmits, 0u);
 }
 
+// The ACKs of one batch of frames cost one Discard between them, made
+// before the next peek; the last one's before the socket is closed, so
+// that close() finds nothing unread (which would make it a reset).
+TEST_F(TcpTest, AcksOfOneBatchAreDiscardedOnceBeforeThePeekAndTheClose) {
+  const int fd = Establish(2500);  // MSS 1000
+  FakeSocket& s = Sock(fd);
+  SocketData(fd, Pattern(0, 3000));
+  ExpectData(Ours(0), Ns(0), Pattern(0, 1000));
+  ExpectData(Ours(1000), Ns(0), Pattern(1000, 1000));
+  ExpectData(Ours(2000), Ns(0), Pattern(2000, 500));
+  FromNamespaceInBatch(kAck, Ns(0), Ours(1000), {}, 2500);
+  FromNamespaceInBatch(kAck, Ns(0), Ours(2000), {}, 2500);
+  EXPECT_TRUE(s.discards.empty()) << "not within the batch";
+  flows_->Flush(now_);
+  EXPECT_EQ(s.discards, std::vector<size_t>{2000});
+  ExpectData(Ours(2500), Ns(0), Pattern(2500, 500));  // peeked after it
+  ExpectNothingToNamespace();
+
+  // The server closes; the namespace ACKs the rest and our FIN, and closes
+  // too: the socket is closed with nothing left in it.
+  SocketData(fd, "", /*eof=*/true);
+  ExpectToNamespace(kFin | kAck, Ours(3000), Ns(0));
+  FromNamespace(kFin | kAck, Ns(0), Ours(3001), {}, 2500);
+  flows_->Reap();  // the loop's, after the round
+  EXPECT_EQ(s.closes, 1);
+  EXPECT_FALSE(s.reset);
+  EXPECT_EQ(s.discarded, 3000u);
+  EXPECT_TRUE(s.rx.empty()) << "closed with unread bytes: a reset";
+}
+
 TEST_F(TcpTest, SegmentsNeverExceedOurOwnMtu) {
   const int fd =
       Establish(65535, Concat(MssOption(9000), WindowScaleOption(0)));
