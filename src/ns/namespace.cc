@@ -54,8 +54,8 @@ constexpr size_t kSpawnStackSize = 128 * 1024;
 
 // The namespaces a spawned command gets, as upstream's: user, network, UTS,
 // IPC and PID (the command is PID 1 of its PID namespace).
-constexpr int kSpawnFlags = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS |
-                            CLONE_NEWIPC | CLONE_NEWPID;
+constexpr int kSpawnFlags =
+    CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
 
 // The child of Spawn(), made by clone() in its new namespaces: waits to be
 // released, names its UTS namespace (-H, else "pasta-" and ours, as
@@ -186,7 +186,7 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command,
   if (pipe2(go, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe2");
   UniqueFd go_rd(go[0]), go_wr(go[1]);
   ChildArgs child_args{go_rd.get(), go_wr.get(), path.c_str(), argv.data(),
-                             uts_name.c_str()};
+                       uts_name.c_str()};
   // The child's stack, in its copy of our memory (no CLONE_VM): ours is
   // freed when we return, its copy when it execs.
   const std::unique_ptr<unsigned char[]> stack =
@@ -196,9 +196,8 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command,
   const gid_t gid = getegid();
   // The kernel makes the namespaces in clone() itself: they are ready when
   // it returns, without waiting for the child to be scheduled.
-  const pid_t pid =
-      clone(SpawnChild, StackTop(stack.get(), kSpawnStackSize),
-            kSpawnFlags | SIGCHLD, &child_args);
+  const pid_t pid = clone(SpawnChild, StackTop(stack.get(), kSpawnStackSize),
+                          kSpawnFlags | SIGCHLD, &child_args);
   if (pid < 0)
     return ErrnoToStatus(errno, "creating user and network namespaces");
   go_rd.reset();

@@ -471,14 +471,15 @@ TEST(PortSpecTest, AutoLimitedToRanges) {
 // The set and the port-by-port answer agree on every port, in every mode.
 TEST(PortSpecTest, AutoForwardedSetIsAutoForwardedForEachPort) {
   for (const std::vector<std::string>& specs :
-       std::vector<std::vector<std::string>>{{"auto"},
-                                             {"~22,~60000-60100,auto"},
-                                             {"8000-8010,auto"},
-                                             {"auto,80", "8000-8010,~8005,auto"},
-                                             {"1-100,~50,auto"},
-                                             {"80"},
-                                             {"all"},
-                                             {"none"}}) {
+       std::vector<std::vector<std::string>>{
+           {"auto"},
+           {"~22,~60000-60100,auto"},
+           {"8000-8010,auto"},
+           {"auto,80", "8000-8010,~8005,auto"},
+           {"1-100,~50,auto"},
+           {"80"},
+           {"all"},
+           {"none"}}) {
     const PortSpec spec = Build(specs);
     const std::bitset<PortSpec::kNumPorts> set = spec.AutoForwardedSet();
     size_t mismatches = 0;
