@@ -256,6 +256,7 @@ int Loop(Run& run) {
                 LOG_DEBUG("command exited with status %d",
                           ExitStatusOf(wstatus));
                 exit_status = ExitStatusOf(wstatus);
+                run.command_exited = true;
                 drain_until = Instant::Now() + kDrain;
               }
               continue;

@@ -727,6 +727,15 @@ int Main(int argc, char* argv[]) {
   if (!st.ok()) return Fail(st);
   SignalReady(std::move(ready));
   const int status = Loop(run);
+  if (run.command_exited && !passt && cfg.fd < 0 && !cfg.splice_only) {
+    // The command was PID 1 of its PID namespace: with it went every
+    // process in the namespaces we made, so nothing can use our tap any
+    // more. Its removal is left to the network namespace's teardown,
+    // after we exited, rather than paid for in our close() of it
+    // (device::LeaveToNamespace).
+    if (const int err = device::LeaveToNamespace(run.tap->fd()); err != 0)
+      LOG_DEBUG("tap: TUNSETPERSIST: %s", strerror(err));
+  }
   for (const std::string& line : CounterLines(run)) LOG_DEBUG("%s", line);
   return status;
 }

@@ -140,6 +140,7 @@ struct Run {
   UniqueFd netns_watch;
   UniqueFd pid_watch;
   bool poll_target_pid = false;  // no pidfd_open: kill(pid, 0) every second
+  bool command_exited = false;   // the spawned command, reaped by the loop
   // passt (app/passt.h): the listening socket (none with -F), its path,
   // whether a client's descriptor is in the loop and with which events.
   UniqueFd passt_listen;

@@ -1,5 +1,6 @@
 #include "config/port_spec.h"
 
+#include <bit>
 #include <string>
 #include <utility>
 
@@ -509,6 +510,26 @@ bool PortSpec::AutoForwarded(uint16_t port) const {
   if (mode_ != Mode::kAuto || port == 0 || TestBit(excluded_, port))
     return false;
   return !auto_limited_ || TestBit(forwarded_, port);
+}
+
+std::bitset<PortSpec::kNumPorts> PortSpec::AutoForwardedSet() const {
+  std::bitset<kNumPorts> set;
+  if (mode_ != Mode::kAuto) return set;
+  // Each set bit of a map word, as a port number.
+  const auto for_each_port = [](const std::vector<uint64_t>& map, auto fn) {
+    for (size_t w = 0; w < map.size(); ++w) {
+      for (uint64_t bits = map[w]; bits != 0; bits &= bits - 1)
+        fn(w * 64 + static_cast<size_t>(std::countr_zero(bits)));
+    }
+  };
+  if (auto_limited_) {
+    for_each_port(forwarded_, [&set](size_t port) { set.set(port); });
+  } else {
+    set.set();
+  }
+  for_each_port(excluded_, [&set](size_t port) { set.reset(port); });
+  set.reset(0);
+  return set;
 }
 
 size_t PortSpec::ForwardedCount() const {

@@ -45,6 +45,7 @@
 // allocated on first use, once, at start-up. Lookups never allocate.
 #pragma once
 
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -118,6 +119,10 @@ class PortSpec {
   // 0 and the exclusions, or only the listed ones (`8000-8010,auto`). False
   // in the other modes. Does not allocate.
   bool AutoForwarded(uint16_t port) const;
+  // The ports AutoForwarded() is true for, as a set, made a map word at a
+  // time: asking AutoForwarded() for each of the 65535 ports took about
+  // 0.2 ms, four times at every start. Does not allocate.
+  std::bitset<kNumPorts> AutoForwardedSet() const;
   // Whether `auto` was limited to listed ports.
   bool auto_limited() const { return auto_limited_; }
   // Whether some port was given a target address (`PORT:ADDR`).

@@ -58,6 +58,10 @@ absl::StatusOr<UniqueFd> OpenTap(const std::string& name,
   return fd;
 }
 
+int LeaveToNamespace(int fd) {
+  return ioctl(fd, TUNSETPERSIST, 1) == 0 ? 0 : errno;
+}
+
 absl::StatusOr<UniqueFd> AdoptTap(int fd, std::string* actual_name,
                                   bool* vnet_header) {
   const std::string what = "--fd " + std::to_string(fd);

@@ -102,11 +102,7 @@ PortSet ExplicitPorts(const config::PortSpec& spec,
 }
 
 PortSet AutoPorts(const config::PortSpec& spec) {
-  PortSet ports;
-  for (uint32_t p = 1; p <= 65535; ++p) {
-    if (spec.AutoForwarded(static_cast<uint16_t>(p))) ports.set(p);
-  }
-  return ports;
+  return spec.AutoForwardedSet();
 }
 
 }  // namespace pasta::fwd

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -37,81 +38,60 @@ int WriteProcFile(const char* path, const char* text) {
   return err;
 }
 
-// Child side of Spawn(). Never returns. Between fork and exec: no
-// allocation, async-signal-safe calls only.
-//
-// As upstream, the command gets new user, network, UTS, IPC and PID
-// namespaces. unshare(CLONE_NEWPID) applies to children only, so this
-// process forks once more once released: the grandchild is PID 1 of the new
-// PID namespace and execs the command; this process waits for it and ends
-// the same way (exit status, or the same signal), so that pasta's exit
-// status is the command's.
-//
-// Once released, it names its new UTS namespace `hostname` (-H, else
-// "pasta-" and ours, as upstream); failing that is a warning, not fatal.
-[[noreturn]] void SpawnChild(int ready_fd, int go_fd, const char* path,
-                             char* const argv[], const char* hostname) {
-  int err = 0;
-  if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
-              CLONE_NEWPID) != 0) {
-    err = errno;
-  }
-  if (write(ready_fd, &err, sizeof(err)) != sizeof(err) || err != 0) _exit(1);
-  close(ready_fd);
+// What the child of Spawn() needs, built before clone(): the child must not
+// allocate.
+struct ChildArgs {
+  int go_fd;     // read end
+  int go_wr_fd;  // our end, which the child's copy of our files must drop
+  const char* path;
+  char* const* argv;
+  const char* hostname;
+};
+
+// The stack of the child of Spawn() until it execs: execvp() and dprintf()
+// want a few KiB.
+constexpr size_t kSpawnStackSize = 128 * 1024;
+
+// The namespaces a spawned command gets, as upstream's: user, network, UTS,
+// IPC and PID (the command is PID 1 of its PID namespace).
+constexpr int kSpawnFlags =
+    CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+
+// The child of Spawn(), made by clone() in its new namespaces: waits to be
+// released, names its UTS namespace (-H, else "pasta-" and ours, as
+// upstream; failing that is a warning, not fatal), clears the signal mask
+// pasta set (and SIGPIPE's ignored disposition, which survives exec) and
+// execs the command. Never returns. Between clone and exec: no allocation,
+// async-signal-safe calls only. (As PID 1 of its PID namespace, the command
+// ignores signals it has no handler for, like upstream's.)
+int SpawnChild(void* raw) {
+  const auto* args = static_cast<const ChildArgs*>(raw);
+  close(args->go_wr_fd);  // else it would never see the pipe's end
   char go = 0;
   ssize_t n;
   do {
-    n = read(go_fd, &go, 1);
+    n = read(args->go_fd, &go, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) _exit(1);  // pasta gave up before releasing us
-  close(go_fd);
-  if (sethostname(hostname, strlen(hostname)) != 0) {
+  close(args->go_fd);
+  if (sethostname(args->hostname, strlen(args->hostname)) != 0) {
     dprintf(STDERR_FILENO, "pasta: cannot set the host name '%s': %s\n",
-            hostname, strerror(errno));
+            args->hostname, strerror(errno));
   }
+  signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
-  signal(SIGPIPE, SIG_DFL);  // an ignored disposition survives exec
-  const pid_t command = fork();
-  if (command < 0) _exit(126);
-  // (The command is PID 1 of its PID namespace: like upstream's, it ignores
-  // signals it has no handler for.)
-  if (command == 0) {
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execvp(path, argv);
-    const int exec_err = errno;
-    dprintf(STDERR_FILENO, "pasta: cannot run '%s': %s\n", path,
-            strerror(exec_err));
-    _exit(exec_err == ENOENT ? 127 : 126);
-  }
-  // Signals stay blocked here (pasta blocked them before forking us): wait
-  // for them synchronously, pass the ones pasta forwards on to the command,
-  // and reap it on SIGCHLD.
-  sigset_t wait_set;
-  sigemptyset(&wait_set);
-  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT})
-    sigaddset(&wait_set, sig);
-  sigprocmask(SIG_BLOCK, &wait_set, nullptr);
-  int wstatus = 0;
-  for (;;) {
-    const pid_t done = waitpid(command, &wstatus, WNOHANG);
-    if (done == command) break;
-    if (done < 0 && errno != EINTR) _exit(1);
-    const int sig = sigwaitinfo(&wait_set, nullptr);
-    if (sig > 0 && sig != SIGCHLD) kill(command, sig);
-  }
-  if (WIFSIGNALED(wstatus)) {
-    const int sig = WTERMSIG(wstatus);
-    signal(sig, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    kill(getpid(), sig);
-  }
-  _exit(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execvp(args->path, args->argv);
+  const int exec_err = errno;
+  dprintf(STDERR_FILENO, "pasta: cannot run '%s': %s\n", args->path,
+          strerror(exec_err));
+  _exit(exec_err == ENOENT ? 127 : 126);
 }
 
 // Maps our uid and gid to root in the child's new user namespace. Written
 // from outside: a full-range map needs CAP_SETUID in the parent namespace,
-// which the child lost by unsharing.
+// which the child, in its new one, does not have.
 absl::Status WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) {
   const std::string dir = "/proc/" + std::to_string(pid) + "/";
   std::string uid_map, gid_map;
@@ -179,7 +159,7 @@ std::string SpawnHostname(std::string_view hostname) {
 
 absl::StatusOr<Target> Spawn(const std::vector<std::string>& command,
                              std::string_view hostname) {
-  // argv and the host name are built before fork: the child must not
+  // argv and the host name are built before clone(): the child must not
   // allocate.
   const std::string uts_name = SpawnHostname(hostname);
   std::vector<std::string> args = command;
@@ -202,38 +182,29 @@ absl::StatusOr<Target> Spawn(const std::vector<std::string>& command,
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  int ready[2], go[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe2");
-  UniqueFd ready_rd(ready[0]), ready_wr(ready[1]);
+  int go[2];
   if (pipe2(go, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe2");
   UniqueFd go_rd(go[0]), go_wr(go[1]);
+  ChildArgs child_args{go_rd.get(), go_wr.get(), path.c_str(), argv.data(),
+                       uts_name.c_str()};
+  // The child's stack, in its copy of our memory (no CLONE_VM): ours is
+  // freed when we return, its copy when it execs.
+  const std::unique_ptr<unsigned char[]> stack =
+      std::make_unique_for_overwrite<unsigned char[]>(kSpawnStackSize);
 
   const uid_t uid = geteuid();
   const gid_t gid = getegid();
-  const pid_t pid = fork();
-  if (pid < 0) return ErrnoToStatus(errno, "fork");
-  if (pid == 0) {
-    ready_rd.reset();
-    go_wr.reset();
-    SpawnChild(ready_wr.get(), go_rd.get(), path.c_str(), argv.data(),
-               uts_name.c_str());
-  }
-  ready_wr.reset();
+  // The kernel makes the namespaces in clone() itself: they are ready when
+  // it returns, without waiting for the child to be scheduled.
+  const pid_t pid = clone(SpawnChild, StackTop(stack.get(), kSpawnStackSize),
+                          kSpawnFlags | SIGCHLD, &child_args);
+  if (pid < 0)
+    return ErrnoToStatus(errno, "creating user and network namespaces");
   go_rd.reset();
 
   Target target;
   target.child = pid;
   target.go_pipe = std::move(go_wr);
-  int child_err = 0;
-  ssize_t n;
-  do {
-    n = read(ready_rd.get(), &child_err, sizeof(child_err));
-  } while (n < 0 && errno == EINTR);
-  if (n != sizeof(child_err) || child_err != 0) {
-    waitpid(pid, nullptr, 0);
-    return ErrnoToStatus(child_err != 0 ? child_err : EIO,
-                         "creating user and network namespaces");
-  }
   absl::Status mapped = WriteIdMaps(pid, uid, gid);
   if (!mapped.ok()) {
     target.go_pipe.reset();

@@ -1,10 +1,11 @@
 // Finding or making the target network namespace.
 //
 // Three ways in, as upstream pasta:
-//  - Spawn: a child process unshares a new user, network and UTS namespace,
-//    maps our uid/gid to root inside, and waits. We open its namespaces, set
-//    up the tap through the clone helper, then release it to exec the command
-//    (or the user's shell). Our exit status is then the command's.
+//  - Spawn: clone() makes a child in new user, network, UTS, IPC and PID
+//    namespaces; we map our uid/gid to root inside while it waits, open its
+//    namespaces, set up the tap through the clone helper, then release it
+//    to exec the command (or the user's shell), whose parent we are. Our
+//    exit status is then the command's.
 //  - A netns file (--netns PATH|NAME): joined alone, or with --userns PATH.
 //  - A PID: its network namespace and, unless --netns-only, its user
 //    namespace (skipped when it is already ours: setns() refuses to re-join).
@@ -32,7 +33,8 @@ struct Target {
   NsFds fds() const { return NsFds{userns.get(), netns.get()}; }
 };
 
-// Forks a child in new user+net+UTS namespaces that waits for Release().
+// Makes a child in new user, network, UTS, IPC and PID namespaces (PID 1
+// of the last) that waits for Release() and then execs `command`.
 // Once released, the child sets the UTS namespace's host name to
 // `hostname` (-H), or to "pasta-" and ours if that is empty, as upstream
 // (a name the kernel refuses, e.g. over 64 bytes, is a warning on stderr),

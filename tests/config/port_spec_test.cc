@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <bitset>
 #include <string>
 #include <vector>
 
@@ -465,6 +466,29 @@ TEST(PortSpecTest, AutoLimitedToRanges) {
   EXPECT_TRUE(more.AutoForwarded(8004));
   EXPECT_FALSE(more.AutoForwarded(8005));
   EXPECT_FALSE(more.AutoForwarded(81));
+}
+
+// The set and the port-by-port answer agree on every port, in every mode.
+TEST(PortSpecTest, AutoForwardedSetIsAutoForwardedForEachPort) {
+  for (const std::vector<std::string>& specs :
+       std::vector<std::vector<std::string>>{
+           {"auto"},
+           {"~22,~60000-60100,auto"},
+           {"8000-8010,auto"},
+           {"auto,80", "8000-8010,~8005,auto"},
+           {"1-100,~50,auto"},
+           {"80"},
+           {"all"},
+           {"none"}}) {
+    const PortSpec spec = Build(specs);
+    const std::bitset<PortSpec::kNumPorts> set = spec.AutoForwardedSet();
+    size_t mismatches = 0;
+    for (uint32_t p = 0; p < PortSpec::kNumPorts; ++p)
+      mismatches += set.test(p) != spec.AutoForwarded(static_cast<uint16_t>(p));
+    EXPECT_EQ(mismatches, 0u) << specs.back();
+  }
+  EXPECT_EQ(PortSpec().AutoForwardedSet().count(), 65535u);  // the default
+  EXPECT_EQ(Build({"8000-8010,~8005,auto"}).AutoForwardedSet().count(), 10u);
 }
 
 TEST(PortSpecTest, AutoWithExclusionsOnly) {

@@ -45,7 +45,8 @@ in_host timeout 20 "$PASTA" -P "$LAB_TMP/k.pid" -- sleep 30 &
 spawner=$!
 for _ in $(seq 50); do [ -s "$LAB_TMP/k.pid" ] && break; sleep 0.1; done
 sleep 0.3
-inner=$(pgrep -P "$(pgrep -P "$(cat "$LAB_TMP/k.pid")")")
+# The command is pasta's child (as upstream's).
+inner=$(pgrep -P "$(cat "$LAB_TMP/k.pid")")
 kill -KILL "$inner"
 wait "$spawner"
 check "a command killed by SIGKILL gives 137" test $? = 137
