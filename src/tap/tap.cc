@@ -145,6 +145,7 @@ bool Tap::Sent(bool sent, absl::Span<const uint8_t> frame) {
     return false;
   }
   ++counters_.sent;
+  counters_.bytes_sent += frame.size();
   if (pcap_ != nullptr) pcap_->Record(frame);
   LOG_TRACE("tap: sent %s", DescribeFrame(frame));
   return true;

@@ -63,9 +63,10 @@ enum class DropReason : uint8_t {
 const char* DropReasonName(DropReason reason);
 
 struct Counters {
-  uint64_t frames = 0;
-  uint64_t bytes = 0;
-  uint64_t sent = 0;
+  uint64_t frames = 0;      // read from the device
+  uint64_t bytes = 0;       // in those
+  uint64_t sent = 0;        // written to the device
+  uint64_t bytes_sent = 0;  // in those
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 };
 
