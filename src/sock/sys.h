@@ -20,9 +20,11 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "absl/types/span.h"
+#include "common/net_types.h"
 
 namespace pasta::sock {
 
@@ -180,6 +182,20 @@ inline Result BindForwarded(Sys& sys, int fd, int family, const uint8_t* addr,
   if (r.ok() && !ifname.empty()) r = sys.BindToDevice(fd, ifname);
   if (r.ok()) r = sys.Bind(fd, family, addr, port);
   return r;
+}
+
+// Whether the socket `fd` is bound to one of `addrs` (its local address,
+// as Sys::LocalAddress() reads it): a flow whose host address went away.
+// False where the address cannot be read.
+inline bool BoundToOneOf(Sys& sys, int fd, absl::Span<const IpAddr> addrs) {
+  int family = 0;
+  uint8_t addr[16] = {};
+  if (!sys.LocalAddress(fd, &family, addr).ok()) return false;
+  const size_t len = family == AF_INET ? 4 : 16;
+  for (const IpAddr& a : addrs)
+    if (a.family == family && std::memcmp(a.bytes.data(), addr, len) == 0)
+      return true;
+  return false;
 }
 
 }  // namespace pasta::sock

@@ -746,18 +746,9 @@ size_t TcpFlows::ResetFlowsFrom(const std::vector<IpAddr>& gone) {
   for (const uint32_t slot : flows_.in_use()) {
     const Flow& f = flows_[slot];
     if (Closing(f) || f.fd < 0) continue;
-    int family = 0;
-    uint8_t addr[16] = {};
-    if (!sys_->LocalAddress(f.fd, &family, addr).ok()) continue;
-    const size_t len = family == AF_INET ? 4 : 16;
-    for (const IpAddr& g : gone) {
-      if (g.family != family || std::memcmp(g.bytes.data(), addr, len) != 0)
-        continue;
-      Close(slot, /*reset_socket=*/true, /*reset_ns=*/true,
-            "host address gone");
-      ++n;
-      break;
-    }
+    if (!sock::BoundToOneOf(*sys_, f.fd, gone)) continue;
+    Close(slot, /*reset_socket=*/true, /*reset_ns=*/true, "host address gone");
+    ++n;
   }
   return n;
 }

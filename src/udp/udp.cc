@@ -661,19 +661,11 @@ size_t UdpFlows::CloseFlowsFrom(const std::vector<IpAddr>& gone) {
   for (const uint32_t slot : flows_.in_use()) {
     const Flow& f = flows_[slot];
     if (flows_.Closing(slot) || f.listener >= 0 || f.fd < 0) continue;
-    int family = 0;
-    uint8_t addr[16] = {};
-    if (!sys_->LocalAddress(f.fd, &family, addr).ok()) continue;
-    const size_t len = family == AF_INET ? 4 : 16;
-    for (const IpAddr& g : gone) {
-      if (g.family != family || std::memcmp(g.bytes.data(), addr, len) != 0)
-        continue;
-      LOG_TRACE("%s: host address gone, closed", flow::FormatFlow(f.hdr));
-      Close(slot);
-      ++counters_.closed_addr_gone;
-      ++n;
-      break;
-    }
+    if (!sock::BoundToOneOf(*sys_, f.fd, gone)) continue;
+    LOG_TRACE("%s: host address gone, closed", flow::FormatFlow(f.hdr));
+    Close(slot);
+    ++counters_.closed_addr_gone;
+    ++n;
   }
   return n;
 }
